@@ -1,0 +1,539 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DefaultEventCap is how many events a host's timeline keeps.
+const DefaultEventCap = 500
+
+// migrations are applied in order; the index+1 is the schema version. Never edit
+// a shipped migration: append a new one.
+var migrations = []string{
+	`CREATE TABLE hosts (
+		id TEXT PRIMARY KEY,
+		hostname TEXT NOT NULL UNIQUE,
+		state TEXT NOT NULL,
+		doc TEXT NOT NULL
+	);
+	CREATE TABLE host_macs (
+		mac TEXT PRIMARY KEY,
+		host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE
+	);
+	CREATE TABLE docs (
+		kind TEXT NOT NULL,
+		name TEXT NOT NULL,
+		doc TEXT NOT NULL,
+		PRIMARY KEY (kind, name)
+	);
+	CREATE TABLE events (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		host_id TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		detail TEXT NOT NULL
+	);
+	CREATE INDEX events_host ON events(host_id, id);`,
+}
+
+// SQLite is the embedded Store: one database file, WAL journal, synchronous
+// commits, safe to open from several processes at once.
+type SQLite struct {
+	db       *sql.DB
+	path     string
+	eventCap int
+}
+
+// OpenSQLite opens (creating if needed) the inventory database at path and
+// migrates it to the current schema. A file that is not a netkick database, or
+// is corrupt, is an error naming the file; it is never replaced by an empty one.
+func OpenSQLite(path string) (*SQLite, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory %s: %w (choose another with --data)", dir, err)
+		}
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("inventory database %s is a directory; move it away or choose another --data", path)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open inventory database %s: %w", path, err)
+	}
+	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap}
+	if err := s.check(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *SQLite) check() error {
+	var res string
+	if err := s.db.QueryRow("PRAGMA quick_check").Scan(&res); err != nil {
+		return fmt.Errorf("inventory database %s is unreadable or not a SQLite file: %w; restore it from a backup (netkick export) or move it away to start empty", s.path, err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("inventory database %s is corrupt (%s); restore it from a backup or move it away to start empty", s.path, res)
+	}
+	return nil
+}
+
+func (s *SQLite) migrate() error {
+	if _, err := s.db.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("inventory database %s: create schema_version: %w", s.path, err)
+	}
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("inventory database %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	var v int
+	err = tx.QueryRow(`SELECT version FROM schema_version`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT IN ('schema_version','sqlite_sequence')`).Scan(&n); err != nil {
+			return fmt.Errorf("inventory database %s: %w", s.path, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%s holds tables but no netkick schema version: it is not a netkick inventory; choose another --data", s.path)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_version(version) VALUES (0)`); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("inventory database %s: read schema version: %w", s.path, err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("inventory database %s has schema version %d, newer than this netkick understands (%d); upgrade netkick", s.path, v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			return fmt.Errorf("inventory database %s: migration %d: %w", s.path, i+1, err)
+		}
+	}
+	if _, err := tx.Exec(`UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// DB exposes the database handle to other stores that share the file (e.g. leases).
+func (s *SQLite) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// hostRecord is the stored form of a Host: the token hash is kept, unlike in JSON output.
+type hostRecord struct {
+	Host
+	StoredTokenHash string `json:"token_hash,omitempty"`
+}
+
+func encodeHost(h *Host) (string, error) {
+	b, err := json.Marshal(hostRecord{Host: *h, StoredTokenHash: h.TokenHash})
+	return string(b), err
+}
+
+func decodeHost(doc string) (*Host, error) {
+	var r hostRecord
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return nil, fmt.Errorf("decode stored host: %w", err)
+	}
+	h := r.Host
+	h.TokenHash = r.StoredTokenHash
+	return &h, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// resolve turns a key (MAC in any spelling, or hostname) into a host id.
+func resolve(ctx context.Context, q querier, key string) (string, error) {
+	if mac, err := NormalizeMAC(key); err == nil {
+		var id string
+		err := q.QueryRowContext(ctx, `SELECT host_id FROM host_macs WHERE mac = ?`, mac).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM hosts WHERE hostname = ? COLLATE NOCASE`, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("host %q: %w (list hosts with `netkick host list`)", trunc(key), ErrNotFound)
+	}
+	return id, err
+}
+
+// GetHost returns the host with that MAC or hostname.
+func (s *SQLite) GetHost(ctx context.Context, key string) (*Host, error) {
+	id, err := resolve(ctx, s.db, key)
+	if err != nil {
+		return nil, err
+	}
+	var doc string
+	if err := s.db.QueryRowContext(ctx, `SELECT doc FROM hosts WHERE id = ?`, id).Scan(&doc); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("host %q: %w", key, ErrNotFound)
+		}
+		return nil, err
+	}
+	return decodeHost(doc)
+}
+
+// ListHosts returns hosts sorted by hostname.
+func (s *SQLite) ListHosts(ctx context.Context, f HostFilter) ([]Host, error) {
+	q := `SELECT doc FROM hosts`
+	var args []any
+	if f.State != "" {
+		q += ` WHERE state = ?`
+		args = append(args, string(f.State))
+	}
+	q += ` ORDER BY hostname`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	defer rows.Close()
+	var out []Host
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		h, err := decodeHost(doc)
+		if err != nil {
+			return nil, err
+		}
+		if f.Role != "" && !h.HasRole(f.Role) {
+			continue
+		}
+		if f.Cluster != "" && h.Cluster != f.Cluster {
+			continue
+		}
+		out = append(out, *h)
+	}
+	return out, rows.Err()
+}
+
+// PutHost creates or replaces a host. A MAC or hostname held by another host is a conflict.
+func (s *SQLite) PutHost(ctx context.Context, h *Host) error {
+	if err := NormalizeHost(h); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := putHostTx(ctx, tx, h); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func putHostTx(ctx context.Context, tx *sql.Tx, h *Host) error {
+	id := h.ID()
+	for _, m := range h.MACs {
+		var other string
+		err := tx.QueryRowContext(ctx, `SELECT host_id FROM host_macs WHERE mac = ?`, m).Scan(&other)
+		if err == nil && other != id {
+			return fmt.Errorf("%w: MAC %s already belongs to host %s; remove it there first", ErrConflict, m, other)
+		}
+	}
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM hosts WHERE hostname = ? COLLATE NOCASE`, h.Hostname).Scan(&other)
+	if err == nil && other != id {
+		return fmt.Errorf("%w: hostname %s already belongs to host %s; choose another name or remove that host", ErrConflict, h.Hostname, other)
+	}
+	doc, err := encodeHost(h)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO hosts(id, hostname, state, doc) VALUES (?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET hostname=excluded.hostname, state=excluded.state, doc=excluded.doc`,
+		id, h.Hostname, string(h.State), doc); err != nil {
+		return fmt.Errorf("save host %s: %w", h.Hostname, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM host_macs WHERE host_id = ?`, id); err != nil {
+		return err
+	}
+	for _, m := range h.MACs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO host_macs(mac, host_id) VALUES (?,?)`, m, id); err != nil {
+			return fmt.Errorf("save MAC %s of host %s: %w", m, h.Hostname, err)
+		}
+	}
+	return nil
+}
+
+// UpdateHost applies fn to the stored host atomically. fn may not change the first MAC.
+func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) error) (*Host, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	id, err := resolve(ctx, tx, key)
+	if err != nil {
+		return nil, err
+	}
+	var doc string
+	if err := tx.QueryRowContext(ctx, `SELECT doc FROM hosts WHERE id = ?`, id).Scan(&doc); err != nil {
+		return nil, err
+	}
+	h, err := decodeHost(doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(h); err != nil {
+		return nil, err
+	}
+	if err := NormalizeHost(h); err != nil {
+		return nil, err
+	}
+	if h.ID() != id {
+		return nil, fmt.Errorf("%w: host %s: the first MAC is the host's identity and cannot change; remove and re-add the host", ErrInvalid, id)
+	}
+	if err := putHostTx(ctx, tx, h); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// DeleteHost removes a host and its timeline.
+func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	id, err := resolve(ctx, tx, key)
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM host_macs WHERE host_id = ?`, `DELETE FROM hosts WHERE id = ?`, `DELETE FROM events WHERE host_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Documents (profiles, layouts, clusters) share one table keyed by kind and name.
+
+func getDoc[T any](ctx context.Context, s *SQLite, kind, name string) (*T, error) {
+	var doc string
+	err := s.db.QueryRowContext(ctx, `SELECT doc FROM docs WHERE kind = ? AND name = ?`, kind, name).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s %q: %w", kind, name, err)
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(doc), v); err != nil {
+		return nil, fmt.Errorf("decode stored %s %q: %w", kind, name, err)
+	}
+	return v, nil
+}
+
+func listDocs[T any](ctx context.Context, s *SQLite, kind string) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM docs WHERE kind = ? ORDER BY name`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal([]byte(doc), &v); err != nil {
+			return nil, fmt.Errorf("decode stored %s: %w", kind, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func putDoc(ctx context.Context, s *SQLite, kind, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
+		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, string(b))
+	if err != nil {
+		return fmt.Errorf("save %s %q: %w", kind, name, err)
+	}
+	return nil
+}
+
+func deleteDoc(ctx context.Context, s *SQLite, kind, name string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM docs WHERE kind = ? AND name = ?`, kind, name)
+	if err != nil {
+		return fmt.Errorf("delete %s %q: %w", kind, name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
+	}
+	return nil
+}
+
+// GetProfile returns a profile by name.
+func (s *SQLite) GetProfile(ctx context.Context, name string) (*Profile, error) {
+	return getDoc[Profile](ctx, s, "profile", name)
+}
+
+// ListProfiles returns all profiles sorted by name.
+func (s *SQLite) ListProfiles(ctx context.Context) ([]Profile, error) {
+	return listDocs[Profile](ctx, s, "profile")
+}
+
+// PutProfile validates and saves a profile.
+func (s *SQLite) PutProfile(ctx context.Context, p *Profile) error {
+	if err := ValidateProfile(p); err != nil {
+		return err
+	}
+	return putDoc(ctx, s, "profile", p.Name, p)
+}
+
+// DeleteProfile removes a profile.
+func (s *SQLite) DeleteProfile(ctx context.Context, name string) error {
+	return deleteDoc(ctx, s, "profile", name)
+}
+
+// GetLayout returns a layout by name.
+func (s *SQLite) GetLayout(ctx context.Context, name string) (*Layout, error) {
+	return getDoc[Layout](ctx, s, "layout", name)
+}
+
+// ListLayouts returns all stored layouts sorted by name.
+func (s *SQLite) ListLayouts(ctx context.Context) ([]Layout, error) {
+	return listDocs[Layout](ctx, s, "layout")
+}
+
+// PutLayout saves a layout (its rules are validated by the caller, see kickstart/layout).
+func (s *SQLite) PutLayout(ctx context.Context, l *Layout) error {
+	if err := ValidateName("layout", l.Name); err != nil {
+		return err
+	}
+	return putDoc(ctx, s, "layout", l.Name, l)
+}
+
+// DeleteLayout removes a layout.
+func (s *SQLite) DeleteLayout(ctx context.Context, name string) error {
+	return deleteDoc(ctx, s, "layout", name)
+}
+
+// GetCluster returns a cluster by name.
+func (s *SQLite) GetCluster(ctx context.Context, name string) (*Cluster, error) {
+	return getDoc[Cluster](ctx, s, "cluster", name)
+}
+
+// ListClusters returns all clusters sorted by name.
+func (s *SQLite) ListClusters(ctx context.Context) ([]Cluster, error) {
+	return listDocs[Cluster](ctx, s, "cluster")
+}
+
+// PutCluster saves a cluster (its services are validated by the caller, see lvs).
+func (s *SQLite) PutCluster(ctx context.Context, c *Cluster) error {
+	if err := ValidateName("cluster", c.Name); err != nil {
+		return err
+	}
+	return putDoc(ctx, s, "cluster", c.Name, c)
+}
+
+// DeleteCluster removes a cluster.
+func (s *SQLite) DeleteCluster(ctx context.Context, name string) error {
+	return deleteDoc(ctx, s, "cluster", name)
+}
+
+// AddEvent appends an event and trims the host's timeline to the cap.
+func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
+		e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND id <= (
+		SELECT id FROM events WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, e.HostID, e.HostID, s.eventCap); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Events returns a host's timeline, oldest first, at most limit (0: all kept).
+func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = s.eventCap
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, host_id, time, kind, detail FROM
+		(SELECT * FROM events WHERE host_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`, hostID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read events of %s: %w", hostID, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var ns int64
+		if err := rows.Scan(&e.ID, &e.HostID, &ns, &e.Kind, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.Time = time.Unix(0, ns).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SortRoles returns roles sorted and deduplicated (helper for callers that tag).
+func SortRoles(roles []string) []string {
+	m := map[string]bool{}
+	var out []string
+	for _, r := range roles {
+		r = strings.TrimSpace(r)
+		if r != "" && !m[r] {
+			m[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ Store = (*SQLite)(nil)
