@@ -1,0 +1,5 @@
+// Package boot holds netkick's pure boot decisions: given the facts of a
+// request (DHCP options, MAC, firmware arch) and the host from the inventory,
+// which boot file, next server and pxelinux/iPXE text the machine gets. It
+// opens no sockets and reads no clock; dhcp, tftp and httpd ask it.
+package boot
