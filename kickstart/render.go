@@ -6,6 +6,7 @@ package kickstart
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -130,6 +131,10 @@ func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, 
 		return nil, fmt.Errorf("host %s has no profile: give it one with `netkick host add … --profile NAME` or PUT /api/v1/hosts/%s", h.Hostname, h.ID())
 	}
 	p, err := src.GetProfile(ctx, h.Profile)
+	if errors.Is(err, inventory.ErrNotFound) {
+		// Not the host's absence: a configuration error, never a 404.
+		return nil, fmt.Errorf("host %s names profile %s, which does not exist; create it with `netkick profile add %s --version …`", h.Hostname, h.Profile, h.Profile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("host %s: profile %s: %w", h.Hostname, h.Profile, err)
 	}

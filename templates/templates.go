@@ -62,7 +62,9 @@ func collect(fsys fs.FS, out map[string]string) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p, err)
 		}
-		out[strings.TrimSuffix(p, Ext)] = string(b)
+		// One trailing newline is the file's, not the template's: drop it so
+		// snippets compose line by line.
+		out[strings.TrimSuffix(p, Ext)] = strings.TrimSuffix(string(b), "\n")
 		return nil
 	})
 }
