@@ -1,0 +1,723 @@
+package testvm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/netkick/netkick/inventory"
+)
+
+// Options configure a rig run.
+type Options struct {
+	CacheDir string        // kernel and initramfs cache (DefaultCacheDir)
+	WorkDir  string        // disks, serial logs, server data; "" makes a temp dir
+	Netkick  string        // a static (CGO_ENABLED=0) netkick binary
+	Parallel int           // VMs at a time (default 2)
+	Timeout  time.Duration // per VM (default 6 min)
+	Direct   bool          // boot the installer with -kernel/-initrd instead of PXE
+	KeepAll  bool          // keep disks and logs of passing scenarios too
+	Out      io.Writer     // progress lines and result tables
+}
+
+// Result is what a scenario ended as.
+type Result struct {
+	Scenario Scenario
+	Pass     bool
+	Failed   string // the stage that failed or never finished
+	Problems []string
+	Stages   []StageResult
+	Disks    []DiskTable
+	Report   *Report
+	Serial   string // the serial log (kept on failure)
+	Elapsed  time.Duration
+}
+
+// DefaultCacheDir is $NETKICK_TESTVM_CACHE, else $XDG_CACHE_HOME/netkick-testvm,
+// else /var/cache/netkick-testvm for root, else ~/.cache/netkick-testvm.
+func DefaultCacheDir() string {
+	if d := os.Getenv("NETKICK_TESTVM_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "netkick-testvm")
+	}
+	if os.Geteuid() == 0 {
+		return "/var/cache/netkick-testvm"
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "netkick-testvm")
+	}
+	return filepath.Join(os.TempDir(), "netkick-testvm-cache")
+}
+
+// Prerequisites lists what the rig needs that this machine lacks.
+func Prerequisites() []string {
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root (network namespaces, taps)")
+	}
+	for _, p := range []string{"qemu-system-x86_64", "ip", "parted", "busybox", "apt-get", "apt-cache", "dpkg", "ldd"} {
+		if _, err := exec.LookPath(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	for _, f := range []string{BIOSROM, UEFIROM, OVMFCode, OVMFVarsTmpl, "/dev/net/tun"} {
+		if !fileExists(f) {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
+
+// rig is one run's shared state: the network, the server, the report sink.
+type rig struct {
+	opts    Options
+	net     *Net
+	kernel  *Kernel
+	initrd  string
+	data    string
+	token   string
+	sink    *ReportSink
+	client  *http.Client
+	pxe     bool
+	outMu   sync.Mutex
+	tapNext int
+}
+
+func (r *rig) printf(format string, a ...any) {
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	fmt.Fprintf(r.opts.Out, format, a...)
+}
+
+// Run installs every scenario and returns the results (a scenario's failure
+// is in its Result; the error is for the rig itself failing).
+func Run(ctx context.Context, opts Options, scenarios []Scenario) ([]Result, error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = DefaultCacheDir()
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 2
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 6 * time.Minute
+	}
+	if m := Prerequisites(); len(m) > 0 {
+		return nil, fmt.Errorf("the rig needs %s (run scripts/deps.sh as root)", strings.Join(m, ", "))
+	}
+	if opts.Netkick == "" {
+		return nil, errors.New("testvm: Options.Netkick must name a static netkick binary")
+	}
+	if opts.WorkDir == "" {
+		d, err := os.MkdirTemp("", "netkick-testvm-")
+		if err != nil {
+			return nil, err
+		}
+		opts.WorkDir = d
+	}
+	r := &rig{opts: opts, sink: NewReportSink(opts.WorkDir)}
+	t0 := time.Now()
+	k, err := FetchKernel(ctx, opts.CacheDir, opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	r.kernel = k
+	spec := InitramfsSpec{Kernel: k}
+	for _, s := range scenarios {
+		if s.IPVS {
+			spec.Extra = map[string]string{"/usr/sbin/netkick": opts.Netkick}
+		}
+	}
+	if r.initrd, err = BuildInitramfs(ctx, opts.CacheDir, spec, opts.Out); err != nil {
+		return nil, err
+	}
+	r.printf("testvm: kernel %s, initramfs %s (%.1fs)\n", k.Version, filepath.Base(r.initrd), time.Since(t0).Seconds())
+
+	if r.net, err = NewNet(ctx, fmt.Sprintf("nktv%d", os.Getpid())); err != nil {
+		return nil, err
+	}
+	defer r.net.Close()
+	r.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: r.net.DialContext}}
+
+	l, err := r.net.Listen(ServerIP + ":" + ReportPort)
+	if err != nil {
+		return nil, fmt.Errorf("report listener: %w", err)
+	}
+	hs := &http.Server{Handler: r.sink}
+	go hs.Serve(l)
+	defer hs.Close()
+
+	stop, err := r.startServer(ctx, scenarios)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+
+	results := make([]Result, len(scenarios))
+	sem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	for i, s := range scenarios {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = r.runScenario(ctx, s)
+			r.outMu.Lock()
+			printResult(opts.Out, results[i])
+			r.outMu.Unlock()
+		}()
+	}
+	wg.Wait()
+	keep := opts.KeepAll
+	for _, res := range results {
+		if !res.Pass {
+			keep = true
+		}
+	}
+	if keep {
+		r.printf("testvm: work directory kept: %s\n", opts.WorkDir)
+	} else {
+		os.RemoveAll(opts.WorkDir)
+	}
+	return results, nil
+}
+
+// inventoryFor builds the rig's inventory: the testvm profile (the mini
+// installer as its kernel and initrd) and one host per scenario, in build mode.
+func inventoryFor(scenarios []Scenario) *inventory.Dump {
+	d := &inventory.Dump{
+		Profiles: []inventory.Profile{{
+			Name: "testvm", OS: "centos", Version: "7.9",
+			Kernel: "testvm/vmlinuz", Initrd: "testvm/initrd.img",
+			InstallURL: "http://" + ServerIP + ":8080/boot/testvm/os/",
+			KernelArgs: "console=ttyS0 testvm.report=http://" + ServerIP + ":" + ReportPort + "/report",
+		}},
+	}
+	clusters := map[string]bool{}
+	for _, s := range scenarios {
+		h := inventory.Host{MACs: []string{s.MAC}, Hostname: s.Hostname, IP: s.IP, Profile: "testvm",
+			Roles: s.Roles, Layout: s.Layout, Cluster: s.Cluster, State: inventory.StateBuild,
+			Timezone: "Europe/Paris"}
+		d.Hosts = append(d.Hosts, h)
+		if s.Cluster != "" && !clusters[s.Cluster] {
+			clusters[s.Cluster] = true
+			c := inventory.Cluster{Name: s.Cluster}
+			for _, o := range scenarios {
+				if o.Cluster == s.Cluster && contains(o.Roles, "lvs-director") && c.Primary == "" {
+					c.Primary = o.Hostname
+				}
+			}
+			d.Clusters = append(d.Clusters, c)
+		}
+	}
+	return d
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// startServer imports the inventory, places the installer in the boot root
+// and starts `netkick serve` inside the namespace.
+func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), error) {
+	r.data = filepath.Join(r.opts.WorkDir, "netkick-data")
+	boot := filepath.Join(r.data, "boot", "testvm")
+	if err := os.MkdirAll(boot, 0o755); err != nil {
+		return nil, err
+	}
+	for src, dst := range map[string]string{r.kernel.Vmlinuz: "vmlinuz", r.initrd: "initrd.img"} {
+		if err := copyFile(src, filepath.Join(boot, dst)); err != nil {
+			return nil, err
+		}
+	}
+	inv, err := yaml.Marshal(inventoryFor(scenarios))
+	if err != nil {
+		return nil, err
+	}
+	invFile := filepath.Join(r.opts.WorkDir, "inventory.yaml")
+	if err := os.WriteFile(invFile, inv, 0o644); err != nil {
+		return nil, err
+	}
+	if out, err := exec.CommandContext(ctx, r.opts.Netkick, "import", "--data", r.data, invFile).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("netkick import %s: %w: %s", invFile, err, out)
+	}
+	help, _ := exec.CommandContext(ctx, r.opts.Netkick, "serve", "-h").CombinedOutput()
+	r.pxe = !r.opts.Direct && bytes.Contains(help, []byte("dhcp"))
+	args := []string{"serve", "--data", r.data, "--http", ServerIP + ":8080", "--public-url", "http://" + ServerIP + ":8080"}
+	if r.pxe {
+		cfg := filepath.Join(r.opts.WorkDir, "netkick.yaml")
+		if err := os.WriteFile(cfg, []byte(serveConfigYAML(r.net.Bridge)), 0o644); err != nil {
+			return nil, err
+		}
+		args = append(args, "--config", cfg, "--tftp", ServerIP+":69")
+	} else if bytes.Contains(help, []byte("-tftp")) {
+		args = append(args, "--tftp", "off")
+	}
+	logf, err := os.Create(filepath.Join(r.opts.WorkDir, "netkick-serve.log"))
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	cmd := r.net.Command(sctx, r.opts.Netkick, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		cancel()
+		logf.Close()
+		return nil, fmt.Errorf("start netkick serve: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stop := func() { cancel(); <-done; logf.Close() }
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := r.client.Get("http://" + ServerIP + ":8080/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			b, _ := os.ReadFile(logf.Name())
+			cancel()
+			return nil, fmt.Errorf("netkick serve exited: %v: %s", err, b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			b, _ := os.ReadFile(logf.Name())
+			return nil, fmt.Errorf("netkick serve did not answer /healthz within 20s: %s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tok, err := os.ReadFile(filepath.Join(r.data, "admin.token"))
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	r.token = strings.TrimSpace(string(tok))
+	mode := "direct kernel boot (this netkick has no DHCP server)"
+	if r.pxe {
+		mode = "PXE (netkick DHCP on " + r.net.Bridge + ", TFTP, HTTP)"
+	}
+	r.printf("testvm: netkick serve in netns %s on %s; boot mode: %s\n", r.net.NS, ServerIP, mode)
+	return stop, nil
+}
+
+// serveConfigYAML is the server config for PXE mode: full DHCP on the bridge.
+func serveConfigYAML(bridge string) string {
+	return `dhcp:
+  interface: ` + bridge + `
+  mode: full
+  unknown: ignore
+  subnets:
+    - cidr: 192.0.2.0/24
+      pools: ["192.0.2.100-192.0.2.200"]
+      router: ` + ServerIP + `
+      dns: [` + ServerIP + `]
+      lease: 1h
+`
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+func (r *rig) api(method, path string, out any) error {
+	req, err := http.NewRequest(method, "http://"+ServerIP+":8080"+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// newTap hands out a tap name.
+func (r *rig) newTap(ctx context.Context) (string, error) {
+	r.outMu.Lock()
+	name := fmt.Sprintf("tap%d", r.tapNext)
+	r.tapNext++
+	r.outMu.Unlock()
+	return name, r.net.AddTap(ctx, name)
+}
+
+// bootVM runs QEMU until stopWhen says so or the machine powers off; it
+// feeds every console line to tl and prints stage progress.
+func (r *rig) bootVM(ctx context.Context, s Scenario, vm VM, tl *Timeline, stopWhen func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	args := QEMUArgs(vm)
+	cmd := r.net.Command(ctx, "qemu-system-x86_64", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("qemu: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var off int64
+	var partial string
+	poll := time.NewTicker(250 * time.Millisecond)
+	defer poll.Stop()
+	read := func() {
+		f, err := os.Open(vm.Serial)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return
+		}
+		b, _ := io.ReadAll(f)
+		off += int64(len(b))
+		text := partial + strings.ReplaceAll(string(b), "\r", "\n")
+		lines := strings.Split(text, "\n")
+		partial = lines[len(lines)-1]
+		now := time.Now()
+		for _, l := range lines[:len(lines)-1] {
+			if row := tl.Feed(l, now); row != nil {
+				r.printf("[%s] %5.1fs %-16s %s %s\n", s.Name, row.At.Seconds(), row.Stage, row.Status, row.Detail)
+			}
+		}
+	}
+	for {
+		select {
+		case err := <-exited:
+			read()
+			if partial != "" {
+				tl.Feed(partial, time.Now())
+			}
+			if err != nil && ctx.Err() == nil && !strings.Contains(err.Error(), "signal") {
+				return fmt.Errorf("qemu: %w: %s", err, stderr.String())
+			}
+			if ctx.Err() != nil && !stopWhen() {
+				dl, _ := ctx.Deadline()
+				return fmt.Errorf("timed out after %.0fs", time.Since(dl.Add(-r.opts.Timeout)).Seconds())
+			}
+			return nil
+		case <-poll.C:
+			read()
+			if stopWhen() {
+				cmd.Process.Kill()
+			}
+		}
+	}
+}
+
+func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
+	start := time.Now()
+	res := Result{Scenario: s}
+	problem := func(format string, a ...any) { res.Problems = append(res.Problems, fmt.Sprintf(format, a...)) }
+	dir := filepath.Join(r.opts.WorkDir, s.Name)
+	tl := NewTimeline(start)
+	finish := func() Result {
+		res.Stages = tl.Rows()
+		res.Elapsed = time.Since(start)
+		if b, err := os.ReadFile(filepath.Join(dir, s.Name+".serial.log")); err == nil {
+			res.Serial = string(b)
+		}
+		res.Pass = len(res.Problems) == 0
+		if !res.Pass && res.Failed == "" {
+			res.Failed = tl.FirstNotOK()
+		}
+		if !res.Pass || r.opts.KeepAll {
+			return res
+		}
+		for _, f := range []string{"-disk0.img", "-disk1.img", "-disk2.img"} {
+			os.Remove(filepath.Join(dir, s.Name+f))
+		}
+		return res
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		problem("work dir: %v", err)
+		return finish()
+	}
+	ram, err := s.ram()
+	if err != nil {
+		problem("%v", err)
+		return finish()
+	}
+	var sizes []int64
+	for _, d := range s.Disks {
+		b, err := ParseSize(d)
+		if err != nil {
+			problem("scenario %s: disk: %v", s.Name, err)
+			return finish()
+		}
+		sizes = append(sizes, b)
+	}
+	tap, err := r.newTap(ctx)
+	if err != nil {
+		problem("tap: %v", err)
+		return finish()
+	}
+	vm := VM{Name: s.Name, MAC: s.MAC, RAMMiB: ram, UEFI: s.UEFI, Tap: tap}
+	if err := vm.Prepare(dir, sizes); err != nil {
+		problem("%v", err)
+		return finish()
+	}
+	mac, _ := inventory.NormalizeMAC(s.MAC)
+	if !r.pxe {
+		vm.Kernel, vm.Initrd = r.kernel.Vmlinuz, r.initrd
+		vm.Append = fmt.Sprintf("console=ttyS0 ks=http://%s:8080/ks/%s ip=%s::%s:255.255.255.0 testvm.report=http://%s:%s/report testvm.noreboot",
+			ServerIP, mac, s.IP, ServerIP, ServerIP, ReportPort)
+		tl.Set(StageDHCP, StatusSkipped, "direct kernel boot: address from ip=", start)
+		tl.Set(StageTFTP, StatusSkipped, "direct kernel boot: -kernel/-initrd", start)
+	}
+	r.printf("[%s] booting %s: %s, %d MiB, disks %s, %s\n", s.Name, mac, map[bool]string{true: "UEFI", false: "BIOS"}[s.UEFI], ram, strings.Join(s.Disks, "+"), tap)
+	localBoot := func() bool { return tl.Row(StageLocalBoot).Status != StatusPending }
+	if err := r.bootVM(ctx, s, vm, tl, localBoot); err != nil {
+		problem("%v", err)
+	}
+	rep := r.sink.Get(mac)
+	res.Report = rep
+	if rep == nil {
+		if tl.Failed() == "" && s.ExpectFail == "" {
+			tl.Set(StageReport, StatusFail, "no report arrived", time.Now())
+		}
+	} else {
+		tl.Set(StageReport, StatusOK, "received", time.Now())
+	}
+	// Direct boot: boot the same disks again, disk first, to see the local boot.
+	if !r.pxe && rep != nil && rep.Failed == "" && tl.Failed() == "" {
+		tl.Rebooted = true
+		vm2 := vm
+		vm2.Kernel, vm2.Initrd, vm2.Append = "", "", ""
+		vm2.Serial = filepath.Join(dir, s.Name+".serial2.log")
+		vm2.Tap, _ = r.newTap(ctx)
+		if err := r.bootVMDiskOnly(ctx, s, vm2, tl, localBoot); err != nil {
+			problem("second boot: %v", err)
+		}
+	}
+	r.checkCallback(s, mac, rep, tl)
+	r.checkOutcome(ctx, s, vm, rep, tl, &res, problem)
+	return finish()
+}
+
+// bootVMDiskOnly boots vm from its first disk (direct mode's second boot).
+func (r *rig) bootVMDiskOnly(ctx context.Context, s Scenario, vm VM, tl *Timeline, stop func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	vm.Kernel, vm.DiskOnly = "", true
+	return r.bootVM(ctx, s, vm, tl, stop)
+}
+
+type apiEvent struct {
+	Kind   string    `json:"kind"`
+	Detail string    `json:"detail"`
+	Time   time.Time `json:"time"`
+}
+
+// checkCallback fills the callback row from the host's state and timeline.
+func (r *rig) checkCallback(s Scenario, mac string, rep *Report, tl *Timeline) {
+	if s.ExpectFail != "" || rep == nil || rep.Failed != "" {
+		return
+	}
+	if !strings.Contains(rep.Kick, "/built") {
+		tl.Set(StageCallback, StatusSkipped, "the kickstart has no %post callback", time.Now())
+		return
+	}
+	var host inventory.Host
+	if err := r.api("GET", "/api/v1/hosts/"+mac, &host); err != nil {
+		tl.Set(StageCallback, StatusFail, err.Error(), time.Now())
+		return
+	}
+	var evs []apiEvent
+	_ = r.api("GET", "/api/v1/hosts/"+mac+"/events", &evs)
+	for _, e := range evs {
+		if e.Kind == "built" {
+			tl.Set(StageCallback, StatusOK, "host "+string(host.State)+" (event built)", e.Time)
+			return
+		}
+	}
+	if host.State == inventory.StateInstalled {
+		tl.Set(StageCallback, StatusOK, "host installed", time.Now())
+		return
+	}
+	tl.Set(StageCallback, StatusFail, "host is still "+string(host.State)+" after %post", time.Now())
+}
+
+// checkOutcome reads the disks back and compares everything with the scenario.
+func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, tl *Timeline, res *Result, problem func(string, ...any)) {
+	for i, img := range vm.Disks {
+		dt, err := ReadDiskfs(img)
+		if err != nil {
+			problem("disk%d: %v", i, err)
+			continue
+		}
+		pt, err := ReadParted(ctx, img)
+		if err != nil {
+			problem("disk%d: %v", i, err)
+		} else {
+			if err := CompareTables(dt, pt); err != nil {
+				problem("disk%d: go-diskfs and parted disagree: %v", i, err)
+			}
+			dt = pt // parted also lists msdos logical partitions
+		}
+		if rep != nil {
+			name := fmt.Sprintf("sd%c", 'a'+i)
+			if g, ok := rep.Parted[name]; ok {
+				gt, err := ParsePartedMachine(g)
+				if err == nil && !sameTable(gt, dt) {
+					problem("disk%d: the table read back from the image differs from what the guest's parted printed", i)
+				}
+			}
+		}
+		res.Disks = append(res.Disks, dt)
+	}
+	if s.ExpectFail != "" {
+		failed := tl.Failed()
+		if failed != s.ExpectFail {
+			problem("expected the install to stop in %s, but failed stage is %q", s.ExpectFail, failed)
+		} else {
+			row := tl.Row(failed)
+			if s.ExpectError != "" && !strings.Contains(row.Detail, s.ExpectError) {
+				problem("%s failed with %q, want a message containing %q", failed, row.Detail, s.ExpectError)
+			}
+			for i, d := range res.Disks {
+				if len(d.Partitions) > 0 {
+					problem("disk%d: the failed install left %d partitions (want no half-written table)", i, len(d.Partitions))
+				}
+			}
+		}
+		return
+	}
+	if f := tl.FirstNotOK(); f != "" {
+		row := tl.Row(f)
+		problem("stage %s: %s %s", f, row.Status, row.Detail)
+		res.Failed = f
+	}
+	if rep == nil {
+		return
+	}
+	for _, l := range rep.OnPart {
+		if strings.HasSuffix(l, " missing") {
+			problem("part --onpart: %s", l)
+		}
+	}
+	for path, want := range s.Files {
+		got, ok := rep.Files[path]
+		if !ok {
+			problem("%%post did not write %s (wrote: %s)", path, strings.Join(rep.FileNames(), ", "))
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				problem("%s lacks %q", path, w)
+			}
+		}
+	}
+	if s.IPVS {
+		r.checkIPVS(rep, problem)
+	}
+}
+
+// checkIPVS looks at the director's IPVS table as the guest printed it.
+func (r *rig) checkIPVS(rep *Report, problem func(string, ...any)) {
+	st, ok := rep.Entries["lvs/status"]
+	if !ok {
+		problem("no IPVS status in the report (netkick lvs apply/status did not run in the guest)")
+		return
+	}
+	if !strings.Contains(rep.Entries["lvs/proc-net-ip_vs"], "->") && !strings.Contains(st, "->") {
+		problem("the guest's IPVS table lists no real server: %s", st)
+	}
+}
+
+func sameTable(a, b DiskTable) bool {
+	if a.Label != b.Label || len(a.Partitions) != len(b.Partitions) {
+		return false
+	}
+	for i := range a.Partitions {
+		p, q := a.Partitions[i], b.Partitions[i]
+		if p.Number != q.Number || p.Start != q.Start || p.Size != q.Size {
+			return false
+		}
+	}
+	return true
+}
+
+// printResult writes a scenario's table.
+func printResult(w io.Writer, res Result) {
+	s := res.Scenario
+	verdict := "PASS"
+	if !res.Pass {
+		verdict = "FAIL at " + res.Failed
+	}
+	fw := "BIOS"
+	if s.UEFI {
+		fw = "UEFI"
+	}
+	fmt.Fprintf(w, "\n== %s: %s (%s, %s, disks %s) — %s in %.1fs\n", s.Name, s.Summary, s.MAC, fw, strings.Join(s.Disks, "+"), verdict, res.Elapsed.Seconds())
+	fmt.Fprintf(w, "  %-16s %-8s %7s  %s\n", "stage", "status", "at", "detail")
+	for _, st := range res.Stages {
+		fmt.Fprintf(w, "  %s\n", st)
+	}
+	for i, d := range res.Disks {
+		fmt.Fprintf(w, "  disk%d:%s", i, d)
+	}
+	if res.Report != nil && len(res.Report.Files) > 0 {
+		fmt.Fprintf(w, "  %%post wrote: %s\n", strings.Join(res.Report.FileNames(), ", "))
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+	}
+	if !res.Pass && res.Serial != "" {
+		fmt.Fprintf(w, "  serial log (last lines):\n")
+		sc := bufio.NewScanner(strings.NewReader(res.Serial))
+		var lines []string
+		for sc.Scan() {
+			if l := CleanConsoleLine(sc.Text()); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		for _, l := range lines {
+			fmt.Fprintf(w, "    | %s\n", l)
+		}
+	}
+}

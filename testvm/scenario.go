@@ -1,0 +1,90 @@
+package testvm
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Scenario is one machine the rig installs: a host in the rig's inventory,
+// the virtual hardware it gets, and what must be true afterwards.
+type Scenario struct {
+	Name     string
+	Summary  string
+	Hostname string
+	MAC      string
+	IP       string
+	Disks    []string // sizes, e.g. "500G", "1T"
+	RAM      string   // e.g. "384M"
+	UEFI     bool
+	Roles    []string
+	Layout   string
+	Cluster  string
+	// ExpectFail names the stage that must fail (e.g. a layout that does not
+	// fit stops the install in %pre) and ExpectError a text its message holds.
+	ExpectFail  string
+	ExpectError string
+	// Files are paths the %post sections must have written, each with lines
+	// (substrings) the file must contain.
+	Files map[string][]string
+	// IPVS asks for the director check: the guest's IPVS table after
+	// `netkick lvs apply` must hold the cluster's service and real servers.
+	IPVS bool
+}
+
+// RigCluster is the LVS cluster of the rig's inventory.
+const RigCluster = "rig"
+
+// Scenarios are the rig's built-in scenarios.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{Name: "single-200g", Summary: "one 200 GB disk", Hostname: "tv-s200", MAC: "52:54:00:4e:54:01", IP: "192.0.2.51", Disks: []string{"200G"}},
+		{Name: "single-300g", Summary: "one 300 GB disk", Hostname: "tv-s300", MAC: "52:54:00:4e:54:02", IP: "192.0.2.52", Disks: []string{"300G"}},
+		{Name: "single-600g", Summary: "one 600 GB disk", Hostname: "tv-s600", MAC: "52:54:00:4e:54:03", IP: "192.0.2.53", Disks: []string{"600G"}},
+		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
+		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
+		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
+		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
+			Files: map[string][]string{
+				"/etc/sysconfig/network-scripts/ifcfg-lo:0": {"DEVICE=lo:0"},
+				"/etc/sysctl.conf":                          {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
+			}},
+		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
+	}
+}
+
+// SelectScenarios picks scenarios by name (all when names is empty).
+func SelectScenarios(all []Scenario, names []string) ([]Scenario, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Scenario
+	for _, n := range names {
+		found := false
+		for _, s := range all {
+			if s.Name == n {
+				out, found = append(out, s), true
+				break
+			}
+		}
+		if !found {
+			var known []string
+			for _, s := range all {
+				known = append(known, s.Name)
+			}
+			return nil, fmt.Errorf("unknown scenario %q; known: %s", n, strings.Join(known, ", "))
+		}
+	}
+	return out, nil
+}
+
+// ram is the scenario's memory in MiB (default 384).
+func (s Scenario) ram() (int, error) {
+	if s.RAM == "" {
+		return 384, nil
+	}
+	b, err := ParseSize(s.RAM)
+	if err != nil {
+		return 0, fmt.Errorf("scenario %s: RAM: %w", s.Name, err)
+	}
+	return int(b >> 20), nil
+}
