@@ -2,8 +2,8 @@ package testvm
 
 import (
 	"archive/tar"
-	"encoding/base64"
 	"compress/gzip"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"

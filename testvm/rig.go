@@ -385,8 +385,8 @@ func (r *rig) newTap(ctx context.Context) (string, error) {
 
 // bootVM runs QEMU until stopWhen says so or the machine powers off; it
 // feeds every console line to tl and prints stage progress.
-func (r *rig) bootVM(ctx context.Context, s Scenario, vm VM, tl *Timeline, stopWhen func() bool) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+func (r *rig) bootVM(ctx context.Context, s Scenario, vm VM, tl *Timeline, stopWhen func() bool, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	args := QEMUArgs(vm)
 	cmd := r.net.Command(ctx, "qemu-system-x86_64", args...)
@@ -433,8 +433,7 @@ func (r *rig) bootVM(ctx context.Context, s Scenario, vm VM, tl *Timeline, stopW
 				return fmt.Errorf("qemu: %w: %s", err, stderr.String())
 			}
 			if ctx.Err() != nil && !stopWhen() {
-				dl, _ := ctx.Deadline()
-				return fmt.Errorf("timed out after %.0fs", time.Since(dl.Add(-r.opts.Timeout)).Seconds())
+				return fmt.Errorf("timed out after %s", limit)
 			}
 			return nil
 		case <-poll.C:
@@ -508,7 +507,7 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 	}
 	r.printf("[%s] booting %s: %s, %d MiB, disks %s, %s\n", s.Name, mac, map[bool]string{true: "UEFI", false: "BIOS"}[s.UEFI], ram, strings.Join(s.Disks, "+"), tap)
 	localBoot := func() bool { return tl.Row(StageLocalBoot).Status != StatusPending }
-	if err := r.bootVM(ctx, s, vm, tl, localBoot); err != nil {
+	if err := r.bootVM(ctx, s, vm, tl, localBoot, r.opts.Timeout); err != nil {
 		problem("%v", err)
 	}
 	rep := r.sink.Get(mac)
@@ -538,10 +537,8 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 
 // bootVMDiskOnly boots vm from its first disk (direct mode's second boot).
 func (r *rig) bootVMDiskOnly(ctx context.Context, s Scenario, vm VM, tl *Timeline, stop func() bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
 	vm.Kernel, vm.DiskOnly = "", true
-	return r.bootVM(ctx, s, vm, tl, stop)
+	return r.bootVM(ctx, s, vm, tl, stop, 90*time.Second)
 }
 
 type apiEvent struct {

@@ -42,6 +42,7 @@ func commands() []command {
 		{"render", "print exactly what a host would be served: render kickstart HOST", runRender},
 		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},
 		{"export", "print the inventory as YAML", runExport},
+		{"testvm", "boot QEMU machines through netkick and check what they became: testvm run [SCENARIO…]", runTestvm},
 		{"version", "print the version", func(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintln(a.stdout, "netkick", version)
 			return nil
