@@ -48,6 +48,15 @@ type Mark struct {
 	Status string
 	Detail string
 	Reboot bool // the installer is rebooting the machine
+	Final  bool // the machine will do nothing more: stop it
+}
+
+// bootFetchFailed spots iPXE's "URL... error (http://ipxe.org/...)" lines.
+func bootFetchFailed(line string) bool {
+	if !(strings.HasPrefix(line, "http://") || strings.HasPrefix(line, "tftp://")) {
+		return false
+	}
+	return strings.Contains(line, "(http://ipxe.org/")
 }
 
 var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1bc|[\x00-\x08\x0b-\x1f]`)
@@ -108,6 +117,10 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the installer booted again instead of the local disk (install loop)"}, true
 	case afterReboot:
 		return Mark{}, false
+	case strings.Contains(line, "No bootable device"):
+		return Mark{Status: StatusFail, Detail: "the firmware found nothing to boot (" + line + ")", Final: true}, true
+	case bootFetchFailed(line):
+		return Mark{Stage: StageTFTP, Status: StatusFail, Detail: "iPXE could not fetch its boot file: " + line}, true
 	case strings.HasPrefix(line, "Configuring (net0") && strings.HasSuffix(line, "ok"):
 		return Mark{Stage: StageDHCP, Status: StatusOK, Detail: "iPXE got a lease"}, true
 	case strings.Contains(line, "Station IP address is"):
@@ -116,6 +129,8 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		return Mark{Stage: StageDHCP, Status: StatusFail, Detail: line}, true
 	case strings.HasPrefix(line, "PXELINUX ") || strings.HasPrefix(line, "SYSLINUX ") && strings.Contains(line, "EFI"):
 		return Mark{Stage: StageTFTP, Status: StatusOK, Detail: strings.Join(strings.Fields(line)[:2], " ") + " loaded"}, true
+	case strings.HasPrefix(line, "Filename: "):
+		return Mark{Stage: StageTFTP, Status: StatusOK, Detail: "boot file " + strings.TrimPrefix(line, "Filename: ")}, true
 	case strings.HasPrefix(line, "Linux version "):
 		return Mark{Stage: StageKernel, Status: StatusOK, Detail: "kernel started"}, true
 	case strings.Contains(line, "Kernel panic"):
@@ -128,6 +143,7 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 type Timeline struct {
 	Start    time.Time
 	Rebooted bool
+	Stopped  bool // the machine gave up (nothing left to boot)
 	rows     map[string]*StageResult
 }
 
@@ -167,6 +183,15 @@ func (t *Timeline) Feed(raw string, now time.Time) *StageResult {
 	if m.Reboot {
 		t.Rebooted = true
 		return nil
+	}
+	if m.Final {
+		t.Stopped = true
+	}
+	if m.Stage == "" {
+		m.Stage = t.FirstNotOK()
+		if m.Stage == "" {
+			return nil
+		}
 	}
 	if m.Stage == StageKernel && m.Status == StatusOK && m.Detail == "kernel started" {
 		// The kernel was fetched, so the boot loader's TFTP (or HTTP) worked.
