@@ -168,7 +168,7 @@ func (dt DiskTable) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %s, %s\n", human(dt.Size), dt.Label)
 	for _, p := range dt.Partitions {
-		fmt.Fprintf(&b, "    %2d  start %10s  size %10s  %s %s\n", p.Number, human(p.Start), human(p.Size), p.Type, p.Name)
+		fmt.Fprintf(&b, "    %2d  start %8d MiB  size %8d MiB  %s %s\n", p.Number, p.Start>>20, p.Size>>20, p.Type, p.Name)
 	}
 	return b.String()
 }

@@ -648,6 +648,7 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 		}
 		res.Disks = append(res.Disks, dt)
 	}
+	planned := r.plan(ctx, s, rep, problem)
 	if s.ExpectFail != "" {
 		failed := tl.Failed()
 		if failed != s.ExpectFail {
@@ -673,6 +674,26 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 	if rep == nil {
 		return
 	}
+	if !strings.Contains(rep.Kick, "%include") {
+		problem("the kickstart has no %%include: no %%pre layout partitioned the disks (fixed fallback layout)")
+	} else if len(res.Disks) > 0 && len(res.Disks[0].Partitions) == 0 {
+		problem("disk0 has no partitions after %%pre")
+	}
+	if planned != nil {
+		for i, dt := range res.Disks {
+			name := fmt.Sprintf("sd%c", 'a'+i)
+			pd, ok := planned[name]
+			if !ok {
+				if len(dt.Partitions) > 0 {
+					problem("%s: partitioned, but the plan leaves it alone", name)
+				}
+				continue
+			}
+			for _, d := range ComparePlan(pd, dt) {
+				problem("plan mismatch: %s", d)
+			}
+		}
+	}
 	for _, l := range rep.OnPart {
 		if strings.HasSuffix(l, " missing") {
 			problem("part --onpart: %s", l)
@@ -693,6 +714,39 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 	if s.IPVS {
 		r.checkIPVS(rep, problem)
 	}
+}
+
+// plan runs `netkick layout plan` for what the guest saw and returns its
+// disks (nil when there is no layout, no report or no planner). For a
+// scenario that must not fit, the planner must refuse too.
+func (r *rig) plan(ctx context.Context, s Scenario, rep *Report, problem func(string, ...any)) map[string]PlannedDisk {
+	if s.Layout == "" || rep == nil || rep.Entries["harddrives"] == "" {
+		return nil
+	}
+	args := PlanArgs(s.Layout, rep.Entries["harddrives"], MemTotalMiB(rep.Entries["meminfo"]), s.UEFI)
+	out, ok, err := runPlan(ctx, r.opts.Netkick, args)
+	if !ok {
+		r.printf("[%s] netkick has no layout planner: disk tables not compared with a plan\n", s.Name)
+		return nil
+	}
+	if s.ExpectFail != "" {
+		if err == nil {
+			problem("netkick %s plans a layout, but the scenario expects it not to fit", strings.Join(args, " "))
+		} else if s.ExpectError != "" && !strings.Contains(out, s.ExpectError) {
+			problem("netkick %s: %q lacks %q", strings.Join(args, " "), strings.TrimSpace(out), s.ExpectError)
+		}
+		return nil
+	}
+	if err != nil {
+		problem("netkick %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(out))
+		return nil
+	}
+	p, err := ParsePlan(out)
+	if err != nil {
+		problem("%v", err)
+		return nil
+	}
+	return p
 }
 
 // checkIPVS looks at the director's IPVS table as the guest printed it.

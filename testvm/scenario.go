@@ -37,18 +37,18 @@ const RigCluster = "rig"
 // Scenarios are the rig's built-in scenarios.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{Name: "single-200g", Summary: "one 200 GB disk", Hostname: "tv-s200", MAC: "52:54:00:4e:54:01", IP: "192.0.2.51", Disks: []string{"200G"}},
-		{Name: "single-300g", Summary: "one 300 GB disk", Hostname: "tv-s300", MAC: "52:54:00:4e:54:02", IP: "192.0.2.52", Disks: []string{"300G"}},
-		{Name: "single-600g", Summary: "one 600 GB disk", Hostname: "tv-s600", MAC: "52:54:00:4e:54:03", IP: "192.0.2.53", Disks: []string{"600G"}},
-		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
-		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
-		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
-		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
+		{Name: "single-200g", Summary: "one 200 GB disk", Hostname: "tv-s200", Layout: "home-opt", MAC: "52:54:00:4e:54:01", IP: "192.0.2.51", Disks: []string{"200G"}},
+		{Name: "single-300g", Summary: "one 300 GB disk", Hostname: "tv-s300", Layout: "home-opt", MAC: "52:54:00:4e:54:02", IP: "192.0.2.52", Disks: []string{"300G"}},
+		{Name: "single-600g", Summary: "one 600 GB disk", Hostname: "tv-s600", Layout: "home-opt", MAC: "52:54:00:4e:54:03", IP: "192.0.2.53", Disks: []string{"600G"}},
+		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", Layout: "home-opt", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
+		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", Layout: "home-opt", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
+		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", Layout: "simple", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
+		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{
 				"/etc/sysconfig/network-scripts/ifcfg-lo:0": {"DEVICE=lo:0"},
 				"/etc/sysctl.conf":                          {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
 			}},
-		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
+		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", Layout: "home-opt", ExpectError: "does not fit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
 	}
 }
 
