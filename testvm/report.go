@@ -106,6 +106,15 @@ type ReportSink struct {
 	dir     string
 	mu      sync.Mutex
 	reports map[string]*Report
+	inv     []byte
+}
+
+// SetInventory sets what GET /inventory.yaml returns (the rig's inventory,
+// for `netkick lvs apply --file` in a director guest).
+func (s *ReportSink) SetInventory(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inv = b
 }
 
 // NewReportSink stores raw archives under dir.
@@ -114,6 +123,14 @@ func NewReportSink(dir string) *ReportSink {
 }
 
 func (s *ReportSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/inventory.yaml" {
+		s.mu.Lock()
+		b := s.inv
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(b)
+		return
+	}
 	mac, ok := strings.CutPrefix(r.URL.Path, "/report/")
 	if r.Method != http.MethodPost || !ok {
 		http.Error(w, "POST /report/<mac> with a tar.gz body (raw or base64)", http.StatusNotFound)

@@ -200,33 +200,68 @@ func Run(ctx context.Context, opts Options, scenarios []Scenario) ([]Result, err
 	return results, nil
 }
 
-// inventoryFor builds the rig's inventory: the testvm profile (the mini
-// installer as its kernel and initrd) and one host per scenario, in build mode.
-func inventoryFor(scenarios []Scenario) *inventory.Dump {
-	d := &inventory.Dump{
-		Profiles: []inventory.Profile{{
-			Name: "testvm", OS: "centos", Version: "7.9",
-			Kernel: "testvm/vmlinuz", Initrd: "testvm/initrd.img",
-			InstallURL: "http://" + ServerIP + ":8080/boot/testvm/os/",
-			KernelArgs: "console=ttyS0 testvm.report=http://" + ServerIP + ":" + ReportPort + "/report",
-		}},
+// LVS service of the rig's cluster: the VIP the director balances.
+const (
+	RigVIP  = "192.0.2.40"
+	RigPort = 80
+)
+
+// inventoryFor builds the rig's inventory (as YAML-ready maps, so the same
+// code feeds servers with and without the LVS cluster fields): the testvm
+// profile (the mini installer as kernel and initrd) and one host per scenario,
+// in build mode. withLVS adds the cluster's network and virtual service.
+func inventoryFor(scenarios []Scenario, withLVS bool) map[string]any {
+	profile := map[string]any{
+		"name": "testvm", "os": "centos", "version": "7.9",
+		"kernel": "testvm/vmlinuz", "initrd": "testvm/initrd.img",
+		"install_url": "http://" + ServerIP + ":8080/boot/testvm/os/",
+		"kernel_args": "console=ttyS0 testvm.report=http://" + ServerIP + ":" + ReportPort + "/report",
 	}
-	clusters := map[string]bool{}
+	var hosts []map[string]any
+	clusters := map[string]map[string]any{}
+	var order []string
 	for _, s := range scenarios {
-		h := inventory.Host{MACs: []string{s.MAC}, Hostname: s.Hostname, IP: s.IP, Profile: "testvm",
-			Roles: s.Roles, Layout: s.Layout, Cluster: s.Cluster, State: inventory.StateBuild,
-			Timezone: "Europe/Paris"}
-		d.Hosts = append(d.Hosts, h)
-		if s.Cluster != "" && !clusters[s.Cluster] {
-			clusters[s.Cluster] = true
-			c := inventory.Cluster{Name: s.Cluster}
-			for _, o := range scenarios {
-				if o.Cluster == s.Cluster && contains(o.Roles, "lvs-director") && c.Primary == "" {
-					c.Primary = o.Hostname
+		h := map[string]any{"macs": []string{s.MAC}, "hostname": s.Hostname, "ip": s.IP,
+			"profile": "testvm", "state": string(inventory.StateBuild), "timezone": "Europe/Paris"}
+		if len(s.Roles) > 0 {
+			h["roles"] = s.Roles
+		}
+		if s.Layout != "" {
+			h["layout"] = s.Layout
+		}
+		if s.Cluster != "" {
+			h["cluster"] = s.Cluster
+			if _, ok := clusters[s.Cluster]; !ok {
+				clusters[s.Cluster] = map[string]any{"name": s.Cluster}
+				order = append(order, s.Cluster)
+			}
+			if contains(s.Roles, "lvs-director") {
+				c := clusters[s.Cluster]
+				if _, ok := c["primary"]; !ok {
+					c["primary"] = s.Hostname
 				}
 			}
-			d.Clusters = append(d.Clusters, c)
 		}
+		if s.IPVS {
+			// The mini installer applies this cluster to the guest's kernel.
+			h["params"] = map[string]string{"kernel_args": "testvm.lvs=" + s.Cluster}
+		}
+		hosts = append(hosts, h)
+	}
+	var cl []map[string]any
+	for _, n := range order {
+		c := clusters[n]
+		if withLVS {
+			c["network"] = "direct"
+			c["subnet"] = "192.0.2.0/24"
+			c["services"] = []map[string]any{{"name": "WWW", "vip": RigVIP, "port": RigPort,
+				"protocol": "tcp", "scheduler": "lc", "interface": "eth0:1"}}
+		}
+		cl = append(cl, c)
+	}
+	d := map[string]any{"profiles": []any{profile}, "hosts": hosts}
+	if len(cl) > 0 {
+		d["clusters"] = cl
 	}
 	return d
 }
@@ -256,7 +291,9 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	if err := installLoaders(filepath.Join(r.data, "boot")); err != nil {
 		return nil, err
 	}
-	inv, err := yaml.Marshal(inventoryFor(scenarios))
+	lvsOut, _ := exec.CommandContext(ctx, r.opts.Netkick, "lvs", "list", "--data", r.data).CombinedOutput()
+	withLVS := !bytes.Contains(lvsOut, []byte("unknown command"))
+	inv, err := yaml.Marshal(inventoryFor(Scenarios(), withLVS))
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +304,12 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	if out, err := exec.CommandContext(ctx, r.opts.Netkick, "import", "--data", r.data, invFile).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("netkick import %s: %w: %s", invFile, err, out)
 	}
+	// The guests read the inventory (for `netkick lvs apply --file`) from the report server.
+	exp, err := exec.CommandContext(ctx, r.opts.Netkick, "export", "--data", r.data).Output()
+	if err != nil {
+		return nil, fmt.Errorf("netkick export --data %s: %w", r.data, err)
+	}
+	r.sink.SetInventory(exp)
 	help, _ := exec.CommandContext(ctx, r.opts.Netkick, "serve", "-h").CombinedOutput()
 	r.pxe = !r.opts.Direct && bytes.Contains(help, []byte("dhcp"))
 	args := []string{"serve", "--data", r.data, "--http", ServerIP + ":8080", "--public-url", "http://" + ServerIP + ":8080"}
@@ -674,6 +717,12 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 	if rep == nil {
 		return
 	}
+	nDisk := len(res.Problems)
+	defer func() {
+		if len(res.Problems) > nDisk && res.Failed == "" {
+			res.Failed = StagePre
+		}
+	}()
 	if !strings.Contains(rep.Kick, "%include") {
 		problem("the kickstart has no %%include: no %%pre layout partitioned the disks (fixed fallback layout)")
 	} else if len(res.Disks) > 0 && len(res.Disks[0].Partitions) == 0 {
@@ -699,6 +748,12 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 			problem("part --onpart: %s", l)
 		}
 	}
+	before := len(res.Problems)
+	defer func() {
+		if len(res.Problems) > before && res.Failed == "" {
+			res.Failed = StagePost
+		}
+	}()
 	for path, want := range s.Files {
 		got, ok := rep.Files[path]
 		if !ok {
@@ -749,15 +804,33 @@ func (r *rig) plan(ctx context.Context, s Scenario, rep *Report, problem func(st
 	return p
 }
 
-// checkIPVS looks at the director's IPVS table as the guest printed it.
+// IPVSHex is how /proc/net/ip_vs spells an IPv4 address and port.
+func IPVSHex(ip string, port int) string {
+	var a [4]int
+	fmt.Sscanf(ip, "%d.%d.%d.%d", &a[0], &a[1], &a[2], &a[3])
+	return fmt.Sprintf("%02X%02X%02X%02X:%04X", a[0], a[1], a[2], a[3], port)
+}
+
+// checkIPVS reads the director's IPVS table as the guest's kernel listed it
+// after `netkick lvs apply`: the rig cluster's service and every real server.
 func (r *rig) checkIPVS(rep *Report, problem func(string, ...any)) {
-	st, ok := rep.Entries["lvs/status"]
+	table, ok := rep.Entries["lvs/proc-net-ip_vs"]
 	if !ok {
-		problem("no IPVS status in the report (netkick lvs apply/status did not run in the guest)")
+		problem("no IPVS table in the report (netkick lvs apply/status did not run in the guest)")
 		return
 	}
-	if !strings.Contains(rep.Entries["lvs/proc-net-ip_vs"], "->") && !strings.Contains(st, "->") {
-		problem("the guest's IPVS table lists no real server: %s", st)
+	if !strings.Contains(table, "TCP  "+IPVSHex(RigVIP, RigPort)) {
+		problem("the guest's IPVS table lacks the virtual service TCP %s:%d:\n%s", RigVIP, RigPort, table)
+	}
+	for _, s := range Scenarios() {
+		if contains(s.Roles, "lvs-real-server") && s.Cluster == RigCluster {
+			if !strings.Contains(table, "-> "+IPVSHex(s.IP, RigPort)) {
+				problem("the guest's IPVS table lacks real server %s:%d (%s):\n%s", s.IP, RigPort, s.Hostname, table)
+			}
+		}
+	}
+	if !strings.Contains(rep.Entries["lvs/status"], RigVIP) {
+		problem("netkick lvs status does not show the VIP %s: %s", RigVIP, rep.Entries["lvs/status"])
 	}
 }
 
