@@ -61,7 +61,7 @@ func ParsePlan(out string) (map[string]PlannedDisk, error) {
 			}
 		case cur != nil && strings.HasPrefix(f[0], cur.Name):
 			num, err := strconv.Atoi(strings.TrimPrefix(f[0], cur.Name))
-			if err != nil {
+			if err != nil || num < 1 {
 				return nil, fmt.Errorf("layout plan row %q: device %s is not %sN", line, f[0], cur.Name)
 			}
 			get := func(col string) (int64, error) {

@@ -112,7 +112,7 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 	case afterReboot && strings.Contains(line, "BdsDxe:") && strings.Contains(line, "HARDDISK"):
 		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "firmware went on to the disk: " + line}, true
 	case afterReboot && (strings.Contains(line, "not a bootable disk") || strings.Contains(line, "No bootable device")):
-		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the firmware found no bootable disk: " + line}, true
+		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the firmware found no bootable disk: " + line, Final: true}, true
 	case afterReboot && strings.Contains(line, "Linux version "):
 		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the installer booted again instead of the local disk (install loop)"}, true
 	case afterReboot:
