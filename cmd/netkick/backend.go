@@ -139,7 +139,9 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	}
 }
 
-func (l *local) Export(ctx context.Context) (*inventory.Dump, error) { return inventory.Export(ctx, l.Store) }
+func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
+	return inventory.Export(ctx, l.Store)
+}
 func (l *local) Import(ctx context.Context, d *inventory.Dump) error {
 	return inventory.Import(ctx, l.Store, d)
 }
