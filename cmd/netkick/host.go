@@ -17,7 +17,7 @@ const hostUsage = `host add MAC --hostname H [--ip IP] [--profile P] [--role R]â
        netkick host list [--state S] [--role R]
        netkick host show HOST
        netkick host rm HOST
-       netkick host build HOST   (next network boot installs, once)`
+       netkick host build HOSTâ€¦   (next network boot installs, once)`
 
 func runHost(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
@@ -163,20 +163,22 @@ func runHost(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		if len(pos) != 1 {
-			return usageError{"want exactly one HOST (MAC or hostname)"}
+		if len(pos) == 0 {
+			return usageError{"want at least one HOST (MAC or hostname)"}
 		}
 		b, err := sf.open()
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		br, err := b.Build(ctx, pos[0], *ttl)
-		if err != nil {
-			return err
+		for _, key := range pos {
+			br, err := b.Build(ctx, key, *ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
+				br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
 		}
-		fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
-			br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
 		return nil
 	default:
 		return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, hostUsage)}
