@@ -3,6 +3,7 @@ package layout
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/netkick/netkick/inventory"
 )
@@ -299,4 +300,27 @@ func partedFS(fstype string) string {
 		return ""
 	}
 	return fstype
+}
+
+// includeHeader is the first line the %pre writes to IncludeFile.
+func includeHeader(layout string) string {
+	return "# disk layout " + layout + ", written by the netkick %pre\n"
+}
+
+// PartLines are the kickstart lines for the planned partitions, as the %pre
+// writes them to IncludeFile (after a comment line).
+func (t *Table) PartLines() string {
+	var b strings.Builder
+	for _, d := range t.Disks {
+		for _, p := range d.Partitions {
+			switch {
+			case p.Kind == "extended":
+			case p.FSType == "swap":
+				fmt.Fprintf(&b, "part swap --onpart=%s\n", p.Device)
+			default:
+				fmt.Fprintf(&b, "part %s --fstype=%s --onpart=%s\n", p.Mount, p.FSType, p.Device)
+			}
+		}
+	}
+	return b.String()
 }
