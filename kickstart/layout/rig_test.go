@@ -332,6 +332,9 @@ func TestPreScriptOnImages(t *testing.T) {
 				if res.exit != 0 {
 					t.Fatalf("%%pre exited %d: %s", res.exit, res.stderr)
 				}
+				if res.stderr != "" {
+					t.Errorf("%%pre wrote to stderr (parted warnings?):\n%s", res.stderr)
+				}
 				for i, dp := range want.Disks {
 					compare(t, res.images[i], dp)
 				}
