@@ -68,9 +68,18 @@ func FindLayout(ctx context.Context, src LayoutSource, name string) (*inventory.
 	if b, ok := layout.Builtin(name); ok {
 		return b, nil
 	}
-	return nil, fmt.Errorf("layout %s does not exist: create it with PUT /api/v1/layouts/%s or `netkick import`, or use a built-in (%s)",
-		name, name, strings.Join(layout.BuiltinNames(), ", "))
+	return nil, missingLayout(name)
 }
+
+// missingLayout is the error for a layout that is neither stored nor built in.
+type missingLayout string
+
+func (e missingLayout) Error() string {
+	return fmt.Sprintf("layout %s does not exist: create it with PUT /api/v1/layouts/%s or `netkick import`, or use a built-in (%s)",
+		string(e), string(e), strings.Join(layout.BuiltinNames(), ", "))
+}
+
+func (e missingLayout) Unwrap() error { return inventory.ErrNotFound }
 
 // partitioning fills d.Partitioning with the %pre of the host's layout.
 func (r *Renderer) partitioning(ctx context.Context, src LayoutSource, d *Data) error {
@@ -90,7 +99,8 @@ func (r *Renderer) partitioning(ctx context.Context, src LayoutSource, d *Data) 
 	}
 	l, err := FindLayout(ctx, src, name)
 	if err != nil {
-		return fmt.Errorf("%s names %w", from, err)
+		// A missing layout is a configuration error of the host, never a 404.
+		return fmt.Errorf("%s names %v", from, err)
 	}
 	pre, err := layout.PreScript(l, layout.ScriptOptions{
 		Firmware:    layout.ParseFirmware(d.Host.Arch),
