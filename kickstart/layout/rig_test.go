@@ -27,6 +27,9 @@ type rig struct {
 	t       *testing.T
 	dir     string
 	busybox string
+	// firmware, when set, covers /sys/firmware with a tmpfs that has an
+	// efi directory (uefi) or not (bios), for scripts that detect it.
+	firmware Firmware
 }
 
 // rigDisk is one image: its name under /dev and its size in bytes.
@@ -132,6 +135,12 @@ func (r *rig) run(name, script string, disks []rigDisk, ramMiB int64) rigResult 
 	}
 	// The test directory may live under /tmp: keep it reachable as /dev/.rig
 	// before the test's own tmp directory covers /tmp.
+	switch r.firmware {
+	case FirmwareUEFI:
+		setup.WriteString("mount -t tmpfs netkick-test-fw /sys/firmware\nmkdir /sys/firmware/efi\n")
+	case FirmwareBIOS:
+		setup.WriteString("mount -t tmpfs netkick-test-fw /sys/firmware\n")
+	}
 	fmt.Fprintf(&setup, "mount --bind %s /proc/meminfo\nmkdir /dev/.rig\nmount --bind %s /dev/.rig\nmount --bind %s /tmp\n", meminfo, dir, filepath.Join(dir, "tmp"))
 	fmt.Fprintf(&setup, "export PATH=/dev/.rig/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexec %s sh /dev/.rig/pre.sh\n", r.busybox)
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", setup.String())
@@ -445,6 +454,34 @@ func TestPreScriptRAMSwap(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("planned swap is not %d MiB: %+v", swap, want.Disks[0].Partitions)
+			}
+		})
+	}
+}
+
+// TestPreScriptDetectsFirmware: with the firmware left to the script, it
+// looks for /sys/firmware/efi and lays out what Plan gives for that firmware.
+func TestPreScriptDetectsFirmware(t *testing.T) {
+	r := newRig(t)
+	homeOpt, _ := Builtin("home-opt")
+	section, err := PreScript(homeOpt, ScriptOptions{Firmware: FirmwareAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fw := range []Firmware{FirmwareBIOS, FirmwareUEFI} {
+		t.Run(string(fw), func(t *testing.T) {
+			want, err := Plan(homeOpt, []Disk{{"sda", 300 * 1024}}, 2048, fw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.t, r.firmware = t, fw
+			res := r.run("auto-"+string(fw), body(t, section), []rigDisk{{"sda", 300 * gib}}, 2048)
+			if res.exit != 0 {
+				t.Fatalf("%%pre exited %d: %s", res.exit, res.stderr)
+			}
+			compare(t, res.images[0], want.Disks[0])
+			if res.include != includeHeader("home-opt")+want.PartLines() {
+				t.Errorf("part lines:\n%s\nwant:\n%s", res.include, want.PartLines())
 			}
 		})
 	}
