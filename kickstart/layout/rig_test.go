@@ -486,3 +486,50 @@ func TestPreScriptDetectsFirmware(t *testing.T) {
 		})
 	}
 }
+
+// TestPreScriptFileSystemTypes: every fstype a layout may use gets the type
+// byte or GUID the planner promises, on msdos and gpt.
+func TestPreScriptFileSystemTypes(t *testing.T) {
+	r := newRig(t)
+	p := func(m, fs string, s inventory.Size, prim bool) inventory.LayoutPartition {
+		return inventory.LayoutPartition{Mount: m, FSType: fs, Size: s, AsPrimary: prim}
+	}
+	all := func(label string) *inventory.Layout {
+		parts := []inventory.LayoutPartition{
+			p("/boot/efi", "efi", inventory.Fixed(100), true),
+			p("/boot", "ext2", inventory.Fixed(200), true),
+			p("/srv/a", "xfs", inventory.Fixed(300), true),
+			p("/srv/b", "btrfs", inventory.Fixed(400), false),
+			p("/srv/c", "vfat", inventory.Fixed(500), false),
+			p("swap", "swap", inventory.RAM(0), false),
+			p("/", "ext4", inventory.Share(3), false),
+			p("/var", "ext3", inventory.Share(1), false),
+		}
+		if label == "gpt" {
+			parts = append([]inventory.LayoutPartition{p("biosboot", "biosboot", inventory.Fixed(2), false)}, parts...)
+		}
+		return &inventory.Layout{Name: "types-" + label, Label: label, Disks: []inventory.LayoutDisk{{Use: "first", Partitions: parts}}}
+	}
+	for _, label := range []string{"msdos", "gpt"} {
+		t.Run(label, func(t *testing.T) {
+			l := all(label)
+			want, err := Plan(l, []Disk{{"sda", 20 * 1024}}, 1000, FirmwareBIOS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			section, err := PreScript(l, ScriptOptions{Firmware: FirmwareBIOS})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.t, r.firmware = t, ""
+			res := r.run("types-"+label, body(t, section), []rigDisk{{"sda", 20 * gib}}, 1000)
+			if res.exit != 0 {
+				t.Fatalf("%%pre exited %d: %s", res.exit, res.stderr)
+			}
+			compare(t, res.images[0], want.Disks[0])
+			if res.include != includeHeader(l.Name)+want.PartLines() {
+				t.Errorf("part lines:\n%s\nwant:\n%s", res.include, want.PartLines())
+			}
+		})
+	}
+}
