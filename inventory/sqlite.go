@@ -154,14 +154,14 @@ func (s *SQLite) DB() *sql.DB { return s.db }
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
 
-// hostRecord is the stored form of a Host: the token hash is kept, unlike in JSON output.
+// hostRecord is the stored form of a Host: the build token is kept, unlike in JSON output.
 type hostRecord struct {
 	Host
-	StoredTokenHash string `json:"token_hash,omitempty"`
+	StoredToken string `json:"build_token,omitempty"`
 }
 
 func encodeHost(h *Host) (string, error) {
-	b, err := json.Marshal(hostRecord{Host: *h, StoredTokenHash: h.TokenHash})
+	b, err := json.Marshal(hostRecord{Host: *h, StoredToken: h.BuildToken})
 	return string(b), err
 }
 
@@ -171,7 +171,7 @@ func decodeHost(doc string) (*Host, error) {
 		return nil, fmt.Errorf("decode stored host: %w", err)
 	}
 	h := r.Host
-	h.TokenHash = r.StoredTokenHash
+	h.BuildToken = r.StoredToken
 	return &h, nil
 }
 
