@@ -138,7 +138,11 @@ func Plan(l *inventory.Layout, disks []Disk, ramMiB int64, fw Firmware) (*Table,
 // plan is Plan after the static checks.
 func plan(l *inventory.Layout, disks []Disk, ramMiB int64, fw Firmware) (*Table, error) {
 	useSecond := len(disks) > 1 && hasSecond(l)
-	shapes, err := shape(l, useSecond, fw)
+	var big [2]bool
+	for i := range min(len(disks), 2) {
+		big[i] = tooBigForMsdos(disks[i].SizeMiB)
+	}
+	shapes, err := shape(l, useSecond, fw, big)
 	if err != nil {
 		return nil, fmt.Errorf("layout %s: %w", l.Name, err)
 	}

@@ -84,6 +84,12 @@ func TestHomeOptLayout(t *testing.T) {
 		{"UEFI: gpt with an EFI system partition", []Disk{{"sda", 256000}}, FirmwareUEFI,
 			"sda1 /boot/efi 1-201 gpt|sda2 /boot 201-329 gpt|sda3 / 329-20329 gpt|sda4 /var/log 20329-40329 gpt|" +
 				"sda5 /home 40329-144068 gpt|sda6 /opt 144068-247807 gpt|sda7 swap 247807-255999 gpt"},
+		{"past msdos's 2 TiB: gpt with biosboot, as anaconda does", []Disk{{"sda", 3 << 20}}, FirmwareBIOS,
+			"sda1 biosboot 1-2 gpt|sda2 /boot 2-130 gpt|sda3 / 130-20130 gpt|sda4 /var/log 20130-40130 gpt|" +
+				"sda5 /home 40130-2932735 gpt|sda6 /opt 2932735-3137535 gpt|sda7 swap 3137535-3145727 gpt"},
+		{"2 TiB still fits msdos", []Disk{{"sda", 2 << 20}}, FirmwareBIOS,
+			"sda1 /boot 1-129 primary|sda2 / 129-20129 primary|sda3 /var/log 20129-40129 primary|sda4  40129-2097151 extended|" +
+				"sda5 /home 40130-1884157 logical|sda6 /opt 1884158-2088958 logical|sda7 swap 2088959-2097151 logical"},
 		{"nvme names get a p", []Disk{{"nvme0n1", 300000}}, FirmwareBIOS,
 			"nvme0n1p1 /boot 1-129 primary|nvme0n1p2 / 129-20129 primary|nvme0n1p3 /var/log 20129-40129 primary|nvme0n1p4  40129-299999 extended|" +
 				"nvme0n1p5 /home 40130-165967 logical|nvme0n1p6 /opt 165968-291806 logical|nvme0n1p7 swap 291807-299999 logical"},
@@ -246,49 +252,7 @@ func FuzzPlan(f *testing.F) {
 	f.Add([]byte{6, 1, 1, 1, 1, 1, 0, 2, 3, 1, 1, 0, 0, 4, 0, 9, 9}, int64(512000), int64(1<<20), int64(16384), true)
 	f.Add([]byte{1, 2}, int64(3), int64(0), int64(0), false)
 	f.Fuzz(func(t *testing.T, b []byte, s1, s2, ram int64, uefi bool) {
-		next := func() int64 {
-			if len(b) == 0 {
-				return 0
-			}
-			v := int64(b[0])
-			b = b[1:]
-			return v
-		}
-		l := &inventory.Layout{Name: "fuzz", Label: []string{"msdos", "gpt"}[next()%2]}
-		for di, use := range []string{"first", "second-if-present"} {
-			n := int(next() % 8)
-			if di == 1 && n == 0 {
-				break
-			}
-			d := inventory.LayoutDisk{Use: use}
-			for i := 0; i < n; i++ {
-				var sz inventory.Size
-				switch next() % 4 {
-				case 0:
-					sz = inventory.Fixed(next()*next()*16 + 1)
-				case 1:
-					sz = inventory.Grow()
-				case 2:
-					sz = inventory.Share(next()%5 + 1)
-				case 3:
-					sz = inventory.RAM(next() * 64)
-				}
-				m := fmt.Sprintf("/p%d", next()%10)
-				if next()%5 == 0 {
-					m = "swap"
-				}
-				d.Partitions = append(d.Partitions, inventory.LayoutPartition{Mount: m, Size: sz, AsPrimary: next()%2 == 0})
-			}
-			l.Disks = append(l.Disks, d)
-		}
-		for i := next() % 3; i > 0; i-- {
-			r := inventory.LayoutRule{MinMiB: next() * 1000, Set: map[string]inventory.Size{}}
-			if next()%2 == 0 {
-				r.BelowMiB = r.MinMiB + next()*1000 + 1
-			}
-			r.Set[fmt.Sprintf("/p%d", next()%10)] = inventory.Share(next()%3 + 1)
-			l.Rules = append(l.Rules, r)
-		}
+		l := layoutFromBytes(b)
 		disks := []Disk{{"sda", s1 % (1 << 42)}}
 		if s2 != 0 {
 			disks = append(disks, Disk{"sdb", s2 % (1 << 42)})
@@ -308,4 +272,52 @@ func FuzzPlan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// layoutFromBytes builds a layout (valid or not) from arbitrary bytes.
+func layoutFromBytes(b []byte) *inventory.Layout {
+	next := func() int64 {
+		if len(b) == 0 {
+			return 0
+		}
+		v := int64(b[0])
+		b = b[1:]
+		return v
+	}
+	l := &inventory.Layout{Name: "fuzz", Label: []string{"msdos", "gpt"}[next()%2]}
+	for di, use := range []string{"first", "second-if-present"} {
+		n := int(next() % 8)
+		if di == 1 && n == 0 {
+			break
+		}
+		d := inventory.LayoutDisk{Use: use}
+		for i := 0; i < n; i++ {
+			var sz inventory.Size
+			switch next() % 4 {
+			case 0:
+				sz = inventory.Fixed(next()*next()*16 + 1)
+			case 1:
+				sz = inventory.Grow()
+			case 2:
+				sz = inventory.Share(next()%5 + 1)
+			case 3:
+				sz = inventory.RAM(next() * 64)
+			}
+			m := fmt.Sprintf("/p%d", next()%10)
+			if next()%5 == 0 {
+				m = "swap"
+			}
+			d.Partitions = append(d.Partitions, inventory.LayoutPartition{Mount: m, Size: sz, AsPrimary: next()%2 == 0})
+		}
+		l.Disks = append(l.Disks, d)
+	}
+	for i := next() % 3; i > 0; i-- {
+		r := inventory.LayoutRule{MinMiB: next() * 1000, Set: map[string]inventory.Size{}}
+		if next()%2 == 0 {
+			r.BelowMiB = r.MinMiB + next()*1000 + 1
+		}
+		r.Set[fmt.Sprintf("/p%d", next()%10)] = inventory.Share(next()%3 + 1)
+		l.Rules = append(l.Rules, r)
+	}
+	return l
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -301,7 +302,7 @@ func TestPreScriptOnImages(t *testing.T) {
 	}{
 		{"100G", 100 * gib}, {"249G", 249 * gib}, {"250G", 250 * gib}, {"255999M", 255999 * mib},
 		{"300G", 300 * gib}, {"499G", 499 * gib}, {"500G", 500 * gib}, {"511999M", 511999 * mib},
-		{"2T", 2048 * gib},
+		{"2T", 2048 * gib}, {"3T", 3072 * gib},
 	}
 	variants := []struct {
 		name   string
@@ -531,5 +532,70 @@ func TestPreScriptFileSystemTypes(t *testing.T) {
 				t.Errorf("part lines:\n%s\nwant:\n%s", res.include, want.PartLines())
 			}
 		})
+	}
+}
+
+// TestPreScriptAgreesOnRandomLayouts is a differential test: 24 random valid
+// layouts (the fuzzer's generator, fixed seed) on random disks, RAM and
+// firmware. Where Plan gives a table the shell must write exactly it; where
+// Plan says it does not fit, the shell must fail with the same sentence.
+func TestPreScriptAgreesOnRandomLayouts(t *testing.T) {
+	r := newRig(t)
+	rng := rand.New(rand.NewPCG(2026, 11))
+	sizes := []int64{5 * gib, 50 * gib, 260 * gib, 2048 * gib, 8192 * gib}
+	found := 0
+	for try := 0; found < 24 && try < 5000; try++ {
+		b := make([]byte, 40)
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		l := layoutFromBytes(b)
+		if Validate(l) != nil {
+			continue
+		}
+		found++
+		fw := []Firmware{FirmwareBIOS, FirmwareUEFI}[rng.IntN(2)]
+		disks := []rigDisk{{"sda", sizes[rng.IntN(len(sizes))]}}
+		if rng.IntN(2) == 0 {
+			disks = append(disks, rigDisk{"sdb", sizes[rng.IntN(len(sizes))]})
+		}
+		ram := int64(256 + rng.IntN(16384))
+		name := fmt.Sprintf("layout-%d", try)
+		t.Run(name, func(t *testing.T) {
+			var pd []Disk
+			for _, d := range disks {
+				pd = append(pd, Disk{d.name, d.bytes / mib})
+			}
+			want, perr := Plan(l, pd, ram, fw)
+			t.Logf("%s, %d disk(s), RAM %d MiB: plan error %v", fw, len(pd), ram, perr)
+			section, err := PreScript(l, ScriptOptions{Firmware: fw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.t, r.firmware = t, ""
+			res := r.run(name, body(t, section), disks, ram)
+			var fe *FitError
+			switch {
+			case errors.As(perr, &fe):
+				if res.exit == 0 || res.stderr != "netkick: "+fe.Error() {
+					t.Fatalf("Plan: %v; shell exited %d with %q", perr, res.exit, res.stderr)
+				}
+			case perr != nil:
+				t.Fatalf("Plan of a valid layout: %v", perr)
+			default:
+				if res.exit != 0 {
+					t.Fatalf("Plan gave a table, shell exited %d: %s\nlayout %+v", res.exit, res.stderr, l)
+				}
+				for i, dp := range want.Disks {
+					compare(t, res.images[i], dp)
+				}
+				if res.include != includeHeader(l.Name)+want.PartLines() {
+					t.Errorf("part lines:\n%s\nwant:\n%s", res.include, want.PartLines())
+				}
+			}
+		})
+	}
+	if found < 24 {
+		t.Fatalf("only %d valid random layouts", found)
 	}
 }

@@ -193,48 +193,76 @@ done </proc/meminfo
 		seconds = []bool{true, false}
 	}
 	w("PARTS=\nNDISKS=0\n")
-	for fi, f := range fws {
-		indent := ""
-		if len(fws) > 1 {
-			indent = "\t"
-			if fi == 0 {
-				w("if [ \"$FW\" = %s ]; then\n", f)
-			} else {
-				w("else\n")
-			}
-		}
-		for si, sec := range seconds {
-			in2 := indent
-			if len(seconds) > 1 {
-				in2 = indent + "\t"
-				if si == 0 {
-					w("%sif [ -n \"$D2\" ]; then\n", indent)
-				} else {
-					w("%selse\n", indent)
+	// One branch per scenario: firmware, second disk used or not, and, for
+	// msdos layouts, which disks are past msdos's 2 TiB reach (they get gpt).
+	type scenario struct {
+		cond []string
+		sec  bool
+		fw   Firmware
+		big  [2]bool
+	}
+	var scens []scenario
+	for _, f := range fws {
+		for _, sec := range seconds {
+			bigs := [][2]bool{{false, false}}
+			if labelFor(l, f) == "msdos" {
+				bigs = [][2]bool{{false, false}, {true, false}}
+				if sec {
+					bigs = append(bigs, [2]bool{false, true}, [2]bool{true, true})
 				}
 			}
-			shapes, err := shape(l, sec, f)
-			if err != nil {
-				return "", fmt.Errorf("layout %s: %w", l.Name, err)
-			}
-			for di, sd := range shapes {
-				w("%splan_disk %d \"$D%d\" \"$T%d\" %s", in2, di+1, di+1, di+1, sd.label)
-				for _, s := range sd.slots {
-					size := shSize(s.size)
-					if s.src >= 0 {
-						size = fmt.Sprintf("$Z%d", s.src)
+			for _, big := range bigs {
+				var c []string
+				if len(fws) > 1 {
+					c = append(c, fmt.Sprintf(`[ "$FW" = %s ]`, f))
+				}
+				if len(seconds) > 1 {
+					c = append(c, map[bool]string{true: `[ -n "$D2" ]`, false: `[ -z "$D2" ]`}[sec])
+				}
+				if len(bigs) > 1 {
+					for i := range 2 {
+						if i == 1 && !sec {
+							continue
+						}
+						op := map[bool]string{true: "-gt", false: "-le"}[big[i]]
+						c = append(c, fmt.Sprintf(`[ "$T%d" %s %d ]`, i+1, op, msdosMaxMiB+1))
 					}
-					w(" \"%c,%s,%s,%s,%s\"", s.role, s.name, s.mount, s.fstype, size)
 				}
-				w("\n")
+				scens = append(scens, scenario{cond: c, sec: sec, fw: f, big: big})
 			}
-			w("%sNDISKS=%d\n", in2, len(shapes))
-		}
-		if len(seconds) > 1 {
-			w("%sfi\n", indent)
 		}
 	}
-	if len(fws) > 1 {
+	for i, sc := range scens {
+		indent := ""
+		if len(scens) > 1 {
+			indent = "\t"
+			switch {
+			case i == 0:
+				w("if %s; then\n", strings.Join(sc.cond, " && "))
+			case i < len(scens)-1:
+				w("elif %s; then\n", strings.Join(sc.cond, " && "))
+			default:
+				w("else # %s\n", strings.Join(sc.cond, " && "))
+			}
+		}
+		shapes, err := shape(l, sc.sec, sc.fw, sc.big)
+		if err != nil {
+			return "", fmt.Errorf("layout %s: %w", l.Name, err)
+		}
+		for di, sd := range shapes {
+			w("%splan_disk %d \"$D%d\" \"$T%d\" %s", indent, di+1, di+1, di+1, sd.label)
+			for _, s := range sd.slots {
+				size := shSize(s.size)
+				if s.src >= 0 {
+					size = fmt.Sprintf("$Z%d", s.src)
+				}
+				w(" \"%c,%s,%s,%s,%s\"", s.role, s.name, s.mount, s.fstype, size)
+			}
+			w("\n")
+		}
+		w("%sNDISKS=%d\n", indent, len(shapes))
+	}
+	if len(scens) > 1 {
 		w("fi\n")
 	}
 	w(`# Every disk fits: wipe the old labels and write the new tables.

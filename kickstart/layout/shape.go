@@ -102,8 +102,7 @@ func normFSType(p inventory.LayoutPartition) string {
 // flatten lists the layout's partitions in order, disk by disk.
 func flatten(l *inventory.Layout) []flatPart {
 	var out []flatPart
-	for i, d := range l.Disks {
-		_ = i
+	for _, d := range l.Disks {
 		idx := 0
 		if d.Use == inventory.DiskSecondIfPresent {
 			idx = 1
@@ -151,9 +150,17 @@ func gptName(mount string) string {
 	return n
 }
 
+// msdosMaxMiB is how far an msdos label reaches: 2^32 sectors of 512 bytes.
+const msdosMaxMiB = 1 << 21
+
+// tooBigForMsdos reports whether a disk's usable space ends past msdosMaxMiB.
+// Such disks get a gpt label instead, as anaconda does.
+func tooBigForMsdos(totalMiB int64) bool { return totalMiB-1 > msdosMaxMiB }
+
 // shape builds the disks' static structure for one scenario: whether the
-// second disk is used and which firmware boots the host.
-func shape(l *inventory.Layout, useSecond bool, fw Firmware) ([]shapeDisk, error) {
+// second disk is used, which firmware boots the host, and which disks are
+// too big for msdos (big[0] first, big[1] second).
+func shape(l *inventory.Layout, useSecond bool, fw Firmware, big [2]bool) ([]shapeDisk, error) {
 	flat := flatten(l)
 	label := labelFor(l, fw)
 	onSecond := map[string]bool{}
@@ -164,9 +171,15 @@ func shape(l *inventory.Layout, useSecond bool, fw Firmware) ([]shapeDisk, error
 			}
 		}
 	}
-	disks := []shapeDisk{{use: inventory.DiskFirst, label: label}}
+	labelOf := func(i int) string {
+		if label == "msdos" && big[i] {
+			return "gpt"
+		}
+		return label
+	}
+	disks := []shapeDisk{{use: inventory.DiskFirst, label: labelOf(0)}}
 	if useSecond {
-		disks = append(disks, shapeDisk{use: inventory.DiskSecondIfPresent, label: label})
+		disks = append(disks, shapeDisk{use: inventory.DiskSecondIfPresent, label: labelOf(1)})
 	}
 	for i, f := range flat {
 		if f.disk == 1 && !useSecond {
@@ -190,12 +203,12 @@ func shape(l *inventory.Layout, useSecond bool, fw Firmware) ([]shapeDisk, error
 	switch {
 	case fw == FirmwareUEFI && !has("efi"):
 		first.slots = append([]slot{{src: -1, mount: "/boot/efi", fstype: "efi", size: inventory.Fixed(espMiB), role: 'p'}}, first.slots...)
-	case fw == FirmwareBIOS && label == "gpt" && !has("biosboot"):
+	case fw == FirmwareBIOS && first.label == "gpt" && !has("biosboot"):
 		first.slots = append([]slot{{src: -1, mount: "biosboot", fstype: "biosboot", size: inventory.Fixed(biosBootMiB), role: 'p'}}, first.slots...)
 	}
 	for di := range disks {
 		d := &disks[di]
-		if label == "gpt" {
+		if d.label == "gpt" {
 			for i := range d.slots {
 				d.slots[i].role, d.slots[i].name = 'g', gptName(d.slots[i].mount)
 			}

@@ -152,7 +152,7 @@ const hugeMiB = 1 << 41
 // probeSizes are the disk sizes that tell a disk's rules apart: the top of
 // each bounded bucket, and a huge disk for the open-ended one.
 func probeSizes(l *inventory.Layout, disk string) []int64 {
-	set := map[int64]bool{hugeMiB: true}
+	set := map[int64]bool{hugeMiB: true, msdosMaxMiB + 1: true}
 	for _, r := range l.Rules {
 		d := r.Disk
 		if d == "" {
