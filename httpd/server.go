@@ -123,6 +123,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
+	s.layoutRoutes(api)
 	s.dumpRoutes(e, api)
 }
 

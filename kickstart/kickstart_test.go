@@ -108,6 +108,14 @@ func TestShellQuoteRoundTrip(t *testing.T) {
 type fakeSource struct {
 	hosts    map[string]*inventory.Host
 	profiles map[string]*inventory.Profile
+	layouts  map[string]*inventory.Layout
+}
+
+func (f *fakeSource) GetLayout(_ context.Context, name string) (*inventory.Layout, error) {
+	if l, ok := f.layouts[name]; ok {
+		return l, nil
+	}
+	return nil, inventory.ErrNotFound
 }
 
 func (f *fakeSource) GetHost(_ context.Context, key string) (*inventory.Host, error) {

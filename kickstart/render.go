@@ -130,6 +130,7 @@ func (r *Renderer) Templates() []string {
 type Source interface {
 	GetHost(ctx context.Context, key string) (*inventory.Host, error)
 	GetProfile(ctx context.Context, name string) (*inventory.Profile, error)
+	GetLayout(ctx context.Context, name string) (*inventory.Layout, error)
 }
 
 // Request names the host to render and how the installer reaches netkick.
@@ -156,7 +157,14 @@ func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, 
 	if err != nil {
 		return nil, fmt.Errorf("host %s: profile %s: %w", h.Hostname, h.Profile, err)
 	}
-	return r.Data(h, p, req)
+	d, err := r.Data(h, p, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.partitioning(ctx, src, d); err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.Hostname, err)
+	}
+	return d, nil
 }
 
 // Data builds the template data from a host and its profile (pure).
