@@ -37,6 +37,9 @@ type BuildOptions struct {
 	// dir). The topdir is removed after a successful build and kept, with its
 	// log, after a failed one.
 	ScratchDir string
+	// Spec, when set, is used instead of the generated spec (for a spec
+	// written by hand or repaired with FixSpec).
+	Spec string
 	// LogLines is how many of rpmbuild's last lines a failure shows (0 = 25).
 	LogLines int
 }
@@ -78,6 +81,9 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	plan, spec, err := GenerateSpec(d, o.Packager, o.Date)
 	if err != nil {
 		return nil, err
+	}
+	if o.Spec != "" {
+		spec = o.Spec
 	}
 	arch := "noarch"
 	if plan.Arch {
@@ -121,7 +127,11 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err := copyFile(o.Tarball, filepath.Join(top, "SOURCES", d.File)); err != nil {
 		return nil, fmt.Errorf("build: copy tarball into the topdir: %w", err)
 	}
-	step(3, "wrote %s", specPath)
+	if o.Spec != "" {
+		step(3, "wrote %s (the spec given, not a generated one)", specPath)
+	} else {
+		step(3, "wrote %s", specPath)
+	}
 
 	step(4, "rpmbuild -bb %s (topdir %s)", filepath.Base(specPath), top)
 	args := []string{"-bb",
@@ -179,6 +189,8 @@ func perlMacros(ctx context.Context, rpmbuild, perl string) ([]string, error) {
 		{"perl_sitelib", "installsitelib"},
 		{"perl_sitearch", "installsitearch"},
 		{"perl_sitescript", "installsitescript"},
+		{"perl_vendorlib", "installvendorlib"},
+		{"perl_vendorarch", "installvendorarch"},
 		{"__perl", ""},
 	}
 	var q []string
