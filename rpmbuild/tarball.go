@@ -203,7 +203,7 @@ func (d *Dist) readTar(r io.Reader) error {
 		}
 	}
 	for l, target := range links {
-		if _, err := resolveIn(d.TopDir, links, path.Join(path.Dir(l), target)+"/"); err != nil {
+		if _, err := resolveIn(d.TopDir, links, path.Dir(l)+"/"+target); err != nil {
 			return fmt.Errorf("%w: symlink %q -> %q: %v", ErrUnsafe, l, target, err)
 		}
 	}

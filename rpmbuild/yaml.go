@@ -51,7 +51,7 @@ func parseYAML(src []byte) (any, error) {
 			}
 			started = true
 			rest := strings.TrimSpace(strings.TrimPrefix(body, "---"))
-			if rest == "" || strings.HasPrefix(rest, "#") {
+			if rest == "" || strings.HasPrefix(rest, "#") || (strings.HasPrefix(rest, "!") && !strings.Contains(rest, " ")) {
 				continue
 			}
 			body = rest // "--- {}" style
@@ -143,7 +143,7 @@ func (p *yamlParser) mapping(ind int) (any, error) {
 			return nil, fmt.Errorf("line %d: want \"key: value\", got %q", l.num, trunc(l.text))
 		}
 		p.pos++
-		v, err := p.value(ind, rest, l.num)
+		v, err := p.value(ind, rest, l.num, false)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +152,7 @@ func (p *yamlParser) mapping(ind int) (any, error) {
 }
 
 // value parses what follows "key:" or "- " on a line whose block indent is ind.
-func (p *yamlParser) value(ind int, rest string, num int) (any, error) {
+func (p *yamlParser) value(ind int, rest string, num int, inSeq bool) (any, error) {
 	rest = strings.TrimSpace(rest)
 	if rest == "" || strings.HasPrefix(rest, "#") {
 		p.skipBlank()
@@ -160,7 +160,7 @@ func (p *yamlParser) value(ind int, rest string, num int) (any, error) {
 			return nil, nil
 		}
 		next := p.lines[p.pos]
-		if next.indent > ind || (next.indent == ind && isSeqItem(next.text)) {
+		if next.indent > ind || (!inSeq && next.indent == ind && isSeqItem(next.text)) {
 			return p.node(next.indent)
 		}
 		return nil, nil
@@ -176,6 +176,9 @@ func (p *yamlParser) value(ind int, rest string, num int) (any, error) {
 	if plain && rest[0] != '"' && rest[0] != '\'' {
 		// Plain scalars may continue on more-indented lines.
 		for p.pos < len(p.lines) && p.lines[p.pos].text != "" && p.lines[p.pos].indent > ind {
+			if _, _, isKey, _ := splitKey(p.lines[p.pos].text); isKey || isSeqItem(p.lines[p.pos].text) {
+				return nil, fmt.Errorf("line %d: unexpected indentation", p.lines[p.pos].num)
+			}
 			s += " " + stripComment(p.lines[p.pos].text)
 			p.pos++
 		}
@@ -212,7 +215,7 @@ func (p *yamlParser) seq(ind int) (any, error) {
 			continue
 		}
 		p.pos++
-		v, err := p.value(ind, content, l.num)
+		v, err := p.value(ind, content, l.num, true)
 		if err != nil {
 			return nil, err
 		}
@@ -270,10 +273,10 @@ func (p *yamlParser) blockScalar(ind int, header string, num int) (any, error) {
 		var b strings.Builder
 		for i, line := range body {
 			switch {
-			case i == 0:
-			case line == "" || body[i-1] == "":
+			case line == "":
 				b.WriteByte('\n')
-			default:
+				continue
+			case i > 0 && body[i-1] != "":
 				b.WriteByte(' ')
 			}
 			b.WriteString(line)
