@@ -73,6 +73,9 @@ func ParseDistFileName(file string) (name, version string, err error) {
 
 // OpenDist reads and checks a CPAN tarball from disk.
 func OpenDist(file string) (*Dist, error) {
+	if _, _, err := ParseDistFileName(filepath.Base(file)); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("open CPAN tarball: %w", err)
