@@ -27,8 +27,8 @@ import (
 func writeDist(t *testing.T) string {
 	t.Helper()
 	files := map[string]string{
-		"Makefile.PL": "use ExtUtils::MakeMaker;\nWriteMakefile(NAME => 'Acme::Netkick::Http', VERSION_FROM => 'lib/Acme/Netkick/Http.pm', LICENSE => 'perl_5', PREREQ_PM => { 'Carp' => 0 });\n",
-		"META.json":   `{"name":"Acme-Netkick-Http","version":"0.1","abstract":"A module served over HTTP","license":["perl_5"],"prereqs":{"runtime":{"requires":{"Carp":"0"}}}}`,
+		"Makefile.PL":              "use ExtUtils::MakeMaker;\nWriteMakefile(NAME => 'Acme::Netkick::Http', VERSION_FROM => 'lib/Acme/Netkick/Http.pm', LICENSE => 'perl_5', PREREQ_PM => { 'Carp' => 0 });\n",
+		"META.json":                `{"name":"Acme-Netkick-Http","version":"0.1","abstract":"A module served over HTTP","license":["perl_5"],"prereqs":{"runtime":{"requires":{"Carp":"0"}}}}`,
 		"lib/Acme/Netkick/Http.pm": "package Acme::Netkick::Http;\nour $VERSION = '0.1';\n1;\n__END__\n\n=head1 NAME\n\nAcme::Netkick::Http - A module served over HTTP\n\n=cut\n",
 		"MANIFEST":                 "Makefile.PL\nMETA.json\nMANIFEST\nlib/Acme/Netkick/Http.pm\n",
 	}
