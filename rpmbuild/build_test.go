@@ -203,3 +203,29 @@ func TestBuildMissingTool(t *testing.T) {
 		t.Fatalf("want an error naming the rpm package, got %v", err)
 	}
 }
+
+// TestBuildFailureShowsLog: a dist whose test suite fails stops rpmbuild in
+// %check; the error carries rpmbuild's last lines and where the log is.
+func TestBuildFailureShowsLog(t *testing.T) {
+	testenv.RequireProgram(t, "rpmbuild", "createrepo_c", "perl", "make")
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "Foo-Bar-0.05.tar.gz")
+	os.WriteFile(tarball, tarGz(t, []distFile{
+		{name: "Foo-Bar-0.05/Makefile.PL", body: plainMakefilePL},
+		{name: "Foo-Bar-0.05/lib/Foo/Bar.pm", body: plainPM},
+		{name: "Foo-Bar-0.05/t/fail.t", body: "print \"1..1\\nnot ok 1 - netkick-expected-failure\\n\";\n"},
+	}), 0o644)
+	repo := filepath.Join(dir, "repo")
+	_, err := Build(context.Background(), BuildOptions{Tarball: tarball, RepoDir: repo, ScratchDir: t.TempDir(), LogLines: 40})
+	if err == nil {
+		t.Fatal("a failing test suite must fail the build")
+	}
+	for _, want := range []string{"rpmbuild failed for Foo-Bar-0.05.tar.gz", "rpmbuild.log", "last lines:", "t/fail.t", "Bad exit status", "(%check)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if ents, _ := os.ReadDir(repo); len(ents) != 0 {
+		t.Errorf("a failed build left %d entries in the repository", len(ents))
+	}
+}
