@@ -213,6 +213,7 @@ func TestBuildFailureShowsLog(t *testing.T) {
 	os.WriteFile(tarball, tarGz(t, []distFile{
 		{name: "Foo-Bar-0.05/Makefile.PL", body: plainMakefilePL},
 		{name: "Foo-Bar-0.05/lib/Foo/Bar.pm", body: plainPM},
+		{name: "Foo-Bar-0.05/bin/foo-bar", body: "#!/usr/bin/perl\nprint qq{foo-bar\\n};\n\n=head1 NAME\n\nfoo-bar - prints its name\n\n=cut\n"},
 		{name: "Foo-Bar-0.05/t/fail.t", body: "print \"1..1\\nnot ok 1 - netkick-expected-failure\\n\";\n"},
 	}), 0o644)
 	repo := filepath.Join(dir, "repo")
@@ -227,5 +228,44 @@ func TestBuildFailureShowsLog(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(repo); len(ents) != 0 {
 		t.Errorf("a failed build left %d entries in the repository", len(ents))
+	}
+}
+
+// TestBuildScriptsFromMakefilePL builds a dist with no META file (metadata
+// from Makefile.PL) that installs a program: the program lands in the site
+// script dir and neither man1 nor man3 pages are packaged.
+func TestBuildScriptsFromMakefilePL(t *testing.T) {
+	testenv.RequireProgram(t, "rpmbuild", "createrepo_c", "rpm", "perl", "make")
+	out, err := exec.Command("perl", "-V:installsitescript").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scriptDir := ParsePerlConfig(string(out))["installsitescript"]
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "Foo-Bar-0.05.tar.gz")
+	os.WriteFile(tarball, tarGz(t, []distFile{
+		{name: "Foo-Bar-0.05/Makefile.PL", body: plainMakefilePL},
+		{name: "Foo-Bar-0.05/lib/Foo/Bar.pm", body: plainPM},
+		{name: "Foo-Bar-0.05/bin/foo-bar", body: "#!/usr/bin/perl\nprint qq{foo-bar\\n};\n\n=head1 NAME\n\nfoo-bar - prints its name\n\n=cut\n"},
+	}), 0o644)
+	res, err := Build(context.Background(), BuildOptions{Tarball: tarball, RepoDir: filepath.Join(dir, "repo"), ScratchDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Plan.Meta.Source != "Makefile.PL" {
+		t.Errorf("metadata from %s", res.Plan.Meta.Source)
+	}
+	files := rpmQuery(t, "-qlp", res.RPMs[0])
+	if !contains(files, scriptDir+"/foo-bar") {
+		t.Errorf("%s/foo-bar not packaged:\n%s", scriptDir, strings.Join(files, "\n"))
+	}
+	for _, f := range files {
+		if strings.Contains(f, "/man1/") || strings.Contains(f, "/man3/") {
+			t.Errorf("man page packaged: %s", f)
+		}
+	}
+	reqs := rpmQuery(t, "-qp", "--requires", res.RPMs[0])
+	if !contains(reqs, "perl(JSON::PP) >= 2.0") {
+		t.Errorf("requires lack perl(JSON::PP) >= 2.0:\n%s", strings.Join(reqs, "\n"))
 	}
 }

@@ -75,10 +75,8 @@ func PlanSpec(d *Dist, m *Meta, packager string, date time.Time) (*Plan, error) 
 		if isCompiled(f) {
 			p.Arch = true
 		}
-		if (strings.HasPrefix(f, "bin/") || strings.HasPrefix(f, "script/")) && !strings.HasSuffix(f, "/") {
-			p.Scripts = true
-		}
 	}
+	p.Scripts = hasScripts(d, p.Builder)
 	for _, doc := range []string{"Changes", "ChangeLog", "CHANGES", "README", "README.md", "README.pod", "LICENSE", "COPYING", "TODO"} {
 		if d.Has(doc) {
 			p.Docs = append(p.Docs, doc)
@@ -106,6 +104,32 @@ func chooseBuilder(d *Dist, m *Meta) Builder {
 		}
 	}
 	return MakeMaker
+}
+
+// hasScripts says whether the build installs programs: MakeMaker only those
+// named in EXE_FILES, Module::Build the files under bin/ unless script_files
+// says otherwise, Module::Build::Tiny the files under script/.
+func hasScripts(d *Dist, b Builder) bool {
+	dirHasFiles := func(dir string) bool {
+		for _, f := range d.Files {
+			if strings.HasPrefix(f, dir+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	if b == MakeMaker {
+		mf, _ := d.Content("Makefile.PL")
+		return strings.Contains(string(mf), "EXE_FILES")
+	}
+	bp, _ := d.Content("Build.PL")
+	switch {
+	case strings.Contains(string(bp), "Module::Build::Tiny"):
+		return dirHasFiles("script")
+	case strings.Contains(string(bp), "script_files"):
+		return true
+	}
+	return dirHasFiles("bin")
 }
 
 func isCompiled(f string) bool {

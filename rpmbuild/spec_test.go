@@ -69,6 +69,7 @@ WriteMakefile(
     LICENSE       => 'perl',
     PREREQ_PM     => { 'JSON::PP' => '2.0', Carp => 0 },
     TEST_REQUIRES => { "Test::More" => "0.96" },
+    EXE_FILES     => [ 'bin/foo-bar' ],
 );
 `
 
