@@ -40,6 +40,11 @@ type BuildOptions struct {
 	// Spec, when set, is used instead of the generated spec (for a spec
 	// written by hand or repaired with FixSpec).
 	Spec string
+	// TargetSiteLib, when set, is the site lib of the hosts that will
+	// install the RPM (e.g. /usr/lib/perl5/site_perl/5.8.8 on CentOS 5) when
+	// it differs from the build host's. Pure-Perl dists only: an XS module
+	// must be built against the target's perl, on a host like the target.
+	TargetSiteLib string
 	// LogLines is how many of rpmbuild's last lines a failure shows (0 = 25).
 	LogLines int
 }
@@ -103,6 +108,22 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	defines, err := perlMacros(ctx, paths["rpmbuild"], paths["perl"])
 	if err != nil {
 		return nil, err
+	}
+	if o.TargetSiteLib != "" {
+		if plan.Arch {
+			return nil, fmt.Errorf("%s has XS/C code: it must be built against the target's perl, on a host like the target; --target-sitelib is for pure-Perl dists only", d.File)
+		}
+		if !filepath.IsAbs(o.TargetSiteLib) || filepath.Clean(o.TargetSiteLib) != o.TargetSiteLib || strings.ContainsAny(o.TargetSiteLib, " \t\n%'\"$`\\") {
+			return nil, fmt.Errorf("target site lib %q: want a clean absolute path such as /usr/lib/perl5/site_perl/5.8.8 (perl -V:installsitelib on a target host)", o.TargetSiteLib)
+		}
+		kept := defines[:0]
+		for _, def := range defines {
+			if !strings.HasPrefix(def, "perl_sitelib ") {
+				kept = append(kept, def)
+			}
+		}
+		defines = append(kept, "perl_sitelib "+o.TargetSiteLib)
+		fmt.Fprintf(progress, "      installing into the target's site lib %s\n", o.TargetSiteLib)
 	}
 
 	top, err := os.MkdirTemp(o.ScratchDir, "netkick-rpm-")

@@ -269,3 +269,49 @@ func TestBuildScriptsFromMakefilePL(t *testing.T) {
 		t.Errorf("requires lack perl(JSON::PP) >= 2.0:\n%s", strings.Join(reqs, "\n"))
 	}
 }
+
+// TestBuildTargetSiteLib builds pure-Perl dists (MakeMaker and
+// Module::Build) for hosts whose site lib differs from the build host's, and
+// refuses that for an XS dist.
+func TestBuildTargetSiteLib(t *testing.T) {
+	testenv.RequireProgram(t, "rpmbuild", "createrepo_c", "rpm", "perl", "make", "gcc")
+	const target = "/usr/lib/perl5/site_perl/5.8.8"
+	for _, c := range []struct{ dist, pm string }{
+		{"Acme-Netkick-Pure", "Acme/Netkick/Pure.pm"},
+		{"Acme-Netkick-MB", "Acme/Netkick/MB/Util.pm"},
+	} {
+		t.Run(c.dist, func(t *testing.T) {
+			res, err := Build(context.Background(), BuildOptions{
+				Tarball: makeDist(t, c.dist), RepoDir: t.TempDir(), ScratchDir: t.TempDir(), TargetSiteLib: target,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := rpmQuery(t, "-qlp", res.RPMs[0])
+			if !contains(files, target+"/"+c.pm) {
+				t.Errorf("%s not under %s:\n%s", c.pm, target, strings.Join(files, "\n"))
+			}
+			for _, f := range files {
+				if strings.HasSuffix(f, ".pm") && !strings.HasPrefix(f, target+"/") {
+					t.Errorf("%s is outside the target site lib", f)
+				}
+			}
+		})
+	}
+	t.Run("XS refused", func(t *testing.T) {
+		_, err := Build(context.Background(), BuildOptions{
+			Tarball: makeDist(t, "Acme-Netkick-XS"), RepoDir: t.TempDir(), ScratchDir: t.TempDir(), TargetSiteLib: target,
+		})
+		if err == nil || !strings.Contains(err.Error(), "pure-Perl dists only") {
+			t.Fatalf("want a refusal, got %v", err)
+		}
+	})
+	t.Run("relative path refused", func(t *testing.T) {
+		_, err := Build(context.Background(), BuildOptions{
+			Tarball: makeDist(t, "Acme-Netkick-Pure"), RepoDir: t.TempDir(), ScratchDir: t.TempDir(), TargetSiteLib: "lib/perl5",
+		})
+		if err == nil || !strings.Contains(err.Error(), "clean absolute path") {
+			t.Fatalf("want a refusal, got %v", err)
+		}
+	})
+}

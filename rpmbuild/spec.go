@@ -493,12 +493,16 @@ func RenderSpec(p *Plan) (string, error) {
 	w("\n%%build\n")
 	switch p.Builder {
 	case ModuleBuild:
-		w("perl Build.PL --installdirs site\n./Build\n")
+		if p.Arch {
+			w("perl Build.PL --installdirs site\n./Build\n")
+		} else {
+			w("perl Build.PL --installdirs site --install_path lib=%%{perl_sitelib}\n./Build\n")
+		}
 	default:
 		if p.Arch {
 			w("perl Makefile.PL INSTALLDIRS=site OPTIMIZE=\"%%{optflags}\"\n")
 		} else {
-			w("perl Makefile.PL INSTALLDIRS=site\n")
+			w("perl Makefile.PL INSTALLDIRS=site INSTALLSITELIB=%%{perl_sitelib}\n")
 		}
 		w("make %%{?_smp_mflags}\n")
 	}

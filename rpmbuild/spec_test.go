@@ -178,7 +178,7 @@ func TestSpecFromMakefilePL(t *testing.T) {
 		"BuildArch:      noarch\n", "Requires:       perl(JSON::PP) >= 2.0\n", "Requires:       perl(Carp)\n",
 		"BuildRequires:  perl(Test::More) >= 0.96\n",
 		"Foo::Bar does bar things, 100%% of the time.\n",
-		"perl Makefile.PL INSTALLDIRS=site\n", "%{perl_sitescript}/*\n",
+		"perl Makefile.PL INSTALLDIRS=site INSTALLSITELIB=%{perl_sitelib}\n", "%{perl_sitescript}/*\n",
 		"find %{buildroot} -type f -path '*/man1/*' -delete\n",
 		"* Sat Nov 21 2026 netkick <root@localhost> - 0.05-1\n",
 	} {

@@ -12,7 +12,7 @@ import (
 
 const rpmUsage = `rpm spec TARBALL [--packager "Name <mail>"] [-o FILE]
        netkick rpm spec --fix FILE.spec
-       netkick rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE]`
+       netkick rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`
 
 // runRpm: CPAN tarball -> site_perl spec -> RPM -> yum repository.
 func runRpm(ctx context.Context, a *app, args []string) error {
@@ -100,10 +100,11 @@ func fixSpecFile(a *app, path string) error {
 }
 
 func runRpmBuild(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("rpm build", `rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE]`)
+	fs := a.newFlags("rpm build", `rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`)
 	repo := fs.String("repo", "", "yum repository directory to add the RPM to (default <data>/repo/cpan, which netkick serve publishes at /repo/cpan/)")
 	data := fs.String("data", "./netkick-data", "data directory (for the default repository)")
 	packager := fs.String("packager", "", `packager for the %changelog entry, "Name <mail>"`)
+	targetSiteLib := fs.String("target-sitelib", "", "pure-Perl dists: install into this site lib (perl -V:installsitelib on the target hosts, e.g. /usr/lib/perl5/site_perl/5.8.8) instead of the build host's")
 	specFile := fs.String("spec", "", "build with this spec instead of a generated one (e.g. one repaired with rpm spec --fix)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -125,7 +126,7 @@ func runRpmBuild(ctx context.Context, a *app, args []string) error {
 		spec = string(b)
 	}
 	res, err := rpmbuild.Build(ctx, rpmbuild.BuildOptions{
-		Tarball: pos[0], RepoDir: dir, Packager: *packager, Spec: spec, Progress: a.stderr,
+		Tarball: pos[0], RepoDir: dir, Packager: *packager, Spec: spec, Progress: a.stderr, TargetSiteLib: *targetSiteLib,
 	})
 	if err != nil {
 		return err
