@@ -281,6 +281,10 @@ func runLogged(ctx context.Context, prog string, args []string, logPath string, 
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	// rpmbuild starts make, perl and the compiler: on cancel, end the whole
+	// process group, not rpmbuild alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -315,3 +315,50 @@ func TestBuildTargetSiteLib(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildCancel: cancelling the context stops rpmbuild and everything it
+// started, and the build reports the failure.
+func TestBuildCancel(t *testing.T) {
+	testenv.RequireProgram(t, "rpmbuild", "createrepo_c", "perl", "make")
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "Foo-Bar-0.05.tar.gz")
+	marker := filepath.Join(dir, "sleeping")
+	os.WriteFile(tarball, tarGz(t, []distFile{
+		{name: "Foo-Bar-0.05/Makefile.PL", body: strings.Replace(plainMakefilePL, "EXE_FILES     => [ 'bin/foo-bar' ],\n", "", 1)},
+		{name: "Foo-Bar-0.05/lib/Foo/Bar.pm", body: plainPM},
+		{name: "Foo-Bar-0.05/t/slow.t", body: "open my $f, '>', '" + marker + "'; print $f $$; close $f; sleep 300; print \"1..1\\nok 1\\n\";\n"},
+	}), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := Build(ctx, BuildOptions{Tarball: tarball, RepoDir: filepath.Join(dir, "repo"), ScratchDir: t.TempDir()})
+		errc <- err
+	}()
+	var pid string
+	for deadline := time.Now().Add(60 * time.Second); pid == ""; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the test suite never started: %v", <-errc)
+		}
+		b, _ := os.ReadFile(marker)
+		pid = strings.TrimSpace(string(b))
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("a cancelled build must fail")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Build did not return after cancel")
+	}
+	// The test script (a grandchild of rpmbuild) is gone too.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat("/proc/" + pid); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %s outlived the cancelled build", pid)
+		}
+	}
+}
