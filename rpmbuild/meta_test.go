@@ -3,6 +3,8 @@ package rpmbuild
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -151,6 +153,18 @@ func FuzzReadDist(f *testing.F) {
 	f.Add(tarGz(f, []distFile{{name: "Foo-1.0/Makefile.PL", body: plainMakefilePL}, {name: "Foo-1.0/lib/Foo.pm", body: plainPM}}))
 	f.Add(tarGz(f, []distFile{{name: "Foo-1.0/a", typ: tar.TypeSymlink, link: "."}, {name: "Foo-1.0/b", typ: tar.TypeSymlink, link: "a/.."}}))
 	f.Add(tarGz(f, []distFile{{name: "Foo-1.0/META.yml", body: metaYAML14}}))
+	// Plain tar seeds let the fuzzer work on the tar structure itself.
+	for _, files := range [][]distFile{
+		{{name: "Foo-1.0/Makefile.PL", body: plainMakefilePL}, {name: "Foo-1.0/x", typ: tar.TypeSymlink, link: "lib/../Makefile.PL"}},
+		{{name: "Foo-1.0/META.yml", body: metaYAML14}, {name: "Foo-1.0/h", typ: tar.TypeLink, link: "Foo-1.0/META.yml"}},
+	} {
+		zr, err := gzip.NewReader(bytes.NewReader(tarGz(f, files)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		raw, _ := io.ReadAll(zr)
+		f.Add(raw)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := ReadDist("Foo-1.0.tar.gz", bytes.NewReader(b))
 		if err != nil {
