@@ -86,7 +86,7 @@ func TestCLIRpm(t *testing.T) {
 			t.Errorf("rpm build output lacks %q:\n%s", want, out)
 		}
 	}
-	base := startServe(t, bin, data)
+	base, _ := startServe(t, bin, data)
 	if code, body := get(t, base+"/repo/cpan/repodata/repomd.xml"); code != 200 || !strings.Contains(body, "primary") {
 		t.Errorf("repomd.xml over HTTP: %d\n%s", code, body)
 	}
