@@ -3,7 +3,6 @@ package httpd
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -228,37 +226,4 @@ func TestFailedAttemptsAreRateLimited(t *testing.T) {
 	if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", true); code != 200 {
 		t.Fatalf("after the window: %d", code)
 	}
-}
-
-func TestLifecycleTransitions(t *testing.T) {
-	tests := []struct {
-		name string
-		from inventory.State
-		t    boot.Transition
-		want inventory.State
-		ok   bool
-	}{
-		{"ready to build", inventory.StateReady, boot.EventBuild, inventory.StateBuild, true},
-		{"installed to build (reinstall)", inventory.StateInstalled, boot.EventBuild, inventory.StateBuild, true},
-		{"build fetched", inventory.StateBuild, boot.EventFetched, inventory.StateInstalling, true},
-		{"installing built", inventory.StateInstalling, boot.EventBuilt, inventory.StateInstalled, true},
-		{"build built (no refetch seen)", inventory.StateBuild, boot.EventBuilt, inventory.StateInstalled, true},
-		{"installing failed", inventory.StateInstalling, boot.EventFailed, inventory.StateFailed, true},
-		{"ready cannot be built", inventory.StateReady, boot.EventBuilt, inventory.StateReady, false},
-		{"installed cannot be built again", inventory.StateInstalled, boot.EventBuilt, inventory.StateInstalled, false},
-		{"installed cannot fetch", inventory.StateInstalled, boot.EventFetched, inventory.StateInstalled, false},
-		{"cancel build", inventory.StateBuild, boot.EventCancel, inventory.StateReady, true},
-		{"discover new", "", boot.EventDiscover, inventory.StateDiscovered, true},
-		{"discover known is no-op error", inventory.StateReady, boot.EventDiscover, inventory.StateReady, false},
-		{"register discovered", inventory.StateDiscovered, boot.EventRegister, inventory.StateReady, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := boot.Next(tc.from, tc.t)
-			if (err == nil) != tc.ok || got != tc.want {
-				t.Fatalf("Next(%q,%q)=%q,%v want %q ok=%v", tc.from, tc.t, got, err, tc.want, tc.ok)
-			}
-		})
-	}
-	_ = fmt.Sprint()
 }
