@@ -41,6 +41,7 @@ func commands() []command {
 		{"profile", "manage OS profiles: add, list", runProfile},
 		{"layout", "disk layouts: plan NAME --disk 500G, pre, show, list, put", runLayout},
 		{"render", "print exactly what a host would be served: render kickstart HOST", runRender},
+		{"rpm", "CPAN tarball -> site_perl RPM -> yum repository: rpm spec, rpm spec --fix, rpm build", runRpm},
 		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},
 		{"export", "print the inventory as YAML", runExport},
 		{"version", "print the version", func(ctx context.Context, a *app, args []string) error {
