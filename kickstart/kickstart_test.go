@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart/lint"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -108,6 +109,14 @@ func TestShellQuoteRoundTrip(t *testing.T) {
 type fakeSource struct {
 	hosts    map[string]*inventory.Host
 	profiles map[string]*inventory.Profile
+	layouts  map[string]*inventory.Layout
+}
+
+func (f *fakeSource) GetLayout(_ context.Context, name string) (*inventory.Layout, error) {
+	if l, ok := f.layouts[name]; ok {
+		return l, nil
+	}
+	return nil, inventory.ErrNotFound
 }
 
 func (f *fakeSource) GetHost(_ context.Context, key string) (*inventory.Host, error) {
@@ -136,7 +145,7 @@ func demoProfiles() []*inventory.Profile {
 func demoHosts() []*inventory.Host {
 	hash := "$6$netkickdemo$pWZGA3.fG3FSoohKru8UqeVkJ04nPjpZHvelrWyd2P.Y92G04TKO5aV3LHMzDiYpIN.gAUdW.XP5OiLKJ1wz30"
 	return []*inventory.Host{
-		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash, State: inventory.StateBuild, BuildToken: "00112233445566778899aabbccddeeff"},
 		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
 		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Europe/Paris", RootPasswordHash: hash},
 		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Etc/UTC"},
@@ -293,5 +302,34 @@ func TestTemplateOverrideDirectory(t *testing.T) {
 	}
 	if _, err := r.Kickstart(context.Background(), &fakeSource{hosts: map[string]*inventory.Host{hc.ID(): &hc}, profiles: map[string]*inventory.Profile{p.Name: p}}, Request{Host: hc.ID(), Server: "http://x"}); err == nil {
 		t.Fatal("unknown field rendered without error")
+	}
+}
+
+// TestRenderedKickstartsLint renders every demo host with a %pre layout and
+// lints the result: sections balanced per dialect, the %include written by %pre.
+func TestRenderedKickstartsLint(t *testing.T) {
+	r, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range demoProfiles() {
+		for _, h := range demoHosts() {
+			t.Run(h.Hostname+"_"+p.Name, func(t *testing.T) {
+				hc := *h
+				hc.Profile, hc.Layout = p.Name, "home-opt"
+				src := &fakeSource{hosts: map[string]*inventory.Host{hc.ID(): &hc}, profiles: map[string]*inventory.Profile{p.Name: p}}
+				out, err := r.Kickstart(context.Background(), src, Request{Host: hc.ID(), Server: "http://192.0.2.1:8080"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs, err := lint.Check(strings.NewReader(string(out)))
+				if err != nil || len(fs) != 0 {
+					t.Fatalf("lint: %v %v\n%s", err, fs, out)
+				}
+				if !strings.Contains(string(out), "%include /tmp/netkick-part.ks") {
+					t.Fatal("no %include of the layout")
+				}
+			})
+		}
 	}
 }

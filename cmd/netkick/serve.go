@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,7 +26,7 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--demo]`
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -36,8 +37,11 @@ type serveConfig struct {
 	Templates string `yaml:"templates"`
 	PublicURL string `yaml:"public_url"`
 	TokenFile string `yaml:"token_file"`
+	RepoRoot  string `yaml:"repo_root"`
 	LogLevel  string `yaml:"log_level"`
 	Demo      bool   `yaml:"demo"`
+	// TokenTTL is how long build tokens stay valid.
+	TokenTTL time.Duration `yaml:"token_ttl"`
 	// DHCP is read by the DHCP server's own configuration.
 	DHCP yaml.Node `yaml:"dhcp"`
 }
@@ -72,8 +76,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
 	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
 	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
+	fs.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -99,10 +105,14 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.PublicURL = flagCfg.PublicURL
 		case "token-file":
 			cfg.TokenFile = flagCfg.TokenFile
+		case "repo-root":
+			cfg.RepoRoot = flagCfg.RepoRoot
 		case "log-level":
 			cfg.LogLevel = flagCfg.LogLevel
 		case "demo":
 			cfg.Demo = flagCfg.Demo
+		case "token-ttl":
+			cfg.TokenTTL = flagCfg.TokenTTL
 		}
 	})
 	log, err := newLogger(a, cfg.LogLevel)
@@ -129,32 +139,56 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if created {
 		fmt.Fprintf(a.stderr, "netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", tokenFile, token)
 	}
+	var demoHosts []*inventory.Host
 	if cfg.Demo {
-		d, err := decodeDump(demoYAML)
-		if err != nil {
-			return fmt.Errorf("built-in demo inventory: %w", err)
+		if demoHosts, err = loadDemo(ctx, st, cfg.TokenTTL); err != nil {
+			return err
 		}
-		if err := inventory.Import(ctx, st, d); err != nil {
-			return fmt.Errorf("load demo inventory: %w", err)
-		}
-		log.Info("demo inventory loaded", "hosts", len(d.Hosts), "profiles", len(d.Profiles))
+		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
 	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
 	if err != nil {
 		return err
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log})
+	repoRoot := cfg.RepoRoot
+	if repoRoot == "" {
+		repoRoot = filepath.Join(cfg.Data, "repo")
+	}
+	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot})
 	if err != nil {
 		return err
 	}
-	log.Info("netkick starting", "data", cfg.Data, "dhcp", "off")
+	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", "off")
 	return srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
-		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s (try: curl http://%s/ks/52:54:00:4e:4b:01)\n", addr, loopbackURL(addr))
+		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
+		for _, h := range demoHosts {
+			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
+		}
 	})
 }
 
 type flagValue = flag.Flag
+
+// loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
+func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {
+	d, err := decodeDump(demoYAML)
+	if err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := inventory.Import(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("load demo inventory: %w", err)
+	}
+	var out []*inventory.Host
+	for _, h := range d.Hosts {
+		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
+		}
+		out = append(out, bh)
+	}
+	return out, nil
+}
 
 func storePath(cfg serveConfig) (string, error) {
 	switch {
