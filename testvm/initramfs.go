@@ -33,6 +33,10 @@ var DefaultModules = []string{
 // the serial console when the machine later boots from its disk.
 const LocalBootBanner = "NETKICK-TESTVM: booted from local disk"
 
+// LocalBootMarker is the part of LocalBootBanner the rig looks for (the
+// firmware's serial console may not flush the banner's last characters).
+const LocalBootMarker = "NETKICK-TESTVM: booted from local"
+
 // InitramfsSpec says what goes into a mini-installer initramfs.
 type InitramfsSpec struct {
 	Kernel  *Kernel

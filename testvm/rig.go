@@ -94,6 +94,7 @@ type rig struct {
 	sink    *ReportSink
 	client  *http.Client
 	pxe     bool
+	ksURL   map[string]string // MAC → kickstart URL with its build token
 	outMu   sync.Mutex
 	tapNext int
 }
@@ -304,6 +305,10 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	if out, err := exec.CommandContext(ctx, r.opts.Netkick, "import", "--data", r.data, invFile).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("netkick import %s: %w: %s", invFile, err, out)
 	}
+	// Put every host in build mode: each gets its one-time kickstart token.
+	if err := r.buildHosts(ctx); err != nil {
+		return nil, err
+	}
 	// The guests read the inventory (for `netkick lvs apply --file`) from the report server.
 	exp, err := exec.CommandContext(ctx, r.opts.Netkick, "export", "--data", r.data).Output()
 	if err != nil {
@@ -374,6 +379,45 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	}
 	r.printf("testvm: netkick serve in netns %s on %s; boot mode: %s\n", r.net.NS, ServerIP, mode)
 	return stop, nil
+}
+
+// buildHosts runs `netkick host build` for every scenario host and keeps the
+// kickstart URLs it prints (with their tokens) for direct boots. A netkick
+// without build tokens serves kickstarts to hosts imported in build state.
+func (r *rig) buildHosts(ctx context.Context) error {
+	r.ksURL = map[string]string{}
+	args := []string{"host", "build", "--data", r.data}
+	for _, s := range Scenarios() {
+		args = append(args, s.MAC)
+	}
+	out, err := exec.CommandContext(ctx, r.opts.Netkick, args...).CombinedOutput()
+	if err != nil {
+		if bytes.Contains(out, []byte("unknown subcommand")) {
+			return nil
+		}
+		return fmt.Errorf("netkick %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	for _, u := range KickstartURLs(string(out)) {
+		if i := strings.Index(u, "/ks/"); i >= 0 {
+			rest := u[i+len("/ks/"):]
+			mac, _, _ := strings.Cut(rest, "?")
+			if m, err := inventory.NormalizeMAC(mac); err == nil {
+				r.ksURL[m] = "http://" + ServerIP + ":8080" + u[i:]
+			}
+		}
+	}
+	return nil
+}
+
+// KickstartURLs picks the "kickstart: URL" lines out of `netkick host build` output.
+func KickstartURLs(out string) []string {
+	var urls []string
+	for _, l := range nonEmptyLines(out) {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(l), "kickstart: "); ok {
+			urls = append(urls, strings.TrimSpace(u))
+		}
+	}
+	return urls
 }
 
 // serveConfigYAML is the server config for PXE mode: full DHCP on the bridge.
@@ -492,7 +536,12 @@ func (r *rig) bootVM(ctx context.Context, s Scenario, vm VM, tl *Timeline, stopW
 		lines := strings.Split(text, "\n")
 		partial = lines[len(lines)-1]
 		now := time.Now()
-		for _, l := range lines[:len(lines)-1] {
+		done := lines[:len(lines)-1]
+		if strings.Contains(partial, LocalBootMarker) {
+			// The boot sector halts: its banner may never end with a newline.
+			done = append(done, partial)
+		}
+		for _, l := range done {
 			if row := tl.Feed(l, now); row != nil {
 				r.printf("[%s] %5.1fs %-16s %s %s\n", s.Name, row.At.Seconds(), row.Stage, row.Status, row.Detail)
 			}
@@ -576,8 +625,15 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 	mac, _ := inventory.NormalizeMAC(s.MAC)
 	if !r.pxe {
 		vm.Kernel, vm.Initrd = r.kernel.Vmlinuz, r.initrd
-		vm.Append = fmt.Sprintf("console=ttyS0 ks=http://%s:8080/ks/%s ip=%s::%s:255.255.255.0 testvm.report=http://%s:%s/report testvm.noreboot",
-			ServerIP, mac, s.IP, ServerIP, ServerIP, ReportPort)
+		ks := r.ksURL[mac]
+		if ks == "" {
+			ks = fmt.Sprintf("http://%s:8080/ks/%s", ServerIP, mac)
+		}
+		vm.Append = fmt.Sprintf("console=ttyS0 ks=%s ip=%s::%s:255.255.255.0 testvm.report=http://%s:%s/report testvm.noreboot",
+			ks, s.IP, ServerIP, ServerIP, ReportPort)
+		if s.IPVS {
+			vm.Append += " testvm.lvs=" + s.Cluster
+		}
 		tl.Set(StageDHCP, StatusSkipped, "direct kernel boot: address from ip=", start)
 		tl.Set(StageTFTP, StatusSkipped, "direct kernel boot: -kernel/-initrd", start)
 	}

@@ -107,7 +107,7 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 			return Mark{}, false
 		}
 		return m, true
-	case strings.Contains(line, LocalBootBanner):
+	case strings.Contains(line, LocalBootMarker):
 		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "boot sector on the first disk ran"}, true
 	case afterReboot && strings.Contains(line, "BdsDxe:") && strings.Contains(line, "HARDDISK"):
 		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "firmware went on to the disk: " + line}, true
