@@ -176,9 +176,9 @@ func Run(ctx context.Context, opts Options, scenarios []Scenario) ([]Result, err
 	var wg sync.WaitGroup
 	for i, s := range scenarios {
 		wg.Add(1)
+		sem <- struct{}{} // start the scenarios in order, Parallel at a time
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i] = r.runScenario(ctx, s)
 			r.outMu.Lock()
