@@ -63,8 +63,14 @@ func ParseSize(s string) (int64, error) {
 // (sercon); UEFI guests boot OVMF with iPXE's EFI driver. The NIC comes first
 // in the boot order, the first disk second (local boot after the install).
 func QEMUArgs(vm VM) []string {
+	// UEFI guests use q35 (OVMF's usual machine; disks on its AHCI ports),
+	// BIOS guests the i440fx PC with IDE.
+	machine := "pc"
+	if vm.UEFI {
+		machine = "q35"
+	}
 	a := []string{
-		"-nodefaults", "-no-user-config", "-machine", "pc", "-accel", "tcg",
+		"-nodefaults", "-no-user-config", "-machine", machine, "-accel", "tcg",
 		"-m", strconv.Itoa(vm.RAMMiB), "-smp", "1",
 		"-display", "none", "-vga", "none", "-monitor", "none",
 		"-serial", "file:" + vm.Serial,
@@ -90,10 +96,12 @@ func QEMUArgs(vm VM) []string {
 		"-netdev", "tap,id=net0,ifname="+vm.Tap+",script=no,downscript=no",
 		"-device", "e1000,netdev=net0,mac="+vm.MAC+",romfile="+rom+nicBoot)
 	for i, d := range vm.Disks {
-		bus, unit := i/2, i%2
-		a = append(a,
-			"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=disk%d,cache=unsafe", d, i),
-			"-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,unit=%d,bootindex=%d", i, bus, unit, i+2))
+		a = append(a, "-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=disk%d,cache=unsafe", d, i))
+		if vm.UEFI {
+			a = append(a, "-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,bootindex=%d", i, i, i+2))
+			continue
+		}
+		a = append(a, "-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,unit=%d,bootindex=%d", i, i/2, i%2, i+2))
 	}
 	return a
 }
