@@ -1,0 +1,118 @@
+//go:build linux && amd64
+
+package ipvs
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netkick/netkick/internal/testenv"
+	"github.com/netkick/netkick/lvs"
+)
+
+// TestKernelApply runs Apply and Table against the real kernel, in a network
+// namespace of its own so the machine's IPVS table is never touched.
+//
+// The development host's kernel has no ip_vs, so this test runs only when
+// NETKICK_IPVS_TEST=1, which the testvm rig sets inside a director guest whose
+// kernel loads ip_vs. Without the variable it skips, also under CI (the host
+// cannot run it; the guest run is where it counts). With the variable set,
+// a missing ip_vs or root fails under CI.
+func TestKernelApply(t *testing.T) {
+	if os.Getenv("NETKICK_IPVS_TEST") != "1" {
+		t.Skip("real-kernel IPVS test: runs only with NETKICK_IPVS_TEST=1 (set by the testvm guest; this host's kernel has no ip_vs)")
+	}
+	testenv.RequireRoot(t)
+	if _, err := os.Stat(ProcIPVS); err != nil {
+		testenv.Missing(t, ProcIPVS+" is missing: load the module with `modprobe ip_vs` in the guest")
+	}
+
+	errc := make(chan error, 1)
+	var report strings.Builder
+	go func() {
+		// This goroutine's thread moves to a fresh network namespace and is
+		// never unlocked, so the runtime discards the thread when it ends.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		errc <- kernelScenario(t, &report)
+	}()
+	if err := <-errc; err != nil {
+		t.Fatalf("%v\n%s", err, report.String())
+	}
+	t.Log(report.String())
+}
+
+func kernelScenario(t *testing.T, report *strings.Builder) error {
+	ctx := context.Background()
+	k, err := Open(ctx, 0)
+	if err != nil {
+		return err
+	}
+	c, hosts := lvs.DemoCluster(), lvs.DemoHosts()
+	p, err := lvs.NewPlan(&c, hosts)
+	if err != nil {
+		return err
+	}
+	desired, err := Desired(p)
+	if err != nil {
+		return err
+	}
+	first, err := Apply(ctx, k, desired)
+	if err != nil {
+		return err
+	}
+	report.WriteString(render(first) + "\n")
+	if len(first) != 3 {
+		t.Errorf("first apply made %d changes, want 3 (service + two servers)", len(first))
+	}
+	second, err := Apply(ctx, k, desired)
+	if err != nil {
+		return err
+	}
+	if len(second) != 0 {
+		t.Errorf("second apply changed %s; want nothing", render(second))
+	}
+	desired[0].Dests[0].Weight = 4
+	desired[0].Scheduler = "wrr"
+	third, err := Apply(ctx, k, desired)
+	if err != nil {
+		return err
+	}
+	if got := render(third); !strings.Contains(got, "scheduler lc -> wrr") || !strings.Contains(got, "weight 1 -> 4") {
+		t.Errorf("third apply = %s, want a scheduler and a weight change", got)
+	}
+	tab, err := k.Table(ctx)
+	if err != nil {
+		return err
+	}
+	report.WriteString(FormatStatus(tab))
+	if d := Diff(desired, tab); len(d) != 0 {
+		t.Errorf("kernel table differs after apply: %s", render(d))
+	}
+	if _, err := Apply(ctx, k, nil); err != nil {
+		return err
+	}
+	if tab, err = k.Table(ctx); err != nil || len(tab) != 0 {
+		t.Errorf("after removing everything the table holds %v (err %v)", tab, err)
+	}
+	return nil
+}
+
+// TestOpenWithoutIPVS checks the message a director without ip_vs gets.
+func TestOpenWithoutIPVS(t *testing.T) {
+	if _, err := os.Stat(ProcIPVS); err == nil {
+		t.Skip("ip_vs is loaded here; TestKernelApply covers Open")
+	}
+	_, err := Open(context.Background(), 0)
+	if err == nil || !strings.Contains(err.Error(), "modprobe ip_vs") {
+		t.Fatalf("Open without ip_vs: err = %v, want advice to modprobe ip_vs", err)
+	}
+}
