@@ -2,14 +2,15 @@ package lvs
 
 import "github.com/netkick/netkick/inventory"
 
-// DemoCluster is the LVS post's setup: directors A01 (primary) and A02
-// (backup), one web service WWW on VIP 192.0.2.40 port 80, least-connections,
-// on the documentation network 192.0.2.0/24. DemoHosts holds its machines.
+// DemoCluster is the LVS post's setup, as `netkick serve --demo` loads it:
+// directors a01 (primary) and a02 (backup), one web service WWW on VIP
+// 192.0.2.40 port 80, least-connections, on the documentation network
+// 192.0.2.0/24. DemoHosts holds its machines.
 func DemoCluster() inventory.Cluster {
 	return inventory.Cluster{
-		Name:         "www",
-		Primary:      "A01",
-		Backup:       "A02",
+		Name:         "web",
+		Primary:      "a01",
+		Backup:       "a02",
 		Network:      "direct",
 		Subnet:       "192.0.2.0/24",
 		AdminNetwork: "192.0.2.0/24",
@@ -21,18 +22,18 @@ func DemoCluster() inventory.Cluster {
 }
 
 // DemoHosts are the post's four machines: two directors and two web servers
-// (real servers of cluster www).
+// (real servers of cluster web), with the MACs and addresses of the demo inventory.
 func DemoHosts() []inventory.Host {
 	dir := func(mac, name, ip string) inventory.Host {
-		return inventory.Host{MACs: []string{mac}, Hostname: name, IP: ip, Roles: []string{inventory.RoleLVSDirector}, Cluster: "www"}
+		return inventory.Host{MACs: []string{mac}, Hostname: name, IP: ip, Roles: []string{inventory.RoleLVSDirector}, Cluster: "web"}
 	}
 	real := func(mac, name, ip string) inventory.Host {
-		return inventory.Host{MACs: []string{mac}, Hostname: name, IP: ip, Roles: []string{inventory.RoleLVSRealServer}, Cluster: "www"}
+		return inventory.Host{MACs: []string{mac}, Hostname: name, IP: ip, Roles: []string{inventory.RoleLVSRealServer}, Cluster: "web"}
 	}
 	return []inventory.Host{
-		dir("52:54:00:00:a0:01", "A01", "192.0.2.11"),
-		dir("52:54:00:00:a0:02", "A02", "192.0.2.12"),
-		real("52:54:00:00:b0:01", "B01", "192.0.2.21"),
-		real("52:54:00:00:b0:02", "B02", "192.0.2.22"),
+		dir("52:54:00:4e:4b:01", "a01", "192.0.2.11"),
+		dir("52:54:00:4e:4b:02", "a02", "192.0.2.12"),
+		real("52:54:00:4e:4b:03", "b01", "192.0.2.21"),
+		real("52:54:00:4e:4b:04", "b02", "192.0.2.22"),
 	}
 }

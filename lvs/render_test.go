@@ -67,7 +67,7 @@ func TestGolden(t *testing.T) {
 		// backup is the backup director's name for the second keepalived file.
 		backup string
 	}{
-		{"demo", demo, demoHosts, "A02"},
+		{"demo", demo, demoHosts, "a02"},
 		{"three", three, threeHosts, "lb2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,14 +66,14 @@ func TestValidate(t *testing.T) {
 		{"director outside the subnet", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
 			h[1].IP = "198.51.100.12"
 			return h
-		}, "backup director A02 (198.51.100.12) is outside"},
+		}, "backup director a02 (198.51.100.12) is outside"},
 		{"director is its own real server", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
 			h[0].Roles = append(h[0].Roles, inventory.RoleLVSRealServer)
 			return h
-		}, "A01 is a director of the cluster and also one of its real servers"},
+		}, "a01 is a director of the cluster and also one of its real servers"},
 		{"real server in two clusters with conflicting aliases", func(c *inventory.Cluster, h []inventory.Host, others *[]inventory.Cluster) []inventory.Host {
 			h[2].Params = map[string]string{inventory.ParamLVSClusters: "mail"}
-			*others = append(*others, inventory.Cluster{Name: "mail", Primary: "A01", Subnet: "192.0.2.0/24",
+			*others = append(*others, inventory.Cluster{Name: "mail", Primary: "a01", Subnet: "192.0.2.0/24",
 				Services: []inventory.VirtualService{svc("smtp", "192.0.2.50", 25, "eth0:1")}})
 			return h
 		}, "put different VIPs on lo:0 (192.0.2.40 here, 192.0.2.50 there)"},
@@ -81,19 +81,19 @@ func TestValidate(t *testing.T) {
 			h[2].Params = map[string]string{inventory.ParamLVSClusters: "mail"}
 			s := svc("smtp", "192.0.2.50", 25, "eth0:1")
 			s.LoAlias = "lo:1"
-			*others = append(*others, inventory.Cluster{Name: "mail", Primary: "A01", Subnet: "192.0.2.0/24", Services: []inventory.VirtualService{s}})
+			*others = append(*others, inventory.Cluster{Name: "mail", Primary: "a01", Subnet: "192.0.2.0/24", Services: []inventory.VirtualService{s}})
 			return h
 		}, ""},
 		{"director not in inventory", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
-			c.Primary = "A09"
+			c.Primary = "a09"
 			return h
-		}, `primary director "A09" is not in the inventory`},
+		}, `primary director "a09" is not in the inventory`},
 		{"director by MAC", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
-			c.Primary = "52-54-00-00-A0-01"
+			c.Primary = "52-54-00-4E-4B-01"
 			return h
 		}, ""},
 		{"same primary and backup", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
-			c.Backup = "A01"
+			c.Backup = "a01"
 			return h
 		}, "primary and backup are the same host"},
 		{"missing subnet", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
@@ -151,7 +151,7 @@ func TestValidate(t *testing.T) {
 		{"real server without IP", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
 			h[3].IP = ""
 			return h
-		}, "real server B02 has no IP"},
+		}, "real server b02 has no IP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, hosts := DemoCluster(), DemoHosts()
@@ -176,11 +176,11 @@ func TestValidate(t *testing.T) {
 
 func TestRealServerVIPs(t *testing.T) {
 	web := DemoCluster()
-	mail := inventory.Cluster{Name: "mail", Primary: "A01", Subnet: "192.0.2.0/24", Services: []inventory.VirtualService{
+	mail := inventory.Cluster{Name: "mail", Primary: "a01", Subnet: "192.0.2.0/24", Services: []inventory.VirtualService{
 		{Name: "smtp", VIP: "192.0.2.50", Port: 25, LoAlias: "lo:1"},
 		{Name: "imap", VIP: "192.0.2.50", Port: 143, LoAlias: "lo:1"},
 	}}
-	clash := inventory.Cluster{Name: "clash", Primary: "A01", Subnet: "192.0.2.0/24", Services: []inventory.VirtualService{
+	clash := inventory.Cluster{Name: "clash", Primary: "a01", Subnet: "192.0.2.0/24", Services: []inventory.VirtualService{
 		{Name: "x", VIP: "192.0.2.60", Port: 25},
 	}}
 	for _, tc := range []struct {
@@ -239,10 +239,10 @@ func TestDirectorFiles(t *testing.T) {
 		want     []string // paths
 		err      string
 	}{
-		{"piranha on 5", "A01", 5, []string{PiranhaPath, HtaccessPath, PiranhaPasswdPath}, ""},
-		{"piranha on 6 backup", "A02", 6, []string{PiranhaPath, HtaccessPath, PiranhaPasswdPath}, ""},
-		{"keepalived on 7", "A02", 7, []string{KeepalivedPath}, ""},
-		{"not a director", "B01", 5, nil, "not one of its directors"},
+		{"piranha on 5", "a01", 5, []string{PiranhaPath, HtaccessPath, PiranhaPasswdPath}, ""},
+		{"piranha on 6 backup", "a02", 6, []string{PiranhaPath, HtaccessPath, PiranhaPasswdPath}, ""},
+		{"keepalived on 7", "a02", 7, []string{KeepalivedPath}, ""},
+		{"not a director", "b01", 5, nil, "not one of its directors"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files, err := DirectorFiles(p, tc.director, tc.major)
