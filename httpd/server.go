@@ -111,6 +111,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
+	s.clusterRoutes(api)
 	s.dumpRoutes(e, api)
 }
 

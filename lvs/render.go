@@ -189,3 +189,20 @@ func maskBits(mask string) int {
 	}
 	return n
 }
+
+// Formats lists the formats Render accepts.
+func Formats() []string { return []string{"piranha", "keepalived", "ipvsadm"} }
+
+// Render renders p in one of Formats; director picks the keepalived.conf
+// (primary when empty) and is ignored by the other formats.
+func Render(p *Plan, format, director string) (string, error) {
+	switch format {
+	case "piranha", "lvs.cf", "":
+		return RenderPiranha(p), nil
+	case "keepalived":
+		return RenderKeepalived(p, director)
+	case "ipvsadm":
+		return RenderIPVSadm(p), nil
+	}
+	return "", fmt.Errorf("format %q is unknown: want one of %s", format, strings.Join(Formats(), ", "))
+}
