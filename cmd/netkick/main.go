@@ -40,6 +40,7 @@ func commands() []command {
 		{"host", "manage hosts: add, tag, untag, list, show, rm", runHost},
 		{"profile", "manage OS profiles: add, list", runProfile},
 		{"render", "print exactly what a host would be served: render kickstart HOST", runRender},
+		{"lvs", "LVS clusters: put, list, render piranha|keepalived|ipvsadm, apply to the kernel, status", runLVS},
 		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},
 		{"export", "print the inventory as YAML", runExport},
 		{"version", "print the version", func(ctx context.Context, a *app, args []string) error {
