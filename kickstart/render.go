@@ -29,6 +29,8 @@ type Data struct {
 	CPAN         CPAN
 	Partitioning Partitioning
 	Callback     Callback
+	// LVS is the data of the lvs-director / lvs-real-server roles; nil without them.
+	LVS *LVS
 }
 
 // CPAN is the yum repository of CPAN modules built as RPMs.
@@ -138,7 +140,14 @@ func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, 
 	if err != nil {
 		return nil, fmt.Errorf("host %s: profile %s: %w", h.Hostname, h.Profile, err)
 	}
-	return r.Data(h, p, req)
+	d, err := r.Data(h, p, req)
+	if err != nil {
+		return nil, err
+	}
+	if d.LVS, err = gatherLVS(ctx, src, h, d.OS); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Data builds the template data from a host and its profile (pure).
