@@ -1,13 +1,16 @@
 package lvs
 
 import (
+	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/netkick/netkick/internal/testenv"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -261,4 +264,32 @@ func FuzzParsePiranha(f *testing.F) {
 			t.Fatalf("services changed on round trip:\n%+v\n%+v", p.Services, q.Services)
 		}
 	})
+}
+
+// TestKeepalivedAcceptsConfig runs keepalived's own config check on every
+// rendered keepalived.conf (and on a broken one, to show the check bites).
+func TestKeepalivedAcceptsConfig(t *testing.T) {
+	bin := testenv.RequireProgram(t, "keepalived")
+	files, err := filepath.Glob(filepath.Join("testdata", "*keepalived.conf"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden keepalived.conf files: %v", err)
+	}
+	broken := filepath.Join(t.TempDir(), "broken.conf")
+	if err := os.WriteFile(broken, []byte("vrrp_instance x {\n    state FOO\n    no_such_keyword 1\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, broken) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			out, err := exec.Command(bin, "--config-test", "--use-file", f, "--log-console").CombinedOutput()
+			if f == broken {
+				if err == nil {
+					t.Fatalf("keepalived accepted a broken config:\n%s", out)
+				}
+				return
+			}
+			if err != nil || len(bytes.TrimSpace(out)) != 0 {
+				t.Fatalf("keepalived --config-test %s: %v\n%s", f, err, out)
+			}
+		})
+	}
 }
