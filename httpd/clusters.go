@@ -151,3 +151,20 @@ func (s *Server) renderCluster(c echo.Context) error {
 	}
 	return c.String(http.StatusOK, out)
 }
+
+// ValidateImport checks the LVS clusters of an import document against what
+// is stored plus what the document brings, as PUT /api/v1/clusters would.
+func ValidateImport(ctx context.Context, st inventory.Store, d *inventory.Dump) error {
+	if len(d.Clusters) == 0 {
+		return nil
+	}
+	hosts, err := st.ListHosts(ctx, inventory.HostFilter{})
+	if err != nil {
+		return err
+	}
+	clusters, err := st.ListClusters(ctx)
+	if err != nil {
+		return err
+	}
+	return lvs.ValidateImport(clusters, hosts, d.Clusters, d.Hosts)
+}

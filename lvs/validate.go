@@ -283,3 +283,49 @@ func nextAlias(iface string, used map[string]string) string {
 	}
 	return base + ":N"
 }
+
+// ValidateImport checks the clusters of an import document as PUT would:
+// each against the stored hosts overlaid with the document's hosts (same
+// first MAC replaces) and the stored clusters overlaid with the document's.
+func ValidateImport(storedClusters []inventory.Cluster, storedHosts []inventory.Host, clusters []inventory.Cluster, hosts []inventory.Host) error {
+	byMAC := map[string]int{}
+	var allHosts []inventory.Host
+	key := func(h *inventory.Host) string {
+		if len(h.MACs) == 0 {
+			return "host:" + h.Hostname
+		}
+		if m, err := inventory.NormalizeMAC(h.MACs[0]); err == nil {
+			return m
+		}
+		return h.MACs[0]
+	}
+	for _, set := range [][]inventory.Host{storedHosts, hosts} {
+		for i := range set {
+			k := key(&set[i])
+			if j, ok := byMAC[k]; ok {
+				allHosts[j] = set[i]
+				continue
+			}
+			byMAC[k] = len(allHosts)
+			allHosts = append(allHosts, set[i])
+		}
+	}
+	byName := map[string]int{}
+	var allClusters []inventory.Cluster
+	for _, set := range [][]inventory.Cluster{storedClusters, clusters} {
+		for _, c := range set {
+			if j, ok := byName[c.Name]; ok {
+				allClusters[j] = c
+				continue
+			}
+			byName[c.Name] = len(allClusters)
+			allClusters = append(allClusters, c)
+		}
+	}
+	for i := range clusters {
+		if err := Validate(&clusters[i], allHosts, allClusters); err != nil {
+			return fmt.Errorf("clusters[%d] (%s): %w", i, clusters[i].Name, err)
+		}
+	}
+	return nil
+}

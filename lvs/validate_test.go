@@ -268,3 +268,31 @@ func TestDirectorFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateImport(t *testing.T) {
+	demo := DemoCluster()
+	hosts := DemoHosts()
+	moved := DemoHosts()[3]
+	moved.MACs = []string{"52-54-00-4E-4B-04"} // same host, other spelling
+	moved.IP = "198.51.100.22"
+	for _, tc := range []struct {
+		name                     string
+		stored                   []inventory.Host
+		storedClusters, clusters []inventory.Cluster
+		docHosts                 []inventory.Host
+		want                     string
+	}{
+		{"hosts come with the document", nil, nil, []inventory.Cluster{demo}, hosts, ""},
+		{"hosts already stored", hosts, nil, []inventory.Cluster{demo}, nil, ""},
+		{"document host replaces the stored one", hosts, nil, []inventory.Cluster{demo}, []inventory.Host{moved}, "b02 (198.51.100.22) is outside"},
+		{"director missing", hosts[2:], nil, []inventory.Cluster{demo}, nil, `primary director "a01" is not in the inventory`},
+		{"no clusters, nothing to check", nil, nil, nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateImport(tc.storedClusters, tc.stored, tc.clusters, tc.docHosts)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -143,6 +143,9 @@ func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 	return inventory.Export(ctx, l.Store)
 }
 func (l *local) Import(ctx context.Context, d *inventory.Dump) error {
+	if err := httpd.ValidateImport(ctx, l.Store, d); err != nil {
+		return err
+	}
 	return inventory.Import(ctx, l.Store, d)
 }
 

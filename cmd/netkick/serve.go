@@ -134,6 +134,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return fmt.Errorf("built-in demo inventory: %w", err)
 		}
+		if err := httpd.ValidateImport(ctx, st, d); err != nil {
+			return fmt.Errorf("built-in demo inventory: %w", err)
+		}
 		if err := inventory.Import(ctx, st, d); err != nil {
 			return fmt.Errorf("load demo inventory: %w", err)
 		}
