@@ -298,7 +298,7 @@ func lvsPut(ctx context.Context, a *app, sf *storeFlags, path string) error {
 	for i := range f.clusters {
 		c := f.clusters[i]
 		if err := src.PutCluster(ctx, &c); err != nil {
-			return fmt.Errorf("cluster %s: %w", c.Name, err)
+			return err // lvs errors name the cluster already
 		}
 		fmt.Fprintf(a.stdout, "cluster %s: %d services, primary %s, backup %s\n", c.Name, len(c.Services), c.Primary, orDash(c.Backup))
 	}
