@@ -4,6 +4,7 @@ package ipvs
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -88,6 +89,15 @@ func kernelScenario(t *testing.T, report *strings.Builder) error {
 	}
 	if got := render(third); !strings.Contains(got, "scheduler lc -> wrr") || !strings.Contains(got, "weight 1 -> 4") {
 		t.Errorf("third apply = %s, want a scheduler and a weight change", got)
+	}
+	// A second service: UDP with persistence, read back from the kernel's flags.
+	dns := Service{Key: Key{"udp", netip.MustParseAddr("192.0.2.41"), 53}, Scheduler: "rr", Persistent: 300,
+		Dests: []Dest{{Addr: netip.MustParseAddr("192.0.2.21"), Port: 53, Weight: 1, Fwd: FwdDirect}}}
+	desired = append(desired, dns)
+	if fourth, err := Apply(ctx, k, desired); err != nil {
+		return err
+	} else if got := render(fourth); got != "add-service udp 192.0.2.41:53 scheduler rr persistent 300s\nadd-server udp 192.0.2.41:53 -> 192.0.2.21:53 weight 1" {
+		t.Errorf("fourth apply = %q", got)
 	}
 	tab, err := k.Table(ctx)
 	if err != nil {

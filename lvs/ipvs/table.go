@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/netkick/netkick/lvs"
 )
@@ -239,23 +240,29 @@ func Sorted(t Table) Table {
 }
 
 // FormatStatus prints a table the way `netkick lvs status` shows it: each
-// service with scheduler and persistence, each server with forwarding
-// method, weight and active/inactive connections.
+// service with scheduler and persistence, then each of its servers with
+// forwarding method, weight and active/inactive connections.
 func FormatStatus(t Table) string {
-	var b strings.Builder
 	if len(t) == 0 {
 		return "no virtual services in the kernel's IPVS table\n"
 	}
-	fmt.Fprintf(&b, "%-5s %-21s %-6s %-9s %-10s %6s %8s %8s\n", "PROTO", "SERVICE", "SCHED", "PERSIST", "", "WEIGHT", "ACTIVE", "INACTIVE")
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSCHED\tPERSIST\tSERVER\tFORWARD\tWEIGHT\tACTIVE\tINACTIVE")
 	for _, s := range Sorted(t) {
 		persist := "-"
 		if s.Persistent > 0 {
 			persist = fmt.Sprintf("%ds", s.Persistent)
 		}
-		fmt.Fprintf(&b, "%-5s %-21s %-6s %-9s\n", s.Protocol, netip.AddrPortFrom(s.Addr, s.Port), s.Scheduler, persist)
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t\t\t\t\t\n", s.Protocol, netip.AddrPortFrom(s.Addr, s.Port), s.Scheduler, persist)
 		for _, d := range s.Dests {
-			fmt.Fprintf(&b, "      -> %-21s %-16s %6d %8d %8d\n", d.addrPort(), d.Fwd, d.Weight, d.ActiveConns, d.InactiveConns)
+			fmt.Fprintf(tw, "\t\t\t%s\t%s\t%d\t%d\t%d\n", d.addrPort(), d.Fwd, d.Weight, d.ActiveConns, d.InactiveConns)
 		}
 	}
-	return b.String()
+	tw.Flush()
+	lines := strings.Split(b.String(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " ")
+	}
+	return strings.Join(lines, "\n")
 }

@@ -220,14 +220,18 @@ func TestFormatStatus(t *testing.T) {
 		t.Fatalf("want header, service and two servers, got:\n%s", out)
 	}
 	for i, want := range [][]string{
-		{"PROTO", "SERVICE", "SCHED", "PERSIST", "WEIGHT", "ACTIVE", "INACTIVE"},
+		{"SERVICE", "SCHED", "PERSIST", "SERVER", "FORWARD", "WEIGHT", "ACTIVE", "INACTIVE"},
 		{"tcp", "192.0.2.40:80", "lc", "-"},
-		{"->", "192.0.2.21:80", "droute", "2", "0", "0"},
-		{"->", "192.0.2.22:80", "droute", "1", "4", "12"},
+		{"192.0.2.21:80", "droute", "2", "0", "0"},
+		{"192.0.2.22:80", "droute", "1", "4", "12"},
 	} {
 		if got := strings.Fields(lines[i]); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("line %d = %q, want fields %q", i, lines[i], want)
 		}
+	}
+	// Server columns line up under the header.
+	if col := strings.Index(lines[0], "SERVER"); strings.Index(lines[2], "192.0.2.21:80") != col {
+		t.Errorf("server column not aligned:\n%s", out)
 	}
 	if got := FormatStatus(nil); !strings.Contains(got, "no virtual services") {
 		t.Errorf("empty status = %q", got)
