@@ -14,6 +14,10 @@ const (
 	// ParamLVSPort is the real server's port; empty inherits the service port.
 	// Direct routing cannot change ports, so it must equal the service port.
 	ParamLVSPort = "lvs_port"
+	// ParamLVSAddress is the host's IPv4 address on the cluster's segment,
+	// for hosts whose Host.IP (the DHCP reservation) is empty or on another
+	// network; empty means Host.IP.
+	ParamLVSAddress = "lvs_address"
 	// ParamLVSClusters lists further clusters (comma-separated) the host serves
 	// as a real server, besides Host.Cluster.
 	ParamLVSClusters = "lvs_clusters"

@@ -111,6 +111,7 @@ type fakeSource struct {
 	profiles map[string]*inventory.Profile
 	clusters []inventory.Cluster
 	all      []inventory.Host // every host, for the LVS roles
+	layouts  map[string]*inventory.Layout
 }
 
 // demoSource holds h (one of demoHosts, with its profile set), p, every
@@ -144,6 +145,13 @@ func (f *fakeSource) ListHosts(context.Context, inventory.HostFilter) ([]invento
 	return f.all, nil
 }
 
+func (f *fakeSource) GetLayout(_ context.Context, name string) (*inventory.Layout, error) {
+	if l, ok := f.layouts[name]; ok {
+		return l, nil
+	}
+	return nil, inventory.ErrNotFound
+}
+
 func (f *fakeSource) GetHost(_ context.Context, key string) (*inventory.Host, error) {
 	if h, ok := f.hosts[key]; ok {
 		return h, nil
@@ -170,7 +178,7 @@ func demoProfiles() []*inventory.Profile {
 func demoHosts() []*inventory.Host {
 	hash := "$6$netkickdemo$pWZGA3.fG3FSoohKru8UqeVkJ04nPjpZHvelrWyd2P.Y92G04TKO5aV3LHMzDiYpIN.gAUdW.XP5OiLKJ1wz30"
 	return []*inventory.Host{
-		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", IP: "192.0.2.11", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", IP: "192.0.2.11", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash, State: inventory.StateBuild, BuildToken: "00112233445566778899aabbccddeeff"},
 		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", IP: "192.0.2.12", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
 		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", IP: "192.0.2.21", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Europe/Paris", RootPasswordHash: hash},
 		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", IP: "192.0.2.22", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Etc/UTC"},

@@ -150,13 +150,22 @@ func MemberOf(h *inventory.Host) []string {
 	return out
 }
 
+// Address is h's address on its LVS segment: the lvs_address parameter,
+// else Host.IP ("" when neither is set).
+func Address(h *inventory.Host) string {
+	if a := h.Params[inventory.ParamLVSAddress]; a != "" {
+		return a
+	}
+	return h.IP
+}
+
 // FindHost returns the host whose hostname (case-insensitive), MAC (any
-// spelling) or IP is key, or nil.
+// spelling), IP or lvs_address is key, or nil.
 func FindHost(hosts []inventory.Host, key string) *inventory.Host {
 	mac, macErr := inventory.NormalizeMAC(key)
 	for i := range hosts {
 		h := &hosts[i]
-		if strings.EqualFold(h.Hostname, key) || (h.IP != "" && h.IP == key) {
+		if strings.EqualFold(h.Hostname, key) || (h.IP != "" && h.IP == key) || (Address(h) != "" && Address(h) == key) {
 			return h
 		}
 		if macErr == nil {
@@ -186,14 +195,15 @@ func NewPlan(c *inventory.Cluster, hosts []inventory.Host) (*Plan, error) {
 		if h == nil {
 			return Director{}, fmt.Errorf("%w: cluster %s: %s director %q is not in the inventory; add it with `netkick host add MAC --hostname %s --ip IP --role lvs-director`", inventory.ErrInvalid, d.Name, role, key, key)
 		}
-		if h.IP == "" {
-			return Director{}, fmt.Errorf("%w: cluster %s: %s director %s has no IP address; give it one (netkick host add … --ip)", inventory.ErrInvalid, d.Name, role, h.Hostname)
+		ip := Address(h)
+		if ip == "" {
+			return Director{}, fmt.Errorf("%w: cluster %s: %s director %s has no address; give it one (netkick host add … --ip, or --param lvs_address=IP)", inventory.ErrInvalid, d.Name, role, h.Hostname)
 		}
-		if a, err := netip.ParseAddr(h.IP); err != nil || !subnet.Contains(a) {
-			return Director{}, fmt.Errorf("%w: cluster %s: %s director %s (%s) is outside the cluster subnet %s; direct routing needs directors and real servers on one L2 segment", inventory.ErrInvalid, d.Name, role, h.Hostname, h.IP, d.Subnet)
+		if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() || !subnet.Contains(a) {
+			return Director{}, fmt.Errorf("%w: cluster %s: %s director %s (%s) is outside the cluster subnet %s; direct routing needs directors and real servers on one L2 segment", inventory.ErrInvalid, d.Name, role, h.Hostname, ip, d.Subnet)
 		}
 		directorIDs = append(directorIDs, h.ID())
-		return Director{Name: h.Hostname, IP: h.IP}, nil
+		return Director{Name: h.Hostname, IP: ip}, nil
 	}
 	var err error
 	if p.Primary, err = resolve("primary", d.Primary); err != nil {
@@ -219,14 +229,15 @@ func NewPlan(c *inventory.Cluster, hosts []inventory.Host) (*Plan, error) {
 				return nil, fmt.Errorf("%w: cluster %s: host %s is a director of the cluster and also one of its real servers; a director cannot balance to itself: remove role lvs-real-server or pick another director", inventory.ErrInvalid, d.Name, h.Hostname)
 			}
 		}
-		if h.IP == "" {
-			return nil, fmt.Errorf("%w: cluster %s: real server %s has no IP address; give it one (netkick host add … --ip)", inventory.ErrInvalid, d.Name, h.Hostname)
+		ip := Address(h)
+		if ip == "" {
+			return nil, fmt.Errorf("%w: cluster %s: real server %s has no address; give it one (netkick host add … --ip, or --param lvs_address=IP)", inventory.ErrInvalid, d.Name, h.Hostname)
 		}
-		a, err := netip.ParseAddr(h.IP)
-		if err != nil || !subnet.Contains(a) {
-			return nil, fmt.Errorf("%w: cluster %s: real server %s (%s) is outside the directors' subnet %s; direct routing needs one L2 segment: move it or use another cluster", inventory.ErrInvalid, d.Name, h.Hostname, h.IP, d.Subnet)
+		a, err := netip.ParseAddr(ip)
+		if err != nil || !a.Is4() || !subnet.Contains(a) {
+			return nil, fmt.Errorf("%w: cluster %s: real server %s (%s) is outside the directors' subnet %s; direct routing needs one L2 segment: move it or use another cluster", inventory.ErrInvalid, d.Name, h.Hostname, ip, d.Subnet)
 		}
-		r := Real{Name: h.Hostname, IP: h.IP, Weight: DefaultWeight}
+		r := Real{Name: h.Hostname, IP: ip, Weight: DefaultWeight}
 		if v, ok := h.Params[inventory.ParamLVSWeight]; ok {
 			w, err := strconv.Atoi(v)
 			if err != nil || w < 0 || w > 65535 {

@@ -151,7 +151,18 @@ func TestValidate(t *testing.T) {
 		{"real server without IP", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
 			h[3].IP = ""
 			return h
-		}, "real server b02 has no IP"},
+		}, "real server b02 has no address"},
+		{"lvs_address instead of IP", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
+			for i := range h {
+				h[i].Params = map[string]string{inventory.ParamLVSAddress: h[i].IP}
+				h[i].IP = ""
+			}
+			return h
+		}, ""},
+		{"lvs_address outside the subnet", func(c *inventory.Cluster, h []inventory.Host, _ *[]inventory.Cluster) []inventory.Host {
+			h[2].Params = map[string]string{inventory.ParamLVSAddress: "198.51.100.21"}
+			return h
+		}, "b01 (198.51.100.21) is outside"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, hosts := DemoCluster(), DemoHosts()

@@ -49,7 +49,7 @@ func TestCLILVS(t *testing.T) {
 	}
 
 	// Through a running server, with the admin token.
-	base := startServe(t, bin, data)
+	base, _ := startServe(t, bin, data)
 	token := filepath.Join(data, "admin.token")
 	good := filepath.Join(t.TempDir(), "good.yaml")
 	os.WriteFile(good, []byte(`clusters:

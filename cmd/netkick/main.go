@@ -39,6 +39,7 @@ func commands() []command {
 		{"serve", "run the HTTP (and TFTP/DHCP) servers", runServe},
 		{"host", "manage hosts: add, tag, untag, list, show, rm", runHost},
 		{"profile", "manage OS profiles: add, list", runProfile},
+		{"layout", "disk layouts: plan NAME --disk 500G, pre, show, list, put", runLayout},
 		{"render", "print exactly what a host would be served: render kickstart HOST", runRender},
 		{"lvs", "LVS clusters: put, list, render piranha|keepalived|ipvsadm, apply to the kernel, status", runLVS},
 		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},

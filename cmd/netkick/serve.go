@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -38,6 +39,8 @@ type serveConfig struct {
 	TokenFile string `yaml:"token_file"`
 	LogLevel  string `yaml:"log_level"`
 	Demo      bool   `yaml:"demo"`
+	// TokenTTL is how long build tokens stay valid.
+	TokenTTL time.Duration `yaml:"token_ttl"`
 	// DHCP is read by the DHCP server's own configuration.
 	DHCP yaml.Node `yaml:"dhcp"`
 }
@@ -74,6 +77,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -103,6 +107,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.LogLevel = flagCfg.LogLevel
 		case "demo":
 			cfg.Demo = flagCfg.Demo
+		case "token-ttl":
+			cfg.TokenTTL = flagCfg.TokenTTL
 		}
 	})
 	log, err := newLogger(a, cfg.LogLevel)
@@ -129,35 +135,55 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if created {
 		fmt.Fprintf(a.stderr, "netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", tokenFile, token)
 	}
+	var demoHosts []*inventory.Host
 	if cfg.Demo {
-		d, err := decodeDump(demoYAML)
-		if err != nil {
-			return fmt.Errorf("built-in demo inventory: %w", err)
+		if demoHosts, err = loadDemo(ctx, st, cfg.TokenTTL); err != nil {
+			return err
 		}
-		if err := httpd.ValidateImport(ctx, st, d); err != nil {
-			return fmt.Errorf("built-in demo inventory: %w", err)
-		}
-		if err := inventory.Import(ctx, st, d); err != nil {
-			return fmt.Errorf("load demo inventory: %w", err)
-		}
-		log.Info("demo inventory loaded", "hosts", len(d.Hosts), "profiles", len(d.Profiles))
+		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
 	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
 	if err != nil {
 		return err
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log})
+	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, TokenTTL: cfg.TokenTTL})
 	if err != nil {
 		return err
 	}
 	log.Info("netkick starting", "data", cfg.Data, "dhcp", "off")
 	return srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
-		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s (try: curl http://%s/ks/52:54:00:4e:4b:01)\n", addr, loopbackURL(addr))
+		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
+		for _, h := range demoHosts {
+			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
+		}
 	})
 }
 
 type flagValue = flag.Flag
+
+// loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
+func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {
+	d, err := decodeDump(demoYAML)
+	if err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := httpd.ValidateImport(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := inventory.Import(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("load demo inventory: %w", err)
+	}
+	var out []*inventory.Host
+	for _, h := range d.Hosts {
+		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
+		}
+		out = append(out, bh)
+	}
+	return out, nil
+}
 
 func storePath(cfg serveConfig) (string, error) {
 	switch {
