@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart/lint"
 	"github.com/netkick/netkick/lvs"
 )
 
@@ -335,5 +336,34 @@ func TestTemplateOverrideDirectory(t *testing.T) {
 	}
 	if _, err := r.Kickstart(context.Background(), demoSource(&hc, p), Request{Host: hc.ID(), Server: "http://x"}); err == nil {
 		t.Fatal("unknown field rendered without error")
+	}
+}
+
+// TestRenderedKickstartsLint renders every demo host with a %pre layout and
+// lints the result: sections balanced per dialect, the %include written by %pre.
+func TestRenderedKickstartsLint(t *testing.T) {
+	r, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range demoProfiles() {
+		for _, h := range demoHosts() {
+			t.Run(h.Hostname+"_"+p.Name, func(t *testing.T) {
+				hc := *h
+				hc.Profile, hc.Layout = p.Name, "home-opt"
+				src := demoSource(&hc, p)
+				out, err := r.Kickstart(context.Background(), src, Request{Host: hc.ID(), Server: "http://192.0.2.1:8080"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs, err := lint.Check(strings.NewReader(string(out)))
+				if err != nil || len(fs) != 0 {
+					t.Fatalf("lint: %v %v\n%s", err, fs, out)
+				}
+				if !strings.Contains(string(out), "%include /tmp/netkick-part.ks") {
+					t.Fatal("no %include of the layout")
+				}
+			})
+		}
 	}
 }

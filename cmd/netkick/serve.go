@@ -26,7 +26,7 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--demo]`
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -37,6 +37,7 @@ type serveConfig struct {
 	Templates string `yaml:"templates"`
 	PublicURL string `yaml:"public_url"`
 	TokenFile string `yaml:"token_file"`
+	RepoRoot  string `yaml:"repo_root"`
 	LogLevel  string `yaml:"log_level"`
 	Demo      bool   `yaml:"demo"`
 	// TokenTTL is how long build tokens stay valid.
@@ -75,6 +76,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
 	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
 	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
+	fs.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
 	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
@@ -103,6 +105,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.PublicURL = flagCfg.PublicURL
 		case "token-file":
 			cfg.TokenFile = flagCfg.TokenFile
+		case "repo-root":
+			cfg.RepoRoot = flagCfg.RepoRoot
 		case "log-level":
 			cfg.LogLevel = flagCfg.LogLevel
 		case "demo":
@@ -146,11 +150,15 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, TokenTTL: cfg.TokenTTL})
+	repoRoot := cfg.RepoRoot
+	if repoRoot == "" {
+		repoRoot = filepath.Join(cfg.Data, "repo")
+	}
+	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot})
 	if err != nil {
 		return err
 	}
-	log.Info("netkick starting", "data", cfg.Data, "dhcp", "off")
+	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", "off")
 	return srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
 		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
