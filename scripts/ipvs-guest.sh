@@ -2,7 +2,9 @@
 # Runs the IPVS code against a real kernel: boots a Debian kernel under QEMU
 # (TCG is enough) with a BusyBox initramfs that loads ip_vs, then runs the
 # lvs/ipvs kernel test (NETKICK_IPVS_TEST=1) and `netkick lvs apply` twice and
-# `netkick lvs status` on the demo cluster. Exits non-zero when anything fails.
+# `netkick lvs status` on the demo cluster; with ipvsadm installed on the host,
+# also checks the rendered rule sets against `ipvsadm -R`/`-S` in the guest.
+# Exits non-zero when anything fails.
 # Needs: qemu-system-x86, busybox-static, cpio, apt-get (to download the kernel
 # package once into $CACHE; it is unpacked, never installed). About a minute.
 set -euo pipefail
@@ -32,9 +34,19 @@ for d in net/netfilter net/ipv4/netfilter net/ipv6/netfilter crypto lib; do
 done
 cp "$kmod"/modules.order "$kmod"/modules.builtin "$root/lib/modules/$kver/"
 
+# ipvsadm (optional, from Debian's ipvsadm package) cross-checks the rule set.
+if ipvsadm=$(command -v ipvsadm); then
+  mkdir -p "$root/sbin"
+  cp "$ipvsadm" "$root/sbin/ipvsadm"
+  for lib in $(ldd "$ipvsadm" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+fi
 CGO_ENABLED=0 go test -c -o "$root/ipvs.test" ./lvs/ipvs/
 CGO_ENABLED=0 go build -o "$root/netkick" ./cmd/netkick
 cp cmd/netkick/demo.yaml "$root/inventory.yaml"
+cp lvs/testdata/three.ipvsadm "$root/three.ipvsadm"
 
 cat > "$root/init" <<'EOF'
 #!/bin/busybox sh
@@ -53,6 +65,25 @@ echo "=== netkick lvs apply web (second)"
 /netkick lvs apply web --file /inventory.yaml || echo "GUEST-FAIL: apply"
 echo "=== netkick lvs status"
 /netkick lvs status || echo "GUEST-FAIL: status"
+if [ -x /sbin/ipvsadm ]; then
+  echo "=== ipvsadm -S -n equals netkick lvs render --format ipvsadm"
+  /sbin/ipvsadm -S -n | sort > /tmp/kernel.rules
+  /netkick lvs render web --file /inventory.yaml --format ipvsadm | sort > /tmp/netkick.rules
+  cat /tmp/kernel.rules
+  cmp /tmp/kernel.rules /tmp/netkick.rules || { echo "GUEST-FAIL: rule sets differ"; cat /tmp/netkick.rules; }
+  echo "=== ipvsadm -C; ipvsadm -R < rendered rules; netkick lvs apply --dry-run"
+  /sbin/ipvsadm -C
+  /netkick lvs render web --file /inventory.yaml --format ipvsadm | /sbin/ipvsadm -R || echo "GUEST-FAIL: ipvsadm -R"
+  /netkick lvs apply web --file /inventory.yaml --dry-run | tee /tmp/dry
+  grep -q "no changes" /tmp/dry || echo "GUEST-FAIL: ipvsadm -R and netkick disagree"
+  echo "=== the three-service golden rule set survives ipvsadm -R / -S"
+  /sbin/ipvsadm -C
+  /sbin/ipvsadm -R < /three.ipvsadm || echo "GUEST-FAIL: ipvsadm -R three.ipvsadm"
+  /sbin/ipvsadm -S -n | sort > /tmp/three.kernel
+  sort /three.ipvsadm > /tmp/three.golden
+  cmp /tmp/three.kernel /tmp/three.golden && echo "identical" || { echo "GUEST-FAIL: three.ipvsadm differs after a kernel round trip"; cat /tmp/three.kernel; }
+  /sbin/ipvsadm -C
+fi
 echo "=== end"
 poweroff -f
 EOF
