@@ -4,11 +4,13 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -124,5 +126,38 @@ func TestOpenWithoutIPVS(t *testing.T) {
 	_, err := Open(context.Background(), 0)
 	if err == nil || !strings.Contains(err.Error(), "modprobe ip_vs") {
 		t.Fatalf("Open without ip_vs: err = %v, want advice to modprobe ip_vs", err)
+	}
+}
+
+// TestCallGuards checks the protection around libipvs calls: a call that
+// never returns times out and marks the handle stuck (later calls fail fast),
+// and a panic inside libipvs comes back as an error.
+func TestCallGuards(t *testing.T) {
+	ctx := context.Background()
+	h := &Handle{timeout: 50 * time.Millisecond}
+	if err := h.call(ctx, "panic", func() error { panic("Incomplete service id fields") }); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("panic: err = %v", err)
+	}
+	if err := h.call(ctx, "ok", func() error { return nil }); err != nil {
+		t.Fatalf("a panic must not mark the handle stuck: %v", err)
+	}
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) }) // lets the abandoned goroutine end
+	start := time.Now()
+	err := h.call(ctx, "list services", func() error { <-block; return nil })
+	if err == nil || !strings.Contains(err.Error(), "no answer from the kernel") {
+		t.Fatalf("hang: err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("hang detected only after %s", d)
+	}
+	if err := h.call(ctx, "again", func() error { return nil }); err == nil || !strings.Contains(err.Error(), "stuck") {
+		t.Fatalf("after a timeout: err = %v, want the handle reported stuck", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	h2 := &Handle{timeout: time.Minute}
+	if err := h2.call(cctx, "cancelled", func() error { <-block; return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: err = %v", err)
 	}
 }
