@@ -74,7 +74,8 @@ func RealServerVIPs(h *inventory.Host, clusters []inventory.Cluster) ([]VIP, err
 	for _, name := range MemberOf(h) {
 		c, ok := byName[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: host %s names cluster %q, which does not exist; create it or fix the host's cluster", inventory.ErrNotFound, h.Hostname, name)
+			// A configuration error, not a missing host: no ErrNotFound (no 404 for /ks).
+			return nil, fmt.Errorf("host %s names cluster %q, which does not exist; create it or fix the host's cluster", h.Hostname, name)
 		}
 		for _, v := range vips(c.Services) {
 			if prev, ok := alias[v.LoAlias]; ok {
