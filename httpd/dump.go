@@ -26,6 +26,9 @@ func (s *Server) dumpRoutes(e *echo.Echo, api *echo.Group) {
 		if err := validateDumpLayouts(&d); err != nil {
 			return err
 		}
+		if err := ValidateImport(c.Request().Context(), s.opts.Store, &d); err != nil {
+			return err
+		}
 		if err := inventory.Import(c.Request().Context(), s.opts.Store, &d); err != nil {
 			return err
 		}

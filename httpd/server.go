@@ -127,6 +127,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
+	s.clusterRoutes(api)
 	s.layoutRoutes(api)
 	s.dumpRoutes(e, api)
 }

@@ -29,6 +29,8 @@ type Data struct {
 	CPAN         CPAN
 	Partitioning Partitioning
 	Callback     Callback
+	// LVS is the data of the lvs-director / lvs-real-server roles; nil without them.
+	LVS *LVS
 }
 
 // CPAN is the yum repository of CPAN modules built as RPMs.
@@ -163,6 +165,9 @@ func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, 
 	}
 	if err := r.partitioning(ctx, src, d); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.Hostname, err)
+	}
+	if d.LVS, err = gatherLVS(ctx, src, h, d.OS); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

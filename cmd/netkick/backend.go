@@ -162,6 +162,9 @@ func (l *local) Import(ctx context.Context, d *inventory.Dump) error {
 			return fmt.Errorf("layouts[%d]: %w", i, err)
 		}
 	}
+	if err := httpd.ValidateImport(ctx, l.Store, d); err != nil {
+		return err
+	}
 	return inventory.Import(ctx, l.Store, d)
 }
 

@@ -176,6 +176,9 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 	if err != nil {
 		return nil, fmt.Errorf("built-in demo inventory: %w", err)
 	}
+	if err := httpd.ValidateImport(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
 	if err := inventory.Import(ctx, st, d); err != nil {
 		return nil, fmt.Errorf("load demo inventory: %w", err)
 	}
