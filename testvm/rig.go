@@ -42,7 +42,8 @@ type Result struct {
 	Stages   []StageResult
 	Disks    []DiskTable
 	Report   *Report
-	Serial   string // the serial log (kept on failure)
+	Serial   string   // the serial log (kept on failure)
+	Events   []string // the host's timeline in netkick, relative to power-on
 	Elapsed  time.Duration
 }
 
@@ -671,6 +672,7 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		}
 	}
 	r.checkCallback(s, mac, rep, tl)
+	r.checkTimeline(mac, start, tl, &res, problem)
 	if tl.Row(StageCallback).Status == StatusSkipped && tl.Row(StageLocalBoot).Status == StatusPending {
 		tl.Set(StageLocalBoot, StatusSkipped, "not checked: without the callback the host stays in build mode", time.Now())
 	}
@@ -717,6 +719,50 @@ func (r *rig) checkCallback(s Scenario, mac string, rep *Report, tl *Timeline) {
 		return
 	}
 	tl.Set(StageCallback, StatusFail, "host is still "+string(host.State)+" after %post", time.Now())
+}
+
+// bootEvent says whether an event kind is netkick answering a network boot.
+func bootEvent(kind string) bool {
+	return kind == "dhcp-ack" || kind == "tftp" || kind == "ipxe"
+}
+
+// checkTimeline reads the host's events from netkick. When netkick records
+// network boots, the second boot (after the callback) must be among them: the
+// local boot is then seen on both sides.
+func (r *rig) checkTimeline(mac string, start time.Time, tl *Timeline, res *Result, problem func(string, ...any)) {
+	var evs []apiEvent
+	if err := r.api("GET", "/api/v1/hosts/"+mac+"/events", &evs); err != nil {
+		res.Events = append(res.Events, "(no timeline: "+err.Error()+")")
+		return
+	}
+	var built time.Time
+	bootsBefore, bootsAfter := 0, 0
+	var after []string
+	for _, e := range evs {
+		if e.Time.Before(start.Add(-time.Second)) {
+			continue
+		}
+		res.Events = append(res.Events, fmt.Sprintf("%6.1fs %-12s %s", e.Time.Sub(start).Seconds(), e.Kind, e.Detail))
+		switch {
+		case e.Kind == "built" && built.IsZero():
+			built = e.Time
+		case bootEvent(e.Kind) && built.IsZero():
+			bootsBefore++
+		case bootEvent(e.Kind):
+			bootsAfter++
+			after = append(after, e.Kind+" "+e.Detail)
+		}
+	}
+	if !r.pxe || built.IsZero() || tl.Row(StageLocalBoot).Status != StatusOK {
+		return
+	}
+	switch {
+	case bootsAfter > 0:
+		row := tl.Row(StageLocalBoot)
+		tl.rows[StageLocalBoot].Detail = row.Detail + "; netkick: " + after[len(after)-1]
+	case bootsBefore > 0:
+		problem("local boot: netkick's timeline shows no network boot after the callback")
+	}
 }
 
 // checkOutcome reads the disks back and compares everything with the scenario.
@@ -921,6 +967,12 @@ func printResult(w io.Writer, res Result) {
 	}
 	for i, d := range res.Disks {
 		fmt.Fprintf(w, "  disk%d:%s", i, d)
+	}
+	if len(res.Events) > 0 {
+		fmt.Fprintf(w, "  netkick timeline:\n")
+		for _, e := range res.Events {
+			fmt.Fprintf(w, "    %s\n", e)
+		}
 	}
 	if res.Report != nil && len(res.Report.Files) > 0 {
 		fmt.Fprintf(w, "  %%post wrote: %s\n", strings.Join(res.Report.FileNames(), ", "))
