@@ -74,6 +74,7 @@ func TestRealClients(t *testing.T) {
 			return atftpGet(t, "127.0.0.1", f.addr.Port, n, l, "blksize 8192")
 		}, []string{"blksize: 1468"}},
 	}
+	ran := 0
 	for _, c := range clients {
 		for name, want := range files {
 			t.Run(c.name+"/"+name, func(t *testing.T) {
@@ -85,6 +86,7 @@ func TestRealClients(t *testing.T) {
 				if got := sumFile(t, local); got != want {
 					t.Fatalf("checksum mismatch: got %s want %s\n%s", got, want, log)
 				}
+				ran++
 				for _, s := range c.wantOACK {
 					if !strings.Contains(log, "OACK") || !strings.Contains(log, s) {
 						t.Fatalf("atftp trace lacks OACK %q:\n%s", s, lastLines(log, 15))
@@ -94,8 +96,8 @@ func TestRealClients(t *testing.T) {
 		}
 	}
 	m := f.srv.Metrics().Snapshot()
-	if m.Served != int64(len(clients)*len(files)) || m.Failed != 0 {
-		t.Fatalf("metrics: %+v; want %d served, 0 failed", m, len(clients)*len(files))
+	if m.Served != int64(ran) || m.Failed != 0 {
+		t.Fatalf("metrics: %+v; want %d served, 0 failed", m, ran)
 	}
 }
 

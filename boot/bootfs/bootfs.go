@@ -98,7 +98,7 @@ type File struct {
 	// HostID is the inventory ID of the known host the file was generated
 	// for ("" for disk files and unknown machines): the key of its timeline.
 	HostID string
-	closer  io.Closer
+	closer io.Closer
 }
 
 // Close releases the file.
