@@ -57,9 +57,9 @@ type ConfigInput struct {
 	Host *inventory.Host
 	// Profile is the host's profile, nil when it has none or it is not found.
 	Profile *inventory.Profile
-	// Server is the HTTP address the machine reaches netkick on, host[:port],
-	// e.g. "192.0.2.1:8080". It goes into the kickstart URL.
-	Server string
+	// BaseURL is the HTTP base URL the machine reaches netkick on, e.g.
+	// "http://192.0.2.1:8080" (no trailing slash). It starts the kickstart URL.
+	BaseURL string
 	// FileBase prefixes the profile's kernel and initrd paths: empty for paths
 	// relative to the boot root (fetched over TFTP by pxelinux.0), or a URL such
 	// as "http://192.0.2.1:8080/boot/" (iPXE, lpxelinux.0).
@@ -78,8 +78,8 @@ func Installs(h *inventory.Host) bool {
 
 // KickstartURL is the URL the installer fetches its kickstart from. A non-empty
 // token is added as ?token=.
-func KickstartURL(server, mac, token string) string {
-	u := "http://" + server + "/ks/" + mac
+func KickstartURL(baseURL, mac, token string) string {
+	u := strings.TrimRight(baseURL, "/") + "/ks/" + mac
 	if token != "" {
 		u += "?token=" + url.QueryEscape(token)
 	}
@@ -103,7 +103,7 @@ func installEntry(in ConfigInput) (install, error) {
 	if p.Kernel == "" || p.Initrd == "" {
 		return install{}, fmt.Errorf("%w: profile %s has no kernel or initrd; set both to files under the boot root (or run `netkick profile fetch %s`)", ErrNoInstall, p.Name, p.Name)
 	}
-	if in.Server == "" {
+	if in.BaseURL == "" {
 		return install{}, fmt.Errorf("%w: no HTTP server address known for host %s's kickstart URL", ErrNoInstall, h.Hostname)
 	}
 	kernel, err := bootFile(in.FileBase, p.Kernel, "profile "+p.Name+" kernel")
@@ -114,7 +114,7 @@ func installEntry(in ConfigInput) (install, error) {
 	if err != nil {
 		return install{}, err
 	}
-	args := []string{"ks=" + KickstartURL(in.Server, in.MAC, in.Token)}
+	args := []string{"ks=" + KickstartURL(in.BaseURL, in.MAC, in.Token)}
 	for _, a := range []struct{ from, v string }{
 		{"profile " + p.Name + " kernel_args", p.KernelArgs},
 		{"host " + h.Hostname + " param console", h.Params[ParamConsole]},

@@ -13,27 +13,36 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
-// demoProfile and demoHosts mirror the --demo inventory: two LVS directors
-// (a01 primary, a02 backup) and two real servers (b01, b02).
-func demoProfile() *inventory.Profile {
-	return &inventory.Profile{
-		Name: "centos-5.3", OS: "centos", Version: "5.3",
-		Kernel: "centos-5.3/vmlinuz", Initrd: "centos-5.3/initrd.img",
-		KernelArgs: "ksdevice=bootif text",
+// demoProfiles and demoHosts mirror cmd/netkick/demo.yaml (`netkick serve
+// --demo`): two LVS directors (a01 primary, a02 backup) and two real servers
+// (b01, b02), each on its profile.
+func demoProfiles() map[string]*inventory.Profile {
+	m := map[string]*inventory.Profile{}
+	for _, v := range []struct{ os, ver string }{{"centos", "5.3"}, {"centos", "6.10"}, {"centos", "7.9"}, {"rocky", "9.4"}} {
+		n := v.os + "-" + v.ver
+		m[n] = &inventory.Profile{Name: n, OS: v.os, Version: v.ver, Kernel: n + "/vmlinuz", Initrd: n + "/initrd.img"}
 	}
+	return m
 }
 
-func demoHost(name, mac string, state inventory.State, params map[string]string) *inventory.Host {
-	return &inventory.Host{MACs: []string{mac}, Hostname: name, Profile: "centos-5.3", State: state, Params: params}
+// demoProfile is the directors' profile with installer arguments set, for
+// the tests of argument handling.
+func demoProfile() *inventory.Profile {
+	p := demoProfiles()["centos-5.3"]
+	p.KernelArgs = "ksdevice=bootif text"
+	return p
+}
+
+func demoHost(name, mac, profile string, state inventory.State, params map[string]string) *inventory.Host {
+	return &inventory.Host{MACs: []string{mac}, Hostname: name, Profile: profile, State: state, Params: params}
 }
 
 func demoHosts(state inventory.State) []*inventory.Host {
-	serial := map[string]string{ParamConsole: "ttyS0,115200n8"}
 	return []*inventory.Host{
-		demoHost("a01", "52:54:00:00:a0:01", state, serial),
-		demoHost("a02", "52:54:00:00:a0:02", state, serial),
-		demoHost("b01", "52:54:00:00:b0:01", state, map[string]string{ParamKernelArgs: "nomodeset"}),
-		demoHost("b02", "52:54:00:00:b0:02", state, nil),
+		demoHost("a01", "52:54:00:4e:4b:01", "centos-5.3", state, nil),
+		demoHost("a02", "52:54:00:4e:4b:02", "centos-5.3", state, nil),
+		demoHost("b01", "52:54:00:4e:4b:03", "centos-6.10", state, nil),
+		demoHost("b02", "52:54:00:4e:4b:04", "centos-7.9", state, nil),
 	}
 }
 
@@ -58,10 +67,10 @@ func golden(t *testing.T, name, got string) {
 // TestGoldenConfigs renders pxelinux and iPXE configs for every demo host in
 // and out of build mode, and for an unknown machine.
 func TestGoldenConfigs(t *testing.T) {
-	const server = "192.0.2.1:8080"
+	const server = "http://192.0.2.1:8080"
 	for _, state := range []inventory.State{inventory.StateBuild, inventory.StateInstalled} {
 		for _, h := range demoHosts(state) {
-			in := ConfigInput{MAC: h.ID(), Host: h, Profile: demoProfile(), Server: server}
+			in := ConfigInput{MAC: h.ID(), Host: h, Profile: demoProfiles()[h.Profile], BaseURL: server}
 			t.Run(h.Hostname+"-"+string(state)+"-pxelinux", func(t *testing.T) {
 				got, err := PXELinuxConfig(in)
 				if err != nil {
@@ -71,7 +80,7 @@ func TestGoldenConfigs(t *testing.T) {
 			})
 			t.Run(h.Hostname+"-"+string(state)+"-ipxe", func(t *testing.T) {
 				in := in
-				in.FileBase = "http://" + server + "/boot/"
+				in.FileBase = server + "/boot/"
 				in.Platform = "pcbios"
 				got, err := IPXEScript(in)
 				if err != nil {
@@ -82,14 +91,14 @@ func TestGoldenConfigs(t *testing.T) {
 		}
 	}
 	t.Run("unknown-pxelinux", func(t *testing.T) {
-		got, err := PXELinuxConfig(ConfigInput{MAC: "52:54:00:ff:ff:ff", Server: server})
+		got, err := PXELinuxConfig(ConfigInput{MAC: "52:54:00:ff:ff:ff", BaseURL: server})
 		if err != nil {
 			t.Fatal(err)
 		}
 		golden(t, "unknown.pxelinux", got)
 	})
 	t.Run("unknown-ipxe-efi", func(t *testing.T) {
-		got, err := IPXEScript(ConfigInput{MAC: "52:54:00:ff:ff:ff", Server: server, Platform: "efi"})
+		got, err := IPXEScript(ConfigInput{MAC: "52:54:00:ff:ff:ff", BaseURL: server, Platform: "efi"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,23 +107,34 @@ func TestGoldenConfigs(t *testing.T) {
 	t.Run("default-pxelinux", func(t *testing.T) {
 		golden(t, "default.pxelinux", PXELinuxDefault())
 	})
-	t.Run("a01-build-lpxelinux-http-with-token", func(t *testing.T) {
+	t.Run("a01-build-lpxelinux-http-with-token-and-args", func(t *testing.T) {
 		h := demoHosts(inventory.StateInstalling)[0]
-		got, err := PXELinuxConfig(ConfigInput{MAC: h.ID(), Host: h, Profile: demoProfile(), Server: server,
-			FileBase: "http://" + server + "/boot/", Token: "t0k+/="})
+		h.Params = map[string]string{ParamConsole: "ttyS0,115200n8", ParamKernelArgs: "nomodeset"}
+		got, err := PXELinuxConfig(ConfigInput{MAC: h.ID(), Host: h, Profile: demoProfile(), BaseURL: server,
+			FileBase: server + "/boot/", Token: "t0k+/="})
 		if err != nil {
 			t.Fatal(err)
 		}
 		golden(t, "a01-installing-http-token.pxelinux", got)
 	})
+	t.Run("a01-build-ipxe-efi-with-args", func(t *testing.T) {
+		h := demoHosts(inventory.StateBuild)[0]
+		h.Params = map[string]string{ParamConsole: "ttyS0,115200n8", ParamKernelArgs: "nomodeset"}
+		got, err := IPXEScript(ConfigInput{MAC: h.ID(), Host: h, Profile: demoProfile(), BaseURL: server,
+			FileBase: server + "/boot/", Platform: "efi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "a01-build-efi-args.ipxe", got)
+	})
 }
 
 func TestConfigDecisions(t *testing.T) {
 	build := func(mut func(h *inventory.Host, p *inventory.Profile)) ConfigInput {
-		h := demoHost("a01", "52:54:00:00:a0:01", inventory.StateBuild, map[string]string{})
+		h := demoHost("a01", "52:54:00:00:a0:01", "centos-5.3", inventory.StateBuild, map[string]string{})
 		p := demoProfile()
 		mut(h, p)
-		return ConfigInput{MAC: h.ID(), Host: h, Profile: p, Server: "192.0.2.1:8080"}
+		return ConfigInput{MAC: h.ID(), Host: h, Profile: p, BaseURL: "http://192.0.2.1:8080"}
 	}
 	tests := []struct {
 		name        string
@@ -185,8 +205,8 @@ func TestConfigDecisions(t *testing.T) {
 
 func TestKickstartURL(t *testing.T) {
 	tests := []struct{ name, server, mac, token, want string }{
-		{"no token", "192.0.2.1:8080", "52:54:00:00:a0:01", "", "http://192.0.2.1:8080/ks/52:54:00:00:a0:01"},
-		{"token escaped", "192.0.2.1", "52:54:00:00:a0:01", "a b+/&", "http://192.0.2.1/ks/52:54:00:00:a0:01?token=a+b%2B%2F%26"},
+		{"no token", "http://192.0.2.1:8080", "52:54:00:00:a0:01", "", "http://192.0.2.1:8080/ks/52:54:00:00:a0:01"},
+		{"token escaped", "http://192.0.2.1/", "52:54:00:00:a0:01", "a b+/&", "http://192.0.2.1/ks/52:54:00:00:a0:01?token=a+b%2B%2F%26"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,10 +30,10 @@ func (m *Metrics) Snapshot() Snapshot {
 	}
 }
 
-// WritePrometheus writes the counters in the Prometheus text format.
-func (m *Metrics) WritePrometheus(w io.Writer) error {
+// WriteMetrics writes the counters in the Prometheus text format.
+func (m *Metrics) WriteMetrics(w io.Writer) {
 	s := m.Snapshot()
-	_, err := fmt.Fprintf(w, `# HELP netkick_tftp_transfers_total TFTP read requests by result.
+	fmt.Fprintf(w, `# HELP netkick_tftp_transfers_total TFTP read requests by result.
 # TYPE netkick_tftp_transfers_total counter
 netkick_tftp_transfers_total{result="served"} %d
 netkick_tftp_transfers_total{result="failed"} %d
@@ -51,5 +51,4 @@ netkick_tftp_transfer_seconds_total %g
 # TYPE netkick_tftp_active_transfers gauge
 netkick_tftp_active_transfers %d
 `, s.Served, s.Failed, s.NotFound, s.Refused, s.Busy, s.Probes, s.Bytes, s.Duration.Seconds(), s.Active)
-	return err
 }

@@ -187,7 +187,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	f, err := s.tree.Open(ctx, name, bootfs.Request{Server: s.server(local)})
+	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local)})
 	if err != nil {
 		var reply error
 		switch {
@@ -250,8 +250,8 @@ func isSizeProbe(err error) bool {
 	return strings.Contains(err.Error(), "sending block 0: code=8")
 }
 
-// server is the HTTP host:port the client should use for kickstart URLs.
-func (s *Server) server(local net.IP) string {
+// baseURL is the HTTP base URL the client should use for kickstart URLs.
+func (s *Server) baseURL(local net.IP) string {
 	if s.httpPort == "" {
 		return ""
 	}
@@ -263,9 +263,9 @@ func (s *Server) server(local net.IP) string {
 		h = local.String()
 	}
 	if s.httpPort == "80" {
-		return h
+		return "http://" + h
 	}
-	return net.JoinHostPort(h, s.httpPort)
+	return "http://" + net.JoinHostPort(h, s.httpPort)
 }
 
 func (s *Server) event(hostID, detail string) {

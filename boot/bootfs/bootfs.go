@@ -74,10 +74,11 @@ func (t *Tree) Close() error { return t.root.Close() }
 
 // Request says how the client reaches netkick, for generated files.
 type Request struct {
-	// Server is the HTTP host[:port] the client reaches netkick on.
-	Server string
+	// BaseURL is the HTTP base URL the client reaches netkick on
+	// ("http://192.0.2.1:8080"); it starts kickstart URLs.
+	BaseURL string
 	// FileBase prefixes kernel and initrd paths in generated configs ("" for
-	// paths relative to the boot root; "http://server/boot/" for HTTP loaders).
+	// paths relative to the boot root; BaseURL+"/boot/" for HTTP loaders).
 	FileBase string
 	// Platform is iPXE's ${platform} when known.
 	Platform string
@@ -120,7 +121,7 @@ func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error
 	}
 	switch kind, mac := boot.GeneratedName(clean); kind {
 	case boot.PXELinuxHost:
-		in, err := t.input(ctx, mac, req)
+		in, err := input(ctx, t.lookup, t.token, mac, req)
 		if err != nil {
 			return nil, err
 		}
@@ -176,9 +177,9 @@ func (t *Tree) openDisk(clean string) (*File, error) {
 }
 
 // input gathers what boot needs to decide a config for mac.
-func (t *Tree) input(ctx context.Context, mac string, req Request) (boot.ConfigInput, error) {
-	in := boot.ConfigInput{MAC: mac, Server: req.Server, FileBase: req.FileBase, Platform: req.Platform}
-	h, err := t.lookup.GetHost(ctx, mac)
+func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Request) (boot.ConfigInput, error) {
+	in := boot.ConfigInput{MAC: mac, BaseURL: req.BaseURL, FileBase: req.FileBase, Platform: req.Platform}
+	h, err := l.GetHost(ctx, mac)
 	switch {
 	case errors.Is(err, inventory.ErrNotFound):
 		return in, nil
@@ -190,7 +191,7 @@ func (t *Tree) input(ctx context.Context, mac string, req Request) (boot.ConfigI
 		return in, nil
 	}
 	if h.Profile != "" {
-		p, err := t.lookup.GetProfile(ctx, h.Profile)
+		p, err := l.GetProfile(ctx, h.Profile)
 		switch {
 		case errors.Is(err, inventory.ErrNotFound):
 		case err != nil:
@@ -199,8 +200,8 @@ func (t *Tree) input(ctx context.Context, mac string, req Request) (boot.ConfigI
 			in.Profile = p
 		}
 	}
-	if t.token != nil {
-		tok, err := t.token(ctx, h)
+	if token != nil {
+		tok, err := token(ctx, h)
 		if err != nil {
 			return in, fmt.Errorf("build token for host %s: %w", mac, err)
 		}
@@ -209,28 +210,36 @@ func (t *Tree) input(ctx context.Context, mac string, req Request) (boot.ConfigI
 	return in, nil
 }
 
-// PXELinux generates pxelinux.cfg/01-<mac> for a MAC in any spelling.
-func (t *Tree) PXELinux(ctx context.Context, mac string, req Request) (string, error) {
-	m, err := inventory.NormalizeMAC(mac)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrRefused, err)
-	}
-	in, err := t.input(ctx, m, req)
-	if err != nil {
-		return "", err
-	}
-	return boot.PXELinuxConfig(in)
-}
-
 // IPXE generates the iPXE script for a MAC in any spelling.
 func (t *Tree) IPXE(ctx context.Context, mac string, req Request) (string, error) {
-	m, err := inventory.NormalizeMAC(mac)
+	return Render(ctx, t.lookup, t.token, "ipxe", mac, req)
+}
+
+// Render decides the generated pxelinux config ("pxelinux") or iPXE script
+// ("ipxe") for key: a MAC in any spelling, or a known host's name. It needs
+// no boot root, so `netkick render` can show exactly what a host gets.
+func Render(ctx context.Context, l Lookup, token TokenFunc, kind, key string, req Request) (string, error) {
+	mac, err := inventory.NormalizeMAC(key)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrRefused, err)
+		h, herr := l.GetHost(ctx, key)
+		if herr != nil {
+			if errors.Is(herr, inventory.ErrNotFound) {
+				return "", fmt.Errorf("%w: %q is neither a MAC nor a known hostname: %w", ErrRefused, key, err)
+			}
+			return "", herr
+		}
+		mac = h.ID()
 	}
-	in, err := t.input(ctx, m, req)
+	in, err := input(ctx, l, token, mac, req)
 	if err != nil {
 		return "", err
 	}
-	return boot.IPXEScript(in)
+	switch kind {
+	case "pxelinux":
+		return boot.PXELinuxConfig(in)
+	case "ipxe":
+		return boot.IPXEScript(in)
+	default:
+		return "", fmt.Errorf("cannot render %q: want pxelinux or ipxe", kind)
+	}
 }

@@ -67,7 +67,7 @@ func TestOpen(t *testing.T) {
 	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:b0:01"}, Hostname: "b01", Profile: "centos-5.3", State: inventory.StateInstalled}); err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Server: "192.0.2.1:8080"}
+	req := Request{BaseURL: "http://192.0.2.1:8080"}
 	tests := []struct {
 		name, in string
 		want     string // substring of the content
@@ -127,12 +127,17 @@ func TestIPXEAnySpelling(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mac := range []string{"52:54:00:00:b0:02", "52-54-00-00-B0-02", "5254.0000.b002", "52540000b002", "01-52-54-00-00-b0-02"} {
-		s, err := tr.IPXE(ctx, mac, Request{Server: "192.0.2.1:8080"})
+		s, err := tr.IPXE(ctx, mac, Request{BaseURL: "http://192.0.2.1:8080"})
 		if err != nil || !strings.Contains(s, "host b02 (52:54:00:00:b0:02") {
 			t.Fatalf("IPXE(%q) = %q, %v", mac, s, err)
 		}
 	}
 	if _, err := tr.IPXE(ctx, "not-a-mac", Request{}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("bad MAC: %v", err)
+	}
+	// By hostname, as `netkick render pxelinux b02` does.
+	s, err := Render(ctx, st, nil, "pxelinux", "b02", Request{})
+	if err != nil || !strings.Contains(s, "LOCALBOOT 0") || !strings.Contains(s, "52:54:00:00:b0:02") {
+		t.Fatalf("Render by hostname = %q, %v", s, err)
 	}
 }
