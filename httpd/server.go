@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 )
@@ -34,6 +35,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Metrics are extra metric sources appended to /metrics.
 	Metrics []MetricsWriter
+	// Boot is the boot tree served at /boot/ and /boot.ipxe; nil: not served.
+	Boot *bootfs.Tree
 }
 
 // Server is the HTTP server's state.
@@ -112,6 +115,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.hostRoutes(api)
 	s.profileRoutes(api)
 	s.dumpRoutes(e, api)
+	s.bootRoutes(e)
 }
 
 func (s *Server) handleMetrics(c echo.Context) error {

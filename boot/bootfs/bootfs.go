@@ -212,7 +212,11 @@ func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Reque
 
 // IPXE generates the iPXE script for a MAC in any spelling.
 func (t *Tree) IPXE(ctx context.Context, mac string, req Request) (string, error) {
-	return Render(ctx, t.lookup, t.token, "ipxe", mac, req)
+	m, err := inventory.NormalizeMAC(mac)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return Render(ctx, t.lookup, t.token, "ipxe", m, req)
 }
 
 // Render decides the generated pxelinux config ("pxelinux") or iPXE script
@@ -224,7 +228,7 @@ func Render(ctx context.Context, l Lookup, token TokenFunc, kind, key string, re
 		h, herr := l.GetHost(ctx, key)
 		if herr != nil {
 			if errors.Is(herr, inventory.ErrNotFound) {
-				return "", fmt.Errorf("%w: %q is neither a MAC nor a known hostname: %w", ErrRefused, key, err)
+				return "", fmt.Errorf("%w: host %q: neither a MAC nor a known hostname", inventory.ErrNotFound, key)
 			}
 			return "", herr
 		}
