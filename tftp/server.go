@@ -54,6 +54,9 @@ type Options struct {
 	// used for kickstart URLs in generated configs. An empty or unspecified
 	// host part is replaced by the address the client sent its request to.
 	HTTPAddr string
+	// PublicURL, when set, is the HTTP base URL used instead (e.g.
+	// "http://boot.example.net:8080").
+	PublicURL string
 	// MaxTransfers bounds concurrent transfers (DefaultMaxTransfers when 0).
 	// Over the bound a client gets a TFTP error and retries later.
 	MaxTransfers int
@@ -72,6 +75,7 @@ type Server struct {
 	events   EventAdder
 	httpHost string
 	httpPort string
+	public   string
 	log      *slog.Logger
 	sem      chan struct{}
 	srv      *ptftp.Server
@@ -104,21 +108,35 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{tree: o.Tree, events: o.Events, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
 		hosts: ipHosts{m: map[string]string{}}}
-	if o.HTTPAddr != "" {
-		h, p, err := net.SplitHostPort(o.HTTPAddr)
-		if err != nil {
-			return nil, fmt.Errorf("tftp: HTTP address %q: %w (want host:port or :port)", o.HTTPAddr, err)
-		}
-		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
-			s.httpHost = h
-		}
-		s.httpPort = p
+	s.public = strings.TrimRight(o.PublicURL, "/")
+	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
+		return nil, err
 	}
 	s.srv = ptftp.NewServer(s.read, nil) // nil write handler: WRQs get an error
 	s.srv.SetBlockSize(o.BlockSize)
 	s.srv.SetTimeout(o.Timeout)
 	s.srv.SetRetries(o.Retries)
 	return s, nil
+}
+
+// SetHTTPAddr sets the HTTP address used in kickstart URLs (see
+// Options.HTTPAddr), e.g. once the HTTP server has bound its real port.
+// Call it before Serve.
+func (s *Server) SetHTTPAddr(addr string) error {
+	if addr == "" {
+		s.httpHost, s.httpPort = "", ""
+		return nil
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("tftp: HTTP address %q: %w (want host:port or :port)", addr, err)
+	}
+	s.httpHost = ""
+	if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+		s.httpHost = h
+	}
+	s.httpPort = p
+	return nil
 }
 
 // Metrics returns the server's counters.
@@ -252,6 +270,9 @@ func isSizeProbe(err error) bool {
 
 // baseURL is the HTTP base URL the client should use for kickstart URLs.
 func (s *Server) baseURL(local net.IP) string {
+	if s.public != "" {
+		return s.public
+	}
 	if s.httpPort == "" {
 		return ""
 	}

@@ -39,7 +39,8 @@ func commands() []command {
 		{"serve", "run the HTTP (and TFTP/DHCP) servers", runServe},
 		{"host", "manage hosts: add, tag, untag, list, show, rm", runHost},
 		{"profile", "manage OS profiles: add, list", runProfile},
-		{"render", "print exactly what a host would be served: render kickstart HOST", runRender},
+		{"render", "print exactly what a host would be served: render kickstart|pxelinux|ipxe HOST", runRender},
+		{"bootfiles", "copy the PXE loaders (pxelinux, iPXE) from the machine's packages into the boot root", runBootfiles},
 		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},
 		{"export", "print the inventory as YAML", runExport},
 		{"version", "print the version", func(ctx context.Context, a *app, args []string) error {
