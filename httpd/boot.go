@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -74,8 +75,25 @@ func (s *Server) handleBootFile(c echo.Context) error {
 	}
 	// ServeContent answers Range and If-Modified-Since requests, HEAD, and
 	// sets Content-Length.
-	http.ServeContent(w, c.Request(), f.Name, f.ModTime, f.ReadSeeker)
+	http.ServeContent(sendfileWriter{w}, c.Request(), f.Name, f.ModTime, f.ReadSeeker)
 	return nil
+}
+
+// sendfileWriter lets ServeContent's copy reach the connection's ReadFrom, so
+// the kernel sends file data (sendfile) instead of a copy loop through
+// user space; status and headers still go through echo's Response.
+type sendfileWriter struct{ *echo.Response }
+
+func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.Committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	if rf, ok := w.Writer.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(r)
+		w.Size += n
+		return n, err
+	}
+	return io.Copy(w.Response, r)
 }
 
 // handleIPXE serves the iPXE script for ?mac= (any spelling). Point DHCP at
