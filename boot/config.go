@@ -73,7 +73,7 @@ type ConfigInput struct {
 // Installs reports whether a host gets the install entry: it is known and in
 // the build or installing state.
 func Installs(h *inventory.Host) bool {
-	return h != nil && (h.State == inventory.StateBuild || h.State == inventory.StateInstalling)
+	return h != nil && Installing(h.State)
 }
 
 // KickstartURL is the URL the installer fetches its kickstart from. A non-empty

@@ -136,7 +136,7 @@ func demoProfiles() []*inventory.Profile {
 func demoHosts() []*inventory.Host {
 	hash := "$6$netkickdemo$pWZGA3.fG3FSoohKru8UqeVkJ04nPjpZHvelrWyd2P.Y92G04TKO5aV3LHMzDiYpIN.gAUdW.XP5OiLKJ1wz30"
 	return []*inventory.Host{
-		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash, State: inventory.StateBuild, BuildToken: "00112233445566778899aabbccddeeff"},
 		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
 		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Europe/Paris", RootPasswordHash: hash},
 		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Etc/UTC"},

@@ -33,7 +33,8 @@ type Lookup interface {
 }
 
 // TokenFunc returns the host's current one-time build token for its kickstart
-// URL; "" means none. A nil TokenFunc means no tokens.
+// URL; "" means none. A nil TokenFunc uses the token stored on the host
+// (inventory.Host.BuildToken).
 type TokenFunc func(ctx context.Context, h *inventory.Host) (string, error)
 
 // Options configure a Tree.
@@ -42,7 +43,7 @@ type Options struct {
 	Dir string
 	// Lookup reads hosts and profiles for generated files.
 	Lookup Lookup
-	// Token, when set, supplies kickstart URL tokens.
+	// Token, when set, supplies kickstart URL tokens (default: the host's BuildToken).
 	Token TokenFunc
 }
 
@@ -200,6 +201,7 @@ func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Reque
 			in.Profile = p
 		}
 	}
+	in.Token = h.BuildToken
 	if token != nil {
 		tok, err := token(ctx, h)
 		if err != nil {

@@ -61,7 +61,7 @@ func TestOpen(t *testing.T) {
 	if err := st.PutProfile(ctx, &inventory.Profile{Name: "centos-5.3", OS: "centos", Version: "5.3", Kernel: "centos-5.3/vmlinuz", Initrd: "centos-5.3/initrd.img"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:a0:01"}, Hostname: "a01", Profile: "centos-5.3", State: inventory.StateBuild}); err != nil {
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:a0:01"}, Hostname: "a01", Profile: "centos-5.3", State: inventory.StateBuild, BuildToken: "tok-a01"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:b0:01"}, Hostname: "b01", Profile: "centos-5.3", State: inventory.StateInstalled}); err != nil {
@@ -75,7 +75,7 @@ func TestOpen(t *testing.T) {
 	}{
 		{"disk file", "pxelinux.0", "pxelinux", nil},
 		{"symlink inside root", "inside-link", "kernel", nil},
-		{"host in build", "pxelinux.cfg/01-52-54-00-00-a0-01", "ks=http://192.0.2.1:8080/ks/52:54:00:00:a0:01", nil},
+		{"host in build, with its build token", "pxelinux.cfg/01-52-54-00-00-a0-01", "ks=http://192.0.2.1:8080/ks/52:54:00:00:a0:01?token=tok-a01\n", nil},
 		{"host installed", "pxelinux.cfg/01-52-54-00-00-b0-01", "LOCALBOOT 0", nil},
 		{"unknown host", "pxelinux.cfg/01-52-54-00-00-ff-ff", "LOCALBOOT 0", nil},
 		{"default generated", "pxelinux.cfg/default", "LOCALBOOT 0", nil},

@@ -32,6 +32,7 @@ type backend interface {
 	ListProfiles(ctx context.Context) ([]inventory.Profile, error)
 	PutProfile(ctx context.Context, p *inventory.Profile) error
 	Render(ctx context.Context, kind, key string) ([]byte, error)
+	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
 	Export(ctx context.Context) (*inventory.Dump, error)
 	Import(ctx context.Context, d *inventory.Dump) error
 	Close() error
@@ -145,6 +146,15 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	default:
 		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux or ipxe"}
 	}
+}
+
+func (l *local) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
+	h, err := httpd.StartBuild(ctx, l.Store, key, ttl, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &httpd.BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
+		KickstartURL: l.publicURL + "/ks/" + h.ID() + "?token=" + h.BuildToken}, nil
 }
 
 func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
@@ -287,6 +297,11 @@ func (r *remote) PutProfile(ctx context.Context, p *inventory.Profile) error {
 func (r *remote) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	var b []byte
 	return b, r.do(ctx, "GET", "/api/v1/hosts/"+esc(key)+"/render/"+esc(kind), nil, &b)
+}
+
+func (r *remote) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
+	var br httpd.BuildResponse
+	return &br, r.do(ctx, "POST", "/api/v1/hosts/"+esc(key)+"/build", nil, &br)
 }
 
 func (r *remote) Export(ctx context.Context) (*inventory.Dump, error) {

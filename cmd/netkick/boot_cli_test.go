@@ -48,7 +48,7 @@ func TestBootfilesAndServeTFTP(t *testing.T) {
 	}
 
 	port := freeUDPPort(t)
-	base := startServe(t, bin, data, "--demo", "--tftp", "127.0.0.1:"+strconv.Itoa(port))
+	base, _ := startServe(t, bin, data, "--demo", "--tftp", "127.0.0.1:"+strconv.Itoa(port))
 	httpHost := strings.TrimPrefix(base, "http://")
 	dl := t.TempDir()
 	tftpGet := func(name string) []byte {
@@ -90,18 +90,25 @@ func TestBootfilesAndServeTFTP(t *testing.T) {
 		t.Fatalf("/metrics lacks the TFTP counters:\n%s", body)
 	}
 	// The config fetch is on a01's timeline.
-	req, _ := http.NewRequest("GET", base+"/api/v1/hosts/a01/events", nil)
 	tok, _ := os.ReadFile(filepath.Join(data, "admin.token"))
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	var events string
+	for i := 0; i < 50; i++ {
+		req, _ := http.NewRequest("GET", base+"/api/v1/hosts/a01/events", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evb bytes.Buffer
+		evb.ReadFrom(res.Body)
+		res.Body.Close()
+		if events = evb.String(); strings.Contains(events, `"kind":"tftp"`) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	var evb bytes.Buffer
-	evb.ReadFrom(res.Body)
-	res.Body.Close()
-	if !strings.Contains(evb.String(), `"kind":"tftp"`) || !strings.Contains(evb.String(), "pxelinux.cfg/01-52-54-00-4e-4b-01") {
-		t.Fatalf("a01 events: %s", evb.String())
+	if !strings.Contains(events, `"kind":"tftp"`) || !strings.Contains(events, "pxelinux.cfg/01-52-54-00-4e-4b-01") {
+		t.Fatalf("a01 events: %s", events)
 	}
 	// render shows the same decisions.
 	if out := run(t, bin, "render", "pxelinux", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(out, "ks=http://192.0.2.1:8080/ks/52:54:00:4e:4b:01") {

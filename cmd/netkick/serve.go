@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -32,19 +33,21 @@ const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|o
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
-	HTTP string `yaml:"http"`
-	TFTP string `yaml:"tftp"`
+	HTTP      string `yaml:"http"`
+	TFTP      string `yaml:"tftp"`
+	Data      string `yaml:"data"`
+	Store     string `yaml:"store"`
+	Templates string `yaml:"templates"`
+	PublicURL string `yaml:"public_url"`
+	TokenFile string `yaml:"token_file"`
+	LogLevel  string `yaml:"log_level"`
+	Demo      bool   `yaml:"demo"`
+	// TokenTTL is how long build tokens stay valid.
+	TokenTTL time.Duration `yaml:"token_ttl"`
 	// BootRoot is the directory served over TFTP and at /boot/ (default <data>/boot).
 	BootRoot string `yaml:"boot_root"`
 	// TFTPMaxTransfers bounds concurrent TFTP transfers (default 1024).
-	TFTPMaxTransfers int    `yaml:"tftp_max_transfers"`
-	Data             string `yaml:"data"`
-	Store            string `yaml:"store"`
-	Templates        string `yaml:"templates"`
-	PublicURL        string `yaml:"public_url"`
-	TokenFile        string `yaml:"token_file"`
-	LogLevel         string `yaml:"log_level"`
-	Demo             bool   `yaml:"demo"`
+	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
 	// DHCP is read by the DHCP server's own configuration.
 	DHCP yaml.Node `yaml:"dhcp"`
 }
@@ -83,6 +86,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -116,6 +120,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.LogLevel = flagCfg.LogLevel
 		case "demo":
 			cfg.Demo = flagCfg.Demo
+		case "token-ttl":
+			cfg.TokenTTL = flagCfg.TokenTTL
 		}
 	})
 	log, err := newLogger(a, cfg.LogLevel)
@@ -142,15 +148,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if created {
 		fmt.Fprintf(a.stderr, "netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", tokenFile, token)
 	}
+	var demoHosts []*inventory.Host
 	if cfg.Demo {
-		d, err := decodeDump(demoYAML)
-		if err != nil {
-			return fmt.Errorf("built-in demo inventory: %w", err)
+		if demoHosts, err = loadDemo(ctx, st, cfg.TokenTTL); err != nil {
+			return err
 		}
-		if err := inventory.Import(ctx, st, d); err != nil {
-			return fmt.Errorf("load demo inventory: %w", err)
-		}
-		log.Info("demo inventory loaded", "hosts", len(d.Hosts), "profiles", len(d.Profiles))
+		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
 	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
 	if err != nil {
@@ -177,7 +180,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		extra = append(extra, ts.Metrics())
 	}
 	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra})
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL})
 	if err != nil {
 		return err
 	}
@@ -197,7 +200,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			log.Info("TFTP listening", "addr", tconn.LocalAddr().String(), "boot_root", tree.Dir())
 			fmt.Fprintf(a.stderr, "netkick: serving TFTP on %s from %s\n", tconn.LocalAddr(), tree.Dir())
 		}
-		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s (try: curl http://%s/ks/52:54:00:4e:4b:01)\n", addr, loopbackURL(addr))
+		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
+		for _, h := range demoHosts {
+			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
+		}
 	})
 }
 
@@ -231,6 +237,26 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 		return nil, nil, err
 	}
 	return ts, conn, nil
+}
+
+// loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
+func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {
+	d, err := decodeDump(demoYAML)
+	if err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := inventory.Import(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("load demo inventory: %w", err)
+	}
+	var out []*inventory.Host
+	for _, h := range d.Hosts {
+		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
+		}
+		out = append(out, bh)
+	}
+	return out, nil
 }
 
 func storePath(cfg serveConfig) (string, error) {
