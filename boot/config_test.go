@@ -71,6 +71,9 @@ func TestGoldenConfigs(t *testing.T) {
 	for _, state := range []inventory.State{inventory.StateBuild, inventory.StateInstalled} {
 		for _, h := range demoHosts(state) {
 			in := ConfigInput{MAC: h.ID(), Host: h, Profile: demoProfiles()[h.Profile], BaseURL: server}
+			if Installs(h) {
+				in.Token = "token-of-" + h.Hostname // the build token `netkick host build` mints
+			}
 			t.Run(h.Hostname+"-"+string(state)+"-pxelinux", func(t *testing.T) {
 				got, err := PXELinuxConfig(in)
 				if err != nil {
