@@ -14,7 +14,7 @@ import (
 
 // newTree builds a boot root inside a temp dir, next to a "secret" file
 // outside it, with symlinks that stay inside and that escape.
-func newTree(t *testing.T) (*Tree, *inventory.SQLite, string) {
+func newTree(t testing.TB) (*Tree, *inventory.SQLite, string) {
 	t.Helper()
 	base := t.TempDir()
 	root := filepath.Join(base, "boot")
@@ -140,4 +140,33 @@ func TestIPXEAnySpelling(t *testing.T) {
 	if err != nil || !strings.Contains(s, "LOCALBOOT 0") || !strings.Contains(s, "52:54:00:00:b0:02") {
 		t.Fatalf("Render by hostname = %q, %v", s, err)
 	}
+}
+
+// FuzzOpen: whatever name a client sends, the tree either refuses it or
+// serves a file from inside the root; the secret next to the root never
+// comes back.
+func FuzzOpen(f *testing.F) {
+	for _, s := range []string{"pxelinux.0", "../secret", "escape-rel", "up/secret", "inside-link", "pxelinux.cfg/default",
+		"pxelinux.cfg/01-52-54-00-00-a0-01", "escape-abs", "./up/../secret", "centos-5.3/../../secret"} {
+		f.Add(s)
+	}
+	tr, _, _ := newTree(f)
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, name string) {
+		fl, err := tr.Open(ctx, name, Request{BaseURL: "http://192.0.2.1"})
+		if err != nil {
+			if !errors.Is(err, ErrRefused) && !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Open(%q): unexpected error kind: %v", name, err)
+			}
+			return
+		}
+		defer fl.Close()
+		b, err := io.ReadAll(fl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "SECRET") {
+			t.Fatalf("Open(%q) served the file outside the root", name)
+		}
+	})
 }
