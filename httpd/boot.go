@@ -113,6 +113,14 @@ func (s *Server) handleIPXE(c echo.Context) error {
 		}
 		return bootError("boot.ipxe", err)
 	}
+	// Known hosts get the fetch on their timeline, between DHCP and kickstart.
+	if h, err := s.opts.Store.GetHost(c.Request().Context(), mac); err == nil {
+		what := "local boot"
+		if boot.Installs(h) {
+			what = "install entry"
+		}
+		s.event(c.Request().Context(), h.ID(), "ipxe", "served boot.ipxe ("+what+") to "+c.RealIP())
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(script))
 }

@@ -129,7 +129,7 @@ func TestBootFiles(t *testing.T) {
 }
 
 func TestIPXEScript(t *testing.T) {
-	url, _, _, _ := newBootServer(t)
+	url, st, _, _ := newBootServer(t)
 	host := strings.TrimPrefix(url, "http://")
 	tests := []struct {
 		name, query string
@@ -160,6 +160,10 @@ func TestIPXEScript(t *testing.T) {
 				t.Fatalf("not an iPXE script:\n%s", b)
 			}
 		})
+	}
+	ev, err := st.Events(context.Background(), "52:54:00:4e:4b:01", 0)
+	if err != nil || len(ev) != 3 || ev[0].Kind != "ipxe" || !strings.Contains(ev[0].Detail, "install entry") {
+		t.Fatalf("a01's timeline after three boot.ipxe fetches: %+v %v", ev, err)
 	}
 }
 
