@@ -33,6 +33,9 @@ type Options struct {
 	// from each request's Host header.
 	PublicURL string
 	Logger    *slog.Logger
+	// RepoRoot holds the yum repositories published at /repo/{name}/
+	// (one directory per repository, e.g. RepoRoot/cpan); empty: none.
+	RepoRoot string
 	// Metrics are extra metric sources appended to /metrics.
 	Metrics []MetricsWriter
 	// Boot is the boot tree served at /boot/ and /boot.ipxe; nil: not served.
@@ -121,11 +124,14 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/metrics", s.handleMetrics)
 	e.GET("/ks/:mac", s.handleKickstart, s.limitFailures)
+	s.repoRoutes(e)
 
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.limitFailures, s.requireAdmin)
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
+	s.clusterRoutes(api)
+	s.layoutRoutes(api)
 	s.dumpRoutes(e, api)
 	s.bootRoutes(e)
 }

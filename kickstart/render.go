@@ -29,6 +29,8 @@ type Data struct {
 	CPAN         CPAN
 	Partitioning Partitioning
 	Callback     Callback
+	// LVS is the data of the lvs-director / lvs-real-server roles; nil without them.
+	LVS *LVS
 }
 
 // CPAN is the yum repository of CPAN modules built as RPMs.
@@ -130,6 +132,7 @@ func (r *Renderer) Templates() []string {
 type Source interface {
 	GetHost(ctx context.Context, key string) (*inventory.Host, error)
 	GetProfile(ctx context.Context, name string) (*inventory.Profile, error)
+	GetLayout(ctx context.Context, name string) (*inventory.Layout, error)
 }
 
 // Request names the host to render and how the installer reaches netkick.
@@ -156,7 +159,17 @@ func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, 
 	if err != nil {
 		return nil, fmt.Errorf("host %s: profile %s: %w", h.Hostname, h.Profile, err)
 	}
-	return r.Data(h, p, req)
+	d, err := r.Data(h, p, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.partitioning(ctx, src, d); err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.Hostname, err)
+	}
+	if d.LVS, err = gatherLVS(ctx, src, h, d.OS); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Data builds the template data from a host and its profile (pure).

@@ -19,6 +19,7 @@ import (
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/kickstart/layout"
 )
 
 // backend is the inventory as the CLI sees it: a local data dir or a running server.
@@ -31,6 +32,9 @@ type backend interface {
 	Events(ctx context.Context, key string) ([]inventory.Event, error)
 	ListProfiles(ctx context.Context) ([]inventory.Profile, error)
 	PutProfile(ctx context.Context, p *inventory.Profile) error
+	GetLayout(ctx context.Context, name string) (*inventory.Layout, error)
+	ListLayouts(ctx context.Context) ([]inventory.Layout, error)
+	PutLayout(ctx context.Context, l *inventory.Layout) error
 	Render(ctx context.Context, kind, key string) ([]byte, error)
 	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
 	Export(ctx context.Context) (*inventory.Dump, error)
@@ -161,6 +165,14 @@ func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 	return inventory.Export(ctx, l.Store)
 }
 func (l *local) Import(ctx context.Context, d *inventory.Dump) error {
+	for i := range d.Layouts {
+		if err := layout.Validate(&d.Layouts[i]); err != nil {
+			return fmt.Errorf("layouts[%d]: %w", i, err)
+		}
+	}
+	if err := httpd.ValidateImport(ctx, l.Store, d); err != nil {
+		return err
+	}
 	return inventory.Import(ctx, l.Store, d)
 }
 
@@ -292,6 +304,20 @@ func (r *remote) ListProfiles(ctx context.Context) ([]inventory.Profile, error) 
 
 func (r *remote) PutProfile(ctx context.Context, p *inventory.Profile) error {
 	return r.do(ctx, "PUT", "/api/v1/profiles/"+esc(p.Name), p, p)
+}
+
+func (r *remote) GetLayout(ctx context.Context, name string) (*inventory.Layout, error) {
+	var l inventory.Layout
+	return &l, r.do(ctx, "GET", "/api/v1/layouts/"+esc(name), nil, &l)
+}
+
+func (r *remote) ListLayouts(ctx context.Context) ([]inventory.Layout, error) {
+	var out []inventory.Layout
+	return out, r.do(ctx, "GET", "/api/v1/layouts", nil, &out)
+}
+
+func (r *remote) PutLayout(ctx context.Context, l *inventory.Layout) error {
+	return r.do(ctx, "PUT", "/api/v1/layouts/"+esc(l.Name), l, l)
 }
 
 func (r *remote) Render(ctx context.Context, kind, key string) ([]byte, error) {

@@ -245,3 +245,23 @@ func TestStartupErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLintCommand(t *testing.T) {
+	bin := buildNetkick(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.ks")
+	os.WriteFile(bad, []byte("url --url=http://x/\nrootpw hunter2\ntimezone UTC\n%include /tmp/x.ks\n"), 0o644)
+	out, err := exec.Command(bin, "lint", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "line 2: error: rootpw in clear text") || !strings.Contains(string(out), "no %pre section writes") {
+		t.Fatalf("lint bad: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	in := filepath.Join(dir, "demo.yaml")
+	os.WriteFile(in, demoYAML, 0o644)
+	run(t, bin, "import", in, "--data", data)
+	for _, h := range []string{"a01", "b01", "b02"} {
+		if out := run(t, bin, "lint", "--host", h, "--data", data); !strings.Contains(out, ": ok") {
+			t.Fatalf("lint %s: %s", h, out)
+		}
+	}
+}

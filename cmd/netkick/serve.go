@@ -29,7 +29,7 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--demo]`
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -40,6 +40,7 @@ type serveConfig struct {
 	Templates string `yaml:"templates"`
 	PublicURL string `yaml:"public_url"`
 	TokenFile string `yaml:"token_file"`
+	RepoRoot  string `yaml:"repo_root"`
 	LogLevel  string `yaml:"log_level"`
 	Demo      bool   `yaml:"demo"`
 	// TokenTTL is how long build tokens stay valid.
@@ -84,6 +85,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
 	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
 	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
+	fs.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
 	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
@@ -116,6 +118,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.PublicURL = flagCfg.PublicURL
 		case "token-file":
 			cfg.TokenFile = flagCfg.TokenFile
+		case "repo-root":
+			cfg.RepoRoot = flagCfg.RepoRoot
 		case "log-level":
 			cfg.LogLevel = flagCfg.LogLevel
 		case "demo":
@@ -159,6 +163,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	repoRoot := cfg.RepoRoot
+	if repoRoot == "" {
+		repoRoot = filepath.Join(cfg.Data, "repo")
+	}
 	tree, err := openBootRoot(cfg, st)
 	if err != nil {
 		return err
@@ -180,11 +188,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		extra = append(extra, ts.Metrics())
 	}
 	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL})
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot})
 	if err != nil {
 		return err
 	}
-	log.Info("netkick starting", "data", cfg.Data, "dhcp", "off")
+	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", "off")
 	return srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
 		if ts != nil {
@@ -243,6 +251,9 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {
 	d, err := decodeDump(demoYAML)
 	if err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := httpd.ValidateImport(ctx, st, d); err != nil {
 		return nil, fmt.Errorf("built-in demo inventory: %w", err)
 	}
 	if err := inventory.Import(ctx, st, d); err != nil {
