@@ -95,6 +95,7 @@ func TestRealClients(t *testing.T) {
 			})
 		}
 	}
+	waitFor(t, func() bool { return f.srv.Metrics().Snapshot().Active == 0 })
 	m := f.srv.Metrics().Snapshot()
 	if m.Served != int64(ran) || m.Failed != 0 {
 		t.Fatalf("metrics: %+v; want %d served, 0 failed", m, ran)
