@@ -5,6 +5,7 @@
 # Then the same file over netkick's HTTP (/boot/) with curl.
 # Prints the median of RUNS transfers for each and the ratios.
 # Needs root (ip netns), go, curl, tftpd-hpa (in.tftpd), dnsmasq-base (dnsmasq).
+# Knobs: RUNS, SIZE_MIB; NK_GOMAXPROCS and NK_GODEBUG go into netkick's environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -68,7 +69,7 @@ ip -n $SNS addr add $DM_IP/24 dev nkb-s-$$
 # All three servers run at once, each on port 69 of its own address, and the
 # runs are interleaved (netkick, tftpd-hpa, dnsmasq, HTTP, netkick, ...) so
 # that load from elsewhere on the machine hits them alike.
-ip netns exec $SNS env ${NK_GOMAXPROCS:+GOMAXPROCS=$NK_GOMAXPROCS} "$work/netkick" serve --data "$work/data" --boot-root "$work/root" \
+ip netns exec $SNS env ${NK_GOMAXPROCS:+GOMAXPROCS=$NK_GOMAXPROCS} ${NK_GODEBUG:+GODEBUG=$NK_GODEBUG} "$work/netkick" serve --data "$work/data" --boot-root "$work/root" \
   --http $NK_IP:8080 --tftp $NK_IP:69 --log-level warn 2>"$work/netkick.log" &
 pids+=($!)
 ip netns exec $SNS in.tftpd --foreground --listen --secure --address $HPA_IP:69 --blocksize 1468 "$work/root" &
