@@ -15,7 +15,7 @@ for p in curl in.tftpd dnsmasq ip; do
   command -v $p >/dev/null || { echo "bench/tftp.sh: $p is missing (apt-get install curl tftpd-hpa dnsmasq-base iproute2)" >&2; exit 1; }
 done
 
-SNS=nkbench-srv-$$ CNS=nkbench-cli-$$
+SNS=nktftp-srv-$$ CNS=nktftp-cli-$$
 SIP=192.0.2.1 CIP=192.0.2.2
 work=$(mktemp -d)
 pids=()
@@ -30,15 +30,15 @@ want=$(sha256sum < "$work/root/big.img" | cut -d' ' -f1)
 
 ip netns add $SNS
 ip netns add $CNS
-ip link add nkb-s-$$ type veth peer name nkb-c-$$
-ip link set nkb-s-$$ netns $SNS
-ip link set nkb-c-$$ netns $CNS
-ip -n $SNS addr add $SIP/24 dev nkb-s-$$
-ip -n $CNS addr add $CIP/24 dev nkb-c-$$
+ip link add nkt-s-$$ type veth peer name nkt-c-$$
+ip link set nkt-s-$$ netns $SNS
+ip link set nkt-c-$$ netns $CNS
+ip -n $SNS addr add $SIP/24 dev nkt-s-$$
+ip -n $CNS addr add $CIP/24 dev nkt-c-$$
 ip -n $SNS link set lo up
 ip -n $CNS link set lo up
-ip -n $SNS link set nkb-s-$$ up mtu 1500
-ip -n $CNS link set nkb-c-$$ up mtu 1500
+ip -n $SNS link set nkt-s-$$ up mtu 1500
+ip -n $CNS link set nkt-c-$$ up mtu 1500
 
 # wait_udp69 IP NAME: until something listens on UDP IP:69 in the server namespace.
 wait_udp69() {
@@ -63,8 +63,8 @@ median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 
 BLK="--tftp-blksize 1468"
 NK_IP=192.0.2.1 HPA_IP=192.0.2.3 DM_IP=192.0.2.4
-ip -n $SNS addr add $HPA_IP/24 dev nkb-s-$$
-ip -n $SNS addr add $DM_IP/24 dev nkb-s-$$
+ip -n $SNS addr add $HPA_IP/24 dev nkt-s-$$
+ip -n $SNS addr add $DM_IP/24 dev nkt-s-$$
 
 # All three servers run at once, each on port 69 of its own address, and the
 # runs are interleaved (netkick, tftpd-hpa, dnsmasq, HTTP, netkick, ...) so
