@@ -6,6 +6,8 @@ require (
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/mqliang/libipvs v0.0.0-20230109035226-02d9e44c145f
+	github.com/pin/tftp/v3 v3.1.0
+	golang.org/x/net v0.56.0
 	golang.org/x/sys v0.46.0
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.40.1
@@ -33,7 +35,6 @@ require (
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/exp v0.0.0-20250620022241-b7579e27df2b // indirect
-	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	modernc.org/libc v1.66.10 // indirect
