@@ -49,6 +49,8 @@ type Mark struct {
 	Detail string
 	Reboot bool // the installer is rebooting the machine
 	Final  bool // the machine will do nothing more: stop it
+	// NetBoot is a boot file the firmware fetched after the install.
+	NetBoot string
 }
 
 // bootFetchFailed spots iPXE's "URL... error (http://ipxe.org/...)" lines.
@@ -115,6 +117,8 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the firmware found no bootable disk: " + line, Final: true}, true
 	case afterReboot && strings.Contains(line, "Linux version "):
 		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the installer booted again instead of the local disk (install loop)"}, true
+	case afterReboot && (strings.HasPrefix(line, "Filename: ") || strings.HasPrefix(line, "URI: ")):
+		return Mark{NetBoot: line}, true
 	case afterReboot:
 		return Mark{}, false
 	case strings.Contains(line, "No bootable device"):
@@ -144,6 +148,7 @@ type Timeline struct {
 	Start    time.Time
 	Rebooted bool
 	Stopped  bool // the machine gave up (nothing left to boot)
+	netBoots []string
 	rows     map[string]*StageResult
 }
 
@@ -186,6 +191,17 @@ func (t *Timeline) Feed(raw string, now time.Time) *StageResult {
 	}
 	if m.Final {
 		t.Stopped = true
+	}
+	if m.NetBoot != "" {
+		// One network boot after the install is netkick's local-boot answer;
+		// another means the firmware went round again instead of to the disk.
+		t.netBoots = append(t.netBoots, m.NetBoot)
+		if len(t.netBoots) < 2 {
+			return nil
+		}
+		t.Stopped = true
+		m = Mark{Stage: StageLocalBoot, Status: StatusFail,
+			Detail: "the firmware booted from the network again after netkick's local-boot answer (" + strings.Join(t.netBoots, " | ") + ")"}
 	}
 	if m.Stage == "" {
 		m.Stage = t.FirstNotOK()

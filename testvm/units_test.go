@@ -280,6 +280,16 @@ func TestTimeline(t *testing.T) {
 	if f := tl.FirstNotOK(); f != StageKickstart {
 		t.Errorf("FirstNotOK = %q, want the kickstart fetch (never reported)", f)
 	}
+	loop := NewTimeline(t0)
+	loop.Feed("NETKICK-TESTVM stage=reboot status=ok t=2", t0)
+	loop.Feed("Filename: http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-4e-54-05", t0)
+	if loop.Row(StageLocalBoot).Status != StatusPending {
+		t.Error("the first network boot after the install is netkick's answer, not a failure")
+	}
+	loop.Feed("  URI: http://192.0.2.1:8080/boot/ipxe.efi", t0)
+	if r := loop.Row(StageLocalBoot); r.Status != StatusFail || !loop.Stopped {
+		t.Errorf("a second network boot after the install must fail local boot: %+v", r)
+	}
 	feed(11, "NETKICK-TESTVM stage=reboot status=ok t=2")
 	feed(12, "No bootable device.")
 	if !tl.Stopped {
