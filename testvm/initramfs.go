@@ -21,11 +21,11 @@ import (
 var installerFS embed.FS
 
 // DefaultModules are the kernel modules the mini installer loads: the e1000
-// NIC, the IDE (i440fx) and AHCI (q35) disk stacks (with sd_mod's integrity/CRC helpers and their
+// and virtio NICs, the IDE (i440fx) and AHCI (q35) disk stacks (with sd_mod's integrity/CRC helpers and their
 // crypto providers), and IPVS with its schedulers (crc32c_generic first: BusyBox
 // modprobe ignores libcrc32c's soft dependency).
 var DefaultModules = []string{
-	"e1000", "ata_piix", "ahci", "sd_mod", "crct10dif_generic", "crc64_rocksoft_generic",
+	"e1000", "virtio_pci", "virtio_net", "ata_piix", "ahci", "sd_mod", "crct10dif_generic", "crc64_rocksoft_generic",
 	"crc32c_generic", "ip_vs", "ip_vs_lc", "ip_vs_rr", "ip_vs_wlc", "ip_vs_wrr",
 }
 

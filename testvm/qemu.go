@@ -30,6 +30,10 @@ type VM struct {
 	Kernel, Initrd, Append string
 	// DiskOnly leaves the NIC out of the boot order (direct mode's second boot).
 	DiskOnly bool
+	// FirmwarePXE gives the VM a virtio NIC without an option ROM, so the
+	// firmware's own PXE client (OVMF) boots it: DHCP, then TFTP of the iPXE
+	// binary netkick names. Otherwise an e1000 carries iPXE in its ROM.
+	FirmwarePXE bool
 	// Files made by Prepare: the OVMF variable store and the SeaBIOS serial-console switch.
 	VarsFile, SerconFile string
 }
@@ -92,9 +96,13 @@ func QEMUArgs(vm VM) []string {
 	if vm.Kernel != "" || vm.DiskOnly {
 		nicBoot = ""
 	}
+	nic := "e1000,netdev=net0,mac=" + vm.MAC + ",romfile=" + rom + nicBoot
+	if vm.FirmwarePXE {
+		nic = "virtio-net-pci,netdev=net0,mac=" + vm.MAC + ",romfile=" + nicBoot
+	}
 	a = append(a,
 		"-netdev", "tap,id=net0,ifname="+vm.Tap+",script=no,downscript=no",
-		"-device", "e1000,netdev=net0,mac="+vm.MAC+",romfile="+rom+nicBoot)
+		"-device", nic)
 	for i, d := range vm.Disks {
 		a = append(a, "-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=disk%d,cache=unsafe", d, i))
 		if vm.UEFI {

@@ -618,7 +618,7 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		problem("tap: %v", err)
 		return finish()
 	}
-	vm := VM{Name: s.Name, MAC: s.MAC, RAMMiB: ram, UEFI: s.UEFI, Tap: tap}
+	vm := VM{Name: s.Name, MAC: s.MAC, RAMMiB: ram, UEFI: s.UEFI, FirmwarePXE: s.FirmwarePXE, Tap: tap}
 	if err := vm.Prepare(dir, sizes); err != nil {
 		problem("%v", err)
 		return finish()
@@ -815,6 +815,19 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 		row := tl.Row(f)
 		problem("stage %s: %s %s", f, row.Status, row.Detail)
 		res.Failed = f
+	}
+	if s.FirmwarePXE && r.pxe {
+		serial, _ := os.ReadFile(vm.Serial)
+		if !bytes.Contains(serial, []byte("NBP file downloaded successfully")) {
+			why := "no offer it accepted"
+			if bytes.Contains(serial, []byte("PXE-E16")) {
+				why = "PXE-E16: No valid offer received"
+			}
+			problem("the firmware's own PXE client never fetched a boot program over TFTP (%s); it got in some other way", why)
+			if res.Failed == "" {
+				res.Failed = StageTFTP
+			}
+		}
 	}
 	if rep == nil {
 		return

@@ -16,9 +16,12 @@ type Scenario struct {
 	Disks    []string // sizes, e.g. "500G", "1T"
 	RAM      string   // e.g. "384M"
 	UEFI     bool
-	Roles    []string
-	Layout   string
-	Cluster  string
+	// FirmwarePXE boots through the firmware's own PXE client and TFTP
+	// (virtio NIC, no iPXE ROM) instead of the NIC's iPXE ROM.
+	FirmwarePXE bool
+	Roles       []string
+	Layout      string
+	Cluster     string
 	// ExpectFail names the stage that must fail (e.g. a layout that does not
 	// fit stops the install in %pre) and ExpectError a text its message holds.
 	ExpectFail  string
@@ -42,6 +45,7 @@ func Scenarios() []Scenario {
 		{Name: "single-600g", Summary: "one 600 GB disk", Hostname: "tv-s600", Layout: "home-opt", MAC: "52:54:00:4e:54:03", IP: "192.0.2.53", Disks: []string{"600G"}},
 		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", Layout: "home-opt", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
 		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", Layout: "home-opt", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
+		{Name: "uefi-tftp", Summary: "UEFI firmware PXE: TFTP of netkick's iPXE binary, then HTTP", Hostname: "tv-uefi-tftp", Layout: "home-opt", MAC: "52:54:00:4e:54:09", IP: "192.0.2.59", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true},
 		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", Layout: "simple", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
 		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{

@@ -135,6 +135,10 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		return Mark{Stage: StageTFTP, Status: StatusOK, Detail: strings.Join(strings.Fields(line)[:2], " ") + " loaded"}, true
 	case strings.HasPrefix(line, "Filename: "):
 		return Mark{Stage: StageTFTP, Status: StatusOK, Detail: "boot file " + strings.TrimPrefix(line, "Filename: ")}, true
+	case strings.Contains(line, "NBP file downloaded successfully"):
+		return Mark{Stage: StageTFTP, Status: StatusOK, Detail: "firmware PXE: boot program fetched over TFTP"}, true
+	case strings.HasPrefix(line, "PXE-E") && !strings.Contains(line, "PXE-E16"):
+		return Mark{Stage: StageTFTP, Status: StatusFail, Detail: "firmware PXE: " + line}, true
 	case strings.HasPrefix(line, "Linux version "):
 		return Mark{Stage: StageKernel, Status: StatusOK, Detail: "kernel started"}, true
 	case strings.Contains(line, "Kernel panic"):
