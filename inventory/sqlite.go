@@ -59,6 +59,7 @@ type SQLite struct {
 	path     string
 	eventCap int
 	genStmt  *sql.Stmt
+	gen      genMemo
 	cache    readCache
 
 	events     chan eventReq
@@ -164,6 +165,7 @@ func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		<-s.writerDone
+		s.closeShm()
 	})
 	return s.db.Close()
 }
