@@ -45,6 +45,16 @@ var migrations = []string{
 		detail TEXT NOT NULL
 	);
 	CREATE INDEX events_host ON events(host_id, id);`,
+	// 2: DHCP leases, keyed by address (one holder per address, ever).
+	`CREATE TABLE leases (
+		ip TEXT PRIMARY KEY,
+		mac TEXT NOT NULL,
+		state TEXT NOT NULL,
+		expires INTEGER NOT NULL,
+		hostname TEXT NOT NULL DEFAULT '',
+		updated INTEGER NOT NULL
+	);
+	CREATE INDEX leases_mac ON leases(mac);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous

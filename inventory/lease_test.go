@@ -1,0 +1,76 @@
+package inventory
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestLeasesSaveReplaceReopen(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	exp := time.Unix(1_800_000_000, 0).UTC()
+	batch := []Lease{
+		{IP: "192.0.2.100", MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: exp, Hostname: "a01"},
+		{IP: "192.0.2.101", MAC: "52:54:00:00:00:02", State: LeaseBound, Expires: exp},
+	}
+	if err := s.SaveLeases(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	// The same address saved again replaces its holder: never two rows per address.
+	if err := s.SaveLeases(ctx, []Lease{{IP: "192.0.2.101", MAC: "52:54:00:00:00:03", State: LeaseDeclined, Expires: exp}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, err := s2.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d leases, want 2: %+v", len(got), got)
+	}
+	if got[0].IP != "192.0.2.100" || got[0].MAC != "52:54:00:00:00:01" || got[0].Hostname != "a01" || !got[0].Expires.Equal(exp) || got[0].State != LeaseBound {
+		t.Errorf("first lease = %+v", got[0])
+	}
+	if got[1].MAC != "52:54:00:00:00:03" || got[1].State != LeaseDeclined {
+		t.Errorf("second lease = %+v", got[1])
+	}
+}
+
+func TestSaveLeasesRejectsBadAddress(t *testing.T) {
+	s, _ := openTemp(t)
+	err := s.SaveLeases(context.Background(), []Lease{{IP: "300.1.2.3", MAC: "52:54:00:00:00:01", State: LeaseBound}})
+	if err == nil {
+		t.Fatal("saved a lease for 300.1.2.3")
+	}
+	ls, _ := s.Leases(context.Background())
+	if len(ls) != 0 {
+		t.Errorf("a failed batch left %d leases", len(ls))
+	}
+}
+
+func TestLeaseActive(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tests := []struct {
+		name string
+		l    Lease
+		want bool
+	}{
+		{"bound before expiry", Lease{State: LeaseBound, Expires: now.Add(time.Second)}, true},
+		{"bound at expiry", Lease{State: LeaseBound, Expires: now}, false},
+		{"released", Lease{State: LeaseReleased, Expires: now.Add(time.Hour)}, false},
+		{"declined holds", Lease{State: LeaseDeclined, Expires: now.Add(time.Hour)}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.l.Active(now); got != tc.want {
+				t.Errorf("Active = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
