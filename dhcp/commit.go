@@ -1,0 +1,79 @@
+package dhcp
+
+import (
+	"context"
+
+	"github.com/netkick/netkick/inventory"
+)
+
+// maxBatch bounds how many requests share one transaction.
+const maxBatch = 512
+
+type commitReq struct {
+	leases []inventory.Lease
+	done   chan error
+}
+
+// committer makes leases durable in groups: every request that arrives
+// while a transaction commits joins the next one, so one fsync serves many
+// ACKs and durability does not cap the request rate.
+type committer struct {
+	save func(context.Context, []inventory.Lease) error
+	ch   chan commitReq
+}
+
+func newCommitter(save func(context.Context, []inventory.Lease) error) *committer {
+	return &committer{save: save, ch: make(chan commitReq, 4096)}
+}
+
+// enqueue queues leases in order; the returned channel yields the commit result.
+// Call it under the allocator lock so the store sees changes in allocation order.
+func (c *committer) enqueue(ls []inventory.Lease) chan error {
+	done := make(chan error, 1)
+	if len(ls) == 0 {
+		done <- nil
+		return done
+	}
+	c.ch <- commitReq{leases: ls, done: done}
+	return done
+}
+
+func (c *committer) run(ctx context.Context) {
+	for {
+		var first commitReq
+		select {
+		case first = <-c.ch:
+		case <-ctx.Done():
+			c.failPending(ctx.Err())
+			return
+		}
+		batch := []commitReq{first}
+		all := append([]inventory.Lease(nil), first.leases...)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.ch:
+				batch = append(batch, r)
+				all = append(all, r.leases...)
+			default:
+				break drain
+			}
+		}
+		// The commit runs even if ctx ends meanwhile: a started batch finishes.
+		err := c.save(context.WithoutCancel(ctx), all)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (c *committer) failPending(err error) {
+	for {
+		select {
+		case r := <-c.ch:
+			r.done <- err
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,430 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"github.com/netkick/netkick/inventory"
+)
+
+// Hosts is what the server reads and writes of the inventory's hosts.
+type Hosts interface {
+	ListHosts(ctx context.Context, f inventory.HostFilter) ([]inventory.Host, error)
+	ListProfiles(ctx context.Context) ([]inventory.Profile, error)
+	PutHost(ctx context.Context, h *inventory.Host) error
+	AddEvent(ctx context.Context, e inventory.Event) error
+}
+
+// LeaseStore persists leases. SaveLeases must be durable when it returns.
+type LeaseStore interface {
+	Leases(ctx context.Context) ([]inventory.Lease, error)
+	SaveLeases(ctx context.Context, ls []inventory.Lease) error
+}
+
+// Store is both (inventory.SQLite satisfies it).
+type Store interface {
+	Hosts
+	LeaseStore
+}
+
+// Options configure a Server.
+type Options struct {
+	Config Config
+	Store  Store
+	// HTTPPort is netkick's HTTP port, for iPXE script and HTTP boot URLs.
+	HTTPPort int
+	Logger   *slog.Logger
+	// ServerIP overrides the address taken from the interface (tests, multi-homed hosts).
+	ServerIP string
+	// RefreshEvery is how often the host snapshot is reloaded (default 2s).
+	RefreshEvery time.Duration
+}
+
+// Server is a DHCPv4 server. Create it with New, open its sockets with
+// Listen, then run Serve.
+type Server struct {
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	httpPort int
+	refresh  time.Duration
+	subnets  []*subnet
+	serverIP netip.Addr
+	local    int // index of the subnet on the interface, -1 if none
+
+	mu     sync.Mutex // guards alloc and commit ordering
+	alloc  *allocator
+	commit *committer
+
+	hostsMu  sync.RWMutex
+	hosts    map[string]*inventory.Host
+	profiles map[string]*inventory.Profile
+
+	conns   []*net.UDPConn
+	known   chan packet
+	unknown chan packet
+	events  chan inventory.Event
+
+	Metrics *Metrics
+}
+
+type packet struct {
+	req  *dhcpv4.DHCPv4
+	raw  []byte
+	peer *net.UDPAddr
+	port int
+	conn *net.UDPConn
+	at   time.Time
+}
+
+// New validates the config and loads the leases from the store.
+func New(ctx context.Context, o Options) (*Server, error) {
+	cfg := o.Config
+	if err := cfg.Normalize(); err != nil {
+		return nil, err
+	}
+	if cfg.Mode == ModeOff {
+		return nil, fmt.Errorf("dhcp mode is off: nothing to serve")
+	}
+	if o.Store == nil {
+		return nil, fmt.Errorf("dhcp: no store given")
+	}
+	subs, err := cfg.subnets()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, refresh: o.RefreshEvery,
+		subnets: subs, local: -1, Metrics: newMetrics(),
+		known:   make(chan packet, 1024),
+		unknown: make(chan packet, 256),
+		events:  make(chan inventory.Event, 1024),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.refresh <= 0 {
+		s.refresh = 2 * time.Second
+	}
+	if s.httpPort == 0 {
+		s.httpPort = 8080
+	}
+	if o.ServerIP != "" {
+		a, err := netip.ParseAddr(o.ServerIP)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("dhcp server IP %q: want an IPv4 address", o.ServerIP)
+		}
+		s.setServerIP(a)
+	}
+	leases, err := o.Store.Leases(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dhcp: load leases: %w", err)
+	}
+	s.alloc = newAllocator(subs, leases)
+	s.commit = newCommitter(o.Store.SaveLeases)
+	s.Metrics.pool = s.poolStats
+	if err := s.reloadHosts(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) setServerIP(a netip.Addr) {
+	s.serverIP = a
+	s.local = -1
+	for i, sub := range s.subnets {
+		if sub.prefix.Contains(a) {
+			s.local = i
+		}
+	}
+}
+
+// Listen opens the sockets: port 67 on the interface, and 4011 in proxy mode.
+// Call it in the network namespace the server should serve.
+func (s *Server) Listen() error {
+	if !s.serverIP.IsValid() {
+		ifi, err := net.InterfaceByName(s.cfg.Interface)
+		if err != nil {
+			return fmt.Errorf("dhcp interface %q: %w (list interfaces with `ip link`)", s.cfg.Interface, err)
+		}
+		ips, err := dhcpv4.IPv4AddrsForInterface(ifi)
+		if err != nil || len(ips) == 0 {
+			return fmt.Errorf("dhcp interface %s has no IPv4 address: give it one in the served subnet (ip addr add 192.0.2.1/24 dev %s)", s.cfg.Interface, s.cfg.Interface)
+		}
+		var pick netip.Addr
+		for _, ip := range ips {
+			a, _ := netip.AddrFromSlice(ip.To4())
+			if !pick.IsValid() {
+				pick = a
+			}
+			for _, sub := range s.subnets {
+				if sub.prefix.Contains(a) {
+					pick = a
+				}
+			}
+		}
+		s.setServerIP(pick)
+	}
+	ports := []int{dhcpv4.ServerPort}
+	if s.cfg.Mode == ModeProxy {
+		ports = append(ports, 4011)
+	}
+	for _, p := range ports {
+		c, err := server4.NewIPv4UDPConn(s.cfg.Interface, &net.UDPAddr{Port: p})
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("dhcp: listen on %s port %d: %w (is another DHCP server running? netkick needs root or CAP_NET_BIND_SERVICE+CAP_NET_RAW)", s.cfg.Interface, p, err)
+		}
+		_ = c.SetReadBuffer(4 << 20)
+		_ = c.SetWriteBuffer(4 << 20)
+		s.conns = append(s.conns, c)
+	}
+	return nil
+}
+
+// ServerIP is the address the server answers from (option 54).
+func (s *Server) ServerIP() netip.Addr { return s.serverIP }
+
+// Close closes the sockets; Serve then returns.
+func (s *Server) Close() error {
+	var first error
+	for _, c := range s.conns {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Serve reads packets until ctx ends or the sockets close. Each socket has one
+// reader; a fixed pool of workers handles packets, known hosts first, so a
+// flood of unknown MACs cannot starve the machines the inventory knows.
+func (s *Server) Serve(ctx context.Context) error {
+	if len(s.conns) == 0 {
+		return fmt.Errorf("dhcp: Serve called before Listen")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.commit.run(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.eventLoop(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
+	for i := 0; i < s.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.worker(ctx) }()
+	}
+	errc := make(chan error, len(s.conns))
+	for i, c := range s.conns {
+		port := dhcpv4.ServerPort
+		if i == 1 {
+			port = 4011
+		}
+		go func(c *net.UDPConn, port int) { errc <- s.readLoop(ctx, c, port) }(c, port)
+	}
+	go func() { <-ctx.Done(); s.Close() }()
+	err := <-errc
+	cancel()
+	s.Close()
+	for range s.conns[1:] {
+		<-errc
+	}
+	wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) readLoop(ctx context.Context, c *net.UDPConn, port int) error {
+	buf := make([]byte, 4096)
+	for {
+		n, peer, err := c.ReadFromUDP(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return net.ErrClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		raw := make([]byte, n)
+		copy(raw, buf[:n])
+		req, err := decode(raw)
+		if err != nil {
+			s.Metrics.count(typeInvalid, outBad)
+			continue
+		}
+		p := packet{req: req, raw: raw, peer: peer, port: port, conn: c, at: time.Now()}
+		q := s.unknown
+		if s.isKnown(req.ClientHWAddr.String()) {
+			q = s.known
+		}
+		select {
+		case q <- p:
+		default:
+			s.Metrics.count(typeOf(req), outDropped)
+		}
+	}
+}
+
+func (s *Server) worker(ctx context.Context) {
+	for {
+		var p packet
+		select {
+		case p = <-s.known:
+		default:
+			select {
+			case p = <-s.known:
+			case p = <-s.unknown:
+			case <-ctx.Done():
+				return
+			}
+		}
+		resp, dst := s.handle(ctx, p.req, p.peer, p.port)
+		if resp == nil {
+			continue
+		}
+		if _, err := p.conn.WriteTo(resp.ToBytes(), dst); err != nil {
+			s.Metrics.count(typeOf(p.req), outError)
+			s.log.Warn("dhcp: send reply", "to", dst.String(), "mac", p.req.ClientHWAddr.String(), "err", err)
+			continue
+		}
+		if resp.MessageType() == dhcpv4.MessageTypeAck || resp.MessageType() == dhcpv4.MessageTypeOffer {
+			s.Metrics.observe(time.Since(p.at))
+		}
+	}
+}
+
+// reloadHosts takes a snapshot of hosts and profiles (and the reservations).
+func (s *Server) reloadHosts(ctx context.Context) error {
+	hs, err := s.store.ListHosts(ctx, inventory.HostFilter{})
+	if err != nil {
+		return fmt.Errorf("dhcp: read hosts: %w", err)
+	}
+	ps, err := s.store.ListProfiles(ctx)
+	if err != nil {
+		return fmt.Errorf("dhcp: read profiles: %w", err)
+	}
+	byMAC := make(map[string]*inventory.Host, len(hs))
+	res := map[uint32]string{}
+	for i := range hs {
+		h := &hs[i]
+		for _, m := range h.MACs {
+			byMAC[m] = h
+		}
+		if ip, ok := parseIPv4(h.IP); ok && len(h.MACs) > 0 {
+			res[ip] = h.MACs[0]
+		}
+	}
+	profs := make(map[string]*inventory.Profile, len(ps))
+	for i := range ps {
+		profs[ps[i].Name] = &ps[i]
+	}
+	s.hostsMu.Lock()
+	s.hosts, s.profiles = byMAC, profs
+	s.hostsMu.Unlock()
+	s.mu.Lock()
+	s.alloc.reserved = res
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(s.refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.reloadHosts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("dhcp: host snapshot not refreshed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) isKnown(mac string) bool {
+	s.hostsMu.RLock()
+	defer s.hostsMu.RUnlock()
+	return s.hosts[mac] != nil
+}
+
+func (s *Server) lookup(mac string) (*inventory.Host, *inventory.Profile) {
+	s.hostsMu.RLock()
+	defer s.hostsMu.RUnlock()
+	h := s.hosts[mac]
+	if h == nil {
+		return nil, nil
+	}
+	return h, s.profiles[h.Profile]
+}
+
+func (s *Server) addKnown(h *inventory.Host) {
+	s.hostsMu.Lock()
+	defer s.hostsMu.Unlock()
+	for _, m := range h.MACs {
+		s.hosts[m] = h
+	}
+}
+
+// event queues a timeline entry; it is dropped (never blocks a worker) when the queue is full.
+func (s *Server) event(e inventory.Event) {
+	select {
+	case s.events <- e:
+	default:
+	}
+}
+
+func (s *Server) eventLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-s.events:
+			if err := s.store.AddEvent(ctx, e); err != nil && ctx.Err() == nil {
+				s.log.Warn("dhcp: record event", "host", e.HostID, "kind", e.Kind, "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) poolStats() []poolStat {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]poolStat, len(s.subnets))
+	for i, sub := range s.subnets {
+		a, n := s.alloc.usage(i, now)
+		out[i] = poolStat{subnet: sub.prefix.String(), active: a, size: n}
+	}
+	return out
+}
+
+func parseIPv4(str string) (uint32, bool) {
+	a, err := netip.ParseAddr(str)
+	if err != nil || !a.Is4() {
+		return 0, false
+	}
+	return u32(a), true
+}
+
+func ipv4Of(ip net.IP) uint32 {
+	v := ip.To4()
+	if v == nil {
+		return 0
+	}
+	return uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+}
