@@ -102,14 +102,10 @@ func (m *Metrics) Count(typ, out string) uint64 {
 	return 0
 }
 
-// WriteMetrics writes the counters in the Prometheus text format.
-func (m *Metrics) WriteMetrics(w io.Writer) error {
-	var err error
-	p := func(format string, a ...any) {
-		if err == nil {
-			_, err = fmt.Fprintf(w, format, a...)
-		}
-	}
+// WriteMetrics writes the counters in the Prometheus text format (httpd's
+// /metrics appends it).
+func (m *Metrics) WriteMetrics(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("# HELP netkick_dhcp_packets_total DHCP packets received, by message type and outcome.\n# TYPE netkick_dhcp_packets_total counter\n")
 	for t := range typeNames {
 		for o := range outcomeNames {
@@ -138,5 +134,4 @@ func (m *Metrics) WriteMetrics(w io.Writer) error {
 			p("netkick_dhcp_leases_active{subnet=%q} %d\n", s.subnet, s.active)
 		}
 	}
-	return err
 }

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildNetkick builds the real binary once per test binary run.
+func buildNetkick(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "netkick")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startServe runs `netkick serve` on a free loopback port and returns its base URL.
+func startServe(t *testing.T, bin, data string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--tftp", "off"}, extra...)
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	re := regexp.MustCompile(`serving HTTP on (\S+)`)
+	found := make(chan string, 1)
+	var log bytes.Buffer
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case addr := <-found:
+		return "http://" + addr
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start:\n%s", log.String())
+	}
+	return ""
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func run(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("netkick %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func TestCLIServeDemoAndHostCommands(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	base := startServe(t, bin, data, "--demo")
+
+	for _, mac := range []string{"52:54:00:4e:4b:01", "52:54:00:4e:4b:02", "52:54:00:4e:4b:03", "52:54:00:4e:4b:04"} {
+		code, body := get(t, base+"/ks/"+mac)
+		if code != 200 || !strings.Contains(body, "# netkick kickstart for") || !strings.Contains(body, "%post") {
+			t.Fatalf("demo kickstart %s: %d\n%s", mac, code, body)
+		}
+	}
+	st, err := os.Stat(filepath.Join(data, "admin.token"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token: %v %v", err, st)
+	}
+
+	// Local mode while the server runs on the same data dir.
+	run(t, bin, "host", "add", "52-54-00-AA-00-01", "--hostname", "web9", "--profile", "centos-6.10", "--data", data)
+	run(t, bin, "host", "tag", "web9", "lvs-real-server", "--data", data)
+	code, body := get(t, base+"/ks/52:54:00:aa:00:01")
+	if code != 200 || !strings.Contains(body, "# role lvs-real-server") {
+		t.Fatalf("after tag: %d\n%s", code, body)
+	}
+	// Remote mode through the API.
+	out := run(t, bin, "host", "untag", "web9", "lvs-real-server", "--server", base, "--token-file", filepath.Join(data, "admin.token"))
+	if !strings.Contains(out, "web9 roles: -") {
+		t.Fatalf("untag: %s", out)
+	}
+	list := run(t, bin, "host", "list", "--server", base, "--token-file", filepath.Join(data, "admin.token"))
+	for _, h := range []string{"a01", "a02", "b01", "b02", "web9"} {
+		if !strings.Contains(list, h) {
+			t.Fatalf("host list lacks %s:\n%s", h, list)
+		}
+	}
+	show := run(t, bin, "host", "show", "web9", "--data", data)
+	if !strings.Contains(show, "roles now") {
+		t.Fatalf("host show lacks the timeline:\n%s", show)
+	}
+	local := run(t, bin, "render", "kickstart", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080")
+	if !strings.Contains(local, "baseurl=http://192.0.2.1:8080/repo/cpan/") {
+		t.Fatalf("render: %s", local)
+	}
+
+	// Bad input: a clear error and exit 1, nothing written.
+	cmd := exec.Command(bin, "host", "add", "52:54:00:aa:00:02", "--hostname", "a$(reboot)", "--data", data)
+	out2, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out2), "RFC 1123") {
+		t.Fatalf("bad hostname: %v %s", err, out2)
+	}
+	cmd = exec.Command(bin, "host", "bogus")
+	if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 2 {
+		t.Fatalf("unknown subcommand exit code: %v", err)
+	}
+}
+
+func TestImportExportRoundTrip(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	// The demo document, imported into an empty store, exports to itself.
+	in := filepath.Join(t.TempDir(), "demo.yaml")
+	if err := os.WriteFile(in, demoYAML, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, bin, "import", in, "--data", data)
+	first := run(t, bin, "export", "--data", data)
+	again := filepath.Join(t.TempDir(), "again.yaml")
+	if err := os.WriteFile(again, []byte(first), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data2 := t.TempDir()
+	run(t, bin, "import", again, "--data", data2)
+	second := run(t, bin, "export", "--data", data2)
+	if first != second {
+		t.Fatalf("export → import → export differs:\n%s\n---\n%s", first, second)
+	}
+	for _, want := range []string{"hostname: a01", "name: centos-5.3", "roles:", "- lvs-director"} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("export lacks %q:\n%s", want, first)
+		}
+	}
+	// A bad document is refused whole.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("hosts:\n  - macs: [\"52:54:00:aa:00:09\"]\n    hostname: ok1\n  - macs: [\"zz\"]\n    hostname: ok2\n"), 0o644)
+	if out, err := exec.Command(bin, "import", bad, "--data", data2).CombinedOutput(); err == nil || !strings.Contains(string(out), "hosts[1]") {
+		t.Fatalf("bad import: %v %s", err, out)
+	}
+	if out := run(t, bin, "host", "list", "--data", data2); strings.Contains(out, "ok1") {
+		t.Fatalf("partial import:\n%s", out)
+	}
+}
+
+func TestStartupErrors(t *testing.T) {
+	bin := buildNetkick(t)
+	tests := []struct {
+		name  string
+		setup func(dir string) []string
+		want  string
+	}{
+		{"corrupt database", func(dir string) []string {
+			os.WriteFile(filepath.Join(dir, "inventory.db"), bytes.Repeat([]byte("garbage!"), 1000), 0o600)
+			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0"}
+		}, "inventory.db"},
+		{"unknown config key", func(dir string) []string {
+			os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("htp: :8080\n"), 0o600)
+			return []string{"serve", "--config", filepath.Join(dir, "c.yaml")}
+		}, "field htp not found"},
+		{"port taken", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--http", "256.0.0.1:1"}
+		}, "choose another address with --http"},
+		{"postgres not yet", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--store", "postgres://x"}
+		}, "not supported"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			args := tc.setup(t.TempDir())
+			out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("%v: %v\n%s", args, err, out)
+			}
+			fmt.Fprint(io.Discard, out)
+		})
+	}
+}

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/netkick/netkick/dhcp"
+	"github.com/netkick/netkick/httpd"
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart"
+)
+
+//go:embed demo.yaml
+var demoYAML []byte
+
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
+
+// serveConfig is the YAML config file; flags override it.
+type serveConfig struct {
+	HTTP      string `yaml:"http"`
+	TFTP      string `yaml:"tftp"`
+	Data      string `yaml:"data"`
+	Store     string `yaml:"store"`
+	Templates string `yaml:"templates"`
+	PublicURL string `yaml:"public_url"`
+	TokenFile string `yaml:"token_file"`
+	LogLevel  string `yaml:"log_level"`
+	Demo      bool   `yaml:"demo"`
+	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
+	DHCP dhcp.Config `yaml:"dhcp"`
+}
+
+func defaultServeConfig() serveConfig {
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: "./netkick-data", LogLevel: "info"}
+}
+
+// loadServeConfig reads the YAML file strictly (unknown keys are errors).
+func loadServeConfig(path string, cfg *serveConfig) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, a *app, args []string) error {
+	cfg := defaultServeConfig()
+	fs := a.newFlags("serve", serveUsage)
+	configPath := fs.String("config", "", "YAML config file (flags override it)")
+	var flagCfg serveConfig
+	fs.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
+	fs.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
+	fs.StringVar(&flagCfg.Data, "data", cfg.Data, "data directory (inventory, admin token, boot root)")
+	fs.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
+	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
+	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
+	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
+	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	fs.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
+	fs.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *configPath != "" {
+		if err := loadServeConfig(*configPath, &cfg); err != nil {
+			return err
+		}
+	}
+	// Flags given on the command line win over the file.
+	fs.Visit(func(f *flagValue) {
+		switch f.Name {
+		case "http":
+			cfg.HTTP = flagCfg.HTTP
+		case "tftp":
+			cfg.TFTP = flagCfg.TFTP
+		case "data":
+			cfg.Data = flagCfg.Data
+		case "store":
+			cfg.Store = flagCfg.Store
+		case "templates":
+			cfg.Templates = flagCfg.Templates
+		case "public-url":
+			cfg.PublicURL = flagCfg.PublicURL
+		case "token-file":
+			cfg.TokenFile = flagCfg.TokenFile
+		case "log-level":
+			cfg.LogLevel = flagCfg.LogLevel
+		case "demo":
+			cfg.Demo = flagCfg.Demo
+		case "dhcp-interface":
+			cfg.DHCP.Interface = flagCfg.DHCP.Interface
+		case "dhcp-mode":
+			cfg.DHCP.Mode = flagCfg.DHCP.Mode
+		}
+	})
+	log, err := newLogger(a, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if err := cfg.DHCP.Normalize(); err != nil {
+		return usageError{err.Error()}
+	}
+	dbPath, err := storePath(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := inventory.OpenSQLite(dbPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tokenFile := cfg.TokenFile
+	if tokenFile == "" {
+		tokenFile = filepath.Join(cfg.Data, "admin.token")
+	}
+	token, created, err := loadOrCreateToken(tokenFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(a.stderr, "netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", tokenFile, token)
+	}
+	if cfg.Demo {
+		d, err := decodeDump(demoYAML)
+		if err != nil {
+			return fmt.Errorf("built-in demo inventory: %w", err)
+		}
+		if err := inventory.Import(ctx, st, d); err != nil {
+			return fmt.Errorf("load demo inventory: %w", err)
+		}
+		log.Info("demo inventory loaded", "hosts", len(d.Hosts), "profiles", len(d.Profiles))
+	}
+	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
+	if err != nil {
+		return err
+	}
+	var metrics []httpd.MetricsWriter
+	var dsrv *dhcp.Server
+	if cfg.DHCP.Mode != dhcp.ModeOff {
+		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := dsrv.Listen(); err != nil {
+			return err
+		}
+		metrics = append(metrics, dsrv.Metrics)
+	}
+	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, Metrics: metrics})
+	if err != nil {
+		if dsrv != nil {
+			dsrv.Close()
+		}
+		return err
+	}
+	log.Info("netkick starting", "data", cfg.Data, "dhcp", cfg.DHCP.Mode)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dhcpDone := make(chan error, 1)
+	if dsrv != nil {
+		log.Info("DHCP serving", "mode", cfg.DHCP.Mode, "interface", cfg.DHCP.Interface, "server_ip", dsrv.ServerIP().String(), "unknown", cfg.DHCP.Unknown)
+		go func() {
+			err := dsrv.Serve(ctx)
+			if err != nil {
+				err = fmt.Errorf("DHCP server on %s: %w", cfg.DHCP.Interface, err)
+			}
+			dhcpDone <- err
+			cancel()
+		}()
+	} else {
+		dhcpDone <- nil
+	}
+	herr := srv.Serve(ctx, cfg.HTTP, func(addr string) {
+		log.Info("HTTP listening", "addr", addr)
+		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s (try: curl http://%s/ks/52:54:00:4e:4b:01)\n", addr, loopbackURL(addr))
+	})
+	cancel()
+	if derr := <-dhcpDone; derr != nil {
+		return derr
+	}
+	return herr
+}
+
+// portOf returns the port of a listen address such as ":8080" (80 when absent).
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 80
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 {
+		return 80
+	}
+	return n
+}
+
+type flagValue = flag.Flag
+
+func storePath(cfg serveConfig) (string, error) {
+	switch {
+	case cfg.Store == "":
+		return filepath.Join(cfg.Data, "inventory.db"), nil
+	case strings.HasPrefix(cfg.Store, "sqlite://"):
+		p := strings.TrimPrefix(cfg.Store, "sqlite://")
+		if p == "" {
+			return "", usageError{"--store sqlite://PATH needs a path"}
+		}
+		return p, nil
+	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
+		return "", usageError{"--store postgres:// is not supported by this build yet; use the embedded SQLite store (leave --store empty)"}
+	default:
+		return "", usageError{fmt.Sprintf("--store %q: want sqlite:///path/inventory.db", cfg.Store)}
+	}
+}
+
+func newLogger(a *app, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// loadOrCreateToken reads the admin token, creating a random one (0600) if the file is missing.
+func loadOrCreateToken(path string) (token string, created bool, err error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		t := strings.TrimSpace(string(b))
+		if len(t) < 16 {
+			return "", false, fmt.Errorf("admin token file %s holds fewer than 16 characters; put a longer random token there or delete it to have one made", path)
+		}
+		return t, false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", false, fmt.Errorf("read admin token %s: %w", path, err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	t := hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, fmt.Errorf("create directory for admin token %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, fmt.Errorf("create admin token %s: %w", path, err)
+	}
+	if _, err := f.WriteString(t + "\n"); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	return t, true, f.Close()
+}
+
+// loopbackURL turns a listen address like [::]:8080 into 127.0.0.1:8080 for hints.
+func loopbackURL(addr string) string {
+	i := strings.LastIndex(addr, ":")
+	if i < 0 {
+		return addr
+	}
+	host := addr[:i]
+	if host == "" || host == "[::]" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return host + addr[i:]
+}

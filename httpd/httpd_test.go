@@ -1,0 +1,155 @@
+package httpd
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart"
+)
+
+const testToken = "0123456789abcdef0123456789abcdef"
+
+func newTestServer(t *testing.T) (*Server, inventory.Store) {
+	t.Helper()
+	st, err := inventory.OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r, err := kickstart.New(kickstart.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.PutProfile(ctx, &inventory.Profile{Name: "centos-5.3", OS: "centos", Version: "5.3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Profile: "centos-5.3", Timezone: "America/Montreal"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Store: st, Renderer: r, AdminToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st
+}
+
+type call struct {
+	method, path, body string
+	auth               bool
+}
+
+func (s *Server) do(c call) *httptest.ResponseRecorder {
+	var req *http.Request
+	if c.body != "" {
+		req = httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req = httptest.NewRequest(c.method, c.path, nil)
+	}
+	if c.auth {
+		req.Header.Set("Authorization", "Bearer "+testToken)
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+func TestAPI(t *testing.T) {
+	s, st := newTestServer(t)
+	tests := []struct {
+		name     string
+		call     call
+		status   int
+		contains string
+	}{
+		{"healthz", call{"GET", "/healthz", "", false}, 200, "ok"},
+		{"kickstart any spelling", call{"GET", "/ks/52-54-00-4E-4B-01", "", false}, 200, "timezone --utc Europe/Paris"},
+		{"kickstart unknown MAC", call{"GET", "/ks/52:54:00:00:00:99", "", false}, 404, "no host with MAC 52:54:00:00:00:99"},
+		{"kickstart bad MAC", call{"GET", "/ks/not-a-mac", "", false}, 400, "six hex octets"},
+		{"api needs token", call{"GET", "/api/v1/hosts", "", false}, 401, "admin token"},
+		{"api wrong token", call{"GET", "/api/v1/hosts", "", false}, 401, "hint"},
+		{"list hosts", call{"GET", "/api/v1/hosts", "", true}, 200, `"hostname":"a01"`},
+		{"get host by hostname", call{"GET", "/api/v1/hosts/a01", "", true}, 200, `"52:54:00:4e:4b:01"`},
+		{"get unknown host", call{"GET", "/api/v1/hosts/zz", "", true}, 404, "not found"},
+		{"put injection hostname", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"a$(reboot)"}`, true}, 400, "RFC 1123"},
+		{"put unknown field", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","evil":1}`, true}, 400, "unknown field"},
+		{"put mismatched MAC", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","macs":["52:54:00:00:00:03"]}`, true}, 400, "must be the MAC in the path"},
+		{"put clear password refused", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","root_password_hash":"hunter2"}`, true}, 400, "crypt"},
+		{"put bad label", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","labels":{"Bad Key":"x"}}`, true}, 400, "label"},
+		{"put duplicate hostname", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"a01"}`, true}, 409, "already belongs"},
+		{"put ok", call{"PUT", "/api/v1/hosts/52-54-00-00-00-02", `{"hostname":"b01","profile":"centos-5.3","labels":{"rack":"r1"}}`, true}, 200, `"macs":["52:54:00:00:00:02"]`},
+		{"tag role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["lvs-real-server","web"]}`, true}, 200, `"roles":["lvs-real-server","web"]`},
+		{"untag role", call{"POST", "/api/v1/hosts/b01/roles", `{"remove":["web"]}`, true}, 200, `"roles":["lvs-real-server"]`},
+		{"tag bad role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["x;y"]}`, true}, 400, "role"},
+		{"kickstart shows role", call{"GET", "/ks/52:54:00:00:00:02", "", false}, 200, "# role lvs-real-server"},
+		{"render admin", call{"GET", "/api/v1/hosts/b01/render/kickstart", "", true}, 200, "%post"},
+		{"render unknown kind", call{"GET", "/api/v1/hosts/b01/render/nope", "", true}, 400, "cannot render"},
+		{"events", call{"GET", "/api/v1/hosts/b01/events", "", true}, 200, "roles now"},
+		{"profile bad version", call{"PUT", "/api/v1/profiles/x", `{"os":"centos","version":"7; reboot"}`, true}, 400, "version"},
+		{"profile ok", call{"PUT", "/api/v1/profiles/c7", `{"os":"centos","version":"7.9"}`, true}, 200, `"name":"c7"`},
+		{"profiles list", call{"GET", "/api/v1/profiles", "", true}, 200, `"c7"`},
+		{"export", call{"GET", "/api/v1/export", "", true}, 200, `"hosts"`},
+		{"metrics", call{"GET", "/metrics", "", false}, 200, `netkick_renders_total{kind="kickstart",outcome="ok"}`},
+		{"delete host", call{"DELETE", "/api/v1/hosts/b01", "", true}, 204, ""},
+		{"deleted host kickstart", call{"GET", "/ks/52:54:00:00:00:02", "", false}, 404, "no host"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := s.do(tc.call)
+			if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.contains) {
+				t.Fatalf("%s %s: got %d %s, want %d containing %q", tc.call.method, tc.call.path, rec.Code, rec.Body, tc.status, tc.contains)
+			}
+			if rec.Code >= 400 && strings.HasPrefix(tc.call.path, "/api") {
+				var e map[string]string
+				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e["error"] == "" {
+					t.Fatalf("error body is not {error, hint}: %s", rec.Body)
+				}
+			}
+		})
+	}
+	// Refused requests changed nothing.
+	hosts, _ := st.ListHosts(context.Background(), inventory.HostFilter{})
+	if len(hosts) != 1 || hosts[0].Hostname != "a01" {
+		t.Fatalf("inventory after the table: %+v", hosts)
+	}
+}
+
+func TestRenderErrorIs500NotEmpty(t *testing.T) {
+	s, st := newTestServer(t)
+	if err := st.PutHost(context.Background(), &inventory.Host{MACs: []string{"52:54:00:00:00:05"}, Hostname: "c01", Profile: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := s.do(call{"GET", "/ks/52:54:00:00:00:05", "", false})
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "profile gone") {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestApplyRoles(t *testing.T) {
+	tests := []struct {
+		name  string
+		roles []string
+		rc    RolesChange
+		want  string
+	}{
+		{"add to none", nil, RolesChange{Add: []string{"a"}}, "a"},
+		{"add twice", []string{"a"}, RolesChange{Add: []string{"a", "b", "b"}}, "a b"},
+		{"remove", []string{"a", "b"}, RolesChange{Remove: []string{"a"}}, "b"},
+		{"remove missing", []string{"a"}, RolesChange{Remove: []string{"z"}}, "a"},
+		{"add and remove same", []string{}, RolesChange{Add: []string{"a"}, Remove: []string{"a"}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(ApplyRoles(tc.roles, tc.rc), " "); got != tc.want {
+				t.Fatalf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}

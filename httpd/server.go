@@ -1,0 +1,231 @@
+// Package httpd is netkick's HTTP face (labstack/echo): per-host kickstarts,
+// the admin API, /healthz and /metrics. It holds no decisions of its own: it
+// asks kickstart, boot and inventory, and maps their errors to HTTP statuses.
+package httpd
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart"
+)
+
+// Options configure a Server.
+type Options struct {
+	Store    inventory.Store
+	Renderer *kickstart.Renderer
+	// AdminToken guards /api/v1; it must not be empty.
+	AdminToken string
+	// PublicURL is the base URL installers use to reach netkick; empty: taken
+	// from each request's Host header.
+	PublicURL string
+	Logger    *slog.Logger
+	// Metrics are extra metric sources appended to /metrics.
+	Metrics []MetricsWriter
+}
+
+// Server is the HTTP server's state.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	echo    *echo.Echo
+}
+
+// New builds the server and its routes.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Renderer == nil {
+		return nil, errors.New("httpd: Store and Renderer are required")
+	}
+	if len(opts.AdminToken) < 16 {
+		return nil, errors.New("httpd: the admin token must be at least 16 characters")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.Recover())
+	e.Use(s.observe)
+	s.routes(e)
+	s.echo = e
+	return s, nil
+}
+
+// Handler returns the HTTP handler (for http.Server or tests).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve listens on addr until ctx is done, then shuts down gracefully.
+// ready, if not nil, receives the bound address once listening.
+func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.echo.Start(addr) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.echo.ListenerAddr() == nil {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("HTTP listen on %s: %w (choose another address with --http)", addr, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("HTTP listen on %s: timed out", addr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ready != nil {
+		ready(s.echo.ListenerAddr().String())
+	}
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.echo.Shutdown(sctx)
+}
+
+func (s *Server) routes(e *echo.Echo) {
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/metrics", s.handleMetrics)
+	e.GET("/ks/:mac", s.handleKickstart)
+
+	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
+	s.hostRoutes(api)
+	s.profileRoutes(api)
+	s.dumpRoutes(e, api)
+}
+
+func (s *Server) handleMetrics(c echo.Context) error {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4")
+	w.WriteHeader(http.StatusOK)
+	s.metrics.WriteMetrics(w)
+	for _, m := range s.opts.Metrics {
+		m.WriteMetrics(w)
+	}
+	return nil
+}
+
+// observe logs each request and counts it by route and status.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.request(route, status)
+		s.log.Debug("http", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
+			"remote", c.RealIP(), "dur", time.Since(start))
+		return nil
+	}
+}
+
+// requireAdmin checks the bearer token in constant time.
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	want := []byte(s.opts.AdminToken)
+	return func(c echo.Context) error {
+		auth := c.Request().Header.Get(echo.HeaderAuthorization)
+		got, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
+			return &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
+				hint: "send Authorization: Bearer <token>; the token is in <data>/admin.token on the server"}
+		}
+		return next(c)
+	}
+}
+
+// apiError is an error with an HTTP status and a hint for the user.
+type apiError struct {
+	status int
+	msg    string
+	hint   string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(msg, hint string) error {
+	return &apiError{status: http.StatusBadRequest, msg: msg, hint: hint}
+}
+
+// statusOf maps an error to a status and hint.
+func statusOf(err error) (int, string, string) {
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg, ae.hint
+	case errors.As(err, &he):
+		return he.Code, fmt.Sprint(he.Message), ""
+	case errors.Is(err, inventory.ErrInvalid):
+		return http.StatusBadRequest, err.Error(), "fix the value named in the error and send the request again"
+	case errors.Is(err, inventory.ErrNotFound):
+		return http.StatusNotFound, err.Error(), "list what exists with GET /api/v1/hosts or `netkick host list`"
+	case errors.Is(err, inventory.ErrConflict):
+		return http.StatusConflict, err.Error(), "the name or MAC is taken by another entry; remove or rename that entry first"
+	default:
+		return http.StatusInternalServerError, err.Error(), "see the server log for details"
+	}
+}
+
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, msg, hint := statusOf(err)
+	if status >= 500 {
+		s.log.Error("http request failed", "uri", c.Request().URL.Path, "err", err)
+	}
+	body := map[string]string{"error": msg}
+	if hint != "" {
+		body["hint"] = hint
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, body)
+}
+
+// decodeJSON reads a JSON body strictly: unknown fields are an error.
+func decodeJSON(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("request body: "+err.Error(), "send a JSON object with the documented fields (see docs/api.md)")
+	}
+	return nil
+}
+
+// serverURL is the base URL the client used to reach us, unless configured.
+func (s *Server) serverURL(c echo.Context) string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimRight(s.opts.PublicURL, "/")
+	}
+	return "http://" + c.Request().Host
+}

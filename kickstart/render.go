@@ -1,0 +1,222 @@
+// Package kickstart renders a host's kickstart: it gathers the host, its
+// profile and roles from the inventory into one data model and runs the
+// templates (built-in, or overridden from a directory) with missingkey=error.
+package kickstart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/template"
+
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/templates"
+)
+
+// Data is what a kickstart template sees.
+type Data struct {
+	Host         inventory.Host
+	MAC          string
+	Profile      inventory.Profile
+	OS           OS
+	Roles        []string
+	Server       string // base URL of netkick as the installer reaches it, no trailing slash
+	InstallURL   string
+	Timezone     Timezone
+	CPAN         CPAN
+	Partitioning Partitioning
+	Callback     Callback
+}
+
+// CPAN is the yum repository of CPAN modules built as RPMs.
+type CPAN struct {
+	BaseURL  string // empty: no repository
+	GPGCheck bool
+}
+
+// Partitioning is the %pre-generated layout, or empty for the fixed fallback.
+type Partitioning struct {
+	Layout  string // layout name
+	Pre     string // the whole %pre section
+	Include string // file written by %pre and %include'd by the kickstart
+}
+
+// Callback is the %post call that ends build mode.
+type Callback struct {
+	URL    string
+	Script string
+}
+
+// Options configure a Renderer.
+type Options struct {
+	TemplateDir  string // overrides built-in templates file by file; empty: built-ins only
+	FallbackZone string // zone for installers with broken zone data; empty: Europe/Paris
+	CPANRepo     string // repository name under /repo/ for CPAN RPMs; empty: "cpan"; "-": none
+	CPANGPGCheck bool
+}
+
+// Renderer holds parsed templates; it is safe for concurrent use.
+type Renderer struct {
+	tmpl  *template.Template
+	names map[string]bool
+	opts  Options
+}
+
+// New loads and parses every template once. A template that does not parse is
+// an error naming it.
+func New(opts Options) (*Renderer, error) {
+	set, err := templates.Load(opts.TemplateDir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{opts: opts, names: map[string]bool{}}
+	root := template.New("").Option("missingkey=error")
+	root.Funcs(template.FuncMap{
+		"shq":  ShellQuote,
+		"join": strings.Join,
+		"trim": strings.TrimSpace,
+		"hasTemplate": func(name string) bool {
+			return r.names[name]
+		},
+		"include": func(name string, data any) (string, error) {
+			var b bytes.Buffer
+			if err := root.ExecuteTemplate(&b, name, data); err != nil {
+				return "", err
+			}
+			return b.String(), nil
+		},
+	})
+	for _, name := range templates.Names(set) {
+		if _, err := root.New(name).Parse(set[name]); err != nil {
+			return nil, fmt.Errorf("template %s: %w (fix the file, or remove it from --templates to use the built-in)", name, err)
+		}
+		r.names[name] = true
+	}
+	r.tmpl = root
+	return r, nil
+}
+
+// Templates lists the names of the parsed templates.
+func (r *Renderer) Templates() []string {
+	var out []string
+	for n := range r.names {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Source is what rendering reads from the inventory.
+type Source interface {
+	GetHost(ctx context.Context, key string) (*inventory.Host, error)
+	GetProfile(ctx context.Context, name string) (*inventory.Profile, error)
+}
+
+// Request names the host to render and how the installer reaches netkick.
+type Request struct {
+	Host   string // MAC or hostname
+	Server string // base URL, e.g. http://192.0.2.1:8080
+	Token  string // one-time build token, if any
+}
+
+// Gather builds the template data for a host from the inventory.
+func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, error) {
+	h, err := src.GetHost(ctx, req.Host)
+	if err != nil {
+		return nil, err
+	}
+	if h.Profile == "" {
+		return nil, fmt.Errorf("host %s has no profile: give it one with `netkick host add … --profile NAME` or PUT /api/v1/hosts/%s", h.Hostname, h.ID())
+	}
+	p, err := src.GetProfile(ctx, h.Profile)
+	if errors.Is(err, inventory.ErrNotFound) {
+		// Not the host's absence: a configuration error, never a 404.
+		return nil, fmt.Errorf("host %s names profile %s, which does not exist; create it with `netkick profile add %s --version …`", h.Hostname, h.Profile, h.Profile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host %s: profile %s: %w", h.Hostname, h.Profile, err)
+	}
+	return r.Data(h, p, req)
+}
+
+// Data builds the template data from a host and its profile (pure).
+func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*Data, error) {
+	o, err := ParseOS(p.OS, p.Version)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	server := strings.TrimRight(req.Server, "/")
+	if _, err := url.Parse(server); err != nil || server == "" {
+		return nil, fmt.Errorf("server URL %q is not valid; set --public-url", req.Server)
+	}
+	zone := h.Timezone
+	if zone == "" {
+		zone = p.Timezone
+	}
+	d := &Data{
+		Host:       *h,
+		MAC:        h.ID(),
+		Profile:    *p,
+		OS:         o,
+		Roles:      h.Roles,
+		Server:     server,
+		InstallURL: p.InstallURL,
+		Timezone:   PlanTimezone(p.OS, p.Version, zone, r.opts.FallbackZone),
+	}
+	if d.InstallURL == "" {
+		d.InstallURL = server + "/boot/" + p.Name + "/os/"
+	}
+	switch repo := r.opts.CPANRepo; repo {
+	case "-":
+	case "":
+		d.CPAN = CPAN{BaseURL: server + "/repo/cpan/", GPGCheck: r.opts.CPANGPGCheck}
+	default:
+		d.CPAN = CPAN{BaseURL: server + "/repo/" + repo + "/", GPGCheck: r.opts.CPANGPGCheck}
+	}
+	return d, nil
+}
+
+// Execute runs a profile's kickstart template on d.
+func (r *Renderer) Execute(d *Data) ([]byte, error) {
+	name := "ks/default"
+	if d.Profile.Template != "" {
+		name = "ks/" + d.Profile.Template
+	}
+	if !r.names[name] {
+		return nil, fmt.Errorf("profile %s names template %q, which does not exist (have: ks/default; add %s.tmpl to --templates)", d.Profile.Name, d.Profile.Template, name)
+	}
+	var b bytes.Buffer
+	if err := r.tmpl.ExecuteTemplate(&b, name, d); err != nil {
+		return nil, fmt.Errorf("render kickstart for %s with %s: %w", d.Host.Hostname, name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// Kickstart gathers and renders the kickstart of one host.
+func (r *Renderer) Kickstart(ctx context.Context, src Source, req Request) ([]byte, error) {
+	d, err := r.Gather(ctx, src, req)
+	if err != nil {
+		return nil, err
+	}
+	return r.Execute(d)
+}
+
+// ShellQuote quotes s for POSIX sh as one word.
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%+=:,./-_", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
