@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,4 +192,5 @@ func waitFile(t *testing.T, path, substr string, d time.Duration) string {
 	return ""
 }
 
-var _ = net.IPv4zero
+
+func netipFrom(ip net.IP) (netip.Addr, bool) { return netip.AddrFromSlice(ip.To4()) }
