@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# DHCP throughput: Kea's perfdhcp against netkick (full mode, leases durable in
+# SQLite before each ACK), kea-dhcp4 (memfile, 2 threads) and dnsmasq
+# (--no-ping), in the same run, in network namespaces made here (198.18.0.0/15).
+# For each server it raises the rate until perfdhcp sees >= 0.1% drops twice in
+# a row, and prints the highest clean rate of each and the ratios.
+#
+# Usage (root): bench/dhcp.sh [SECONDS_PER_RATE] [RATES...]
+# Needs: kea-admin (perfdhcp), kea-dhcp4-server, dnsmasq-base, iproute2, go.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench/dhcp.sh: run as root (network namespaces)" >&2; exit 1; }
+for p in perfdhcp kea-dhcp4 dnsmasq ip go; do
+  command -v "$p" >/dev/null || { echo "bench/dhcp.sh: $p missing (scripts/deps.sh installs it)" >&2; exit 1; }
+done
+DUR=${1:-10}
+shift || true
+RATES=("$@")
+[ ${#RATES[@]} -gt 0 ] || RATES=(250 500 1000 2000 3000 4000 5000 6000 7000 8000 10000 12000 15000)
+CLIENTS=${CLIENTS:-50000}
+
+OUT=$(pwd)/bench/out/dhcp
+rm -rf "$OUT"; mkdir -p "$OUT"
+go build -o "$OUT/netkick" ./cmd/netkick
+
+SRV=nkbench-srv-$$ CLI=nkbench-cli-$$
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  ip netns del "$SRV" 2>/dev/null || true
+  ip netns del "$CLI" 2>/dev/null || true
+}
+trap cleanup EXIT
+ip netns add "$SRV"; ip netns add "$CLI"
+ip -n "$SRV" link set lo up; ip -n "$CLI" link set lo up
+ip -n "$SRV" link add vs type veth peer name vc netns "$CLI"
+ip -n "$SRV" addr add 198.18.0.1/15 dev vs; ip -n "$SRV" link set vs up
+ip -n "$CLI" addr add 198.18.0.2/15 dev vc; ip -n "$CLI" link set vc up
+
+start_netkick() {
+  local d=$OUT/netkick-$1; mkdir -p "$d"
+  cat > "$d/netkick.yaml" <<YAML
+http: "127.0.0.1:18080"
+data: $d/data
+log_level: warn
+dhcp:
+  interface: vs
+  mode: full
+  unknown: pool
+  subnets:
+    - cidr: 198.18.0.0/15
+      pools: ["198.18.1.0-198.19.255.254"]
+      router: 198.18.0.1
+      lease: 1h
+YAML
+  ip netns exec "$SRV" "$OUT/netkick" serve --config "$d/netkick.yaml" >"$d/log" 2>&1 &
+  PID=$!
+}
+start_kea() {
+  local d=$OUT/kea-$1; mkdir -p "$d"
+  cat > "$d/kea.json" <<JSON
+{"Dhcp4": {
+  "interfaces-config": {"interfaces": ["vs"], "dhcp-socket-type": "udp"},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$d/leases4.csv", "lfc-interval": 0},
+  "multi-threading": {"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 64},
+  "valid-lifetime": 3600,
+  "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.254"}],
+               "option-data": [{"name": "routers", "data": "198.18.0.1"}]}],
+  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "$d/kea.log"}], "severity": "WARN"}]
+}}
+JSON
+  KEA_PIDFILE_DIR=$d KEA_LOCKFILE_DIR=$d ip netns exec "$SRV" kea-dhcp4 -c "$d/kea.json" >"$d/log" 2>&1 &
+  PID=$!
+}
+start_dnsmasq() {
+  local d=$OUT/dnsmasq-$1; mkdir -p "$d"
+  ip netns exec "$SRV" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --no-ping --interface=vs \
+    --bind-interfaces --dhcp-range=198.18.1.0,198.19.255.254,255.254.0.0,1h --dhcp-lease-max=200000 \
+    --dhcp-leasefile="$d/leases" --pid-file="$d/pid" >"$d/log" 2>&1 &
+  PID=$!
+}
+
+# run SERVER RATE: prints "achieved drops_percent"
+run() {
+  local server=$1 rate=$2
+  "start_$server" "$rate"; PIDS+=("$PID")
+  sleep 1.5
+  local log=$OUT/$server-$rate/perfdhcp.txt
+  ip netns exec "$CLI" perfdhcp -4 -l vc -r "$rate" -R "$CLIENTS" -p "$DUR" -W 2000000 198.18.0.1 >"$log" 2>&1 || true
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
+  # achieved = ACKs received per second of the sending period.
+  awk -v dur="$DUR" '
+    /received packets:/ {n++; if (n==2) acks=$3}
+    /sent packets:/ {sent+=$3}
+    /^drops:/ {drops+=$2}
+    /non unique addresses:/ {nonuniq+=$4}
+    END { if (sent==0) {print 0, 100, 0} else printf "%.0f %.3f %d\n", acks/dur, 100*drops/sent, nonuniq }' "$log"
+}
+
+declare -A BEST ACH
+printf "%-8s %8s %10s %8s %6s\n" server rate achieved drops% clean
+for server in netkick kea dnsmasq; do
+  BEST[$server]=0; ACH[$server]=0; bad=0
+  for rate in "${RATES[@]}"; do
+    read -r achieved drops nonuniq < <(run "$server" "$rate")
+    clean=no
+    if awk -v d="$drops" 'BEGIN{exit !(d < 0.1)}' && [ "${nonuniq:-0}" = 0 ]; then
+      clean=yes; BEST[$server]=$rate; ACH[$server]=$achieved; bad=0
+    else
+      bad=$((bad+1))
+    fi
+    printf "%-8s %8s %10s %8s %6s\n" "$server" "$rate" "$achieved" "$drops" "$clean"
+    [ $bad -ge 2 ] && break
+  done
+done
+echo
+for s in netkick kea dnsmasq; do
+  printf "highest clean rate (<0.1%% drops): %-8s %6s/s target (ACKs received: %s/s)\n" "$s" "${BEST[$s]}" "${ACH[$s]}"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a" }'; }
+echo "ratio netkick/kea:     $(ratio "${BEST[netkick]}" "${BEST[kea]}")"
+echo "ratio netkick/dnsmasq: $(ratio "${BEST[netkick]}" "${BEST[dnsmasq]}")"
+echo "per-run perfdhcp output: $OUT/<server>-<rate>/perfdhcp.txt"
