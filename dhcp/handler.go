@@ -106,6 +106,7 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ip).AsSlice(), sub, bd, hostname)
 		if host != nil {
+			s.noteFirmware(host, bd.Firmware)
 			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: fmt.Sprintf("%s %s %s", addrOf(ip), bd.Firmware, bd.File)})
 		}
 		return resp, s.dest(req, false), outOffer

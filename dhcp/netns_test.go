@@ -192,5 +192,4 @@ func waitFile(t *testing.T, path, substr string, d time.Duration) string {
 	return ""
 }
 
-
 func netipFrom(ip net.IP) (netip.Addr, bool) { return netip.AddrFromSlice(ip.To4()) }

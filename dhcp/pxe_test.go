@@ -134,11 +134,15 @@ func TestPXEClientsGetTheirBootFiles(t *testing.T) {
 		for _, e := range evs {
 			kinds[e.Kind] = true
 		}
-		if kinds["dhcp-offer"] && kinds["dhcp-ack"] {
+		h, err := st.GetHost(ctx, "b01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kinds["dhcp-offer"] && kinds["dhcp-ack"] && h.Arch == "bios" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("b01 events = %+v, want dhcp-offer and dhcp-ack", evs)
+			t.Fatalf("b01 events = %+v (want dhcp-offer and dhcp-ack), arch %q (want bios)", evs, h.Arch)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -20,6 +20,7 @@ type Hosts interface {
 	ListHosts(ctx context.Context, f inventory.HostFilter) ([]inventory.Host, error)
 	ListProfiles(ctx context.Context) ([]inventory.Profile, error)
 	PutHost(ctx context.Context, h *inventory.Host) error
+	UpdateHost(ctx context.Context, key string, fn func(*inventory.Host) error) (*inventory.Host, error)
 	AddEvent(ctx context.Context, e inventory.Event) error
 }
 
@@ -71,7 +72,7 @@ type Server struct {
 	conns   []*net.UDPConn
 	known   chan packet
 	unknown chan packet
-	events  chan inventory.Event
+	jobs    chan func(context.Context) error
 
 	Metrics *Metrics
 }
@@ -105,7 +106,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		subnets: subs, local: -1, Metrics: newMetrics(),
 		known:   make(chan packet, 1024),
 		unknown: make(chan packet, 256),
-		events:  make(chan inventory.Event, 1024),
+		jobs:    make(chan func(context.Context) error, 1024),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -216,7 +217,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); s.commit.run(ctx) }()
 	wg.Add(1)
-	go func() { defer wg.Done(); s.eventLoop(ctx) }()
+	go func() { defer wg.Done(); s.jobLoop(ctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
 	for i := 0; i < s.cfg.Workers; i++ {
@@ -380,22 +381,60 @@ func (s *Server) addKnown(h *inventory.Host) {
 	}
 }
 
-// event queues a timeline entry; it is dropped (never blocks a worker) when the queue is full.
-func (s *Server) event(e inventory.Event) {
+// background queues a store write that no reply waits for (timeline events,
+// the firmware seen); it is dropped, never blocking a worker, when the queue is full.
+func (s *Server) background(job func(context.Context) error) {
 	select {
-	case s.events <- e:
+	case s.jobs <- job:
 	default:
 	}
 }
 
-func (s *Server) eventLoop(ctx context.Context) {
+// event queues a timeline entry.
+func (s *Server) event(e inventory.Event) {
+	s.background(func(ctx context.Context) error {
+		if err := s.store.AddEvent(ctx, e); err != nil {
+			return fmt.Errorf("record %s event of %s: %w", e.Kind, e.HostID, err)
+		}
+		return nil
+	})
+}
+
+var errUnchanged = errors.New("unchanged")
+
+// noteFirmware records the firmware a known host booted with (option 93) in its Arch.
+func (s *Server) noteFirmware(h *inventory.Host, firmware string) {
+	if firmware == "" || h.Arch == firmware {
+		return
+	}
+	id := h.ID()
+	s.background(func(ctx context.Context) error {
+		nh, err := s.store.UpdateHost(ctx, id, func(x *inventory.Host) error {
+			if x.Arch == firmware {
+				return errUnchanged
+			}
+			x.Arch = firmware
+			return nil
+		})
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record firmware %s of host %s: %w", firmware, id, err)
+		}
+		s.addKnown(nh)
+		return nil
+	})
+}
+
+func (s *Server) jobLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-s.events:
-			if err := s.store.AddEvent(ctx, e); err != nil && ctx.Err() == nil {
-				s.log.Warn("dhcp: record event", "host", e.HostID, "kind", e.Kind, "err", err)
+		case job := <-s.jobs:
+			if err := job(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("dhcp: " + err.Error())
 			}
 		}
 	}
