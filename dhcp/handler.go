@@ -101,7 +101,11 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		ip, err := s.alloc.offer(si, mac, reservation, ipv4Of(req.RequestedIPAddress()), now)
 		s.mu.Unlock()
 		if err != nil {
-			s.log.Debug("dhcp: no offer", "mac", mac, "err", err)
+			if errors.Is(err, errReservedInUse) {
+				s.log.Warn("dhcp: host not answered", "mac", mac, "host", hostname, "err", err)
+			} else {
+				s.log.Debug("dhcp: no offer", "mac", mac, "err", err)
+			}
 			return nil, nil, outNoAddress
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ip).AsSlice(), sub, bd, hostname)
