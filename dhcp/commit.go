@@ -7,7 +7,7 @@ import (
 )
 
 // maxBatch bounds how many requests share one transaction.
-const maxBatch = 512
+const maxBatch = 1024
 
 type commitReq struct {
 	leases []inventory.Lease

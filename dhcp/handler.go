@@ -35,27 +35,52 @@ func decode(b []byte) (*dhcpv4.DHCPv4, error) {
 	return req, nil
 }
 
+// reply is the server's answer to one request.
+type reply struct {
+	resp *dhcpv4.DHCPv4 // nil: no answer
+	dst  *net.UDPAddr
+	out  outcome
+	// commit, when set, yields the result of making the lease change
+	// durable; resp may be sent only after it yields nil.
+	commit chan error
+}
+
 // HandleBytes runs one raw packet through the server's decisions and returns
-// the reply and where to send it (nil when the packet gets no answer).
-// Serve calls the same path; tests and the fuzzer call it directly.
+// the reply and where to send it (nil when the packet gets no answer), after
+// any lease change is durable. Serve takes the same path without waiting in
+// the worker; tests and the fuzzer call it directly.
 func (s *Server) HandleBytes(ctx context.Context, b []byte, peer *net.UDPAddr, port int) (*dhcpv4.DHCPv4, *net.UDPAddr) {
 	req, err := decode(b)
 	if err != nil {
 		s.Metrics.count(typeInvalid, outBad)
 		return nil, nil
 	}
-	return s.handle(ctx, req, peer, port)
+	r := s.decide(ctx, req, peer, port)
+	if r.commit != nil {
+		select {
+		case err = <-r.commit:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if !s.committed(req, r, err) {
+			return nil, nil
+		}
+	}
+	s.Metrics.count(typeOf(req), r.out)
+	return r.resp, r.dst
 }
 
-// handle decides the answer to one request.
-func (s *Server) handle(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int) (*dhcpv4.DHCPv4, *net.UDPAddr) {
-	t := typeOf(req)
-	resp, dst, out := s.decide(ctx, req, peer, port)
-	s.Metrics.count(t, out)
-	return resp, dst
+// committed reports whether r may be sent after its commit ended with err.
+func (s *Server) committed(req *dhcpv4.DHCPv4, r reply, err error) bool {
+	if err == nil {
+		return true
+	}
+	s.Metrics.count(typeOf(req), outError)
+	s.log.Error("dhcp: lease change not saved; no reply sent", "mac", req.ClientHWAddr.String(), "type", req.MessageType().String(), "err", err)
+	return false
 }
 
-func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int) (*dhcpv4.DHCPv4, *net.UDPAddr, outcome) {
+func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int) reply {
 	mac := req.ClientHWAddr.String()
 	host, prof := s.lookup(mac)
 	breq := bootRequest(req, mac)
@@ -65,22 +90,22 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		return s.decideProxy(ctx, req, peer, port, host, bd)
 	}
 	if port != dhcpv4.ServerPort {
-		return nil, nil, outIgnored
+		return reply{nil, nil, outIgnored, nil}
 	}
 	si := s.subnetFor(req)
 	if si < 0 {
-		return nil, nil, outIgnored
+		return reply{nil, nil, outIgnored, nil}
 	}
 	if host == nil {
 		switch s.cfg.Unknown {
 		case UnknownIgnore:
-			return nil, nil, outIgnored
+			return reply{nil, nil, outIgnored, nil}
 		case UnknownDiscover:
 			if req.MessageType() == dhcpv4.MessageTypeDiscover {
 				h, err := s.discoverHost(ctx, mac, bd.Firmware)
 				if err != nil {
 					s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
-					return nil, nil, outError
+					return reply{nil, nil, outError, nil}
 				}
 				host = h
 			}
@@ -106,14 +131,14 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 			} else {
 				s.log.Debug("dhcp: no offer", "mac", mac, "err", err)
 			}
-			return nil, nil, outNoAddress
+			return reply{nil, nil, outNoAddress, nil}
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ip).AsSlice(), sub, bd, hostname)
 		if host != nil {
 			s.noteFirmware(host, bd.Firmware)
 			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: fmt.Sprintf("%s %s %s", addrOf(ip), bd.Firmware, bd.File)})
 		}
-		return resp, s.dest(req, false), outOffer
+		return reply{resp, s.dest(req, false), outOffer, nil}
 
 	case dhcpv4.MessageTypeRequest:
 		sid := req.ServerIdentifier()
@@ -127,13 +152,13 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 				s.mu.Lock()
 				s.alloc.forget(mac, requested)
 				s.mu.Unlock()
-				return nil, nil, outIgnored
+				return reply{nil, nil, outIgnored, nil}
 			}
 			ip = requested
 		case requested != 0:
 			// INIT-REBOOT: silent unless we have a record or it is wrong here.
 			if !sub.prefix.Contains(addrOf(requested)) {
-				return s.nak(req, "requested address is not on this network"), s.dest(req, true), outNak
+				return reply{s.nak(req, "requested address is not on this network"), s.dest(req, true), outNak, nil}
 			}
 			s.mu.Lock()
 			rec := s.alloc.hasRecord(requested, mac) || requested == reservation
@@ -141,16 +166,16 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 			s.mu.Unlock()
 			if !rec {
 				if !free {
-					return s.nak(req, "address is in use"), s.dest(req, true), outNak
+					return reply{s.nak(req, "address is in use"), s.dest(req, true), outNak, nil}
 				}
-				return nil, nil, outIgnored
+				return reply{nil, nil, outIgnored, nil}
 			}
 			ip = requested
 		case ciaddr != 0:
 			// RENEWING or REBINDING.
 			ip = ciaddr
 		default:
-			return nil, nil, outIgnored
+			return reply{nil, nil, outIgnored, nil}
 		}
 		s.mu.Lock()
 		ls, err := s.alloc.bind(si, mac, ip, reservation, hostname, now)
@@ -161,79 +186,59 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		s.mu.Unlock()
 		if err != nil {
 			s.log.Info("dhcp: NAK", "mac", mac, "err", err)
-			return s.nak(req, err.Error()), s.dest(req, true), outNak
-		}
-		select {
-		case err = <-done:
-		case <-ctx.Done():
-			return nil, nil, outError
-		}
-		if err != nil {
-			s.log.Error("dhcp: lease not saved, no ACK sent", "mac", mac, "ip", addrOf(ip).String(), "err", err)
-			return nil, nil, outError
+			return reply{s.nak(req, err.Error()), s.dest(req, true), outNak, nil}
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeAck, addrOf(ip).AsSlice(), sub, bd, hostname)
 		if host != nil {
 			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: fmt.Sprintf("%s %s %s", addrOf(ip), bd.Firmware, bd.File)})
 		}
-		return resp, s.dest(req, false), outAck
+		// The ACK leaves only once the lease is on disk (see Server.sender).
+		return reply{resp, s.dest(req, false), outAck, done}
 
 	case dhcpv4.MessageTypeRelease:
 		s.mu.Lock()
 		ls := s.alloc.release(mac, ipv4Of(req.ClientIPAddr), now)
 		done := s.commit.enqueue(ls)
 		s.mu.Unlock()
-		s.waitCommit(ctx, done, mac)
-		return nil, nil, outReleased
+		return reply{nil, nil, outReleased, done}
 
 	case dhcpv4.MessageTypeDecline:
 		s.mu.Lock()
 		ls := s.alloc.decline(mac, ipv4Of(req.RequestedIPAddress()), declineHold, now)
 		done := s.commit.enqueue(ls)
 		s.mu.Unlock()
-		s.waitCommit(ctx, done, mac)
 		if len(ls) > 0 {
 			s.log.Warn("dhcp: address declined: another machine uses it", "ip", ls[0].IP, "by", mac)
 		}
-		return nil, nil, outDeclined
+		return reply{nil, nil, outDeclined, done}
 
 	case dhcpv4.MessageTypeInform:
 		if req.ClientIPAddr.IsUnspecified() {
-			return nil, nil, outIgnored
+			return reply{nil, nil, outIgnored, nil}
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeAck, nil, sub, bd, hostname)
 		resp.Options.Del(dhcpv4.OptionIPAddressLeaseTime)
 		resp.Options.Del(dhcpv4.OptionRenewTimeValue)
 		resp.Options.Del(dhcpv4.OptionRebindingTimeValue)
-		return resp, s.dest(req, false), outAck
+		return reply{resp, s.dest(req, false), outAck, nil}
 	}
-	return nil, nil, outIgnored
-}
-
-func (s *Server) waitCommit(ctx context.Context, done chan error, mac string) {
-	select {
-	case err := <-done:
-		if err != nil {
-			s.log.Error("dhcp: lease change not saved", "mac", mac, "err", err)
-		}
-	case <-ctx.Done():
-	}
+	return reply{nil, nil, outIgnored, nil}
 }
 
 // decideProxy answers PXE and HTTP boot clients with boot data only.
-func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int, host *inventory.Host, bd boot.DHCPBoot) (*dhcpv4.DHCPv4, *net.UDPAddr, outcome) {
+func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int, host *inventory.Host, bd boot.DHCPBoot) reply {
 	if !bd.NetBoot || !boot.IsNetBootClass(req.ClassIdentifier()) {
-		return nil, nil, outIgnored
+		return reply{nil, nil, outIgnored, nil}
 	}
 	mac := req.ClientHWAddr.String()
 	if host == nil {
 		switch s.cfg.Unknown {
 		case UnknownIgnore:
-			return nil, nil, outIgnored
+			return reply{nil, nil, outIgnored, nil}
 		case UnknownDiscover:
 			if _, err := s.discoverHost(ctx, mac, bd.Firmware); err != nil {
 				s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
-				return nil, nil, outError
+				return reply{nil, nil, outError, nil}
 			}
 		}
 	}
@@ -242,17 +247,17 @@ func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.
 	case port == 4011 && (mt == dhcpv4.MessageTypeRequest || mt == dhcpv4.MessageTypeInform):
 		// PXE boot server discovery: answer the client where it is.
 		resp := s.reply(req, dhcpv4.MessageTypeAck, nil, nil, bd, "")
-		return resp, peer, outAck
+		return reply{resp, peer, outAck, nil}
 	case port == dhcpv4.ServerPort && mt == dhcpv4.MessageTypeDiscover:
 		resp := s.reply(req, dhcpv4.MessageTypeOffer, nil, nil, bd, "")
-		return resp, s.dest(req, false), outOffer
+		return reply{resp, s.dest(req, false), outOffer, nil}
 	case port == dhcpv4.ServerPort && mt == dhcpv4.MessageTypeRequest:
 		if sid := req.ServerIdentifier(); sid != nil && sid.Equal(s.serverIP.AsSlice()) {
 			resp := s.reply(req, dhcpv4.MessageTypeAck, nil, nil, bd, "")
-			return resp, s.dest(req, false), outAck
+			return reply{resp, s.dest(req, false), outAck, nil}
 		}
 	}
-	return nil, nil, outIgnored
+	return reply{nil, nil, outIgnored, nil}
 }
 
 // discoverHost records an unknown MAC as a host in state discovered.

@@ -73,6 +73,7 @@ type Server struct {
 	known   chan packet
 	unknown chan packet
 	jobs    chan func(context.Context) error
+	pending chan pendingReply
 
 	Metrics *Metrics
 }
@@ -105,8 +106,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, refresh: o.RefreshEvery,
 		subnets: subs, local: -1, Metrics: newMetrics(),
 		known:   make(chan packet, 1024),
-		unknown: make(chan packet, 256),
+		unknown: make(chan packet, 1024),
 		jobs:    make(chan func(context.Context) error, 1024),
+		pending: make(chan pendingReply, 8192),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -219,6 +221,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); s.jobLoop(ctx) }()
 	wg.Add(1)
+	go func() { defer wg.Done(); s.sender(ctx) }()
+	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
 	for i := 0; i < s.cfg.Workers; i++ {
 		wg.Add(1)
@@ -293,18 +297,62 @@ func (s *Server) worker(ctx context.Context) {
 				return
 			}
 		}
-		resp, dst := s.handle(ctx, p.req, p.peer, p.port)
-		if resp == nil {
+		r := s.decide(ctx, p.req, p.peer, p.port)
+		if r.commit != nil {
+			// Never wait for the disk here: the sender sends the reply
+			// once the lease is durable, and this worker moves on.
+			select {
+			case s.pending <- pendingReply{p: p, r: r}:
+			case <-ctx.Done():
+				return
+			}
 			continue
 		}
-		if _, err := p.conn.WriteTo(resp.ToBytes(), dst); err != nil {
-			s.Metrics.count(typeOf(p.req), outError)
-			s.log.Warn("dhcp: send reply", "to", dst.String(), "mac", p.req.ClientHWAddr.String(), "err", err)
+		s.Metrics.count(typeOf(p.req), r.out)
+		s.send(p, r)
+	}
+}
+
+type pendingReply struct {
+	p packet
+	r reply
+}
+
+// sender sends the replies that wait for a lease commit, in the order the
+// commits were queued (the committer completes them in that order).
+func (s *Server) sender(ctx context.Context) {
+	for {
+		var pr pendingReply
+		select {
+		case pr = <-s.pending:
+		case <-ctx.Done():
+			return
+		}
+		var err error
+		select {
+		case err = <-pr.r.commit:
+		case <-ctx.Done():
+			return
+		}
+		if !s.committed(pr.p.req, pr.r, err) {
 			continue
 		}
-		if resp.MessageType() == dhcpv4.MessageTypeAck || resp.MessageType() == dhcpv4.MessageTypeOffer {
-			s.Metrics.observe(time.Since(p.at))
-		}
+		s.Metrics.count(typeOf(pr.p.req), pr.r.out)
+		s.send(pr.p, pr.r)
+	}
+}
+
+func (s *Server) send(p packet, r reply) {
+	if r.resp == nil {
+		return
+	}
+	if _, err := p.conn.WriteTo(r.resp.ToBytes(), r.dst); err != nil {
+		s.Metrics.count(typeOf(p.req), outError)
+		s.log.Warn("dhcp: send reply", "to", r.dst.String(), "mac", p.req.ClientHWAddr.String(), "err", err)
+		return
+	}
+	if mt := r.resp.MessageType(); mt == dhcpv4.MessageTypeAck || mt == dhcpv4.MessageTypeOffer {
+		s.Metrics.observe(time.Since(p.at))
 	}
 }
 

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -66,32 +67,67 @@ func (s *SQLite) SaveLeases(ctx context.Context, ls []Lease) error {
 	if len(ls) == 0 {
 		return nil
 	}
+	for _, l := range ls {
+		if err := ValidateIPv4("lease ip", l.IP); err != nil {
+			return err
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save %d leases in %s: %w", len(ls), s.path, err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO leases(ip, mac, state, expires, hostname, updated) VALUES (?,?,?,?,?,?)
-		ON CONFLICT(ip) DO UPDATE SET mac=excluded.mac, state=excluded.state, expires=excluded.expires,
+	// One multi-row statement per chunk: the driver prepares each statement
+	// anew, so one statement for many rows is what makes big batches cheap.
+	// Within a statement an address may appear once only; later rows of the
+	// batch win, as they would executed one by one.
+	const chunk = 500
+	now := time.Now()
+	for len(ls) > 0 {
+		var part []Lease
+		seen := map[string]bool{}
+		rest := ls[:0:0]
+		for i, l := range ls {
+			if len(part) == chunk {
+				rest = append(rest, ls[i:]...)
+				break
+			}
+			if seen[l.IP] {
+				// Defer a repeated address to the next statement, keeping order.
+				rest = append(rest, l)
+				continue
+			}
+			if len(rest) > 0 {
+				// An earlier row was deferred: keep later rows after it.
+				rest = append(rest, l)
+				continue
+			}
+			seen[l.IP] = true
+			part = append(part, l)
+		}
+		var q strings.Builder
+		q.WriteString(`INSERT INTO leases(ip, mac, state, expires, hostname, updated) VALUES `)
+		args := make([]any, 0, 6*len(part))
+		for i, l := range part {
+			if i > 0 {
+				q.WriteString(",")
+			}
+			q.WriteString("(?,?,?,?,?,?)")
+			upd := l.Updated
+			if upd.IsZero() {
+				upd = now
+			}
+			args = append(args, l.IP, l.MAC, string(l.State), l.Expires.UnixNano(), l.Hostname, upd.UnixNano())
+		}
+		q.WriteString(` ON CONFLICT(ip) DO UPDATE SET mac=excluded.mac, state=excluded.state, expires=excluded.expires,
 		hostname=excluded.hostname, updated=excluded.updated`)
-	if err != nil {
-		return fmt.Errorf("save leases in %s: %w", s.path, err)
-	}
-	defer st.Close()
-	for _, l := range ls {
-		if err := ValidateIPv4("lease ip", l.IP); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("save %d leases in %s: %w", len(part), s.path, err)
 		}
-		upd := l.Updated
-		if upd.IsZero() {
-			upd = time.Now()
-		}
-		if _, err := st.ExecContext(ctx, l.IP, l.MAC, string(l.State), l.Expires.UnixNano(), l.Hostname, upd.UnixNano()); err != nil {
-			return fmt.Errorf("save lease %s for %s in %s: %w", l.IP, l.MAC, s.path, err)
-		}
+		ls = rest
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit %d leases in %s: %w", len(ls), s.path, err)
+		return fmt.Errorf("commit leases in %s: %w", s.path, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -72,5 +73,37 @@ func TestLeaseActive(t *testing.T) {
 				t.Errorf("Active = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestSaveLeasesBatchOrder(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	exp := time.Unix(1_800_000_000, 0).UTC()
+	var batch []Lease
+	// 1200 rows (more than one statement), the same address several times:
+	// the last row for an address wins, as if written one by one.
+	for i := 0; i < 1200; i++ {
+		ip := fmt.Sprintf("198.18.%d.%d", i/250, i%250+1)
+		batch = append(batch, Lease{IP: ip, MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: exp})
+		if i%100 == 0 {
+			batch = append(batch, Lease{IP: "192.0.2.7", MAC: fmt.Sprintf("52:54:00:00:01:%02x", i/100), State: LeaseBound, Expires: exp})
+		}
+	}
+	batch = append(batch, Lease{IP: "192.0.2.7", MAC: "52:54:00:00:02:ff", State: LeaseReleased, Expires: exp})
+	if err := s.SaveLeases(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1201 {
+		t.Fatalf("%d leases stored, want 1201", len(got))
+	}
+	for _, l := range got {
+		if l.IP == "192.0.2.7" && (l.MAC != "52:54:00:00:02:ff" || l.State != LeaseReleased) {
+			t.Errorf("192.0.2.7 = %+v, want the batch's last row", l)
+		}
 	}
 }
