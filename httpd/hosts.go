@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,12 +63,12 @@ func (s *Server) putHost(c echo.Context) error {
 	switch {
 	case err == nil:
 		// Lifecycle fields are not set through PUT.
-		h.TokenHash, h.TokenExpires, h.FirstSeen, h.LastSeen = old.TokenHash, old.TokenExpires, old.FirstSeen, old.LastSeen
+		h.BuildToken, h.TokenExpires, h.FirstSeen, h.LastSeen = old.BuildToken, old.TokenExpires, old.FirstSeen, old.LastSeen
 		if h.State == "" {
 			h.State = old.State
 		}
 	case errors.Is(err, inventory.ErrNotFound):
-		h.TokenHash = ""
+		h.BuildToken, h.TokenExpires = "", time.Time{}
 	default:
 		return err
 	}

@@ -42,6 +42,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	echo    *echo.Echo
+	ks      ksCache
 }
 
 // New builds the server and its routes.

@@ -45,11 +45,12 @@ type Host struct {
 	State            State  `json:"state,omitempty" yaml:"state,omitempty"`
 	// Arch is the firmware architecture last seen by DHCP (option 93), e.g. "bios", "efi-x86_64".
 	Arch string `json:"arch,omitempty" yaml:"arch,omitempty"`
-	// Token is the one-time build token (stored hashed as TokenHash; never exported).
-	TokenHash    string    `json:"-" yaml:"-"`
-	TokenExpires time.Time `json:"token_expires,omitempty" yaml:"-"`
-	FirstSeen    time.Time `json:"first_seen,omitempty" yaml:"-"`
-	LastSeen     time.Time `json:"last_seen,omitempty" yaml:"-"`
+	// BuildToken is the one-time token of the current build: it is stored, never
+	// shown by the API or exported, and burnt when the install reports back.
+	BuildToken   string    `json:"-" yaml:"-"`
+	TokenExpires time.Time `json:"token_expires,omitzero" yaml:"-"`
+	FirstSeen    time.Time `json:"first_seen,omitzero" yaml:"-"`
+	LastSeen     time.Time `json:"last_seen,omitzero" yaml:"-"`
 }
 
 // ID is the host's identity: its first MAC.

@@ -45,7 +45,11 @@ var migrations = []string{
 		detail TEXT NOT NULL
 	);
 	CREATE INDEX events_host ON events(host_id, id);`,
-	// 2: DHCP leases, keyed by address (one holder per address, ever).
+	// generation counts writes to hosts and documents, so readers can keep a
+	// cache and notice writes made by other processes.
+	`CREATE TABLE meta (generation INTEGER NOT NULL);
+	INSERT INTO meta(generation) VALUES (0);`,
+	// 3: DHCP leases, keyed by address (one holder per address, ever).
 	`CREATE TABLE leases (
 		ip TEXT PRIMARY KEY,
 		mac TEXT NOT NULL,
@@ -63,6 +67,8 @@ type SQLite struct {
 	db       *sql.DB
 	path     string
 	eventCap int
+	genStmt  *sql.Stmt
+	cache    readCache
 }
 
 // OpenSQLite opens (creating if needed) the inventory database at path and
@@ -82,6 +88,8 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open inventory database %s: %w", path, err)
 	}
+	// Keep connections (and the statements prepared on them) between requests.
+	db.SetMaxIdleConns(8)
 	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap}
 	if err := s.check(); err != nil {
 		db.Close()
@@ -90,6 +98,10 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.genStmt, err = db.Prepare(`SELECT generation FROM meta`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inventory database %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -152,14 +164,14 @@ func (s *SQLite) DB() *sql.DB { return s.db }
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
 
-// hostRecord is the stored form of a Host: the token hash is kept, unlike in JSON output.
+// hostRecord is the stored form of a Host: the build token is kept, unlike in JSON output.
 type hostRecord struct {
 	Host
-	StoredTokenHash string `json:"token_hash,omitempty"`
+	StoredToken string `json:"build_token,omitempty"`
 }
 
 func encodeHost(h *Host) (string, error) {
-	b, err := json.Marshal(hostRecord{Host: *h, StoredTokenHash: h.TokenHash})
+	b, err := json.Marshal(hostRecord{Host: *h, StoredToken: h.BuildToken})
 	return string(b), err
 }
 
@@ -169,7 +181,7 @@ func decodeHost(doc string) (*Host, error) {
 		return nil, fmt.Errorf("decode stored host: %w", err)
 	}
 	h := r.Host
-	h.TokenHash = r.StoredTokenHash
+	h.BuildToken = r.StoredToken
 	return &h, nil
 }
 
@@ -197,8 +209,26 @@ func resolve(ctx context.Context, q querier, key string) (string, error) {
 	return id, err
 }
 
-// GetHost returns the host with that MAC or hostname.
+// GetHost returns the host with that MAC or hostname. Reads are served from a
+// cache that is dropped whenever any process writes to the inventory.
 func (s *SQLite) GetHost(ctx context.Context, key string) (*Host, error) {
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ck := cacheKey(key)
+	if h, ok := s.cache.getHost(gen, ck); ok {
+		return h.clone(), nil
+	}
+	h, err := s.readHost(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putHost(gen, ck, h)
+	return h.clone(), nil
+}
+
+func (s *SQLite) readHost(ctx context.Context, key string) (*Host, error) {
 	id, err := resolve(ctx, s.db, key)
 	if err != nil {
 		return nil, err
@@ -290,6 +320,9 @@ func putHostTx(ctx context.Context, tx *sql.Tx, h *Host) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM host_macs WHERE host_id = ?`, id); err != nil {
 		return err
 	}
+	if err := bumpGeneration(ctx, tx); err != nil {
+		return err
+	}
 	for _, m := range h.MACs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO host_macs(mac, host_id) VALUES (?,?)`, m, id); err != nil {
 			return fmt.Errorf("save MAC %s of host %s: %w", m, h.Hostname, err)
@@ -351,6 +384,9 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 			return err
 		}
 	}
+	if err := bumpGeneration(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
@@ -398,28 +434,58 @@ func putDoc(ctx context.Context, s *SQLite, kind, name string, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
 		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, string(b))
 	if err != nil {
 		return fmt.Errorf("save %s %q: %w", kind, name, err)
 	}
-	return nil
+	if err := bumpGeneration(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func deleteDoc(ctx context.Context, s *SQLite, kind, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM docs WHERE kind = ? AND name = ?`, kind, name)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE kind = ? AND name = ?`, kind, name)
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", kind, name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
 	}
-	return nil
+	if err := bumpGeneration(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // GetProfile returns a profile by name.
 func (s *SQLite) GetProfile(ctx context.Context, name string) (*Profile, error) {
-	return getDoc[Profile](ctx, s, "profile", name)
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := s.cache.getProfile(gen, name); ok {
+		cp := *p
+		return &cp, nil
+	}
+	p, err := getDoc[Profile](ctx, s, "profile", name)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putProfile(gen, name, p)
+	cp := *p
+	return &cp, nil
 }
 
 // ListProfiles returns all profiles sorted by name.
@@ -547,3 +613,23 @@ func SortRoles(roles []string) []string {
 }
 
 var _ Store = (*SQLite)(nil)
+
+// PutHosts creates or replaces many hosts in one transaction: all or none.
+func (s *SQLite) PutHosts(ctx context.Context, hosts []Host) error {
+	for i := range hosts {
+		if err := NormalizeHost(&hosts[i]); err != nil {
+			return fmt.Errorf("hosts[%d] (%s): %w", i, hosts[i].Hostname, err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for i := range hosts {
+		if err := putHostTx(ctx, tx, &hosts[i]); err != nil {
+			return fmt.Errorf("hosts[%d] (%s): %w", i, hosts[i].Hostname, err)
+		}
+	}
+	return tx.Commit()
+}

@@ -39,5 +39,9 @@ type Store interface {
 	AddEvent(ctx context.Context, e Event) error
 	Events(ctx context.Context, hostID string, limit int) ([]Event, error)
 
+	// Generation changes whenever hosts, profiles, layouts or clusters change,
+	// in this process or another; callers key caches on it.
+	Generation(ctx context.Context) (int64, error)
+
 	Close() error
 }

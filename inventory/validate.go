@@ -22,9 +22,9 @@ func NormalizeMAC(s string) (string, error) {
 	var hexs string
 	switch {
 	case len(t) == 17 && (allSep(t, ':') || allSep(t, '-')):
-		hexs = strings.NewReplacer(":", "", "-", "").Replace(t)
+		hexs = t[0:2] + t[3:5] + t[6:8] + t[9:11] + t[12:14] + t[15:17]
 	case len(t) == 14 && t[4] == '.' && t[9] == '.':
-		hexs = strings.ReplaceAll(t, ".", "")
+		hexs = t[0:4] + t[5:9] + t[10:14]
 	case len(t) == 12:
 		hexs = t
 	default:
@@ -34,7 +34,15 @@ func NormalizeMAC(s string) (string, error) {
 	if err != nil || len(b) != 6 {
 		return "", fmt.Errorf("%w: MAC %q: want six hex octets such as aa:bb:cc:dd:ee:ff", ErrInvalid, trunc(in))
 	}
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]), nil
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 17)
+	for i, x := range b {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, digits[x>>4], digits[x&15])
+	}
+	return string(out), nil
 }
 
 // allSep reports whether s has sep at every third position (2, 5, 8, …).

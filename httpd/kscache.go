@@ -1,0 +1,43 @@
+package httpd
+
+import "sync"
+
+// ksCache keeps rendered kickstarts for one inventory generation: any write
+// to the inventory (from any process) changes the generation and empties it.
+// Templates are parsed once at start, so output depends only on the inventory
+// and the request's server URL.
+type ksCache struct {
+	mu    sync.RWMutex
+	gen   int64
+	bytes int
+	m     map[string][]byte
+}
+
+// ksCacheLimit bounds the memory the cache may hold.
+const ksCacheLimit = 64 << 20
+
+func (c *ksCache) get(gen int64, key string) ([]byte, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.gen != gen {
+		return nil, false
+	}
+	b, ok := c.m[key]
+	return b, ok
+}
+
+func (c *ksCache) put(gen int64, key string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen < c.gen {
+		return
+	}
+	if gen != c.gen || c.m == nil {
+		c.gen, c.m, c.bytes = gen, map[string][]byte{}, 0
+	}
+	if c.bytes+len(b) > ksCacheLimit {
+		return
+	}
+	c.m[key] = b
+	c.bytes += len(b)
+}

@@ -1,0 +1,38 @@
+package inventory
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+func BenchmarkGetHostCached(b *testing.B) {
+	s, err := OpenSQLite(filepath.Join(b.TempDir(), "inventory.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.PutHost(ctx, &Host{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.GetHost(ctx, "52:54:00:00:00:01"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGeneration(b *testing.B) {
+	s, err := OpenSQLite(filepath.Join(b.TempDir(), "inventory.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.generation(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
