@@ -126,7 +126,7 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		ip, err := s.alloc.offer(si, mac, reservation, ipv4Of(req.RequestedIPAddress()), now)
 		s.mu.Unlock()
 		if err != nil {
-			if errors.Is(err, errReservedInUse) {
+			if errors.Is(err, errReservedInUse) || errors.Is(err, errWrongSubnet) {
 				s.log.Warn("dhcp: host not answered", "mac", mac, "host", hostname, "err", err)
 			} else {
 				s.log.Debug("dhcp: no offer", "mac", mac, "err", err)

@@ -157,6 +157,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	var metrics []httpd.MetricsWriter
 	var dsrv *dhcp.Server
+	if cfg.DHCP.Mode == dhcp.ModeOff && cfg.DHCP.Interface != "" {
+		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
+	}
 	if cfg.DHCP.Mode != dhcp.ModeOff {
 		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), Logger: log})
 		if err != nil {
