@@ -2,12 +2,17 @@ package dhcp
 
 import (
 	"context"
+	"time"
 
 	"github.com/netkick/netkick/inventory"
 )
 
-// maxBatch bounds how many requests share one transaction.
-const maxBatch = 1024
+// maxBatch bounds how many requests share one transaction; commitWindow is
+// how long the committer gathers requests before it commits.
+const (
+	maxBatch     = 1024
+	commitWindow = 2 * time.Millisecond
+)
 
 type commitReq struct {
 	leases []inventory.Lease
@@ -49,16 +54,23 @@ func (c *committer) run(ctx context.Context) {
 		}
 		batch := []commitReq{first}
 		all := append([]inventory.Lease(nil), first.leases...)
-	drain:
+		// Gather for a short window: each transaction costs an fsync and a
+		// handful of system calls, so fewer, larger commits leave more of the
+		// machine for answering. The window is small next to DHCP timeouts.
+		window := time.NewTimer(commitWindow)
+	gather:
 		for len(batch) < maxBatch {
 			select {
 			case r := <-c.ch:
 				batch = append(batch, r)
 				all = append(all, r.leases...)
-			default:
-				break drain
+			case <-window.C:
+				break gather
+			case <-ctx.Done():
+				break gather
 			}
 		}
+		window.Stop()
 		// The commit runs even if ctx ends meanwhile: a started batch finishes.
 		err := c.save(context.WithoutCancel(ctx), all)
 		for _, r := range batch {
