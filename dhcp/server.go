@@ -13,6 +13,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"github.com/netkick/netkick/inventory"
+	"golang.org/x/net/ipv4"
 )
 
 // Hosts is what the server reads and writes of the inventory's hosts.
@@ -74,6 +75,9 @@ type Server struct {
 	unknown chan packet
 	jobs    chan func(context.Context) error
 	pending chan pendingReply
+	// sendBuf and sendMsgs are the sender goroutine's batch buffers.
+	sendBuf  []pendingReply
+	sendMsgs []ipv4.Message
 
 	Metrics *Metrics
 }
@@ -105,10 +109,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, refresh: o.RefreshEvery,
 		subnets: subs, local: -1, Metrics: newMetrics(),
-		known:   make(chan packet, 1024),
-		unknown: make(chan packet, 1024),
-		jobs:    make(chan func(context.Context) error, 1024),
-		pending: make(chan pendingReply, 8192),
+		known:    make(chan packet, 1024),
+		unknown:  make(chan packet, 1024),
+		jobs:     make(chan func(context.Context) error, 1024),
+		pending:  make(chan pendingReply, 8192),
+		sendBuf:  make([]pendingReply, 0, 64),
+		sendMsgs: make([]ipv4.Message, 0, 64),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -250,10 +256,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+// readBatch is how many datagrams one receive system call may return.
+const readBatch = 32
+
 func (s *Server) readLoop(ctx context.Context, c *net.UDPConn, port int) error {
-	buf := make([]byte, 4096)
+	pc := ipv4.NewPacketConn(c)
+	msgs := make([]ipv4.Message, readBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 4096)}
+	}
 	for {
-		n, peer, err := c.ReadFromUDP(buf)
+		n, err := pc.ReadBatch(msgs, 0) // recvmmsg: many packets per system call under load
 		if err != nil {
 			if ctx.Err() != nil {
 				return net.ErrClosed
@@ -264,23 +277,32 @@ func (s *Server) readLoop(ctx context.Context, c *net.UDPConn, port int) error {
 			}
 			return err
 		}
-		raw := make([]byte, n)
-		copy(raw, buf[:n])
-		req, err := decode(raw)
-		if err != nil {
-			s.Metrics.count(typeInvalid, outBad)
-			continue
+		now := time.Now()
+		for _, m := range msgs[:n] {
+			peer, _ := m.Addr.(*net.UDPAddr)
+			raw := make([]byte, m.N)
+			copy(raw, m.Buffers[0][:m.N])
+			s.enqueue(packet{raw: raw, peer: peer, port: port, conn: c, at: now})
 		}
-		p := packet{req: req, raw: raw, peer: peer, port: port, conn: c, at: time.Now()}
-		q := s.unknown
-		if s.isKnown(req.ClientHWAddr.String()) {
-			q = s.known
-		}
-		select {
-		case q <- p:
-		default:
-			s.Metrics.count(typeOf(req), outDropped)
-		}
+	}
+}
+
+// enqueue parses a packet and queues it for the workers, known MACs apart.
+func (s *Server) enqueue(p packet) {
+	req, err := decode(p.raw)
+	if err != nil {
+		s.Metrics.count(typeInvalid, outBad)
+		return
+	}
+	p.req = req
+	q := s.unknown
+	if s.isKnown(req.ClientHWAddr.String()) {
+		q = s.known
+	}
+	select {
+	case q <- p:
+	default:
+		s.Metrics.count(typeOf(req), outDropped)
 	}
 }
 
@@ -321,12 +343,17 @@ type pendingReply struct {
 // sender sends the replies that wait for a lease commit, in the order the
 // commits were queued (the committer completes them in that order).
 func (s *Server) sender(ctx context.Context) {
+	var carry *pendingReply
 	for {
 		var pr pendingReply
-		select {
-		case pr = <-s.pending:
-		case <-ctx.Done():
-			return
+		if carry != nil {
+			pr, carry = *carry, nil
+		} else {
+			select {
+			case pr = <-s.pending:
+			case <-ctx.Done():
+				return
+			}
 		}
 		var err error
 		select {
@@ -334,11 +361,70 @@ func (s *Server) sender(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		if !s.committed(pr.p.req, pr.r, err) {
-			continue
+		ready := s.sendBuf[:0]
+		if s.committed(pr.p.req, pr.r, err) {
+			ready = append(ready, pr)
 		}
-		s.Metrics.count(typeOf(pr.p.req), pr.r.out)
-		s.send(pr.p, pr.r)
+		// A commit releases many replies at once: take every queued one
+		// whose commit is done and send them with one system call.
+	more:
+		for len(ready) < cap(s.sendBuf) {
+			select {
+			case next := <-s.pending:
+				select {
+				case err := <-next.r.commit:
+					if s.committed(next.p.req, next.r, err) {
+						ready = append(ready, next)
+					}
+				default: // its commit is still running: it leads the next round
+					carry = &next
+					break more
+				}
+			default:
+				break more
+			}
+		}
+		s.sendBatch(ready)
+	}
+}
+
+// sendBatch sends replies (sendmmsg per socket), counting each.
+func (s *Server) sendBatch(rs []pendingReply) {
+	for len(rs) > 0 {
+		conn := rs[0].p.conn
+		msgs := s.sendMsgs[:0]
+		i := 0
+		for ; i < len(rs) && rs[i].p.conn == conn; i++ {
+			if rs[i].r.resp == nil {
+				s.Metrics.count(typeOf(rs[i].p.req), rs[i].r.out)
+				continue
+			}
+			msgs = append(msgs, ipv4.Message{Buffers: [][]byte{rs[i].r.resp.ToBytes()}, Addr: rs[i].r.dst})
+		}
+		sent := 0
+		pc := ipv4.NewPacketConn(conn)
+		for sent < len(msgs) {
+			n, err := pc.WriteBatch(msgs[sent:], 0)
+			if err != nil {
+				s.log.Warn("dhcp: send replies", "count", len(msgs)-sent, "err", err)
+				break
+			}
+			sent += n
+		}
+		k := 0
+		for _, pr := range rs[:i] {
+			if pr.r.resp == nil {
+				continue
+			}
+			if k < sent {
+				s.Metrics.count(typeOf(pr.p.req), pr.r.out)
+				s.Metrics.observe(time.Since(pr.p.at))
+			} else {
+				s.Metrics.count(typeOf(pr.p.req), outError)
+			}
+			k++
+		}
+		rs = rs[i:]
 	}
 }
 
