@@ -39,7 +39,7 @@ func TestProxyModeBesideDnsmasq(t *testing.T) {
 
 	dir := t.TempDir()
 	dm := exec.Command("ip", "netns", "exec", dns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
-		"--no-ping", "--interface=vd", "--bind-interfaces", "--dhcp-range=192.0.2.50,192.0.2.99,1h",
+		"--no-ping", "--log-facility=-", "--interface=vd", "--bind-interfaces", "--dhcp-range=192.0.2.50,192.0.2.99,1h",
 		"--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"), "--pid-file="+filepath.Join(dir, "dnsmasq.pid"))
 	logf, _ := os.Create(filepath.Join(dir, "dnsmasq.log"))
 	dm.Stdout, dm.Stderr = logf, logf
@@ -48,9 +48,9 @@ func TestProxyModeBesideDnsmasq(t *testing.T) {
 	}
 	t.Cleanup(func() { dm.Process.Kill(); dm.Wait() })
 
+	waitFile(t, filepath.Join(dir, "dnsmasq.log"), "DHCP, IP range", 20*time.Second)
 	st := openStore(t)
 	s := startServer(t, srv, Config{Interface: "br0", Mode: ModeProxy, Unknown: UnknownPool}, st)
-	time.Sleep(300 * time.Millisecond) // dnsmasq binds
 
 	mac, _ := net.ParseMAC("52:54:00:00:60:01")
 	c := newClient(t, cli, "vc", mac)
