@@ -29,17 +29,20 @@ echo "render bench: generating $HOSTS hosts" >&2
     mac=$(printf '02:00:00:00:%02x:%02x' $((i/256)) $((i%256)))
     prof=centos-5.3; role=lvs-real-server; [ $((i%2)) = 0 ] && prof=centos-7.9 && role=lvs-director
     echo "  - {macs: [\"$mac\"], hostname: h$i, profile: $prof, roles: [$role], timezone: America/Montreal}"
-    echo "/ks/$mac" >> "$work/paths"
   done
 } > "$work/inv.yaml"
 "$work/netkick" import "$work/inv.yaml" --data "$work/data" >&2
+echo "render bench: putting $HOSTS hosts in build mode" >&2
+seq 0 $((HOSTS-1)) | sed 's/^/h/' | xargs -n 500 "$work/netkick" host build --data "$work/data" --public-url http://x \
+  | sed -n 's|^kickstart: http://x||p' > "$work/paths"
+[ "$(wc -l < "$work/paths")" = "$HOSTS" ] || { echo "build mode for $HOSTS hosts failed" >&2; exit 1; }
 "$work/netkick" serve --data "$work/data" --http 127.0.0.1:$NK_PORT --tftp off --public-url http://192.0.2.1:8080 --log-level warn 2>"$work/serve.log" &
 pids+=($!)
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$NK_PORT/healthz" >/dev/null && break; sleep 0.2; done
 
 echo "render bench: pre-rendering $HOSTS kickstarts for nginx" >&2
 mkdir -p "$work/www/ks"
-sed "s|^|http://127.0.0.1:$NK_PORT|" "$work/paths" | xargs -P 8 -n 50 sh -c 'for u; do curl -fs "$u" -o "'"$work"'/www/ks/${u##*/}"; done' _
+sed "s|^|http://127.0.0.1:$NK_PORT|" "$work/paths" | xargs -P 8 -n 50 sh -c 'for u; do f=${u##*/}; curl -fs "$u" -o "'"$work"'/www/ks/${f%%\?*}"; done' _
 n=$(ls "$work/www/ks" | wc -l)
 [ "$n" = "$HOSTS" ] || { echo "pre-render produced $n files, want $HOSTS" >&2; exit 1; }
 

@@ -23,6 +23,12 @@ func (s *Server) dumpRoutes(e *echo.Echo, api *echo.Group) {
 		if err := decodeJSON(c, &d); err != nil {
 			return err
 		}
+		if err := validateDumpLayouts(&d); err != nil {
+			return err
+		}
+		if err := ValidateImport(c.Request().Context(), s.opts.Store, &d); err != nil {
+			return err
+		}
 		if err := inventory.Import(c.Request().Context(), s.opts.Store, &d); err != nil {
 			return err
 		}

@@ -3,17 +3,22 @@ package httpd
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 )
 
-const testToken = "0123456789abcdef0123456789abcdef"
+const (
+	testToken      = "0123456789abcdef0123456789abcdef"
+	testBuildToken = "feedfacefeedfacefeedfacefeedface"
+)
 
 func newTestServer(t *testing.T) (*Server, inventory.Store) {
 	t.Helper()
@@ -30,10 +35,11 @@ func newTestServer(t *testing.T) (*Server, inventory.Store) {
 	if err := st.PutProfile(ctx, &inventory.Profile{Name: "centos-5.3", OS: "centos", Version: "5.3"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Profile: "centos-5.3", Timezone: "America/Montreal"}); err != nil {
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Profile: "centos-5.3", Timezone: "America/Montreal",
+		State: inventory.StateBuild, BuildToken: testBuildToken, TokenExpires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Store: st, Renderer: r, AdminToken: testToken})
+	s, err := New(Options{Store: st, Renderer: r, AdminToken: testToken, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +76,8 @@ func TestAPI(t *testing.T) {
 		contains string
 	}{
 		{"healthz", call{"GET", "/healthz", "", false}, 200, "ok"},
-		{"kickstart any spelling", call{"GET", "/ks/52-54-00-4E-4B-01", "", false}, 200, "timezone --utc Europe/Paris"},
+		{"kickstart any spelling", call{"GET", "/ks/52-54-00-4E-4B-01?token=" + testBuildToken, "", false}, 200, "timezone --utc Europe/Paris"},
+		{"kickstart without token", call{"GET", "/ks/52:54:00:4e:4b:01", "", false}, 403, "refused"},
 		{"kickstart unknown MAC", call{"GET", "/ks/52:54:00:00:00:99", "", false}, 404, "no host with MAC 52:54:00:00:00:99"},
 		{"kickstart bad MAC", call{"GET", "/ks/not-a-mac", "", false}, 400, "six hex octets"},
 		{"api needs token", call{"GET", "/api/v1/hosts", "", false}, 401, "admin token"},
@@ -88,7 +95,8 @@ func TestAPI(t *testing.T) {
 		{"tag role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["lvs-real-server","web"]}`, true}, 200, `"roles":["lvs-real-server","web"]`},
 		{"untag role", call{"POST", "/api/v1/hosts/b01/roles", `{"remove":["web"]}`, true}, 200, `"roles":["lvs-real-server"]`},
 		{"tag bad role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["x;y"]}`, true}, 400, "role"},
-		{"kickstart shows role", call{"GET", "/ks/52:54:00:00:00:02", "", false}, 200, "# role lvs-real-server"},
+		{"kickstart of a ready host refused", call{"GET", "/ks/52:54:00:00:00:02", "", false}, 403, "refused"},
+		{"render shows role", call{"GET", "/api/v1/hosts/b01/render/kickstart", "", true}, 200, "# role lvs-real-server"},
 		{"render admin", call{"GET", "/api/v1/hosts/b01/render/kickstart", "", true}, 200, "%post"},
 		{"render unknown kind", call{"GET", "/api/v1/hosts/b01/render/nope", "", true}, 400, "cannot render"},
 		{"events", call{"GET", "/api/v1/hosts/b01/events", "", true}, 200, "roles now"},
@@ -126,7 +134,11 @@ func TestRenderErrorIs500NotEmpty(t *testing.T) {
 	if err := st.PutHost(context.Background(), &inventory.Host{MACs: []string{"52:54:00:00:00:05"}, Hostname: "c01", Profile: "gone"}); err != nil {
 		t.Fatal(err)
 	}
-	rec := s.do(call{"GET", "/ks/52:54:00:00:00:05", "", false})
+	if _, err := StartBuild(context.Background(), st, "c01", time.Hour, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := st.GetHost(context.Background(), "c01")
+	rec := s.do(call{"GET", "/ks/52:54:00:00:00:05?token=" + h.BuildToken, "", false})
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "profile gone") {
 		t.Fatalf("got %d %s", rec.Code, rec.Body)
 	}
@@ -152,4 +164,12 @@ func TestApplyRoles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testWriter sends server logs to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -32,17 +32,27 @@ type Options struct {
 	// from each request's Host header.
 	PublicURL string
 	Logger    *slog.Logger
+	// RepoRoot holds the yum repositories published at /repo/{name}/
+	// (one directory per repository, e.g. RepoRoot/cpan); empty: none.
+	RepoRoot string
 	// Metrics are extra metric sources appended to /metrics.
 	Metrics []MetricsWriter
+	// TokenTTL is how long a build token is valid (default 6h).
+	TokenTTL time.Duration
+	// Leases, when set, tells a host's leased address for the source check.
+	Leases LeaseFinder
+	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
+	FailureLimit int
 }
 
 // Server is the HTTP server's state.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics
-	echo    *echo.Echo
-	ks      ksCache
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics
+	echo     *echo.Echo
+	ks       ksCache
+	failures *failureLimiter
 }
 
 // New builds the server and its routes.
@@ -56,7 +66,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
+	if opts.FailureLimit <= 0 {
+		opts.FailureLimit = 20
+	}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect()
@@ -107,11 +120,15 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) err
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/metrics", s.handleMetrics)
-	e.GET("/ks/:mac", s.handleKickstart)
+	e.GET("/ks/:mac", s.handleKickstart, s.limitFailures)
+	s.repoRoutes(e)
 
-	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
+	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.limitFailures, s.requireAdmin)
+	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
+	s.clusterRoutes(api)
+	s.layoutRoutes(api)
 	s.dumpRoutes(e, api)
 }
 
@@ -153,6 +170,7 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		got, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			s.failures.fail(c.RealIP(), time.Now())
 			s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
 			return &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
 				hint: "send Authorization: Bearer <token>; the token is in <data>/admin.token on the server"}

@@ -36,3 +36,18 @@ func BenchmarkGeneration(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkAddEvent(b *testing.B) {
+	s, err := OpenSQLite(filepath.Join(b.TempDir(), "inventory.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.AddEvent(context.Background(), Event{HostID: "52:54:00:00:00:01", Kind: "kickstart"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

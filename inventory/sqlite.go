@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -69,6 +70,11 @@ type SQLite struct {
 	eventCap int
 	genStmt  *sql.Stmt
 	cache    readCache
+
+	events     chan eventReq
+	closed     chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // OpenSQLite opens (creating if needed) the inventory database at path and
@@ -103,6 +109,8 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
 	}
+	s.events, s.closed, s.writerDone = make(chan eventReq, 1024), make(chan struct{}), make(chan struct{})
+	go s.eventWriter()
 	return s, nil
 }
 
@@ -161,8 +169,14 @@ func (s *SQLite) migrate() error {
 // DB exposes the database handle to other stores that share the file (e.g. leases).
 func (s *SQLite) DB() *sql.DB { return s.db }
 
-// Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+// Close stops the event writer and closes the database.
+func (s *SQLite) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		<-s.writerDone
+	})
+	return s.db.Close()
+}
 
 // hostRecord is the stored form of a Host: the build token is kept, unlike in JSON output.
 type hostRecord struct {
@@ -552,23 +566,77 @@ func (s *SQLite) DeleteCluster(ctx context.Context, name string) error {
 	return deleteDoc(ctx, s, "cluster", name)
 }
 
-// AddEvent appends an event and trims the host's timeline to the cap.
+// AddEvent appends an event and trims the host's timeline to the cap. It
+// returns once the event is committed; concurrent callers share one commit.
 func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	req := eventReq{e: e, done: make(chan error, 1)}
+	select {
+	case s.events <- req:
+	case <-s.closed:
+		return fmt.Errorf("record %s event for %s: inventory is closed", e.Kind, e.HostID)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+type eventReq struct {
+	e    Event
+	done chan error
+}
+
+// eventWriter commits queued events in batches: one transaction (one fsync)
+// for everything that arrived while the previous batch was being written.
+func (s *SQLite) eventWriter() {
+	defer close(s.writerDone)
+	for {
+		var first eventReq
+		select {
+		case first = <-s.events:
+		case <-s.closed:
+			return
+		}
+		batch := []eventReq{first}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case r := <-s.events:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		err := s.writeEvents(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (s *SQLite) writeEvents(batch []eventReq) error {
+	ctx := context.Background()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("record events: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-		e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
-		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
+	hosts := map[string]bool{}
+	for _, r := range batch {
+		e := r.e
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
+			e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+			return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
+		}
+		hosts[e.HostID] = true
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND id <= (
-		SELECT id FROM events WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, e.HostID, e.HostID, s.eventCap); err != nil {
-		return err
+	for h := range hosts {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND id <= (
+			SELECT id FROM events WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
+			return fmt.Errorf("trim events of %s: %w", h, err)
+		}
 	}
 	return tx.Commit()
 }

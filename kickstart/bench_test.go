@@ -3,8 +3,6 @@ package kickstart
 import (
 	"context"
 	"testing"
-
-	"github.com/netkick/netkick/inventory"
 )
 
 func BenchmarkRender(b *testing.B) {
@@ -15,7 +13,7 @@ func BenchmarkRender(b *testing.B) {
 	h := *demoHosts()[0]
 	h.Profile = "centos-5.3"
 	p := demoProfiles()[0]
-	src := &fakeSource{hosts: map[string]*inventory.Host{h.ID(): &h}, profiles: map[string]*inventory.Profile{p.Name: p}}
+	src := demoSource(&h, p)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if _, err := r.Kickstart(context.Background(), src, Request{Host: h.ID(), Server: "http://192.0.2.1:8080"}); err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart/lint"
+	"github.com/netkick/netkick/lvs"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -104,10 +106,51 @@ func TestShellQuoteRoundTrip(t *testing.T) {
 	}
 }
 
-// fakeSource is an in-memory Source for rendering tests.
+// fakeSource is an in-memory Source (and ClusterSource) for rendering tests.
 type fakeSource struct {
 	hosts    map[string]*inventory.Host
 	profiles map[string]*inventory.Profile
+	clusters []inventory.Cluster
+	all      []inventory.Host // every host, for the LVS roles
+	layouts  map[string]*inventory.Layout
+}
+
+// demoSource holds h (one of demoHosts, with its profile set), p, every
+// demo host and the demo LVS cluster.
+func demoSource(h *inventory.Host, p *inventory.Profile) *fakeSource {
+	f := &fakeSource{hosts: map[string]*inventory.Host{h.ID(): h}, profiles: map[string]*inventory.Profile{p.Name: p},
+		clusters: []inventory.Cluster{lvs.DemoCluster()}}
+	for _, d := range demoHosts() {
+		if d.ID() == h.ID() {
+			d = h
+		}
+		f.all = append(f.all, *d)
+	}
+	return f
+}
+
+func (f *fakeSource) GetCluster(_ context.Context, name string) (*inventory.Cluster, error) {
+	for i := range f.clusters {
+		if f.clusters[i].Name == name {
+			return &f.clusters[i], nil
+		}
+	}
+	return nil, inventory.ErrNotFound
+}
+
+func (f *fakeSource) ListClusters(context.Context) ([]inventory.Cluster, error) {
+	return f.clusters, nil
+}
+
+func (f *fakeSource) ListHosts(context.Context, inventory.HostFilter) ([]inventory.Host, error) {
+	return f.all, nil
+}
+
+func (f *fakeSource) GetLayout(_ context.Context, name string) (*inventory.Layout, error) {
+	if l, ok := f.layouts[name]; ok {
+		return l, nil
+	}
+	return nil, inventory.ErrNotFound
 }
 
 func (f *fakeSource) GetHost(_ context.Context, key string) (*inventory.Host, error) {
@@ -136,10 +179,10 @@ func demoProfiles() []*inventory.Profile {
 func demoHosts() []*inventory.Host {
 	hash := "$6$netkickdemo$pWZGA3.fG3FSoohKru8UqeVkJ04nPjpZHvelrWyd2P.Y92G04TKO5aV3LHMzDiYpIN.gAUdW.XP5OiLKJ1wz30"
 	return []*inventory.Host{
-		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
-		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
-		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Europe/Paris", RootPasswordHash: hash},
-		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Etc/UTC"},
+		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", IP: "192.0.2.11", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash, State: inventory.StateBuild, BuildToken: "00112233445566778899aabbccddeeff"},
+		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", IP: "192.0.2.12", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", IP: "192.0.2.21", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Europe/Paris", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", IP: "192.0.2.22", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Etc/UTC"},
 	}
 }
 
@@ -155,7 +198,7 @@ func TestGoldenKickstarts(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				hc := *h
 				hc.Profile = p.Name
-				src := &fakeSource{hosts: map[string]*inventory.Host{hc.ID(): &hc}, profiles: map[string]*inventory.Profile{p.Name: p}}
+				src := demoSource(&hc, p)
 				out, err := r.Kickstart(context.Background(), src, Request{Host: hc.ID(), Server: "http://192.0.2.1:8080"})
 				if err != nil {
 					t.Fatal(err)
@@ -270,7 +313,7 @@ func TestTemplateOverrideDirectory(t *testing.T) {
 	hc := *h
 	hc.Profile = "centos-7.9"
 	p := demoProfiles()[2]
-	out, err := r.Kickstart(context.Background(), &fakeSource{hosts: map[string]*inventory.Host{hc.ID(): &hc}, profiles: map[string]*inventory.Profile{p.Name: p}}, Request{Host: hc.ID(), Server: "http://x"})
+	out, err := r.Kickstart(context.Background(), demoSource(&hc, p), Request{Host: hc.ID(), Server: "http://x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +334,36 @@ func TestTemplateOverrideDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Kickstart(context.Background(), &fakeSource{hosts: map[string]*inventory.Host{hc.ID(): &hc}, profiles: map[string]*inventory.Profile{p.Name: p}}, Request{Host: hc.ID(), Server: "http://x"}); err == nil {
+	if _, err := r.Kickstart(context.Background(), demoSource(&hc, p), Request{Host: hc.ID(), Server: "http://x"}); err == nil {
 		t.Fatal("unknown field rendered without error")
+	}
+}
+
+// TestRenderedKickstartsLint renders every demo host with a %pre layout and
+// lints the result: sections balanced per dialect, the %include written by %pre.
+func TestRenderedKickstartsLint(t *testing.T) {
+	r, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range demoProfiles() {
+		for _, h := range demoHosts() {
+			t.Run(h.Hostname+"_"+p.Name, func(t *testing.T) {
+				hc := *h
+				hc.Profile, hc.Layout = p.Name, "home-opt"
+				src := demoSource(&hc, p)
+				out, err := r.Kickstart(context.Background(), src, Request{Host: hc.ID(), Server: "http://192.0.2.1:8080"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs, err := lint.Check(strings.NewReader(string(out)))
+				if err != nil || len(fs) != 0 {
+					t.Fatalf("lint: %v %v\n%s", err, fs, out)
+				}
+				if !strings.Contains(string(out), "%include /tmp/netkick-part.ks") {
+					t.Fatal("no %include of the layout")
+				}
+			})
+		}
 	}
 }

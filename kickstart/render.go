@@ -29,6 +29,8 @@ type Data struct {
 	CPAN         CPAN
 	Partitioning Partitioning
 	Callback     Callback
+	// LVS is the data of the lvs-director / lvs-real-server roles; nil without them.
+	LVS *LVS
 }
 
 // CPAN is the yum repository of CPAN modules built as RPMs.
@@ -44,10 +46,28 @@ type Partitioning struct {
 	Include string // file written by %pre and %include'd by the kickstart
 }
 
-// Callback is the %post call that ends build mode.
+// Callback is the %post call that ends build mode, and the failure report.
 type Callback struct {
-	URL    string
-	Script string
+	URL     string // POST here when the install succeeded
+	FailURL string // POST the installer's last log lines here when it failed
+	Script  string // POSIX sh that POSTs to URL with retries, by curl or wget
+}
+
+// callbackScript returns sh that POSTs to url with curl or wget, retrying.
+func callbackScript(url string) string {
+	return `netkick_report() {
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    if command -v curl >/dev/null 2>&1; then
+      curl -fsS -X POST --max-time 20 "$1" >/dev/null && return 0
+    elif command -v wget >/dev/null 2>&1; then
+      wget -q -O /dev/null --post-data= "$1" && return 0
+    fi
+    sleep 3
+  done
+  echo "netkick: could not report the install to $1" >&2
+  return 1
+}
+netkick_report ` + ShellQuote(url)
 }
 
 // Options configure a Renderer.
@@ -112,6 +132,7 @@ func (r *Renderer) Templates() []string {
 type Source interface {
 	GetHost(ctx context.Context, key string) (*inventory.Host, error)
 	GetProfile(ctx context.Context, name string) (*inventory.Profile, error)
+	GetLayout(ctx context.Context, name string) (*inventory.Layout, error)
 }
 
 // Request names the host to render and how the installer reaches netkick.
@@ -138,7 +159,17 @@ func (r *Renderer) Gather(ctx context.Context, src Source, req Request) (*Data, 
 	if err != nil {
 		return nil, fmt.Errorf("host %s: profile %s: %w", h.Hostname, h.Profile, err)
 	}
-	return r.Data(h, p, req)
+	d, err := r.Data(h, p, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.partitioning(ctx, src, d); err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.Hostname, err)
+	}
+	if d.LVS, err = gatherLVS(ctx, src, h, d.OS); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Data builds the template data from a host and its profile (pure).
@@ -165,6 +196,17 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 		InstallURL: p.InstallURL,
 		Timezone:   PlanTimezone(p.OS, p.Version, zone, r.opts.FallbackZone),
 	}
+	token := req.Token
+	if token == "" {
+		token = h.BuildToken
+	}
+	base := server + "/api/v1/hosts/" + h.ID()
+	q := "?token=" + url.QueryEscape(token)
+	if token == "" {
+		q = "" // not in build mode: the report would be refused anyway
+	}
+	d.Callback = Callback{URL: base + "/built" + q, FailURL: base + "/failed" + q}
+	d.Callback.Script = callbackScript(d.Callback.URL)
 	if d.InstallURL == "" {
 		d.InstallURL = server + "/boot/" + p.Name + "/os/"
 	}

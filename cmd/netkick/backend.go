@@ -18,6 +18,7 @@ import (
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/kickstart/layout"
 )
 
 // backend is the inventory as the CLI sees it: a local data dir or a running server.
@@ -30,7 +31,11 @@ type backend interface {
 	Events(ctx context.Context, key string) ([]inventory.Event, error)
 	ListProfiles(ctx context.Context) ([]inventory.Profile, error)
 	PutProfile(ctx context.Context, p *inventory.Profile) error
+	GetLayout(ctx context.Context, name string) (*inventory.Layout, error)
+	ListLayouts(ctx context.Context) ([]inventory.Layout, error)
+	PutLayout(ctx context.Context, l *inventory.Layout) error
 	Render(ctx context.Context, kind, key string) ([]byte, error)
+	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
 	Export(ctx context.Context) (*inventory.Dump, error)
 	Import(ctx context.Context, d *inventory.Dump) error
 	Close() error
@@ -139,10 +144,27 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	}
 }
 
+func (l *local) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
+	h, err := httpd.StartBuild(ctx, l.Store, key, ttl, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &httpd.BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
+		KickstartURL: l.publicURL + "/ks/" + h.ID() + "?token=" + h.BuildToken}, nil
+}
+
 func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 	return inventory.Export(ctx, l.Store)
 }
 func (l *local) Import(ctx context.Context, d *inventory.Dump) error {
+	for i := range d.Layouts {
+		if err := layout.Validate(&d.Layouts[i]); err != nil {
+			return fmt.Errorf("layouts[%d]: %w", i, err)
+		}
+	}
+	if err := httpd.ValidateImport(ctx, l.Store, d); err != nil {
+		return err
+	}
 	return inventory.Import(ctx, l.Store, d)
 }
 
@@ -276,9 +298,28 @@ func (r *remote) PutProfile(ctx context.Context, p *inventory.Profile) error {
 	return r.do(ctx, "PUT", "/api/v1/profiles/"+esc(p.Name), p, p)
 }
 
+func (r *remote) GetLayout(ctx context.Context, name string) (*inventory.Layout, error) {
+	var l inventory.Layout
+	return &l, r.do(ctx, "GET", "/api/v1/layouts/"+esc(name), nil, &l)
+}
+
+func (r *remote) ListLayouts(ctx context.Context) ([]inventory.Layout, error) {
+	var out []inventory.Layout
+	return out, r.do(ctx, "GET", "/api/v1/layouts", nil, &out)
+}
+
+func (r *remote) PutLayout(ctx context.Context, l *inventory.Layout) error {
+	return r.do(ctx, "PUT", "/api/v1/layouts/"+esc(l.Name), l, l)
+}
+
 func (r *remote) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	var b []byte
 	return b, r.do(ctx, "GET", "/api/v1/hosts/"+esc(key)+"/render/"+esc(kind), nil, &b)
+}
+
+func (r *remote) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
+	var br httpd.BuildResponse
+	return &br, r.do(ctx, "POST", "/api/v1/hosts/"+esc(key)+"/build", nil, &br)
 }
 
 func (r *remote) Export(ctx context.Context) (*inventory.Dump, error) {

@@ -28,7 +28,7 @@ func buildNetkick(t *testing.T) string {
 }
 
 // startServe runs `netkick serve` on a free loopback port and returns its base URL.
-func startServe(t *testing.T, bin, data string, extra ...string) string {
+func startServe(t *testing.T, bin, data string, extra ...string) (string, []string) {
 	t.Helper()
 	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--tftp", "off"}, extra...)
 	cmd := exec.Command(bin, args...)
@@ -51,24 +51,42 @@ func startServe(t *testing.T, bin, data string, extra ...string) string {
 		}
 	})
 	re := regexp.MustCompile(`serving HTTP on (\S+)`)
-	found := make(chan string, 1)
-	var log bytes.Buffer
+	demoRE := regexp.MustCompile(`demo host \S+ is in build mode: curl '(\S+)'`)
+	type started struct {
+		addr string
+		urls []string
+	}
+	found := make(chan started, 1)
+	lines := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		var st started
 		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
+			lines <- sc.Text()
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+				st.addr = m[1]
+			}
+			if m := demoRE.FindStringSubmatch(sc.Text()); m != nil {
+				st.urls = append(st.urls, m[1])
+			}
+			if st.addr != "" && (len(st.urls) == 4 || !strings.Contains(strings.Join(args, " "), "--demo")) {
+				found <- st
+				st.addr = ""
 			}
 		}
+		close(lines)
 	}()
 	select {
-	case addr := <-found:
-		return "http://" + addr
+	case st := <-found:
+		return "http://" + st.addr, st.urls
 	case <-time.After(20 * time.Second):
+		var log bytes.Buffer
+		for len(lines) > 0 {
+			log.WriteString(<-lines + "\n")
+		}
 		t.Fatalf("serve did not start:\n%s", log.String())
 	}
-	return ""
+	return "", nil
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -94,13 +112,18 @@ func run(t *testing.T, bin string, args ...string) string {
 func TestCLIServeDemoAndHostCommands(t *testing.T) {
 	bin := buildNetkick(t)
 	data := t.TempDir()
-	base := startServe(t, bin, data, "--demo")
-
-	for _, mac := range []string{"52:54:00:4e:4b:01", "52:54:00:4e:4b:02", "52:54:00:4e:4b:03", "52:54:00:4e:4b:04"} {
-		code, body := get(t, base+"/ks/"+mac)
-		if code != 200 || !strings.Contains(body, "# netkick kickstart for") || !strings.Contains(body, "%post") {
-			t.Fatalf("demo kickstart %s: %d\n%s", mac, code, body)
+	base, urls := startServe(t, bin, data, "--demo")
+	if len(urls) != 4 {
+		t.Fatalf("demo printed %d kickstart URLs", len(urls))
+	}
+	for _, u := range urls {
+		code, body := get(t, u)
+		if code != 200 || !strings.Contains(body, "# netkick kickstart for") || !strings.Contains(body, "%post") || !strings.Contains(body, "/built?token=") {
+			t.Fatalf("demo kickstart %s: %d\n%s", u, code, body)
 		}
+	}
+	if code, _ := get(t, base+"/ks/52:54:00:4e:4b:01"); code != 403 {
+		t.Fatalf("kickstart without token: %d", code)
 	}
 	st, err := os.Stat(filepath.Join(data, "admin.token"))
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -110,12 +133,17 @@ func TestCLIServeDemoAndHostCommands(t *testing.T) {
 	// Local mode while the server runs on the same data dir.
 	run(t, bin, "host", "add", "52-54-00-AA-00-01", "--hostname", "web9", "--profile", "centos-6.10", "--data", data)
 	run(t, bin, "host", "tag", "web9", "lvs-real-server", "--data", data)
-	code, body := get(t, base+"/ks/52:54:00:aa:00:01")
+	out := run(t, bin, "host", "build", "web9", "--data", data, "--public-url", base)
+	ksURL := regexp.MustCompile(`kickstart: (\S+)`).FindStringSubmatch(out)
+	if ksURL == nil {
+		t.Fatalf("host build printed no URL: %s", out)
+	}
+	code, body := get(t, ksURL[1])
 	if code != 200 || !strings.Contains(body, "# role lvs-real-server") {
 		t.Fatalf("after tag: %d\n%s", code, body)
 	}
 	// Remote mode through the API.
-	out := run(t, bin, "host", "untag", "web9", "lvs-real-server", "--server", base, "--token-file", filepath.Join(data, "admin.token"))
+	out = run(t, bin, "host", "untag", "web9", "lvs-real-server", "--server", base, "--token-file", filepath.Join(data, "admin.token"))
 	if !strings.Contains(out, "web9 roles: -") {
 		t.Fatalf("untag: %s", out)
 	}
@@ -126,7 +154,7 @@ func TestCLIServeDemoAndHostCommands(t *testing.T) {
 		}
 	}
 	show := run(t, bin, "host", "show", "web9", "--data", data)
-	if !strings.Contains(show, "roles now") {
+	if !strings.Contains(show, "roles now") || !strings.Contains(show, "kickstart fetched") {
 		t.Fatalf("host show lacks the timeline:\n%s", show)
 	}
 	local := run(t, bin, "render", "kickstart", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080")
@@ -215,5 +243,25 @@ func TestStartupErrors(t *testing.T) {
 			}
 			fmt.Fprint(io.Discard, out)
 		})
+	}
+}
+
+func TestLintCommand(t *testing.T) {
+	bin := buildNetkick(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.ks")
+	os.WriteFile(bad, []byte("url --url=http://x/\nrootpw hunter2\ntimezone UTC\n%include /tmp/x.ks\n"), 0o644)
+	out, err := exec.Command(bin, "lint", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "line 2: error: rootpw in clear text") || !strings.Contains(string(out), "no %pre section writes") {
+		t.Fatalf("lint bad: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	in := filepath.Join(dir, "demo.yaml")
+	os.WriteFile(in, demoYAML, 0o644)
+	run(t, bin, "import", in, "--data", data)
+	for _, h := range []string{"a01", "b01", "b02"} {
+		if out := run(t, bin, "lint", "--host", h, "--data", data); !strings.Contains(out, ": ok") {
+			t.Fatalf("lint %s: %s", h, out)
+		}
 	}
 }

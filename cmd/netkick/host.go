@@ -16,7 +16,8 @@ const hostUsage = `host add MAC --hostname H [--ip IP] [--profile P] [--role R]�
        netkick host untag HOST ROLE…
        netkick host list [--state S] [--role R]
        netkick host show HOST
-       netkick host rm HOST`
+       netkick host rm HOST
+       netkick host build HOST…   (next network boot installs, once)`
 
 func runHost(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
@@ -155,6 +156,29 @@ func runHost(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "removed %s\n", pos[0])
+		return nil
+	case "build":
+		ttl := fs.Duration("ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
+		pos, err := parse(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) == 0 {
+			return usageError{"want at least one HOST (MAC or hostname)"}
+		}
+		b, err := sf.open()
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		for _, key := range pos {
+			br, err := b.Build(ctx, key, *ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
+				br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
+		}
 		return nil
 	default:
 		return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, hostUsage)}

@@ -37,9 +37,13 @@ func (e usageError) Error() string { return e.msg }
 func commands() []command {
 	return []command{
 		{"serve", "run the HTTP (and TFTP/DHCP) servers", runServe},
-		{"host", "manage hosts: add, tag, untag, list, show, rm", runHost},
+		{"host", "manage hosts: add, tag, untag, list, show, rm, build", runHost},
 		{"profile", "manage OS profiles: add, list", runProfile},
+		{"layout", "disk layouts: plan NAME --disk 500G, pre, show, list, put", runLayout},
 		{"render", "print exactly what a host would be served: render kickstart HOST", runRender},
+		{"lvs", "LVS clusters: put, list, render piranha|keepalived|ipvsadm, apply to the kernel, status", runLVS},
+		{"lint", "check a kickstart file: lint FILE.ks (or a host: lint --host HOST)", runLint},
+		{"rpm", "CPAN tarball -> site_perl RPM -> yum repository: rpm spec, rpm spec --fix, rpm build", runRpm},
 		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},
 		{"export", "print the inventory as YAML", runExport},
 		{"version", "print the version", func(ctx context.Context, a *app, args []string) error {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -28,7 +29,7 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -39,8 +40,11 @@ type serveConfig struct {
 	Templates string `yaml:"templates"`
 	PublicURL string `yaml:"public_url"`
 	TokenFile string `yaml:"token_file"`
+	RepoRoot  string `yaml:"repo_root"`
 	LogLevel  string `yaml:"log_level"`
 	Demo      bool   `yaml:"demo"`
+	// TokenTTL is how long build tokens stay valid.
+	TokenTTL time.Duration `yaml:"token_ttl"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
 }
@@ -75,8 +79,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
 	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
 	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
+	fs.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
 	fs.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
 	fs.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
 	if _, err := parse(fs, args); err != nil {
@@ -104,10 +110,14 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.PublicURL = flagCfg.PublicURL
 		case "token-file":
 			cfg.TokenFile = flagCfg.TokenFile
+		case "repo-root":
+			cfg.RepoRoot = flagCfg.RepoRoot
 		case "log-level":
 			cfg.LogLevel = flagCfg.LogLevel
 		case "demo":
 			cfg.Demo = flagCfg.Demo
+		case "token-ttl":
+			cfg.TokenTTL = flagCfg.TokenTTL
 		case "dhcp-interface":
 			cfg.DHCP.Interface = flagCfg.DHCP.Interface
 		case "dhcp-mode":
@@ -141,19 +151,20 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if created {
 		fmt.Fprintf(a.stderr, "netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", tokenFile, token)
 	}
+	var demoHosts []*inventory.Host
 	if cfg.Demo {
-		d, err := decodeDump(demoYAML)
-		if err != nil {
-			return fmt.Errorf("built-in demo inventory: %w", err)
+		if demoHosts, err = loadDemo(ctx, st, cfg.TokenTTL); err != nil {
+			return err
 		}
-		if err := inventory.Import(ctx, st, d); err != nil {
-			return fmt.Errorf("load demo inventory: %w", err)
-		}
-		log.Info("demo inventory loaded", "hosts", len(d.Hosts), "profiles", len(d.Profiles))
+		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
 	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
 	if err != nil {
 		return err
+	}
+	repoRoot := cfg.RepoRoot
+	if repoRoot == "" {
+		repoRoot = filepath.Join(cfg.Data, "repo")
 	}
 	var metrics []httpd.MetricsWriter
 	var dsrv *dhcp.Server
@@ -170,14 +181,14 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		}
 		metrics = append(metrics, dsrv.Metrics)
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, Metrics: metrics})
+	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Metrics: metrics})
 	if err != nil {
 		if dsrv != nil {
 			dsrv.Close()
 		}
 		return err
 	}
-	log.Info("netkick starting", "data", cfg.Data, "dhcp", cfg.DHCP.Mode)
+	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", cfg.DHCP.Mode)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dhcpDone := make(chan error, 1)
@@ -196,7 +207,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	herr := srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
-		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s (try: curl http://%s/ks/52:54:00:4e:4b:01)\n", addr, loopbackURL(addr))
+		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
+		for _, h := range demoHosts {
+			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
+		}
 	})
 	cancel()
 	if derr := <-dhcpDone; derr != nil {
@@ -219,6 +233,29 @@ func portOf(addr string) int {
 }
 
 type flagValue = flag.Flag
+
+// loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
+func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {
+	d, err := decodeDump(demoYAML)
+	if err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := httpd.ValidateImport(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	}
+	if err := inventory.Import(ctx, st, d); err != nil {
+		return nil, fmt.Errorf("load demo inventory: %w", err)
+	}
+	var out []*inventory.Host
+	for _, h := range d.Hosts {
+		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
+		}
+		out = append(out, bh)
+	}
+	return out, nil
+}
 
 func storePath(cfg serveConfig) (string, error) {
 	switch {

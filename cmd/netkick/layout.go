@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/kickstart/layout"
+)
+
+const layoutUsage = `layout plan NAME --disk SIZE [--disk SIZE] [--ram SIZE] [--firmware bios|uefi] [--file F.yaml]
+       netkick layout pre NAME [--firmware auto|bios|uefi] [--no-end] [--file F.yaml]
+       netkick layout show NAME | list
+       netkick layout put FILE.yaml   (validates, then stores; - reads stdin)
+SIZE is MiB, or with a binary suffix: 500G, 1T, 16G (as list-harddrives counts).`
+
+// sizeList is a repeatable --disk flag.
+type sizeList []int64
+
+func (s *sizeList) String() string { return fmt.Sprint(*s) }
+func (s *sizeList) Set(v string) error {
+	n, err := inventory.ParseMiB(v)
+	if err != nil {
+		return err
+	}
+	*s = append(*s, n)
+	return nil
+}
+
+func runLayout(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return usageError{"missing subcommand; usage: netkick " + layoutUsage}
+	}
+	sub, args := args[0], args[1:]
+	var sf storeFlags
+	fs := a.newFlags("layout "+sub, layoutUsage)
+	sf.register(fs)
+	var disks sizeList
+	var ram, fw, file string
+	var noEnd bool
+	switch sub {
+	case "plan":
+		fs.Var(&disks, "disk", "a disk's size, first then second (repeat)")
+		fs.StringVar(&ram, "ram", "4G", "the machine's RAM (for ram-sized swap)")
+		fs.StringVar(&fw, "firmware", "bios", "bios or uefi")
+		fs.StringVar(&file, "file", "", "plan this YAML layout file instead of a stored or built-in one")
+	case "pre":
+		fs.StringVar(&fw, "firmware", "auto", "auto (decided at install time), bios or uefi")
+		fs.BoolVar(&noEnd, "no-end", false, "leave out %end (CentOS/RHEL 5)")
+		fs.StringVar(&file, "file", "", "use this YAML layout file instead of a stored or built-in one")
+	case "show", "list", "put":
+	default:
+		return usageError{"unknown subcommand " + sub + "; usage: netkick " + layoutUsage}
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		if len(pos) != 0 {
+			return usageError{"layout list takes no arguments"}
+		}
+		return layoutList(ctx, a, &sf)
+	case "put":
+		if len(pos) != 1 {
+			return usageError{"want FILE; usage: netkick " + layoutUsage}
+		}
+		return layoutPut(ctx, a, &sf, pos[0])
+	}
+	if len(pos) != 1 && !(file != "" && len(pos) == 0) {
+		return usageError{"want one layout NAME; usage: netkick " + layoutUsage}
+	}
+	var l *inventory.Layout
+	if file != "" {
+		if l, err = readLayoutFile(file); err != nil {
+			return err
+		}
+	} else if l, err = findLayout(ctx, &sf, pos[0]); err != nil {
+		return err
+	}
+	switch sub {
+	case "show":
+		out, err := yaml.Marshal(l)
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(out)
+		return err
+	case "pre":
+		s, err := layout.PreScript(l, layout.ScriptOptions{Firmware: layout.Firmware(fw), OmitEnd: noEnd, ErrorOnFail: !noEnd})
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(a.stdout, s)
+		return err
+	}
+	// plan
+	if len(disks) == 0 {
+		return usageError{"give at least one --disk SIZE, e.g. --disk 500G"}
+	}
+	ramMiB, err := inventory.ParseMiB(ram)
+	if err != nil {
+		return usageError{"--ram: " + err.Error()}
+	}
+	if fw != string(layout.FirmwareBIOS) && fw != string(layout.FirmwareUEFI) {
+		return usageError{"--firmware: want bios or uefi"}
+	}
+	var ds []layout.Disk
+	for i, n := range disks {
+		ds = append(ds, layout.Disk{Name: fmt.Sprintf("sd%c", 'a'+i), SizeMiB: n})
+	}
+	p, err := layout.Plan(l, ds, ramMiB, layout.Firmware(fw))
+	if err != nil {
+		return err
+	}
+	return printPlan(a.stdout, p)
+}
+
+// printPlan writes a table per disk, in MiB, then the kickstart part lines.
+func printPlan(w io.Writer, p *layout.Table) error {
+	fmt.Fprintf(w, "layout %s, firmware %s, RAM %d MiB\n", p.Layout, p.Firmware, p.RAMMiB)
+	for _, d := range p.Disks {
+		fmt.Fprintf(w, "\n%s: %d MiB, %s label (disk %s)\n", d.Name, d.SizeMiB, d.Label, d.Use)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DEVICE\tMOUNT\tFSTYPE\tKIND\tSTART MiB\tEND MiB\tSIZE MiB")
+		for _, q := range d.Partitions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", q.Device, dash(q.Mount), dash(q.FSType), q.Kind, q.StartMiB, q.EndMiB, q.SizeMiB)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\n%s:\n%s", layout.IncludeFile, p.PartLines())
+	return nil
+}
+
+// storeExists says whether there is an inventory to read layouts from,
+// so that planning a built-in layout does not create a data directory.
+func (sf *storeFlags) storeExists() bool {
+	if sf.server != "" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(sf.data, "inventory.db"))
+	return err == nil
+}
+
+// findLayout returns the stored layout, else the built-in one.
+func findLayout(ctx context.Context, sf *storeFlags, name string) (*inventory.Layout, error) {
+	if !sf.storeExists() {
+		if l, ok := layout.Builtin(name); ok {
+			return l, nil
+		}
+		return nil, fmt.Errorf("layout %s: no inventory at %s and no built-in of that name (built-ins: %s)", name, sf.data, strings.Join(layout.BuiltinNames(), ", "))
+	}
+	b, err := sf.open()
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return kickstart.FindLayout(ctx, b, name)
+}
+
+func layoutList(ctx context.Context, a *app, sf *storeFlags) error {
+	var stored []inventory.Layout
+	if sf.storeExists() {
+		b, err := sf.open()
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		if stored, err = b.ListLayouts(ctx); err != nil {
+			return err
+		}
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tLABEL\tSOURCE\tDESCRIPTION")
+	have := map[string]bool{}
+	for _, l := range stored {
+		have[l.Name] = true
+		fmt.Fprintf(tw, "%s\t%s\tstored\t%s\n", l.Name, dash(l.Label), dash(l.Description))
+	}
+	for _, n := range layout.BuiltinNames() {
+		if !have[n] {
+			l, _ := layout.Builtin(n)
+			fmt.Fprintf(tw, "%s\t%s\tbuilt-in\t%s\n", l.Name, l.Label, l.Description)
+		}
+	}
+	return tw.Flush()
+}
+
+func layoutPut(ctx context.Context, a *app, sf *storeFlags, file string) error {
+	l, err := readLayoutFile(file)
+	if err != nil {
+		return err
+	}
+	if err := layout.Validate(l); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	b, err := sf.open()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := b.PutLayout(ctx, l); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "saved layout %s\n", l.Name)
+	return nil
+}
+
+// readLayoutFile reads one layout from YAML (or JSON), strictly.
+func readLayoutFile(file string) (*inventory.Layout, error) {
+	var in []byte
+	var err error
+	if file == "-" {
+		in, err = io.ReadAll(os.Stdin)
+	} else {
+		in, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	var l inventory.Layout
+	dec := yaml.NewDecoder(bytes.NewReader(in))
+	dec.KnownFields(true)
+	if err := dec.Decode(&l); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s is empty", file)
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &l, nil
+}

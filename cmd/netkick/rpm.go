@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/netkick/netkick/rpmbuild"
+)
+
+const rpmUsage = `rpm spec TARBALL [--packager "Name <mail>"] [-o FILE]
+       netkick rpm spec --fix FILE.spec
+       netkick rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`
+
+// runRpm: CPAN tarball -> site_perl spec -> RPM -> yum repository.
+func runRpm(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return usageError{"want a subcommand: spec or build\nUsage: netkick " + rpmUsage}
+	}
+	switch args[0] {
+	case "spec":
+		return runRpmSpec(a, args[1:])
+	case "build":
+		return runRpmBuild(ctx, a, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintf(a.stderr, "Usage: netkick %s\n", rpmUsage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown subcommand %q: want spec or build", args[0])}
+}
+
+func runRpmSpec(a *app, args []string) error {
+	fs := a.newFlags("rpm spec", `rpm spec TARBALL [--packager "Name <mail>"] [-o FILE] | rpm spec --fix FILE.spec`)
+	packager := fs.String("packager", "", `packager for the %changelog entry, "Name <mail>"`)
+	out := fs.String("o", "", "write the spec to FILE instead of standard output")
+	fix := fs.String("fix", "", "repair an existing spec in place (vendor -> site, no man pages) and print the diff")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *fix != "" {
+		if len(pos) != 0 {
+			return usageError{"--fix takes the spec file only, no tarball"}
+		}
+		return fixSpecFile(a, *fix)
+	}
+	if len(pos) != 1 {
+		return usageError{"want one CPAN tarball, e.g. netkick rpm spec HTML-Laundry-0.0103.tar.gz"}
+	}
+	d, err := rpmbuild.OpenDist(pos[0])
+	if err != nil {
+		return err
+	}
+	_, spec, err := rpmbuild.GenerateSpec(d, *packager, time.Now())
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := fmt.Fprint(a.stdout, spec)
+		return err
+	}
+	if err := writeFileAtomic(*out, []byte(spec), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "wrote %s\n", *out)
+	return nil
+}
+
+// fixSpecFile applies rpmbuild.FixSpec to a file in place, printing the
+// unified diff on stdout and the list of changes on stderr.
+func fixSpecFile(a *app, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	fixed, fixes := rpmbuild.FixSpec(string(b))
+	if len(fixes) == 0 {
+		fmt.Fprintf(a.stderr, "%s already installs into site_perl and ships no man pages: nothing to change\n", path)
+		return nil
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	if err := writeFileAtomic(path, []byte(fixed), mode); err != nil {
+		return err
+	}
+	base := filepath.Base(path)
+	fmt.Fprint(a.stdout, rpmbuild.UnifiedDiff(string(b), fixed, "a/"+base, "b/"+base))
+	for _, f := range fixes {
+		if f.Line > 0 {
+			fmt.Fprintf(a.stderr, "%s:%d: %s\n", path, f.Line, f.What)
+		} else {
+			fmt.Fprintf(a.stderr, "%s: %s\n", path, f.What)
+		}
+	}
+	return nil
+}
+
+func runRpmBuild(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("rpm build", `rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`)
+	repo := fs.String("repo", "", "yum repository directory to add the RPM to (default <data>/repo/cpan, which netkick serve publishes at /repo/cpan/)")
+	data := fs.String("data", "./netkick-data", "data directory (for the default repository)")
+	packager := fs.String("packager", "", `packager for the %changelog entry, "Name <mail>"`)
+	targetSiteLib := fs.String("target-sitelib", "", "pure-Perl dists: install into this site lib (perl -V:installsitelib on the target hosts, e.g. /usr/lib/perl5/site_perl/5.8.8) instead of the build host's")
+	specFile := fs.String("spec", "", "build with this spec instead of a generated one (e.g. one repaired with rpm spec --fix)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"want one CPAN tarball, e.g. netkick rpm build HTML-Laundry-0.0103.tar.gz --repo ./netkick-data/repo/cpan"}
+	}
+	dir := *repo
+	if dir == "" {
+		dir = filepath.Join(*data, "repo", "cpan")
+	}
+	var spec string
+	if *specFile != "" {
+		b, err := os.ReadFile(*specFile)
+		if err != nil {
+			return fmt.Errorf("read spec: %w", err)
+		}
+		spec = string(b)
+	}
+	res, err := rpmbuild.Build(ctx, rpmbuild.BuildOptions{
+		Tarball: pos[0], RepoDir: dir, Packager: *packager, Spec: spec, Progress: a.stderr, TargetSiteLib: *targetSiteLib,
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range res.RPMs {
+		fmt.Fprintln(a.stdout, r)
+	}
+	return nil
+}
+
+// writeFileAtomic writes through a temporary file in the same directory and
+// renames it over path.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
