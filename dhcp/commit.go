@@ -33,13 +33,17 @@ func newCommitter(save func(context.Context, []inventory.Lease) error) *committe
 
 // enqueue queues leases in order; the returned channel yields the commit result.
 // Call it under the allocator lock so the store sees changes in allocation order.
-func (c *committer) enqueue(ls []inventory.Lease) chan error {
+func (c *committer) enqueue(ctx context.Context, ls []inventory.Lease) chan error {
 	done := make(chan error, 1)
 	if len(ls) == 0 {
 		done <- nil
 		return done
 	}
-	c.ch <- commitReq{leases: ls, done: done}
+	select {
+	case c.ch <- commitReq{leases: ls, done: done}:
+	case <-ctx.Done(): // shutting down: the committer may be gone
+		done <- ctx.Err()
+	}
 	return done
 }
 

@@ -181,7 +181,7 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		ls, err := s.alloc.bind(si, mac, ip, reservation, hostname, now)
 		var done chan error
 		if err == nil {
-			done = s.commit.enqueue(ls)
+			done = s.commit.enqueue(ctx, ls)
 		}
 		s.mu.Unlock()
 		if err != nil {
@@ -198,14 +198,14 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 	case dhcpv4.MessageTypeRelease:
 		s.mu.Lock()
 		ls := s.alloc.release(mac, ipv4Of(req.ClientIPAddr), now)
-		done := s.commit.enqueue(ls)
+		done := s.commit.enqueue(ctx, ls)
 		s.mu.Unlock()
 		return reply{nil, nil, outReleased, done}
 
 	case dhcpv4.MessageTypeDecline:
 		s.mu.Lock()
 		ls := s.alloc.decline(mac, ipv4Of(req.RequestedIPAddress()), declineHold, now)
-		done := s.commit.enqueue(ls)
+		done := s.commit.enqueue(ctx, ls)
 		s.mu.Unlock()
 		if len(ls) > 0 {
 			s.log.Warn("dhcp: address declined: another machine uses it", "ip", ls[0].IP, "by", mac)
