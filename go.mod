@@ -7,6 +7,7 @@ require (
 	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/mqliang/libipvs v0.0.0-20230109035226-02d9e44c145f
+	github.com/pin/tftp/v3 v3.1.0
 	golang.org/x/net v0.56.0
 	golang.org/x/sys v0.46.0
 	gopkg.in/yaml.v3 v3.0.1

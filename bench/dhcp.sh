@@ -46,6 +46,7 @@ start_netkick() {
   local d=$OUT/netkick-$1; mkdir -p "$d"
   cat > "$d/netkick.yaml" <<YAML
 http: "127.0.0.1:18080"
+tftp: "off"
 data: $d/data
 log_level: warn
 dhcp:

@@ -156,6 +156,7 @@ func TestLeasesSurviveKill9(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	cfg := filepath.Join(dir, "netkick.yaml")
 	os.WriteFile(cfg, []byte(`http: "127.0.0.1:18080"
+tftp: "off"
 data: `+data+`
 dhcp:
   interface: vs

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 )
@@ -156,8 +157,18 @@ func (s *Server) renderHost(c echo.Context) error {
 			return err
 		}
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", out)
+	case "pxelinux", "ipxe":
+		req := bootfs.Request{BaseURL: s.serverURL(c)}
+		if kind == "ipxe" {
+			req.FileBase = req.BaseURL + "/boot/"
+		}
+		out, err := bootfs.Render(ctx, s.opts.Store, nil, kind, c.Param("mac"), req)
+		if err != nil {
+			return bootError(kind, err)
+		}
+		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
 	default:
-		return badRequest("cannot render "+kind, "render one of: kickstart")
+		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 )
@@ -37,6 +38,8 @@ type Options struct {
 	RepoRoot string
 	// Metrics are extra metric sources appended to /metrics.
 	Metrics []MetricsWriter
+	// Boot is the boot tree served at /boot/ and /boot.ipxe; nil: not served.
+	Boot *bootfs.Tree
 	// TokenTTL is how long a build token is valid (default 6h).
 	TokenTTL time.Duration
 	// Leases, when set, tells a host's leased address for the source check.
@@ -130,6 +133,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)
 	s.dumpRoutes(e, api)
+	s.bootRoutes(e)
 }
 
 func (s *Server) handleMetrics(c echo.Context) error {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -139,8 +140,15 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	switch kind {
 	case "kickstart":
 		return l.r.Kickstart(ctx, l.Store, kickstart.Request{Host: key, Server: l.publicURL})
+	case "pxelinux", "ipxe":
+		req := bootfs.Request{BaseURL: strings.TrimRight(l.publicURL, "/")}
+		if kind == "ipxe" {
+			req.FileBase = req.BaseURL + "/boot/"
+		}
+		out, err := bootfs.Render(ctx, l.Store, nil, kind, key, req)
+		return []byte(out), err
 	default:
-		return nil, usageError{"cannot render " + kind + "; want: kickstart"}
+		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux or ipxe"}
 	}
 }
 

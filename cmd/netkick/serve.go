@@ -20,16 +20,18 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/tftp"
 )
 
 //go:embed demo.yaml
 var demoYAML []byte
 
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -45,6 +47,10 @@ type serveConfig struct {
 	Demo      bool   `yaml:"demo"`
 	// TokenTTL is how long build tokens stay valid.
 	TokenTTL time.Duration `yaml:"token_ttl"`
+	// BootRoot is the directory served over TFTP and at /boot/ (default <data>/boot).
+	BootRoot string `yaml:"boot_root"`
+	// TFTPMaxTransfers bounds concurrent TFTP transfers (default 1024).
+	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
 }
@@ -75,6 +81,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
 	fs.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
 	fs.StringVar(&flagCfg.Data, "data", cfg.Data, "data directory (inventory, admin token, boot root)")
+	fs.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with `netkick bootfiles`)")
+	fs.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
 	fs.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
 	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
 	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
@@ -100,6 +108,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.HTTP = flagCfg.HTTP
 		case "tftp":
 			cfg.TFTP = flagCfg.TFTP
+		case "boot-root":
+			cfg.BootRoot = flagCfg.BootRoot
+		case "tftp-max-transfers":
+			cfg.TFTPMaxTransfers = flagCfg.TFTPMaxTransfers
 		case "data":
 			cfg.Data = flagCfg.Data
 		case "store":
@@ -166,7 +178,26 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if repoRoot == "" {
 		repoRoot = filepath.Join(cfg.Data, "repo")
 	}
-	var metrics []httpd.MetricsWriter
+	tree, err := openBootRoot(cfg, st)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	var extra []httpd.MetricsWriter
+	tftpExplicit := false
+	fs.Visit(func(f *flagValue) { tftpExplicit = tftpExplicit || f.Name == "tftp" })
+	ts, tconn, err := startTFTP(cfg, tree, st, log)
+	switch {
+	case err != nil && (tftpExplicit || cfg.TFTP != defaultServeConfig().TFTP):
+		return err
+	case err != nil:
+		// The default :69 is taken or needs privileges: say so and go on with HTTP.
+		fmt.Fprintf(a.stderr, "netkick: TFTP not started: %v\n", err)
+	case ts != nil:
+		defer tconn.Close()
+		defer ts.Shutdown() // runs first: stops taking requests, waits for transfers
+		extra = append(extra, ts.Metrics())
+	}
 	var dsrv *dhcp.Server
 	if cfg.DHCP.Mode == dhcp.ModeOff && cfg.DHCP.Interface != "" {
 		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
@@ -179,9 +210,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		if err := dsrv.Listen(); err != nil {
 			return err
 		}
-		metrics = append(metrics, dsrv.Metrics)
+		extra = append(extra, dsrv.Metrics)
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Metrics: metrics})
+	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot})
 	if err != nil {
 		if dsrv != nil {
 			dsrv.Close()
@@ -207,6 +239,19 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	herr := srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
+		if ts != nil {
+			// Kickstart URLs in generated configs need the port HTTP really bound.
+			if err := ts.SetHTTPAddr(addr); err != nil {
+				log.Error("TFTP: HTTP address for kickstart URLs", "err", err)
+			}
+			go func() {
+				if err := ts.Serve(tconn); err != nil {
+					log.Error("TFTP server stopped", "err", err)
+				}
+			}()
+			log.Info("TFTP listening", "addr", tconn.LocalAddr().String(), "boot_root", tree.Dir())
+			fmt.Fprintf(a.stderr, "netkick: serving TFTP on %s from %s\n", tconn.LocalAddr(), tree.Dir())
+		}
 		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
 		for _, h := range demoHosts {
 			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
@@ -233,6 +278,36 @@ func portOf(addr string) int {
 }
 
 type flagValue = flag.Flag
+
+// openBootRoot creates (if needed) and opens the boot root.
+func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
+	dir := cfg.BootRoot
+	if dir == "" {
+		dir = filepath.Join(cfg.Data, "boot")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
+	}
+	return bootfs.New(bootfs.Options{Dir: dir, Lookup: st})
+}
+
+// startTFTP builds the TFTP server and opens its socket; nil when TFTP is
+// off. Requests wait in the socket until Serve runs.
+func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog.Logger) (*tftp.Server, *net.UDPConn, error) {
+	if cfg.TFTP == "" || cfg.TFTP == "off" {
+		return nil, nil, nil
+	}
+	ts, err := tftp.New(tftp.Options{Tree: tree, Events: st, HTTPAddr: cfg.HTTP, PublicURL: cfg.PublicURL,
+		MaxTransfers: cfg.TFTPMaxTransfers, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := tftp.Listen(cfg.TFTP)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ts, conn, nil
+}
 
 // loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
 func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {

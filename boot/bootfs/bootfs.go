@@ -1,0 +1,251 @@
+// Package bootfs is the boot tree that TFTP and HTTP both serve: regular files
+// under the boot root, opened through os.Root so that no name and no symbolic
+// link reaches outside it, plus the pxelinux configs that boot decides and
+// that never exist on disk.
+package bootfs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/netkick/netkick/boot"
+	"github.com/netkick/netkick/inventory"
+)
+
+// Errors callers map to protocol replies (TFTP error, HTTP status).
+var (
+	// ErrNotFound: the name is acceptable but no such file is in the boot root.
+	ErrNotFound = errors.New("boot file not found")
+	// ErrRefused: the name or what it resolves to is not allowed (see boot.CleanPath).
+	ErrRefused = errors.New("boot file refused")
+)
+
+// Lookup is what the tree needs from the inventory to generate configs.
+type Lookup interface {
+	GetHost(ctx context.Context, key string) (*inventory.Host, error)
+	GetProfile(ctx context.Context, name string) (*inventory.Profile, error)
+}
+
+// TokenFunc returns the host's current one-time build token for its kickstart
+// URL; "" means none. A nil TokenFunc uses the token stored on the host
+// (inventory.Host.BuildToken).
+type TokenFunc func(ctx context.Context, h *inventory.Host) (string, error)
+
+// Options configure a Tree.
+type Options struct {
+	// Dir is the boot root directory; it must exist.
+	Dir string
+	// Lookup reads hosts and profiles for generated files.
+	Lookup Lookup
+	// Token, when set, supplies kickstart URL tokens (default: the host's BuildToken).
+	Token TokenFunc
+}
+
+// Tree serves the boot root. It is safe for concurrent use.
+type Tree struct {
+	dir    string
+	root   *os.Root
+	lookup Lookup
+	token  TokenFunc
+}
+
+// New opens the boot root.
+func New(o Options) (*Tree, error) {
+	if o.Lookup == nil {
+		return nil, errors.New("bootfs: Options.Lookup is nil")
+	}
+	r, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening boot root %s: %w (create it, or fill it with `netkick bootfiles`)", o.Dir, err)
+	}
+	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token}, nil
+}
+
+// Dir is the boot root's path.
+func (t *Tree) Dir() string { return t.dir }
+
+// Close releases the boot root.
+func (t *Tree) Close() error { return t.root.Close() }
+
+// Request says how the client reaches netkick, for generated files.
+type Request struct {
+	// BaseURL is the HTTP base URL the client reaches netkick on
+	// ("http://192.0.2.1:8080"); it starts kickstart URLs.
+	BaseURL string
+	// FileBase prefixes kernel and initrd paths in generated configs ("" for
+	// paths relative to the boot root; BaseURL+"/boot/" for HTTP loaders).
+	FileBase string
+	// Platform is iPXE's ${platform} when known.
+	Platform string
+}
+
+// File is an opened boot file: a regular file under the root or a generated config.
+type File struct {
+	io.ReadSeeker
+	// Name is the cleaned name inside the root.
+	Name string
+	Size int64
+	// ModTime is the file's modification time; zero for generated files.
+	ModTime time.Time
+	// Generated says which generated file this is (boot.NotGenerated for disk files).
+	Generated boot.Generated
+	// HostMAC is the canonical MAC the file was generated for, "" otherwise.
+	HostMAC string
+	// HostID is the inventory ID of the known host the file was generated
+	// for ("" for disk files and unknown machines): the key of its timeline.
+	HostID string
+	closer io.Closer
+}
+
+// Close releases the file.
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	return f.closer.Close()
+}
+
+// Open resolves a client-supplied name and opens it. When a generated config
+// cannot be decided (a host in build mode without a usable profile), Open
+// returns the error together with a File that carries only the host's
+// identity, so the caller can put the failure on the host's timeline.
+func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error) {
+	clean, err := boot.CleanPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	switch kind, mac := boot.GeneratedName(clean); kind {
+	case boot.PXELinuxHost:
+		in, err := input(ctx, t.lookup, t.token, mac, req)
+		if err != nil {
+			return nil, err
+		}
+		f := generated(clean, kind, mac, "")
+		if in.Host != nil {
+			f.HostID = in.Host.ID()
+		}
+		text, err := boot.PXELinuxConfig(in)
+		if err != nil {
+			return f, err
+		}
+		f.ReadSeeker, f.Size = bytes.NewReader([]byte(text)), int64(len(text))
+		return f, nil
+	case boot.PXELinuxFallback:
+		// An operator's own pxelinux.cfg/default wins; otherwise local boot.
+		if f, err := t.openDisk(clean); err == nil {
+			return f, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return generated(clean, kind, "", boot.PXELinuxDefault()), nil
+	}
+	return t.openDisk(clean)
+}
+
+func generated(name string, kind boot.Generated, mac, text string) *File {
+	return &File{ReadSeeker: bytes.NewReader([]byte(text)), Name: name, Size: int64(len(text)), Generated: kind, HostMAC: mac}
+}
+
+func (t *Tree) openDisk(clean string) (*File, error) {
+	f, err := t.root.Open(clean)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is not in the boot root %s", ErrNotFound, clean, t.dir)
+		}
+		// os.Root reports links and names that leave the root as errors of their own.
+		return nil, fmt.Errorf("%w: %s: %w", ErrRefused, clean, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: stat %s: %w", ErrRefused, clean, err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is a directory", ErrNotFound, clean)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrRefused, clean, st.Mode().Type())
+	}
+	return &File{ReadSeeker: f, Name: clean, Size: st.Size(), ModTime: st.ModTime(), closer: f}, nil
+}
+
+// input gathers what boot needs to decide a config for mac.
+func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Request) (boot.ConfigInput, error) {
+	in := boot.ConfigInput{MAC: mac, BaseURL: req.BaseURL, FileBase: req.FileBase, Platform: req.Platform}
+	h, err := l.GetHost(ctx, mac)
+	switch {
+	case errors.Is(err, inventory.ErrNotFound):
+		return in, nil
+	case err != nil:
+		return in, fmt.Errorf("looking up host %s for its boot config: %w", mac, err)
+	}
+	in.Host = h
+	if !boot.Installs(h) {
+		return in, nil
+	}
+	if h.Profile != "" {
+		p, err := l.GetProfile(ctx, h.Profile)
+		switch {
+		case errors.Is(err, inventory.ErrNotFound):
+		case err != nil:
+			return in, fmt.Errorf("looking up profile %s of host %s: %w", h.Profile, mac, err)
+		default:
+			in.Profile = p
+		}
+	}
+	in.Token = h.BuildToken
+	if token != nil {
+		tok, err := token(ctx, h)
+		if err != nil {
+			return in, fmt.Errorf("build token for host %s: %w", mac, err)
+		}
+		in.Token = tok
+	}
+	return in, nil
+}
+
+// IPXE generates the iPXE script for a MAC in any spelling.
+func (t *Tree) IPXE(ctx context.Context, mac string, req Request) (string, error) {
+	m, err := inventory.NormalizeMAC(mac)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return Render(ctx, t.lookup, t.token, "ipxe", m, req)
+}
+
+// Render decides the generated pxelinux config ("pxelinux") or iPXE script
+// ("ipxe") for key: a MAC in any spelling, or a known host's name. It needs
+// no boot root, so `netkick render` can show exactly what a host gets.
+func Render(ctx context.Context, l Lookup, token TokenFunc, kind, key string, req Request) (string, error) {
+	mac, err := inventory.NormalizeMAC(key)
+	if err != nil {
+		h, herr := l.GetHost(ctx, key)
+		if herr != nil {
+			if errors.Is(herr, inventory.ErrNotFound) {
+				return "", fmt.Errorf("%w: host %q: neither a MAC nor a known hostname", inventory.ErrNotFound, key)
+			}
+			return "", herr
+		}
+		mac = h.ID()
+	}
+	in, err := input(ctx, l, token, mac, req)
+	if err != nil {
+		return "", err
+	}
+	switch kind {
+	case "pxelinux":
+		return boot.PXELinuxConfig(in)
+	case "ipxe":
+		return boot.IPXEScript(in)
+	default:
+		return "", fmt.Errorf("cannot render %q: want pxelinux or ipxe", kind)
+	}
+}

@@ -1,0 +1,172 @@
+package bootfs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netkick/netkick/inventory"
+)
+
+// newTree builds a boot root inside a temp dir, next to a "secret" file
+// outside it, with symlinks that stay inside and that escape.
+func newTree(t testing.TB) (*Tree, *inventory.SQLite, string) {
+	t.Helper()
+	base := t.TempDir()
+	root := filepath.Join(base, "boot")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "centos-5.3"), 0o755))
+	must(os.MkdirAll(filepath.Join(root, "pxelinux.cfg"), 0o755))
+	must(os.WriteFile(filepath.Join(root, "pxelinux.0"), []byte("pxelinux"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "centos-5.3", "vmlinuz"), []byte("kernel"), 0o644))
+	must(os.WriteFile(filepath.Join(base, "secret"), []byte("SECRET"), 0o644))
+	must(os.Symlink("centos-5.3/vmlinuz", filepath.Join(root, "inside-link")))
+	must(os.Symlink("../secret", filepath.Join(root, "escape-rel")))
+	must(os.Symlink(filepath.Join(base, "secret"), filepath.Join(root, "escape-abs")))
+	must(os.Symlink("..", filepath.Join(root, "up")))
+	st, err := inventory.OpenSQLite(filepath.Join(base, "inv.db"))
+	must(err)
+	t.Cleanup(func() { st.Close() })
+	tr, err := New(Options{Dir: root, Lookup: st})
+	must(err)
+	t.Cleanup(func() { tr.Close() })
+	return tr, st, base
+}
+
+func read(t *testing.T, f *File) string {
+	t.Helper()
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(b)) != f.Size {
+		t.Fatalf("%s: read %d bytes, Size says %d", f.Name, len(b), f.Size)
+	}
+	return string(b)
+}
+
+func TestOpen(t *testing.T) {
+	tr, st, _ := newTree(t)
+	ctx := context.Background()
+	if err := st.PutProfile(ctx, &inventory.Profile{Name: "centos-5.3", OS: "centos", Version: "5.3", Kernel: "centos-5.3/vmlinuz", Initrd: "centos-5.3/initrd.img"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:a0:01"}, Hostname: "a01", Profile: "centos-5.3", State: inventory.StateBuild, BuildToken: "tok-a01"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:b0:01"}, Hostname: "b01", Profile: "centos-5.3", State: inventory.StateInstalled}); err != nil {
+		t.Fatal(err)
+	}
+	req := Request{BaseURL: "http://192.0.2.1:8080"}
+	tests := []struct {
+		name, in string
+		want     string // substring of the content
+		err      error
+	}{
+		{"disk file", "pxelinux.0", "pxelinux", nil},
+		{"symlink inside root", "inside-link", "kernel", nil},
+		{"host in build, with its build token", "pxelinux.cfg/01-52-54-00-00-a0-01", "ks=http://192.0.2.1:8080/ks/52:54:00:00:a0:01?token=tok-a01\n", nil},
+		{"host installed", "pxelinux.cfg/01-52-54-00-00-b0-01", "LOCALBOOT 0", nil},
+		{"unknown host", "pxelinux.cfg/01-52-54-00-00-ff-ff", "LOCALBOOT 0", nil},
+		{"default generated", "pxelinux.cfg/default", "LOCALBOOT 0", nil},
+		{"missing", "nope", "", ErrNotFound},
+		{"directory", "centos-5.3", "", ErrNotFound},
+		{"relative symlink escape", "escape-rel", "", ErrRefused},
+		{"absolute symlink escape", "escape-abs", "", ErrRefused},
+		{"directory symlink escape", "up/secret", "", ErrRefused},
+		{"dot-dot", "../secret", "", ErrRefused},
+		{"absolute", "/etc/passwd", "", ErrRefused},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := tr.Open(ctx, tc.in, req)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("Open(%q) = %v; want %v", tc.in, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open(%q): %v", tc.in, err)
+			}
+			if got := read(t, f); !strings.Contains(got, tc.want) || strings.Contains(got, "SECRET") {
+				t.Fatalf("Open(%q) content %q; want it to contain %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOperatorDefaultWins(t *testing.T) {
+	tr, _, _ := newTree(t)
+	if err := os.WriteFile(filepath.Join(tr.Dir(), "pxelinux.cfg", "default"), []byte("DEFAULT menu\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tr.Open(context.Background(), "pxelinux.cfg/default", Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, f); got != "DEFAULT menu\n" {
+		t.Fatalf("got %q, want the operator's file", got)
+	}
+}
+
+func TestIPXEAnySpelling(t *testing.T) {
+	tr, st, _ := newTree(t)
+	ctx := context.Background()
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:b0:02"}, Hostname: "b02", State: inventory.StateInstalled}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mac := range []string{"52:54:00:00:b0:02", "52-54-00-00-B0-02", "5254.0000.b002", "52540000b002", "01-52-54-00-00-b0-02"} {
+		s, err := tr.IPXE(ctx, mac, Request{BaseURL: "http://192.0.2.1:8080"})
+		if err != nil || !strings.Contains(s, "host b02 (52:54:00:00:b0:02") {
+			t.Fatalf("IPXE(%q) = %q, %v", mac, s, err)
+		}
+	}
+	if _, err := tr.IPXE(ctx, "not-a-mac", Request{}); !errors.Is(err, ErrRefused) {
+		t.Fatalf("bad MAC: %v", err)
+	}
+	// By hostname, as `netkick render pxelinux b02` does.
+	s, err := Render(ctx, st, nil, "pxelinux", "b02", Request{})
+	if err != nil || !strings.Contains(s, "LOCALBOOT 0") || !strings.Contains(s, "52:54:00:00:b0:02") {
+		t.Fatalf("Render by hostname = %q, %v", s, err)
+	}
+}
+
+// FuzzOpen: whatever name a client sends, the tree either refuses it or
+// serves a file from inside the root; the secret next to the root never
+// comes back.
+func FuzzOpen(f *testing.F) {
+	for _, s := range []string{"pxelinux.0", "../secret", "escape-rel", "up/secret", "inside-link", "pxelinux.cfg/default",
+		"pxelinux.cfg/01-52-54-00-00-a0-01", "escape-abs", "./up/../secret", "centos-5.3/../../secret"} {
+		f.Add(s)
+	}
+	tr, _, _ := newTree(f)
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, name string) {
+		fl, err := tr.Open(ctx, name, Request{BaseURL: "http://192.0.2.1"})
+		if err != nil {
+			if !errors.Is(err, ErrRefused) && !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Open(%q): unexpected error kind: %v", name, err)
+			}
+			return
+		}
+		defer fl.Close()
+		b, err := io.ReadAll(fl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "SECRET") {
+			t.Fatalf("Open(%q) served the file outside the root", name)
+		}
+	})
+}

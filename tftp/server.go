@@ -1,0 +1,326 @@
+// Package tftp serves the boot tree over TFTP (RFC 1350 with the blksize and
+// tsize options) for PXE firmware, pxelinux and iPXE: files under the boot
+// root, and the per-host pxelinux configs that boot decides. Writes are
+// refused, concurrent transfers are bounded, and every transfer is counted
+// and put on the host's timeline when the host is known.
+package tftp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/netkick/netkick/boot/bootfs"
+	"github.com/netkick/netkick/inventory"
+	ptftp "github.com/pin/tftp/v3"
+	"golang.org/x/net/ipv4"
+)
+
+// Defaults for Options.
+const (
+	// DefaultMaxTransfers bounds concurrent transfers.
+	DefaultMaxTransfers = 1024
+	// DefaultBlockSize caps the negotiated blksize so that a data packet
+	// (blksize + 4 TFTP + 8 UDP + 20 IP) fits a 1500-byte Ethernet MTU.
+	DefaultBlockSize = 1468
+	// DefaultTimeout is the wait for each acknowledgement before a retransmit.
+	DefaultTimeout = 5 * time.Second
+	// DefaultRetries is how many times a block is sent before the transfer fails.
+	DefaultRetries = 5
+	// EventKind is the kind of the events put on host timelines.
+	EventKind = "tftp"
+)
+
+// EventAdder records a host timeline event (inventory.Store has it).
+type EventAdder interface {
+	AddEvent(ctx context.Context, e inventory.Event) error
+}
+
+// Options configure a Server.
+type Options struct {
+	// Tree is the boot tree to serve.
+	Tree *bootfs.Tree
+	// Events, when set, receives a "tftp" event per transfer of a known host.
+	Events EventAdder
+	// HTTPAddr is netkick's HTTP listen address (":8080", "192.0.2.1:8080"),
+	// used for kickstart URLs in generated configs. An empty or unspecified
+	// host part is replaced by the address the client sent its request to.
+	HTTPAddr string
+	// PublicURL, when set, is the HTTP base URL used instead (e.g.
+	// "http://boot.example.net:8080").
+	PublicURL string
+	// MaxTransfers bounds concurrent transfers (DefaultMaxTransfers when 0).
+	// Over the bound a client gets a TFTP error and retries later.
+	MaxTransfers int
+	// BlockSize caps the negotiated blksize (DefaultBlockSize when 0).
+	BlockSize int
+	// Timeout and Retries tune retransmission (defaults when 0).
+	Timeout time.Duration
+	Retries int
+	// Logger receives one line per transfer (slog.Default() when nil).
+	Logger *slog.Logger
+}
+
+// Server is a TFTP server for one boot tree.
+type Server struct {
+	tree     *bootfs.Tree
+	events   EventAdder
+	httpHost string
+	httpPort string
+	public   string
+	log      *slog.Logger
+	sem      chan struct{}
+	srv      *ptftp.Server
+	metrics  Metrics
+	hosts    ipHosts
+}
+
+// New builds a Server; call Serve or ListenAndServe to run it.
+func New(o Options) (*Server, error) {
+	if o.Tree == nil {
+		return nil, errors.New("tftp: Options.Tree is nil")
+	}
+	if o.MaxTransfers <= 0 {
+		o.MaxTransfers = DefaultMaxTransfers
+	}
+	if o.BlockSize <= 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.BlockSize < 512 || o.BlockSize > 65464 {
+		return nil, fmt.Errorf("tftp: block size %d: want 512 to 65464 (1468 fits a 1500-byte MTU)", o.BlockSize)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Retries <= 0 {
+		o.Retries = DefaultRetries
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{tree: o.Tree, events: o.Events, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
+		hosts: ipHosts{m: map[string]string{}}}
+	s.public = strings.TrimRight(o.PublicURL, "/")
+	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
+		return nil, err
+	}
+	s.srv = ptftp.NewServer(s.read, nil) // nil write handler: WRQs get an error
+	s.srv.SetBlockSize(o.BlockSize)
+	s.srv.SetTimeout(o.Timeout)
+	s.srv.SetRetries(o.Retries)
+	return s, nil
+}
+
+// SetHTTPAddr sets the HTTP address used in kickstart URLs (see
+// Options.HTTPAddr), e.g. once the HTTP server has bound its real port.
+// Call it before Serve.
+func (s *Server) SetHTTPAddr(addr string) error {
+	if addr == "" {
+		s.httpHost, s.httpPort = "", ""
+		return nil
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("tftp: HTTP address %q: %w (want host:port or :port)", addr, err)
+	}
+	s.httpHost = ""
+	if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+		s.httpHost = h
+	}
+	s.httpPort = p
+	return nil
+}
+
+// Metrics returns the server's counters.
+func (s *Server) Metrics() *Metrics { return &s.metrics }
+
+// Listen opens the UDP socket for addr (e.g. ":69"), with a clear error when
+// the port is taken or needs privileges.
+func Listen(addr string) (*net.UDPConn, error) {
+	a, err := net.ResolveUDPAddr("udp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("tftp: address %q: %w (want host:port, e.g. :69)", addr, err)
+	}
+	c, err := net.ListenUDP("udp4", a)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("tftp: UDP %s is already in use (another TFTP server such as tftpd-hpa or dnsmasq?): stop it, or pick another port with --tftp ADDR, or --tftp off: %w", addr, err)
+	case errors.Is(err, syscall.EACCES):
+		return nil, fmt.Errorf("tftp: binding UDP %s needs root or CAP_NET_BIND_SERVICE; run as root, grant the capability, or use --tftp :6969: %w", addr, err)
+	case err != nil:
+		return nil, fmt.Errorf("tftp: listening on UDP %s: %w", addr, err)
+	}
+	// The library turns on IP_PKTINFO only once Serve runs: a request queued
+	// before that carries no control message and its blksize is capped at 512.
+	// Turning it on here, before any request can arrive, closes that window.
+	if err := ipv4.NewPacketConn(c).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tftp: enabling IP_PKTINFO on UDP %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// Serve answers requests on conn (best opened with Listen) until Shutdown.
+func (s *Server) Serve(conn *net.UDPConn) error { return s.srv.Serve(conn) }
+
+// Shutdown stops accepting requests and waits for running transfers.
+func (s *Server) Shutdown() { s.srv.Shutdown() }
+
+// Client-facing error texts: short, no server paths.
+var (
+	errBusy     = errors.New("server busy: too many transfers in progress, retry shortly")
+	errNotFound = errors.New("file not found")
+	errRefused  = errors.New("access violation: name refused")
+	errInternal = errors.New("server error; see the netkick log")
+)
+
+// read is the RRQ handler; the library runs it in a goroutine per request.
+// It must call ReadFrom or return an error (the library then sends an ERROR).
+func (s *Server) read(name string, rf io.ReaderFrom) error {
+	ot := rf.(ptftp.OutgoingTransfer)
+	remote := ot.RemoteAddr()
+	var local net.IP
+	if pi, ok := rf.(ptftp.RequestPacketInfo); ok {
+		local = pi.LocalIP()
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		s.metrics.busy.Add(1)
+		s.log.Warn("tftp busy", "file", name, "client", remote.IP, "max", cap(s.sem))
+		return errBusy
+	}
+	s.metrics.active.Add(1)
+	defer s.metrics.active.Add(-1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local)})
+	if err != nil {
+		var reply error
+		switch {
+		case errors.Is(err, bootfs.ErrNotFound):
+			s.metrics.notFound.Add(1)
+			reply = errNotFound
+			s.log.Info("tftp not found", "file", name, "client", remote.IP)
+		case errors.Is(err, bootfs.ErrRefused):
+			s.metrics.refused.Add(1)
+			reply = errRefused
+			s.log.Warn("tftp refused", "file", name, "client", remote.IP, "err", err)
+		default:
+			s.metrics.failed.Add(1)
+			reply = errInternal
+			s.log.Error("tftp failed", "file", name, "client", remote.IP, "err", err)
+		}
+		if f != nil && f.HostID != "" {
+			s.event(f.HostID, fmt.Sprintf("failed %s to %s: %v", name, remote.IP, err))
+		}
+		return reply
+	}
+	defer f.Close()
+	hostID := f.HostID
+	if hostID != "" {
+		s.hosts.remember(remote.IP.String(), hostID)
+	} else {
+		hostID = s.hosts.lookup(remote.IP.String())
+	}
+
+	ot.SetSize(f.Size) // tsize: the reader below is buffered, not a Seeker
+	n, err := rf.ReadFrom(bufio.NewReaderSize(f, 16<<10))
+	dur := time.Since(start)
+	switch {
+	case err == nil:
+		s.metrics.served.Add(1)
+		s.metrics.bytes.Add(n)
+		s.metrics.nanos.Add(int64(dur))
+		s.log.Info("tftp sent", "file", f.Name, "client", remote.IP, "bytes", n, "duration", dur.Round(time.Millisecond))
+		if hostID != "" {
+			s.event(hostID, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
+		}
+	case isSizeProbe(err):
+		// UEFI asks for tsize, reads the OACK, aborts with error 8 and asks again.
+		s.metrics.probes.Add(1)
+		s.log.Debug("tftp size probe", "file", f.Name, "client", remote.IP, "size", f.Size)
+	default:
+		s.metrics.failed.Add(1)
+		s.metrics.bytes.Add(n)
+		s.log.Warn("tftp transfer failed", "file", f.Name, "client", remote.IP, "bytes", n, "err", err)
+		if hostID != "" {
+			s.event(hostID, fmt.Sprintf("failed %s to %s after %d bytes: %v", f.Name, remote.IP, n, err))
+		}
+	}
+	return nil // ReadFrom already answered the client
+}
+
+// isSizeProbe recognises the client's "option negotiation refused" (error 8)
+// on the OACK, which is how UEFI firmware ends its tsize probe.
+func isSizeProbe(err error) bool {
+	return strings.Contains(err.Error(), "sending block 0: code=8")
+}
+
+// baseURL is the HTTP base URL the client should use for kickstart URLs.
+func (s *Server) baseURL(local net.IP) string {
+	if s.public != "" {
+		return s.public
+	}
+	if s.httpPort == "" {
+		return ""
+	}
+	h := s.httpHost
+	if h == "" {
+		if local == nil || local.IsUnspecified() {
+			return ""
+		}
+		h = local.String()
+	}
+	if s.httpPort == "80" {
+		return "http://" + h
+	}
+	return "http://" + net.JoinHostPort(h, s.httpPort)
+}
+
+func (s *Server) event(hostID, detail string) {
+	if s.events == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: EventKind, Detail: detail}); err != nil {
+		s.log.Warn("tftp event not recorded", "host", hostID, "err", err)
+	}
+}
+
+// ipHosts remembers which known host last fetched its pxelinux config from an
+// IP, so the files it fetches next (kernel, initrd) land on its timeline.
+type ipHosts struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxIPHosts bounds the memory ipHosts can take.
+const maxIPHosts = 4096
+
+func (c *ipHosts) remember(ip, hostID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[ip]; !ok && len(c.m) >= maxIPHosts {
+		clear(c.m)
+	}
+	c.m[ip] = hostID
+}
+
+func (c *ipHosts) lookup(ip string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[ip]
+}
