@@ -37,7 +37,8 @@ func (s *Server) handleKickstart(c echo.Context) error {
 		s.metrics.render("kickstart", "forbidden", 0)
 		return s.forbidden(c, "kickstart", err)
 	}
-	if h.State == inventory.StateBuild {
+	first := h.State == inventory.StateBuild
+	if first {
 		if h, err = s.opts.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
 			next, err := boot.Next(h.State, boot.EventFetched)
 			h.State = next
@@ -46,7 +47,11 @@ func (s *Server) handleKickstart(c echo.Context) error {
 			return err
 		}
 	}
-	s.event(ctx, h.ID(), "kickstart", "kickstart fetched by "+c.RealIP())
+	// The first fetch of a build is always on the timeline; refetches (the
+	// installer retrying) at most once a minute per host.
+	if s.fetches.record(h.ID(), first, time.Now()) {
+		s.event(ctx, h.ID(), "kickstart", "kickstart fetched by "+c.RealIP())
+	}
 	server := s.serverURL(c)
 	gen, err := s.opts.Store.Generation(ctx)
 	if err != nil {

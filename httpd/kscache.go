@@ -1,6 +1,9 @@
 package httpd
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // ksCache keeps rendered kickstarts for one inventory generation: any write
 // to the inventory (from any process) changes the generation and empties it.
@@ -40,4 +43,26 @@ func (c *ksCache) put(gen int64, key string, b []byte) {
 	}
 	c.m[key] = b
 	c.bytes += len(b)
+}
+
+// fetchLog decides which kickstart fetches go on a host's timeline.
+type fetchLog struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// fetchEvery is the least time between two recorded refetches of one host.
+const fetchEvery = time.Minute
+
+func (f *fetchLog) record(host string, first bool, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil || len(f.last) > 100000 {
+		f.last = map[string]time.Time{}
+	}
+	if !first && now.Sub(f.last[host]) < fetchEvery {
+		return false
+	}
+	f.last[host] = now
+	return true
 }

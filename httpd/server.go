@@ -55,6 +55,7 @@ type Server struct {
 	metrics  *metrics
 	echo     *echo.Echo
 	ks       ksCache
+	fetches  fetchLog
 	failures *failureLimiter
 }
 

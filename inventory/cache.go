@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // readCache keeps decoded hosts and profiles for one inventory generation.
@@ -83,12 +84,84 @@ func cacheKey(key string) string {
 // Generation returns the inventory's write counter.
 func (s *SQLite) Generation(ctx context.Context) (int64, error) { return s.generation(ctx) }
 
+// generation reads the write counter. A query costs tens of microseconds, so
+// it is skipped while the WAL index header is unchanged since the last query:
+// SQLite rewrites that header (in the -shm file) on every commit, by this
+// process or another, before the commit becomes visible to readers.
 func (s *SQLite) generation(ctx context.Context) (int64, error) {
+	key, ok := s.walHeader()
+	if ok {
+		s.gen.mu.Lock()
+		hit, g := s.gen.valid && s.gen.key == key, s.gen.value
+		s.gen.mu.Unlock()
+		if hit {
+			return g, nil
+		}
+	}
 	var g int64
 	if err := s.genStmt.QueryRowContext(ctx).Scan(&g); err != nil {
 		return 0, fmt.Errorf("inventory database %s: read generation: %w", s.path, err)
 	}
+	if ok {
+		// The header was read before the query: a commit in between only
+		// makes the next call query again.
+		s.gen.mu.Lock()
+		s.gen.key, s.gen.value, s.gen.valid = key, g, true
+		s.gen.mu.Unlock()
+	}
 	return g, nil
+}
+
+// genMemo remembers the last queried generation and the WAL header it went with.
+type genMemo struct {
+	mu    sync.Mutex
+	key   [48]byte
+	value int64
+	valid bool
+	shm   int // descriptor of the -shm file, 0 when closed
+}
+
+// walHeader reads the WAL index header; ok is false when it cannot be trusted
+// (no -shm file, not initialised, or its two copies differ mid-write).
+// The file stays open between calls; it is reopened when it was unlinked
+// (every connection to the database closed), so a new one is never missed.
+func (s *SQLite) walHeader() (key [48]byte, ok bool) {
+	s.gen.mu.Lock()
+	defer s.gen.mu.Unlock()
+	if s.gen.shm > 0 {
+		var st syscall.Stat_t
+		if syscall.Fstat(s.gen.shm, &st) != nil || st.Nlink == 0 {
+			syscall.Close(s.gen.shm)
+			s.gen.shm = 0
+		}
+	}
+	if s.gen.shm <= 0 {
+		// Raw syscalls: an os.File would register with the poller.
+		fd, err := syscall.Open(s.path+"-shm", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return key, false
+		}
+		s.gen.shm = fd
+	}
+	var b [96]byte
+	if n, err := syscall.Pread(s.gen.shm, b[:], 0); err != nil || n < len(b) {
+		return key, false
+	}
+	// Two copies of the header; byte 12 is isInit.
+	if [48]byte(b[:48]) != [48]byte(b[48:]) || b[12] == 0 {
+		return key, false
+	}
+	return [48]byte(b[:48]), true
+}
+
+// closeShm releases the -shm descriptor.
+func (s *SQLite) closeShm() {
+	s.gen.mu.Lock()
+	defer s.gen.mu.Unlock()
+	if s.gen.shm > 0 {
+		syscall.Close(s.gen.shm)
+		s.gen.shm = 0
+	}
 }
 
 func bumpGeneration(ctx context.Context, tx *sql.Tx) error {

@@ -69,6 +69,7 @@ type SQLite struct {
 	path     string
 	eventCap int
 	genStmt  *sql.Stmt
+	gen      genMemo
 	cache    readCache
 
 	events     chan eventReq
@@ -174,6 +175,7 @@ func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		<-s.writerDone
+		s.closeShm()
 	})
 	return s.db.Close()
 }

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,44 @@ func TestCorruptDatabaseIsAnError(t *testing.T) {
 				t.Fatal("corrupt file was modified")
 			}
 		})
+	}
+}
+
+// TestGenerationSeesOtherHandles: a write through another handle (as another
+// process would make) changes the generation this handle reports, at once.
+func TestGenerationSeesOtherHandles(t *testing.T) {
+	a, path := openTemp(t)
+	b, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	for i := 0; i < 50; i++ {
+		g1, err := a.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := a.Generation(ctx); g != g1 {
+			t.Fatalf("generation moved without a write: %d then %d", g1, g)
+		}
+		w := b
+		if i%2 == 0 {
+			w = a
+		}
+		if err := w.PutProfile(ctx, &Profile{Name: "p", OS: "centos", Version: fmt.Sprint(5 + i%3)}); err != nil {
+			t.Fatal(err)
+		}
+		g2, err := a.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g2 == g1 {
+			t.Fatalf("write %d not seen: generation still %d", i, g1)
+		}
+		p, err := a.GetProfile(ctx, "p")
+		if err != nil || p.Version != fmt.Sprint(5+i%3) {
+			t.Fatalf("write %d: stale profile %+v %v", i, p, err)
+		}
 	}
 }

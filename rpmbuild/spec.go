@@ -489,6 +489,9 @@ func RenderSpec(p *Plan) (string, error) {
 	w("\n%%description\n%s\n", p.Description)
 
 	w("\n%%prep\n%%setup -q -n %s\n", p.Dist.TopDir)
+	// A tarball made moments ago (or on a host whose clock runs ahead) carries
+	// mtimes in the future; make would then rebuild the Makefile and stop.
+	w("find . -exec touch -c -h -d '2000-01-01 00:00:00' {} +\n")
 
 	w("\n%%build\n")
 	switch p.Builder {
