@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -105,5 +106,32 @@ func TestSaveLeasesBatchOrder(t *testing.T) {
 		if l.IP == "192.0.2.7" && (l.MAC != "52:54:00:00:02:ff" || l.State != LeaseReleased) {
 			t.Errorf("192.0.2.7 = %+v, want the batch's last row", l)
 		}
+	}
+}
+
+func TestLeaseIP(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.SaveLeases(ctx, []Lease{
+		{IP: "192.0.2.100", MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+		{IP: "192.0.2.101", MAC: "52:54:00:00:00:02", State: LeaseBound, Expires: now.Add(-time.Minute), Updated: now},
+		{IP: "192.0.2.102", MAC: "52:54:00:00:00:03", State: LeaseReleased, Expires: now.Add(time.Hour), Updated: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, mac, want string }{
+		{"active lease, any spelling", "52-54-00-00-00-01", "192.0.2.100"},
+		{"expired lease", "52:54:00:00:00:02", ""},
+		{"released lease", "52:54:00:00:00:03", ""},
+		{"no lease", "52:54:00:00:00:09", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ip, err := s.LeaseIP(ctx, tc.mac)
+			if ip != tc.want || (tc.want == "") != errors.Is(err, ErrNotFound) {
+				t.Fatalf("LeaseIP(%s)=%q,%v want %q", tc.mac, ip, err, tc.want)
+			}
+		})
 	}
 }

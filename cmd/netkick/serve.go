@@ -212,8 +212,13 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		}
 		extra = append(extra, dsrv.Metrics)
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot})
+	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot}
+	if dsrv != nil {
+		// A host with a lease gets its kickstart only from that address.
+		hopts.Leases = st
+	}
+	srv, err := httpd.New(hopts)
 	if err != nil {
 		if dsrv != nil {
 			dsrv.Close()
