@@ -50,6 +50,16 @@ var migrations = []string{
 	// cache and notice writes made by other processes.
 	`CREATE TABLE meta (generation INTEGER NOT NULL);
 	INSERT INTO meta(generation) VALUES (0);`,
+	// 3: DHCP leases, keyed by address (one holder per address, ever).
+	`CREATE TABLE leases (
+		ip TEXT PRIMARY KEY,
+		mac TEXT NOT NULL,
+		state TEXT NOT NULL,
+		expires INTEGER NOT NULL,
+		hostname TEXT NOT NULL DEFAULT '',
+		updated INTEGER NOT NULL
+	);
+	CREATE INDEX leases_mac ON leases(mac);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous

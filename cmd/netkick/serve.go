@@ -14,12 +14,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/netkick/netkick/boot/bootfs"
+	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -29,7 +31,7 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--demo]`
+const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -49,8 +51,8 @@ type serveConfig struct {
 	BootRoot string `yaml:"boot_root"`
 	// TFTPMaxTransfers bounds concurrent TFTP transfers (default 1024).
 	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
-	// DHCP is read by the DHCP server's own configuration.
-	DHCP yaml.Node `yaml:"dhcp"`
+	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
+	DHCP dhcp.Config `yaml:"dhcp"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -89,6 +91,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
 	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
+	fs.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
+	fs.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -126,11 +130,18 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			cfg.Demo = flagCfg.Demo
 		case "token-ttl":
 			cfg.TokenTTL = flagCfg.TokenTTL
+		case "dhcp-interface":
+			cfg.DHCP.Interface = flagCfg.DHCP.Interface
+		case "dhcp-mode":
+			cfg.DHCP.Mode = flagCfg.DHCP.Mode
 		}
 	})
 	log, err := newLogger(a, cfg.LogLevel)
 	if err != nil {
 		return err
+	}
+	if err := cfg.DHCP.Normalize(); err != nil {
+		return usageError{err.Error()}
 	}
 	dbPath, err := storePath(cfg)
 	if err != nil {
@@ -187,13 +198,51 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		defer ts.Shutdown() // runs first: stops taking requests, waits for transfers
 		extra = append(extra, ts.Metrics())
 	}
-	srv, err := httpd.New(httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot})
+	var dsrv *dhcp.Server
+	if cfg.DHCP.Mode == dhcp.ModeOff && cfg.DHCP.Interface != "" {
+		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
+	}
+	if cfg.DHCP.Mode != dhcp.ModeOff {
+		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := dsrv.Listen(); err != nil {
+			return err
+		}
+		extra = append(extra, dsrv.Metrics)
+	}
+	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot}
+	if dsrv != nil {
+		// A host with a lease gets its kickstart only from that address.
+		hopts.Leases = st
+	}
+	srv, err := httpd.New(hopts)
 	if err != nil {
+		if dsrv != nil {
+			dsrv.Close()
+		}
 		return err
 	}
-	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", "off")
-	return srv.Serve(ctx, cfg.HTTP, func(addr string) {
+	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", cfg.DHCP.Mode)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dhcpDone := make(chan error, 1)
+	if dsrv != nil {
+		log.Info("DHCP serving", "mode", cfg.DHCP.Mode, "interface", cfg.DHCP.Interface, "server_ip", dsrv.ServerIP().String(), "unknown", cfg.DHCP.Unknown)
+		go func() {
+			err := dsrv.Serve(ctx)
+			if err != nil {
+				err = fmt.Errorf("DHCP server on %s: %w", cfg.DHCP.Interface, err)
+			}
+			dhcpDone <- err
+			cancel()
+		}()
+	} else {
+		dhcpDone <- nil
+	}
+	herr := srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
 		if ts != nil {
 			// Kickstart URLs in generated configs need the port HTTP really bound.
@@ -213,6 +262,24 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
 		}
 	})
+	cancel()
+	if derr := <-dhcpDone; derr != nil {
+		return derr
+	}
+	return herr
+}
+
+// portOf returns the port of a listen address such as ":8080" (80 when absent).
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 80
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 {
+		return 80
+	}
+	return n
 }
 
 type flagValue = flag.Flag

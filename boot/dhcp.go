@@ -1,0 +1,213 @@
+package boot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/netkick/netkick/inventory"
+)
+
+// Client architecture types of DHCP option 93 (RFC 4578 and the IANA
+// "Processor Architecture Types" registry) that netkick tells apart.
+const (
+	ArchBIOS         uint16 = 0  // Intel x86PC, legacy BIOS PXE
+	ArchEFIIA32      uint16 = 6  // EFI IA32
+	ArchEFIX8664     uint16 = 7  // EFI x86-64
+	ArchEFIBC        uint16 = 9  // EFI byte code (in practice x86-64 firmware)
+	ArchEFIARM64     uint16 = 11 // EFI ARM64
+	ArchEFIX86HTTP   uint16 = 15 // EFI x86 HTTP boot
+	ArchEFIX8664HTTP uint16 = 16 // EFI x86-64 HTTP boot
+	ArchEFIARM64HTTP uint16 = 19 // EFI ARM64 HTTP boot
+)
+
+// Firmware names, as stored in inventory.Host.Arch.
+const (
+	FirmwareBIOS         = "bios"
+	FirmwareEFIIA32      = "efi-ia32"
+	FirmwareEFIX8664     = "efi-x86_64"
+	FirmwareEFIARM64     = "efi-arm64"
+	FirmwareEFIX8664HTTP = "efi-x86_64-http"
+	FirmwareEFIARM64HTTP = "efi-arm64-http"
+)
+
+// Boot file names netkick serves from its boot root (TFTP and /boot/ over HTTP).
+const (
+	FilePxelinux     = "pxelinux.0"
+	FileUndionly     = "undionly.kpxe"
+	FileIPXEEFI      = "ipxe.efi"
+	FileSnponlyEFI   = "snponly.efi"
+	FileIPXEIA32     = "ipxe-ia32.efi"
+	FileIPXEARM64    = "ipxe-arm64.efi"
+	FileSnponlyARM64 = "snponly-arm64.efi"
+)
+
+// Vendor classes (option 60) of network boot clients.
+const (
+	ClassPXE  = "PXEClient"
+	ClassHTTP = "HTTPClient"
+)
+
+// DHCPRequest is what the DHCP server read from a client's packet.
+type DHCPRequest struct {
+	// MAC is the client hardware address, canonical (aa:bb:cc:dd:ee:ff).
+	MAC string
+	// Arch holds the option 93 values in the client's order; empty when absent.
+	Arch []uint16
+	// VendorClass is option 60, e.g. "PXEClient:Arch:00007:UNDI:003016".
+	VendorClass string
+	// UserClass holds option 77 entries, e.g. ["iPXE"].
+	UserClass []string
+}
+
+// DHCPServer is how the client reaches netkick.
+type DHCPServer struct {
+	// IP is netkick's address on the client's network (next-server, option 54/66).
+	IP string
+	// HTTPPort is the port of netkick's HTTP server (80 is left out of URLs).
+	HTTPPort int
+}
+
+// DHCPBoot is the boot part of a DHCP reply.
+type DHCPBoot struct {
+	// NetBoot is false for clients that are not booting from the network
+	// (no option 60 PXEClient/HTTPClient, no option 93, no iPXE user class):
+	// they get an address and no boot file.
+	NetBoot bool
+	// Firmware names the client firmware (FirmwareBIOS, …), "" when not booting.
+	Firmware string
+	// File goes in option 67 and the BOOTP file field: a TFTP path or an HTTP URL.
+	File string
+	// NextServer goes in siaddr and option 66 (empty for HTTP URLs: the URL names the server).
+	NextServer string
+	// VendorClass is the option 60 to send back ("PXEClient", "HTTPClient" or "").
+	VendorClass string
+	// IPXE is true when the client is iPXE itself and gets its script URL.
+	IPXE bool
+}
+
+// FirmwareOf maps option 93 and option 60 to a firmware name. A client that
+// sends no option 93 is taken for legacy BIOS when its vendor class says
+// PXEClient, and for x86-64 HTTP boot when it says HTTPClient.
+func FirmwareOf(arch []uint16, vendorClass string) string {
+	if len(arch) == 0 {
+		switch {
+		case strings.HasPrefix(vendorClass, ClassHTTP):
+			return FirmwareEFIX8664HTTP
+		case strings.HasPrefix(vendorClass, ClassPXE):
+			return FirmwareBIOS
+		}
+		return ""
+	}
+	switch arch[0] {
+	case ArchBIOS:
+		return FirmwareBIOS
+	case ArchEFIIA32:
+		return FirmwareEFIIA32
+	case ArchEFIX8664, ArchEFIBC:
+		return FirmwareEFIX8664
+	case ArchEFIARM64:
+		return FirmwareEFIARM64
+	case ArchEFIX86HTTP, ArchEFIX8664HTTP:
+		return FirmwareEFIX8664HTTP
+	case ArchEFIARM64HTTP:
+		return FirmwareEFIARM64HTTP
+	}
+	// An unknown architecture that still says HTTPClient gets HTTP boot.
+	if strings.HasPrefix(vendorClass, ClassHTTP) {
+		return FirmwareEFIX8664HTTP
+	}
+	return ""
+}
+
+// IsIPXE reports whether option 77 names iPXE (its script URL ends the chain).
+func IsIPXE(userClass []string) bool {
+	for _, u := range userClass {
+		if u == "iPXE" {
+			return true
+		}
+	}
+	return false
+}
+
+// IsNetBootClass reports whether option 60 is that of a PXE or HTTP boot client.
+func IsNetBootClass(vendorClass string) bool {
+	return strings.HasPrefix(vendorClass, ClassPXE) || strings.HasPrefix(vendorClass, ClassHTTP)
+}
+
+// IPXEScriptURL is where iPXE fetches its script for a MAC. The MAC is spelt
+// with dashes: some firmware mangles colons in URLs.
+func IPXEScriptURL(s DHCPServer, mac string) string {
+	return fmt.Sprintf("%s/boot.ipxe?mac=%s", httpBase(s), strings.ReplaceAll(mac, ":", "-"))
+}
+
+func httpBase(s DHCPServer) string {
+	if s.HTTPPort == 0 || s.HTTPPort == 80 {
+		return "http://" + s.IP
+	}
+	return fmt.Sprintf("http://%s:%d", s.IP, s.HTTPPort)
+}
+
+// DecideDHCP chooses the boot file of a DHCP reply. host and prof may be nil
+// (unknown machine, or a host without a profile). The decision does not depend
+// on build mode: a host not in build mode gets the same first stage, whose
+// config (pxelinux or iPXE text) then boots the local disk.
+func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, s DHCPServer) DHCPBoot {
+	fw := FirmwareOf(req.Arch, req.VendorClass)
+	ipxe := IsIPXE(req.UserClass)
+	if fw == "" && !ipxe && !IsNetBootClass(req.VendorClass) {
+		return DHCPBoot{}
+	}
+	loader := ""
+	if prof != nil {
+		loader = strings.ToLower(prof.BootLoader)
+	}
+	if host != nil && host.Params["bootloader"] != "" {
+		loader = strings.ToLower(host.Params["bootloader"])
+	}
+	out := DHCPBoot{NetBoot: true, Firmware: fw, NextServer: s.IP, VendorClass: ClassPXE}
+	switch {
+	case ipxe:
+		// iPXE already runs: hand it the script, never the iPXE binary again.
+		out.IPXE = true
+		out.File = IPXEScriptURL(s, req.MAC)
+		if strings.HasPrefix(req.VendorClass, ClassHTTP) {
+			out.VendorClass = ClassHTTP
+		}
+	case fw == FirmwareEFIX8664HTTP:
+		out.File = httpBase(s) + "/boot/" + FileIPXEEFI
+		if loader == "snponly" {
+			out.File = httpBase(s) + "/boot/" + FileSnponlyEFI
+		}
+		out.VendorClass = ClassHTTP
+	case fw == FirmwareEFIARM64HTTP:
+		out.File = httpBase(s) + "/boot/" + FileIPXEARM64
+		if loader == "snponly" {
+			out.File = httpBase(s) + "/boot/" + FileSnponlyARM64
+		}
+		out.VendorClass = ClassHTTP
+	case fw == FirmwareEFIX8664:
+		out.File = FileIPXEEFI
+		if loader == "snponly" {
+			out.File = FileSnponlyEFI
+		}
+	case fw == FirmwareEFIARM64:
+		out.File = FileIPXEARM64
+		if loader == "snponly" {
+			out.File = FileSnponlyARM64
+		}
+	case fw == FirmwareEFIIA32:
+		out.File = FileIPXEIA32
+	default: // BIOS, or a PXE client with an unknown arch
+		if fw == "" {
+			out.Firmware = FirmwareBIOS
+		}
+		out.File = FilePxelinux
+		if loader == "ipxe" || loader == "undionly" {
+			out.File = FileUndionly
+		}
+	}
+	if strings.HasPrefix(out.File, "http://") {
+		out.NextServer = ""
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package dhcp
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/netkick/netkick/inventory"
+)
+
+func testSubnets(t *testing.T, pools ...string) []*subnet {
+	t.Helper()
+	sc := SubnetConfig{CIDR: "192.0.2.0/24", Pools: pools, Router: "192.0.2.1", Lease: "1h"}
+	s, err := sc.parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*subnet{s}
+}
+
+func ip(s string) uint32 { return u32(netip.MustParseAddr(s)) }
+
+const (
+	macA = "52:54:00:00:00:0a"
+	macB = "52:54:00:00:00:0b"
+)
+
+func TestAllocator(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	type step func(t *testing.T, a *allocator)
+	offer := func(mac string, res, req uint32, now time.Time, want string, wantErr error) step {
+		return func(t *testing.T, a *allocator) {
+			t.Helper()
+			got, err := a.offer(0, mac, res, req, now)
+			if wantErr != nil {
+				if !errors.Is(err, wantErr) {
+					t.Fatalf("offer(%s) err = %v, want %v", mac, err, wantErr)
+				}
+				return
+			}
+			if err != nil || addrOf(got).String() != want {
+				t.Fatalf("offer(%s) = %s, %v; want %s", mac, addrOf(got), err, want)
+			}
+		}
+	}
+	bind := func(mac, addr string, res uint32, now time.Time, wantErr error) step {
+		return func(t *testing.T, a *allocator) {
+			t.Helper()
+			ls, err := a.bind(0, mac, ip(addr), res, "", now)
+			if wantErr != nil {
+				if !errors.Is(err, wantErr) {
+					t.Fatalf("bind(%s, %s) err = %v, want %v", mac, addr, err, wantErr)
+				}
+				return
+			}
+			if err != nil || ls[0].IP != addr || ls[0].MAC != mac || ls[0].State != inventory.LeaseBound {
+				t.Fatalf("bind(%s, %s) = %+v, %v", mac, addr, ls, err)
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		pools []string
+		steps []step
+	}{
+		{"first client gets the first pool address", []string{"192.0.2.100-192.0.2.101"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+		}},
+		{"an offered address is not offered to another client", []string{"192.0.2.100-192.0.2.101"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			offer(macB, 0, 0, t0, "192.0.2.101", nil),
+		}},
+		{"the same client gets its offer again", []string{"192.0.2.100-192.0.2.101"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			bind(macA, "192.0.2.100", 0, t0, nil),
+			offer(macA, 0, 0, t0.Add(time.Minute), "192.0.2.100", nil),
+		}},
+		{"pool exhausted", []string{"192.0.2.100"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			offer(macB, 0, 0, t0, "", errPoolFull),
+		}},
+		{"an expired offer frees the address", []string{"192.0.2.100"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			offer(macB, 0, 0, t0.Add(offerHold+time.Second), "192.0.2.100", nil),
+		}},
+		{"a bound address is never bound to a second MAC", []string{"192.0.2.100-192.0.2.101"}, []step{
+			bind(macA, "192.0.2.100", 0, t0, nil),
+			bind(macB, "192.0.2.100", 0, t0.Add(time.Minute), errAddrTaken),
+		}},
+		{"an expired lease may go to another MAC", []string{"192.0.2.100"}, []step{
+			bind(macA, "192.0.2.100", 0, t0, nil),
+			offer(macB, 0, 0, t0.Add(2*time.Hour), "192.0.2.100", nil),
+			bind(macB, "192.0.2.100", 0, t0.Add(2*time.Hour), nil),
+		}},
+		{"requested address honoured when free", []string{"192.0.2.100-192.0.2.110"}, []step{
+			offer(macA, 0, ip("192.0.2.105"), t0, "192.0.2.105", nil),
+		}},
+		{"address outside the pools is refused", []string{"192.0.2.100-192.0.2.110"}, []step{
+			bind(macA, "192.0.2.50", 0, t0, errNotOurs),
+		}},
+		{"address outside the subnet is refused", []string{"192.0.2.100-192.0.2.110"}, []step{
+			bind(macA, "198.18.0.5", 0, t0, errWrongSubnet),
+		}},
+		{"reservation outside the pools is offered and bound", []string{"192.0.2.100-192.0.2.110"}, []step{
+			offer(macA, ip("192.0.2.20"), 0, t0, "192.0.2.20", nil),
+			bind(macA, "192.0.2.20", ip("192.0.2.20"), t0, nil),
+		}},
+		{"host with a reservation may not take a pool address", []string{"192.0.2.100-192.0.2.110"}, []step{
+			bind(macA, "192.0.2.100", ip("192.0.2.20"), t0, errReservedElse),
+		}},
+		{"reservation held by another MAC is refused", []string{"192.0.2.100-192.0.2.110"}, []step{
+			bind(macB, "192.0.2.100", 0, t0, nil),
+			offer(macA, ip("192.0.2.100"), 0, t0, "", errReservedInUse),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAllocator(testSubnets(t, tc.pools...), nil)
+			for _, s := range tc.steps {
+				s(t, a)
+			}
+		})
+	}
+}
+
+func TestAllocatorReleaseDeclineReload(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	a := newAllocator(testSubnets(t, "192.0.2.100-192.0.2.101"), nil)
+	ls, err := a.bind(0, macA, ip("192.0.2.100"), 0, "a", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reload from what the store would hold: the lease survives, still MAC A's.
+	b := newAllocator(testSubnets(t, "192.0.2.100-192.0.2.101"), ls)
+	if _, err := b.bind(0, macB, ip("192.0.2.100"), 0, "", t0.Add(time.Minute)); !errors.Is(err, errAddrTaken) {
+		t.Fatalf("after reload, another MAC bound a held address: %v", err)
+	}
+	if got, _ := b.offer(0, macA, 0, 0, t0.Add(time.Minute)); got != ip("192.0.2.100") {
+		t.Fatalf("after reload, A offered %s", addrOf(got))
+	}
+	// RELEASE frees it for B.
+	if r := b.release(macA, ip("192.0.2.100"), t0.Add(2*time.Minute)); len(r) != 1 || r[0].State != inventory.LeaseReleased {
+		t.Fatalf("release = %+v", r)
+	}
+	if r := b.release(macB, ip("192.0.2.100"), t0.Add(2*time.Minute)); r != nil {
+		t.Fatalf("B released A's address: %+v", r)
+	}
+	b.forget(macA, ip("192.0.2.100"))
+	if _, err := b.bind(0, macB, ip("192.0.2.100"), 0, "", t0.Add(3*time.Minute)); err != nil {
+		t.Fatalf("bind after release: %v", err)
+	}
+	// DECLINE takes the address out of the pool; B gets the other one.
+	if d := b.decline(macB, ip("192.0.2.100"), time.Hour, t0.Add(4*time.Minute)); len(d) != 1 || d[0].State != inventory.LeaseDeclined {
+		t.Fatalf("decline = %+v", d)
+	}
+	got, err := b.offer(0, macB, 0, 0, t0.Add(5*time.Minute))
+	if err != nil || got != ip("192.0.2.101") {
+		t.Fatalf("offer after decline = %s, %v", addrOf(got), err)
+	}
+	if _, err := b.offer(0, macA, 0, 0, t0.Add(5*time.Minute)); !errors.Is(err, errPoolFull) {
+		t.Fatalf("declined address offered again: %v", err)
+	}
+}
+
+func TestConfigNormalize(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr bool
+	}{
+		{"off needs nothing", Config{}, false},
+		{"full needs an interface", Config{Mode: "full", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24"}}}, true},
+		{"full needs a subnet", Config{Mode: "full", Interface: "eth1"}, true},
+		{"proxy needs no subnet", Config{Mode: "proxy", Interface: "eth1"}, false},
+		{"bad mode", Config{Mode: "on"}, true},
+		{"bad unknown policy", Config{Unknown: "allow"}, true},
+		{"valid full", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24", Pools: []string{"192.0.2.100-192.0.2.200"}, Router: "192.0.2.1", DNS: []string{"192.0.2.1"}, Lease: "1h"}}}, false},
+		{"pool outside cidr", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24", Pools: []string{"198.18.0.10-198.18.0.20"}}}}, true},
+		{"pool reversed", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24", Pools: []string{"192.0.2.20-192.0.2.10"}}}}, true},
+		{"pools overlap", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24", Pools: []string{"192.0.2.10-192.0.2.20", "192.0.2.15-192.0.2.30"}}}}, true},
+		{"router outside cidr", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24", Router: "198.18.0.1"}}}, true},
+		{"lease too short", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24", Lease: "5s"}}}, true},
+		{"subnets overlap", Config{Mode: "full", Interface: "eth1", Subnets: []SubnetConfig{{CIDR: "192.0.2.0/24"}, {CIDR: "192.0.2.128/25"}}}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			err := c.Normalize()
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Normalize() = %v, wantErr %v", err, tc.wantErr)
+			}
+		})
+	}
+}

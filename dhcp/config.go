@@ -1,0 +1,211 @@
+// Package dhcp is netkick's DHCPv4 server: full mode (addresses from pools or
+// a host's reservation, leases durable before the ACK), proxy mode (boot data
+// only, beside a site's own DHCP server) and relayed requests. Boot decisions
+// come from package boot; hosts and leases from the inventory.
+package dhcp
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Modes of the DHCP server.
+const (
+	ModeOff   = "off"
+	ModeFull  = "full"
+	ModeProxy = "proxy"
+)
+
+// Policies for MACs the inventory does not know (full mode).
+const (
+	UnknownIgnore   = "ignore"
+	UnknownPool     = "pool"
+	UnknownDiscover = "discover"
+)
+
+// Config is the `dhcp:` block of netkick's YAML config.
+type Config struct {
+	// Interface is the NIC the server listens on (required unless mode is off).
+	Interface string `yaml:"interface" json:"interface"`
+	// Mode is off (default), full or proxy.
+	Mode string `yaml:"mode" json:"mode"`
+	// Unknown says what full mode does with MACs not in the inventory:
+	// ignore (default), pool (give them a pool address) or discover (record
+	// them as hosts in state discovered, then give them a pool address).
+	Unknown string         `yaml:"unknown" json:"unknown"`
+	Subnets []SubnetConfig `yaml:"subnets" json:"subnets"`
+	// Workers is the size of the fixed worker pool (default 64).
+	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
+}
+
+// SubnetConfig is one subnet served in full mode: the one on Interface, or
+// one behind a relay agent (chosen by the relay's giaddr).
+type SubnetConfig struct {
+	CIDR string `yaml:"cidr" json:"cidr"`
+	// Pools are address ranges "first-last" (or single addresses) inside CIDR.
+	Pools  []string `yaml:"pools" json:"pools"`
+	Router string   `yaml:"router,omitempty" json:"router,omitempty"`
+	DNS    []string `yaml:"dns,omitempty" json:"dns,omitempty"`
+	Domain string   `yaml:"domain,omitempty" json:"domain,omitempty"`
+	// Lease is the lease time, e.g. "1h" (default 1h, at least 1m).
+	Lease string `yaml:"lease,omitempty" json:"lease,omitempty"`
+}
+
+// subnet is a validated SubnetConfig.
+type subnet struct {
+	prefix netip.Prefix
+	pools  []addrRange
+	router netip.Addr
+	dns    []netip.Addr
+	domain string
+	lease  time.Duration
+}
+
+type addrRange struct{ first, last uint32 }
+
+func (r addrRange) size() int { return int(r.last-r.first) + 1 }
+
+// Normalize fills defaults and checks c, returning errors that name the field.
+func (c *Config) Normalize() error {
+	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
+	if c.Mode == "" {
+		c.Mode = ModeOff
+	}
+	switch c.Mode {
+	case ModeOff, ModeFull, ModeProxy:
+	default:
+		return fmt.Errorf("dhcp.mode %q: want full, proxy or off", c.Mode)
+	}
+	c.Unknown = strings.ToLower(strings.TrimSpace(c.Unknown))
+	if c.Unknown == "" {
+		c.Unknown = UnknownIgnore
+	}
+	switch c.Unknown {
+	case UnknownIgnore, UnknownPool, UnknownDiscover:
+	default:
+		return fmt.Errorf("dhcp.unknown %q: want ignore, pool or discover", c.Unknown)
+	}
+	if c.Workers <= 0 {
+		c.Workers = 64
+	}
+	if c.Mode == ModeOff {
+		return nil
+	}
+	if c.Interface == "" {
+		return fmt.Errorf("dhcp.mode is %s but no interface is named: set dhcp.interface or --dhcp-interface (netkick never serves DHCP on a guessed NIC)", c.Mode)
+	}
+	if c.Mode == ModeFull && len(c.Subnets) == 0 {
+		return fmt.Errorf("dhcp.mode full needs at least one entry in dhcp.subnets (cidr, pools, router, dns, lease)")
+	}
+	_, err := c.subnets()
+	return err
+}
+
+func (c *Config) subnets() ([]*subnet, error) {
+	var out []*subnet
+	for i, sc := range c.Subnets {
+		s, err := sc.parse()
+		if err != nil {
+			return nil, fmt.Errorf("dhcp.subnets[%d]: %w", i, err)
+		}
+		for j, o := range out {
+			if o.prefix.Overlaps(s.prefix) {
+				return nil, fmt.Errorf("dhcp.subnets[%d] %s overlaps dhcp.subnets[%d] %s", i, s.prefix, j, o.prefix)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (sc SubnetConfig) parse() (*subnet, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(sc.CIDR))
+	if err != nil || !p.Addr().Is4() {
+		return nil, fmt.Errorf("cidr %q: want an IPv4 network such as 192.0.2.0/24", sc.CIDR)
+	}
+	p = p.Masked()
+	if p.Bits() > 30 {
+		return nil, fmt.Errorf("cidr %s: too small for DHCP (want /30 or larger)", p)
+	}
+	s := &subnet{prefix: p, lease: time.Hour, domain: sc.Domain}
+	if sc.Lease != "" {
+		d, err := time.ParseDuration(sc.Lease)
+		if err != nil || d < time.Minute || d > 365*24*time.Hour {
+			return nil, fmt.Errorf("lease %q: want a duration between 1m and 8760h, such as 1h", sc.Lease)
+		}
+		s.lease = d
+	}
+	if sc.Router != "" {
+		a, err := netip.ParseAddr(sc.Router)
+		if err != nil || !p.Contains(a) {
+			return nil, fmt.Errorf("router %q: want an IPv4 address inside %s", sc.Router, p)
+		}
+		s.router = a
+	}
+	for _, d := range sc.DNS {
+		a, err := netip.ParseAddr(d)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("dns %q: want an IPv4 address", d)
+		}
+		s.dns = append(s.dns, a)
+	}
+	netAddr, bcast := u32(p.Addr()), u32(p.Addr())|^uint32(0)>>p.Bits()
+	for _, ps := range sc.Pools {
+		r, err := parseRange(ps)
+		if err != nil {
+			return nil, err
+		}
+		if r.first <= netAddr || r.last >= bcast {
+			return nil, fmt.Errorf("pool %q: must lie inside %s, excluding its network and broadcast addresses", ps, p)
+		}
+		for _, o := range s.pools {
+			if r.first <= o.last && o.first <= r.last {
+				return nil, fmt.Errorf("pool %q overlaps another pool of %s", ps, p)
+			}
+		}
+		s.pools = append(s.pools, r)
+	}
+	return s, nil
+}
+
+func parseRange(s string) (addrRange, error) {
+	a, b, found := strings.Cut(strings.TrimSpace(s), "-")
+	first, err1 := netip.ParseAddr(strings.TrimSpace(a))
+	last := first
+	var err2 error
+	if found {
+		last, err2 = netip.ParseAddr(strings.TrimSpace(b))
+	}
+	if err1 != nil || err2 != nil || !first.Is4() || !last.Is4() || last.Less(first) {
+		return addrRange{}, fmt.Errorf("pool %q: want first-last, such as 192.0.2.100-192.0.2.200", s)
+	}
+	return addrRange{u32(first), u32(last)}, nil
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func addrOf(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func (s *subnet) inPool(v uint32) bool {
+	for _, r := range s.pools {
+		if v >= r.first && v <= r.last {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *subnet) poolSize() int {
+	n := 0
+	for _, r := range s.pools {
+		n += r.size()
+	}
+	return n
+}
