@@ -213,15 +213,21 @@ func pxelinuxLocal(comment string) string {
 // IPXEScript decides the iPXE script served at /boot.ipxe?mac=: the install
 // entry for a host in build mode; otherwise local boot: "exit" on EFI (the
 // firmware tries its next boot entry), "sanboot" of the first BIOS disk
-// elsewhere, falling back to exit.
+// elsewhere, falling back to exit. When the platform is unknown the script
+// asks iPXE's ${platform} itself.
 func IPXEScript(in ConfigInput) (string, error) {
 	var b strings.Builder
 	b.WriteString("#!ipxe\n")
 	if !Installs(in.Host) {
 		fmt.Fprintf(&b, "# netkick: %s: not in build mode, boot from the local disk\n", who(in))
-		if in.Platform == "efi" {
+		switch in.Platform {
+		case "efi":
 			b.WriteString("exit\n")
-		} else {
+		case "":
+			// Platform unknown: ask iPXE, which knows it.
+			b.WriteString("iseq ${platform} efi && exit ||\n")
+			b.WriteString("sanboot --no-describe --drive 0x80 || exit\n")
+		default:
 			b.WriteString("sanboot --no-describe --drive 0x80 || exit\n")
 		}
 		return b.String(), nil

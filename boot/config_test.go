@@ -139,6 +139,10 @@ func TestConfigDecisions(t *testing.T) {
 		mut(h, p)
 		return ConfigInput{MAC: h.ID(), Host: h, Profile: p, BaseURL: "http://192.0.2.1:8080"}
 	}
+	on := func(platform string, in ConfigInput) ConfigInput {
+		in.Platform = platform
+		return in
+	}
 	tests := []struct {
 		name        string
 		in          ConfigInput
@@ -153,6 +157,10 @@ func TestConfigDecisions(t *testing.T) {
 			[]string{"LABEL install"}, []string{"\nboot\n"}, false},
 		{"installed boots locally", build(func(h *inventory.Host, _ *inventory.Profile) { h.State = inventory.StateInstalled }),
 			[]string{"LOCALBOOT 0"}, []string{"sanboot --no-describe --drive 0x80 || exit"}, false},
+		{"installed on UEFI exits to the firmware", on("efi", build(func(h *inventory.Host, _ *inventory.Profile) { h.State = inventory.StateInstalled })),
+			[]string{"LOCALBOOT 0"}, []string{"\nexit\n"}, false},
+		{"installed on unknown platform asks iPXE for it", build(func(h *inventory.Host, _ *inventory.Profile) { h.State = inventory.StateInstalled }),
+			[]string{"LOCALBOOT 0"}, []string{"iseq ${platform} efi && exit ||\nsanboot --no-describe --drive 0x80 || exit\n"}, false},
 		{"ready boots locally", build(func(h *inventory.Host, _ *inventory.Profile) { h.State = inventory.StateReady }),
 			[]string{"LOCALBOOT 0"}, []string{"sanboot"}, false},
 		{"failed boots locally", build(func(h *inventory.Host, _ *inventory.Profile) { h.State = inventory.StateFailed }),

@@ -83,6 +83,25 @@ type DHCPBoot struct {
 	VendorClass string
 	// IPXE is true when the client is iPXE itself and gets its script URL.
 	IPXE bool
+	// PXEVendor is option 43 for a PXEClient reply: PXE discovery control
+	// "boot the file named in this offer" (no boot server discovery, no menu,
+	// no multicast). EDK II's PXE client takes a full offer carrying
+	// PXEClient but no option 43 for a BINL offer and asks port 4011 for the
+	// boot file, which nothing answers (PXE-E16 No valid offer received).
+	PXEVendor []byte
+	// LocalBoot is true (and NetBoot false) when a known host that is not
+	// being installed asked by UEFI HTTP boot: it gets an address and no boot
+	// file, so the firmware
+	// goes on to its next boot entry (the local disk) instead of fetching
+	// iPXE only to be told to exit again.
+	LocalBoot bool
+}
+
+// PXEVendorBootFile is the option 43 payload netkick sends PXE clients: PXE
+// discovery control (tag 6, length 1) with bit 3 set (use the boot file of
+// this offer: no boot server discovery, no menu), then the end tag.
+func PXEVendorBootFile() []byte {
+	return []byte{6, 1, 8, 255}
 }
 
 // FirmwareOf maps option 93 and option 60 to a firmware name. A client that
@@ -140,6 +159,29 @@ func IPXEScriptURL(s DHCPServer, mac string) string {
 	return fmt.Sprintf("%s/boot.ipxe?mac=%s", httpBase(s), strings.ReplaceAll(mac, ":", "-"))
 }
 
+// PlatformOf is iPXE's ${platform} for a firmware name: "efi" for every UEFI
+// firmware, "pcbios" for BIOS, "" when unknown. The local-boot script
+// depends on it: sanboot of BIOS drive 0x80 means nothing under UEFI.
+func PlatformOf(firmware string) string {
+	switch {
+	case firmware == FirmwareBIOS:
+		return "pcbios"
+	case strings.HasPrefix(firmware, "efi-"):
+		return "efi"
+	}
+	return ""
+}
+
+// IPXEScriptURLFor is IPXEScriptURL with &platform= added when the firmware
+// is known, so /boot.ipxe can choose UEFI's or BIOS's way to boot the disk.
+func IPXEScriptURLFor(s DHCPServer, mac, firmware string) string {
+	u := IPXEScriptURL(s, mac)
+	if p := PlatformOf(firmware); p != "" {
+		u += "&platform=" + p
+	}
+	return u
+}
+
 func httpBase(s DHCPServer) string {
 	if s.HTTPPort == 0 || s.HTTPPort == 80 {
 		return "http://" + s.IP
@@ -148,9 +190,11 @@ func httpBase(s DHCPServer) string {
 }
 
 // DecideDHCP chooses the boot file of a DHCP reply. host and prof may be nil
-// (unknown machine, or a host without a profile). The decision does not depend
-// on build mode: a host not in build mode gets the same first stage, whose
-// config (pxelinux or iPXE text) then boots the local disk.
+// (unknown machine, or a host without a profile). PXE clients get the same
+// first stage whatever the build mode: for a host not in build mode its
+// config (pxelinux or iPXE text) then boots the local disk. The one exception
+// is UEFI HTTP boot of a known host not in build mode (see
+// DHCPBoot.LocalBoot): it gets an address but no boot file.
 func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, s DHCPServer) DHCPBoot {
 	fw := FirmwareOf(req.Arch, req.VendorClass)
 	ipxe := IsIPXE(req.UserClass)
@@ -169,7 +213,7 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 	case ipxe:
 		// iPXE already runs: hand it the script, never the iPXE binary again.
 		out.IPXE = true
-		out.File = IPXEScriptURL(s, req.MAC)
+		out.File = IPXEScriptURLFor(s, req.MAC, fw)
 		if strings.HasPrefix(req.VendorClass, ClassHTTP) {
 			out.VendorClass = ClassHTTP
 		}
@@ -208,6 +252,17 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 	}
 	if strings.HasPrefix(out.File, "http://") {
 		out.NextServer = ""
+	}
+	if out.VendorClass == ClassPXE {
+		out.PXEVendor = PXEVendorBootFile()
+	}
+	if out.VendorClass == ClassHTTP && !out.IPXE && host != nil && !Installs(host) {
+		// UEFI HTTP boot of an installed host: iPXE would only say "exit" and
+		// hand back to the firmware, which would try HTTP boot again. No boot
+		// file makes the firmware skip to its next entry, the disk. The
+		// address is still given, and the PXE path still answers with its
+		// local-boot config, so this is not silence.
+		return DHCPBoot{Firmware: fw, LocalBoot: true}
 	}
 	return out
 }

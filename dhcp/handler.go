@@ -136,7 +136,7 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ip).AsSlice(), sub, bd, hostname)
 		if host != nil {
 			s.noteFirmware(host, bd.Firmware)
-			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: fmt.Sprintf("%s %s %s", addrOf(ip), bd.Firmware, bd.File)})
+			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: bootDetail(addrOf(ip).String(), bd)})
 		}
 		return reply{resp, s.dest(req, false), outOffer, nil}
 
@@ -190,7 +190,7 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeAck, addrOf(ip).AsSlice(), sub, bd, hostname)
 		if host != nil {
-			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: fmt.Sprintf("%s %s %s", addrOf(ip), bd.Firmware, bd.File)})
+			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: bootDetail(addrOf(ip).String(), bd)})
 		}
 		// The ACK leaves only once the lease is on disk (see Server.sender).
 		return reply{resp, s.dest(req, false), outAck, done}
@@ -348,9 +348,11 @@ func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, yiaddr net.IP,
 		if req.Options.Has(dhcpv4.OptionClientMachineIdentifier) {
 			mods = append(mods, dhcpv4.WithOptionCopied(req, dhcpv4.OptionClientMachineIdentifier))
 		}
-		if s.cfg.Mode == ModeProxy && bd.VendorClass == boot.ClassPXE {
-			// PXE discovery control: boot the file named in this offer, no menu, no multicast.
-			mods = append(mods, dhcpv4.WithGeneric(dhcpv4.OptionVendorSpecificInformation, []byte{6, 1, 8, 255}))
+		if len(bd.PXEVendor) > 0 && boot.IsNetBootClass(req.ClassIdentifier()) {
+			// PXE discovery control, in full and proxy mode alike: boot the
+			// file named in this offer. Without it EDK II's PXE client takes a
+			// full offer for a BINL one and asks port 4011 (PXE-E16).
+			mods = append(mods, dhcpv4.WithGeneric(dhcpv4.OptionVendorSpecificInformation, bd.PXEVendor))
 		}
 	}
 	resp, err := dhcpv4.NewReplyFromRequest(req, mods...)
@@ -373,6 +375,14 @@ func (s *Server) nak(req *dhcpv4.DHCPv4, msg string) *dhcpv4.DHCPv4 {
 		return nil
 	}
 	return resp
+}
+
+// bootDetail is the detail of a dhcp-offer or dhcp-ack event.
+func bootDetail(ip string, bd boot.DHCPBoot) string {
+	if bd.LocalBoot {
+		return fmt.Sprintf("%s %s local boot: no HTTP boot file (not in build mode)", ip, bd.Firmware)
+	}
+	return fmt.Sprintf("%s %s %s", ip, bd.Firmware, bd.File)
 }
 
 // bootRequest extracts the facts boot decides on.

@@ -42,7 +42,11 @@ func TestPXEClientsGetTheirBootFiles(t *testing.T) {
 	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:10:01"}, Hostname: "b01", IP: "192.0.2.21", Profile: "c7-ipxe"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:10:02"}, Hostname: "b02", IP: "192.0.2.22", Profile: "c7-ipxe", State: inventory.StateInstalled}); err != nil {
+		t.Fatal(err)
+	}
 	startServer(t, l.srv, fullConfig("vs", UnknownPool), st)
+	pxeOpt := []byte{6, 1, 8, 255} // option 43: PXE discovery control, boot the offered file
 
 	pxe := func(class string, arch ...iana.Arch) []dhcpv4.Modifier {
 		return []dhcpv4.Modifier{
@@ -60,14 +64,19 @@ func TestPXEClientsGetTheirBootFiles(t *testing.T) {
 		wantClass string
 		wantNext  bool // option 66 and siaddr
 		wantHost  string
+		// wantVendor is option 43. EDK II's PXE client reads a full offer
+		// with PXEClient but no option 43 as a BINL offer and asks port 4011
+		// for its boot file; nothing answers there (PXE-E16).
+		wantVendor []byte
 	}{
-		{"BIOS unknown host gets pxelinux.0", "52:54:00:00:20:01", pxe("PXEClient:Arch:00000:UNDI:002001", iana.INTEL_X86PC), "", "pxelinux.0", "PXEClient", true, ""},
-		{"BIOS known host with iPXE profile gets undionly.kpxe and its reservation", "52:54:00:00:10:01", pxe("PXEClient:Arch:00000:UNDI:002001", iana.INTEL_X86PC), "192.0.2.21", "undionly.kpxe", "PXEClient", true, "b01"},
-		{"UEFI x86-64 gets ipxe.efi", "52:54:00:00:20:02", pxe("PXEClient:Arch:00007:UNDI:003016", iana.EFI_X86_64), "", "ipxe.efi", "PXEClient", true, ""},
-		{"ARM64 gets the ARM64 EFI binary", "52:54:00:00:20:03", pxe("PXEClient:Arch:00011:UNDI:003000", iana.EFI_ARM64), "", "ipxe-arm64.efi", "PXEClient", true, ""},
+		{"BIOS unknown host gets pxelinux.0", "52:54:00:00:20:01", pxe("PXEClient:Arch:00000:UNDI:002001", iana.INTEL_X86PC), "", "pxelinux.0", "PXEClient", true, "", pxeOpt},
+		{"BIOS known host with iPXE profile gets undionly.kpxe and its reservation", "52:54:00:00:10:01", pxe("PXEClient:Arch:00000:UNDI:002001", iana.INTEL_X86PC), "192.0.2.21", "undionly.kpxe", "PXEClient", true, "b01", pxeOpt},
+		{"UEFI x86-64 gets ipxe.efi", "52:54:00:00:20:02", pxe("PXEClient:Arch:00007:UNDI:003016", iana.EFI_X86_64), "", "ipxe.efi", "PXEClient", true, "", pxeOpt},
+		{"ARM64 gets the ARM64 EFI binary", "52:54:00:00:20:03", pxe("PXEClient:Arch:00011:UNDI:003000", iana.EFI_ARM64), "", "ipxe-arm64.efi", "PXEClient", true, "", pxeOpt},
 		{"iPXE user class gets the script URL", "52:54:00:00:20:04", append(pxe("PXEClient:Arch:00007:UNDI:003016", iana.EFI_X86_64), dhcpv4.WithUserClass("iPXE", false)),
-			"", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-00-20-04", "PXEClient", false, ""},
-		{"UEFI HTTP boot gets a URL and HTTPClient", "52:54:00:00:20:05", pxe("HTTPClient:Arch:00016:UNDI:003001", iana.EFI_X86_64_HTTP), "", "http://192.0.2.1:8080/boot/ipxe.efi", "HTTPClient", false, ""},
+			"", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-00-20-04&platform=efi", "PXEClient", false, "", pxeOpt},
+		{"UEFI HTTP boot gets a URL and HTTPClient", "52:54:00:00:20:05", pxe("HTTPClient:Arch:00016:UNDI:003001", iana.EFI_X86_64_HTTP), "", "http://192.0.2.1:8080/boot/ipxe.efi", "HTTPClient", false, "", nil},
+		{"UEFI HTTP boot of an installed host gets an address and no boot file", "52:54:00:00:10:02", pxe("HTTPClient:Arch:00016:UNDI:003001", iana.EFI_X86_64_HTTP), "192.0.2.22", "", "", false, "b02", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +115,12 @@ func TestPXEClientsGetTheirBootFiles(t *testing.T) {
 				}
 				if tc.wantNext && !m.ServerIPAddr.Equal(net.ParseIP("192.0.2.1")) {
 					t.Errorf("%s siaddr = %v", kind, m.ServerIPAddr)
+				}
+				if got := m.Options.Get(dhcpv4.OptionVendorSpecificInformation); !bytes.Equal(got, tc.wantVendor) {
+					t.Errorf("%s option 43 = %x, want %x", kind, got, tc.wantVendor)
+				}
+				if tc.wantFile == "" {
+					continue // not a boot reply: no option 97 echoed
 				}
 				if got := m.Options.Get(dhcpv4.OptionClientMachineIdentifier); !bytes.Equal(got, testGUID) {
 					t.Errorf("%s option 97 = %x, want the client's %x", kind, got, testGUID)
