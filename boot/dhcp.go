@@ -89,11 +89,9 @@ type DHCPBoot struct {
 	// PXEClient but no option 43 for a BINL offer and asks port 4011 for the
 	// boot file, which nothing answers (PXE-E16 No valid offer received).
 	PXEVendor []byte
-	// LocalBoot is true (and NetBoot false) when a known host that is not
-	// being installed asked by UEFI HTTP boot: it gets an address and no boot
-	// file, so the firmware
-	// goes on to its next boot entry (the local disk) instead of fetching
-	// iPXE only to be told to exit again.
+	// LocalBoot is true (and NetBoot false) when the UEFI firmware of a known
+	// host that is not being installed asked (see LocalBootByFirmware): it
+	// gets an address and no boot file.
 	LocalBoot bool
 }
 
@@ -136,6 +134,23 @@ func FirmwareOf(arch []uint16, vendorClass string) string {
 		return FirmwareEFIX8664HTTP
 	}
 	return ""
+}
+
+// LocalBootByFirmware decides that a DHCP request gets an address but no boot
+// file: the UEFI firmware itself (PXE or HTTP boot, not iPXE) of a known host
+// that is not in build mode. iPXE would only answer such a host with "exit",
+// which hands control back to the firmware; the firmware then tries its next
+// network entry (PXE over its own stack, HTTP boot), fetches iPXE again and
+// comes back, one network entry after the other, before it reaches the disk.
+// Without a boot file each UEFI network entry fails at once and the boot
+// manager goes on to the disk, as UEFI has it do after a failed Boot####.
+//
+// This is not the silence the design forbids: the host still gets its
+// address (and its timeline a dhcp-ack saying "local boot"), iPXE still gets
+// its local-boot script, BIOS PXE still gets pxelinux and LOCALBOOT, and
+// hosts in build mode and unknown machines are answered as before.
+func LocalBootByFirmware(firmware string, ipxe bool, host *inventory.Host) bool {
+	return !ipxe && host != nil && !Installs(host) && strings.HasPrefix(firmware, "efi-")
 }
 
 // IsIPXE reports whether option 77 names iPXE (its script URL ends the chain).
@@ -256,12 +271,7 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 	if out.VendorClass == ClassPXE {
 		out.PXEVendor = PXEVendorBootFile()
 	}
-	if out.VendorClass == ClassHTTP && !out.IPXE && host != nil && !Installs(host) {
-		// UEFI HTTP boot of an installed host: iPXE would only say "exit" and
-		// hand back to the firmware, which would try HTTP boot again. No boot
-		// file makes the firmware skip to its next entry, the disk. The
-		// address is still given, and the PXE path still answers with its
-		// local-boot config, so this is not silence.
+	if LocalBootByFirmware(fw, ipxe, host) {
 		return DHCPBoot{Firmware: fw, LocalBoot: true}
 	}
 	return out

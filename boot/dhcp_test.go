@@ -70,7 +70,7 @@ func TestDecideDHCP(t *testing.T) {
 		{
 			name: "host param overrides the profile loader",
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003016"},
-			host: &inventory.Host{MACs: []string{mac}, Hostname: "b01", Params: map[string]string{"bootloader": "snponly"}},
+			host: &inventory.Host{MACs: []string{mac}, Hostname: "b01", State: inventory.StateBuild, Params: map[string]string{"bootloader": "snponly"}},
 			prof: pxelinux,
 			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "snponly.efi", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},
 		},
@@ -136,9 +136,23 @@ func TestDecideDHCP(t *testing.T) {
 			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64-http", File: "http://192.0.2.1:8080/boot/ipxe.efi", VendorClass: "HTTPClient"},
 		},
 		{
-			name: "installed host asking by UEFI PXE still gets iPXE and its local-boot script",
+			name: "installed host asking by UEFI firmware PXE gets an address and no boot file",
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003016"},
 			host: installed,
+			prof: pxelinux,
+			want: DHCPBoot{Firmware: "efi-x86_64", LocalBoot: true},
+		},
+		{
+			name: "installed host asking by BIOS PXE still gets pxelinux (LOCALBOOT)",
+			req:  DHCPRequest{MAC: mac, Arch: []uint16{0}, VendorClass: "PXEClient:Arch:00000:UNDI:002001"},
+			host: installed,
+			prof: pxelinux,
+			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "pxelinux.0", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},
+		},
+		{
+			name: "host in build mode asking by UEFI firmware PXE gets ipxe.efi",
+			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003016"},
+			host: building,
 			prof: pxelinux,
 			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "ipxe.efi", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},
 		},
