@@ -86,6 +86,12 @@ func QEMUArgs(vm VM) []string {
 		a = append(a,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMFCode,
 			"-drive", "if=pflash,format=raw,unit=1,file="+vm.VarsFile)
+		// The rig's network is IPv4 only (netkick serves DHCPv4): OVMF's PXE
+		// and HTTP boot over IPv6 would only wait out their DHCPv6
+		// timeouts, minutes under TCG, before the next boot entry.
+		a = append(a,
+			"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no",
+			"-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no")
 	} else if vm.SerconFile != "" {
 		a = append(a, "-fw_cfg", "name=etc/sercon-port,file="+vm.SerconFile)
 	}
