@@ -29,11 +29,15 @@ const (
 	NotGenerated     Generated = iota
 	PXELinuxHost               // pxelinux.cfg/01-<mac>
 	PXELinuxFallback           // pxelinux.cfg/default
+	LocalBootFile              // FileLocalBoot: always refused, see LocalBootByFirmware
 )
 
 // GeneratedName decides whether a cleaned boot file name (see CleanPath) is
 // one netkick generates, and for PXELinuxHost the host's MAC in canonical form.
 func GeneratedName(clean string) (Generated, string) {
+	if clean == FileLocalBoot {
+		return LocalBootFile, ""
+	}
 	rest, ok := strings.CutPrefix(clean, "pxelinux.cfg/")
 	if !ok {
 		return NotGenerated, ""

@@ -39,6 +39,11 @@ const (
 	FileIPXEIA32     = "ipxe-ia32.efi"
 	FileIPXEARM64    = "ipxe-arm64.efi"
 	FileSnponlyARM64 = "snponly-arm64.efi"
+	// FileLocalBoot is the boot file named to the UEFI firmware of a host not
+	// in build mode (LocalBootByFirmware). TFTP and HTTP always refuse it
+	// (file not found): the firmware's boot entry fails at once and its
+	// boot manager goes on to the disk.
+	FileLocalBoot = "netkick-local-boot"
 )
 
 // Vendor classes (option 60) of network boot clients.
@@ -89,9 +94,9 @@ type DHCPBoot struct {
 	// PXEClient but no option 43 for a BINL offer and asks port 4011 for the
 	// boot file, which nothing answers (PXE-E16 No valid offer received).
 	PXEVendor []byte
-	// LocalBoot is true (and NetBoot false) when the UEFI firmware of a known
-	// host that is not being installed asked (see LocalBootByFirmware): it
-	// gets an address and no boot file.
+	// LocalBoot is true when the UEFI firmware of a known host that is not
+	// being installed asked (see LocalBootByFirmware): File is then
+	// FileLocalBoot, which TFTP and HTTP refuse.
 	LocalBoot bool
 }
 
@@ -136,18 +141,21 @@ func FirmwareOf(arch []uint16, vendorClass string) string {
 	return ""
 }
 
-// LocalBootByFirmware decides that a DHCP request gets an address but no boot
-// file: the UEFI firmware itself (PXE or HTTP boot, not iPXE) of a known host
-// that is not in build mode. iPXE would only answer such a host with "exit",
-// which hands control back to the firmware; the firmware then tries its next
-// network entry (PXE over its own stack, HTTP boot), fetches iPXE again and
-// comes back, one network entry after the other, before it reaches the disk.
-// Without a boot file each UEFI network entry fails at once and the boot
-// manager goes on to the disk, as UEFI has it do after a failed Boot####.
+// LocalBootByFirmware decides that a DHCP request is answered with
+// FileLocalBoot, a boot file TFTP and HTTP refuse: the UEFI firmware itself
+// (PXE or HTTP boot, not iPXE) of a known host that is not in build mode.
+// iPXE would only answer such a host with "exit", which hands control back to
+// the firmware; the firmware then tries its next network entry (PXE over its
+// own stack, HTTP boot), fetches iPXE again and comes back, one network entry
+// after the other, before it reaches the disk. A refused boot file fails each
+// UEFI network entry at once and the boot manager goes on to the disk, as
+// UEFI has it do after a failed Boot####. (An offer with no boot file at all
+// does the same but slower: EDK II finds no valid offer and repeats its
+// DISCOVER for about a minute per network entry.)
 //
-// This is not the silence the design forbids: the host still gets its
-// address (and its timeline a dhcp-ack saying "local boot"), iPXE still gets
-// its local-boot script, BIOS PXE still gets pxelinux and LOCALBOOT, and
+// This is not the silence the design forbids: the host gets its address and
+// an answer naming what happens (its timeline shows the dhcp-ack), iPXE still
+// gets its local-boot script, BIOS PXE still gets pxelinux and LOCALBOOT, and
 // hosts in build mode and unknown machines are answered as before.
 func LocalBootByFirmware(firmware string, ipxe bool, host *inventory.Host) bool {
 	return !ipxe && host != nil && !Installs(host) && strings.HasPrefix(firmware, "efi-")
@@ -265,14 +273,18 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 			out.File = FileUndionly
 		}
 	}
+	if LocalBootByFirmware(fw, ipxe, host) {
+		out.LocalBoot = true
+		out.File = FileLocalBoot
+		if out.VendorClass == ClassHTTP {
+			out.File = httpBase(s) + "/boot/" + FileLocalBoot
+		}
+	}
 	if strings.HasPrefix(out.File, "http://") {
 		out.NextServer = ""
 	}
 	if out.VendorClass == ClassPXE {
 		out.PXEVendor = PXEVendorBootFile()
-	}
-	if LocalBootByFirmware(fw, ipxe, host) {
-		return DHCPBoot{Firmware: fw, LocalBoot: true}
 	}
 	return out
 }

@@ -122,11 +122,11 @@ func TestDecideDHCP(t *testing.T) {
 			want: DHCPBoot{NetBoot: true, File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56", VendorClass: "PXEClient", IPXE: true, PXEVendor: pxeOpt},
 		},
 		{
-			name: "installed host asking by UEFI HTTP boot gets an address and no boot file",
+			name: "installed host asking by UEFI HTTP boot gets the refused local-boot URL",
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{16}, VendorClass: "HTTPClient:Arch:00016:UNDI:003001"},
 			host: installed,
 			prof: pxelinux,
-			want: DHCPBoot{Firmware: "efi-x86_64-http", LocalBoot: true},
+			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64-http", File: "http://192.0.2.1:8080/boot/netkick-local-boot", VendorClass: "HTTPClient", LocalBoot: true},
 		},
 		{
 			name: "host in build mode asking by UEFI HTTP boot gets iPXE",
@@ -136,11 +136,11 @@ func TestDecideDHCP(t *testing.T) {
 			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64-http", File: "http://192.0.2.1:8080/boot/ipxe.efi", VendorClass: "HTTPClient"},
 		},
 		{
-			name: "installed host asking by UEFI firmware PXE gets an address and no boot file",
+			name: "installed host asking by UEFI firmware PXE gets the refused local-boot file",
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003016"},
 			host: installed,
 			prof: pxelinux,
-			want: DHCPBoot{Firmware: "efi-x86_64", LocalBoot: true},
+			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "netkick-local-boot", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt, LocalBoot: true},
 		},
 		{
 			name: "installed host asking by BIOS PXE still gets pxelinux (LOCALBOOT)",

@@ -380,7 +380,7 @@ func (s *Server) nak(req *dhcpv4.DHCPv4, msg string) *dhcpv4.DHCPv4 {
 // bootDetail is the detail of a dhcp-offer or dhcp-ack event.
 func bootDetail(ip string, bd boot.DHCPBoot) string {
 	if bd.LocalBoot {
-		return fmt.Sprintf("%s %s local boot: no HTTP boot file (not in build mode)", ip, bd.Firmware)
+		return fmt.Sprintf("%s %s local boot: %s (refused, not in build mode)", ip, bd.Firmware, bd.File)
 	}
 	return fmt.Sprintf("%s %s %s", ip, bd.Firmware, bd.File)
 }

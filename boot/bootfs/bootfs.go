@@ -144,6 +144,8 @@ func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error
 			return nil, err
 		}
 		return generated(clean, kind, "", boot.PXELinuxDefault()), nil
+	case boot.LocalBootFile:
+		return nil, fmt.Errorf("%w: %s is never served: DHCP names it to the UEFI firmware of hosts not in build mode so that the firmware boots its disk", ErrNotFound, clean)
 	}
 	return t.openDisk(clean)
 }
