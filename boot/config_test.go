@@ -243,6 +243,7 @@ func TestGeneratedName(t *testing.T) {
 		{"other hardware type", "pxelinux.cfg/06-52-54-00-00-a0-01", NotGenerated, ""},
 		{"other directory", "x/pxelinux.cfg/default", NotGenerated, ""},
 		{"plain file", "pxelinux.0", NotGenerated, ""},
+		{"UEFI local-boot file", "netkick-local-boot", LocalBootFile, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

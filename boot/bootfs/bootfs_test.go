@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -56,8 +57,12 @@ func read(t *testing.T, f *File) string {
 }
 
 func TestOpen(t *testing.T) {
-	tr, st, _ := newTree(t)
+	tr, st, base := newTree(t)
 	ctx := context.Background()
+	// Even a file of that name in the boot root is not served.
+	if err := os.WriteFile(filepath.Join(base, "boot", boot.FileLocalBoot), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.PutProfile(ctx, &inventory.Profile{Name: "centos-5.3", OS: "centos", Version: "5.3", Kernel: "centos-5.3/vmlinuz", Initrd: "centos-5.3/initrd.img"}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +85,7 @@ func TestOpen(t *testing.T) {
 		{"unknown host", "pxelinux.cfg/01-52-54-00-00-ff-ff", "LOCALBOOT 0", nil},
 		{"default generated", "pxelinux.cfg/default", "LOCALBOOT 0", nil},
 		{"missing", "nope", "", ErrNotFound},
+		{"UEFI local-boot file is always refused", boot.FileLocalBoot, "", ErrNotFound},
 		{"directory", "centos-5.3", "", ErrNotFound},
 		{"relative symlink escape", "escape-rel", "", ErrRefused},
 		{"absolute symlink escape", "escape-abs", "", ErrRefused},
