@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/netkick/netkick/boot"
 )
 
 // Stage names, in boot order. A failing scenario names the first stage that
@@ -117,6 +119,10 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the firmware found no bootable disk: " + line, Final: true}, true
 	case afterReboot && strings.Contains(line, "Linux version "):
 		return Mark{Stage: StageLocalBoot, Status: StatusFail, Detail: "the installer booted again instead of the local disk (install loop)"}, true
+	case afterReboot && strings.HasSuffix(line, "/"+boot.FileLocalBoot):
+		// netkick's local-boot answer to UEFI firmware: a name TFTP and HTTP
+		// refuse, so nothing is booted from the network.
+		return Mark{}, false
 	case afterReboot && (strings.HasPrefix(line, "Filename: ") || strings.HasPrefix(line, "URI: ")):
 		return Mark{NetBoot: line}, true
 	case afterReboot:

@@ -287,6 +287,10 @@ func TestTimeline(t *testing.T) {
 	if loop.Row(StageLocalBoot).Status != StatusPending {
 		t.Error("the first network boot after the install is netkick's answer, not a failure")
 	}
+	loop.Feed("  URI: http://192.0.2.1:8080/boot/netkick-local-boot", t0)
+	if loop.Row(StageLocalBoot).Status != StatusPending || loop.Stopped {
+		t.Error("netkick's refused local-boot file is its local-boot answer, not a network boot")
+	}
 	loop.Feed("  URI: http://192.0.2.1:8080/boot/ipxe.efi", t0)
 	if r := loop.Row(StageLocalBoot); r.Status != StatusFail || !loop.Stopped {
 		t.Errorf("a second network boot after the install must fail local boot: %+v", r)
