@@ -22,16 +22,25 @@ var installerFS embed.FS
 
 // DefaultModules are the kernel modules the mini installer loads: the e1000
 // and virtio NICs, the IDE (i440fx) and AHCI (q35) disk stacks (with sd_mod's integrity/CRC helpers and their
-// crypto providers), and IPVS with its schedulers (crc32c_generic first: BusyBox
-// modprobe ignores libcrc32c's soft dependency).
+// crypto providers), IPVS with its schedulers (crc32c_generic first: BusyBox
+// modprobe ignores libcrc32c's soft dependency), and VFAT with the kernel's
+// default code page and character set (the EFI system partition).
 var DefaultModules = []string{
 	"e1000", "virtio_pci", "virtio_net", "ata_piix", "ahci", "sd_mod", "crct10dif_generic", "crc64_rocksoft_generic",
 	"crc32c_generic", "ip_vs", "ip_vs_lc", "ip_vs_rr", "ip_vs_wlc", "ip_vs_wrr",
+	"vfat", "nls_cp437", "nls_ascii",
 }
 
 // LocalBootBanner is what the boot sector the mini installer writes prints on
 // the serial console when the machine later boots from its disk.
 const LocalBootBanner = "NETKICK-TESTVM: booted from local disk"
+
+// UEFIStartupScript is the startup.nsh the mini installer leaves on a UEFI
+// machine's EFI system partition: OVMF's UEFI shell runs it when nothing else
+// on the disk boots, and it prints banner on the console (serial included).
+func UEFIStartupScript(banner string) string {
+	return "echo -off\r\necho " + banner + "\r\n"
+}
 
 // LocalBootMarker is the part of LocalBootBanner the rig looks for (the
 // firmware's serial console may not flush the banner's last characters).
@@ -210,6 +219,7 @@ func installerTree(spec InitramfsSpec) (imageTree, error) {
 		return nil, fmt.Errorf("embedded installer files: %w", err)
 	}
 	t.bytes("/usr/lib/netkick-testvm/mbr.bin", 0o644, mbrBootCode(LocalBootBanner))
+	t.bytes("/usr/lib/netkick-testvm/startup.nsh", 0o644, []byte(UEFIStartupScript(LocalBootBanner)))
 	if spec.Kernel == nil {
 		return nil, fmt.Errorf("initramfs needs a kernel (FetchKernel)")
 	}

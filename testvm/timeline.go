@@ -112,7 +112,11 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		}
 		return m, true
 	case strings.Contains(line, LocalBootMarker):
-		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "boot sector on the first disk ran"}, true
+		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "the installed disk printed its banner (boot sector, or startup.nsh on the EFI system partition)"}, true
+	case afterReboot && strings.Contains(line, "BdsDxe:") && strings.Contains(line, "HARDDISK") && strings.Contains(line, "failed to load"):
+		// No EFI loader on the disk: OVMF goes on to its shell, which runs
+		// the installer's startup.nsh (the banner above).
+		return Mark{}, false
 	case afterReboot && strings.Contains(line, "BdsDxe:") && strings.Contains(line, "HARDDISK"):
 		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "firmware went on to the disk: " + line}, true
 	case afterReboot && (strings.Contains(line, "not a bootable disk") || strings.Contains(line, "No bootable device")):

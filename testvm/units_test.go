@@ -248,6 +248,8 @@ func TestClassifyLine(t *testing.T) {
 		{"local boot banner", LocalBootBanner, true, StageLocalBoot, StatusOK, true},
 		{"install loop", "Linux version 6.1.0-56-amd64 (x)", true, StageLocalBoot, StatusFail, true},
 		{"uefi disk boot", "BdsDxe: loading Boot0002 \"UEFI QEMU HARDDISK QM00001 \" from PciRoot(0x0)", true, StageLocalBoot, StatusOK, true},
+		{"uefi disk without a loader is not yet a local boot", "BdsDxe: failed to load Boot0001 \"UEFI QEMU HARDDISK QM00001 \" from PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0): Not Found", true, "", "", false},
+		{"startup.nsh banner from the EFI system partition", "NETKICK-TESTVM: booted from local disk", true, StageLocalBoot, StatusOK, true},
 		{"not bootable", "Boot failed: not a bootable disk", true, StageLocalBoot, StatusFail, true},
 		{"noise", "[    3.1] e1000: eth0 NIC Link is Up", false, "", "", false},
 	}
@@ -470,4 +472,14 @@ func FuzzParsePlan(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUEFIStartupScript(t *testing.T) {
+	got := UEFIStartupScript(LocalBootBanner)
+	if want := "echo -off\r\necho " + LocalBootBanner + "\r\n"; got != want {
+		t.Errorf("startup.nsh = %q, want %q", got, want)
+	}
+	if !strings.Contains(got, LocalBootMarker) {
+		t.Errorf("startup.nsh %q does not print the marker the rig looks for (%q)", got, LocalBootMarker)
+	}
 }
