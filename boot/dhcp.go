@@ -88,7 +88,8 @@ type DHCPBoot struct {
 	VendorClass string
 	// IPXE is true when the client is iPXE itself and gets its script URL.
 	IPXE bool
-	// PXEVendor is option 43 for a PXEClient reply: PXE discovery control
+	// PXEVendor is option 43 for a PXEClient reply to a firmware PXE client
+	// (not iPXE): PXE discovery control
 	// "boot the file named in this offer" (no boot server discovery, no menu,
 	// no multicast). EDK II's PXE client takes a full offer carrying
 	// PXEClient but no option 43 for a BINL offer and asks port 4011 for the
@@ -283,7 +284,9 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 	if strings.HasPrefix(out.File, "http://") {
 		out.NextServer = ""
 	}
-	if out.VendorClass == ClassPXE {
+	if out.VendorClass == ClassPXE && !out.IPXE {
+		// Firmware PXE clients only: iPXE does no boot server discovery and
+		// is left exactly as it was served before.
 		out.PXEVendor = PXEVendorBootFile()
 	}
 	return out

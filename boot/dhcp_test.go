@@ -109,17 +109,17 @@ func TestDecideDHCP(t *testing.T) {
 			name: "iPXE user class gets the script URL, not iPXE again",
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003016", UserClass: []string{"iPXE"}},
 			prof: ipxe,
-			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=efi", VendorClass: "PXEClient", IPXE: true, PXEVendor: pxeOpt},
+			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=efi", VendorClass: "PXEClient", IPXE: true},
 		},
 		{
 			name: "iPXE on BIOS gets the script URL",
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{0}, VendorClass: "PXEClient:Arch:00000:UNDI:002001", UserClass: []string{"iPXE"}},
-			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=pcbios", VendorClass: "PXEClient", IPXE: true, PXEVendor: pxeOpt},
+			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=pcbios", VendorClass: "PXEClient", IPXE: true},
 		},
 		{
 			name: "iPXE user class alone is enough",
 			req:  DHCPRequest{MAC: mac, UserClass: []string{"iPXE"}},
-			want: DHCPBoot{NetBoot: true, File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56", VendorClass: "PXEClient", IPXE: true, PXEVendor: pxeOpt},
+			want: DHCPBoot{NetBoot: true, File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56", VendorClass: "PXEClient", IPXE: true},
 		},
 		{
 			name: "installed host asking by UEFI HTTP boot gets the refused local-boot URL",
@@ -161,7 +161,7 @@ func TestDecideDHCP(t *testing.T) {
 			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003010", UserClass: []string{"iPXE"}},
 			host: installed,
 			prof: pxelinux,
-			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=efi", VendorClass: "PXEClient", IPXE: true, PXEVendor: pxeOpt},
+			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=efi", VendorClass: "PXEClient", IPXE: true},
 		},
 		{
 			name: "unknown arch with PXEClient falls back to BIOS",

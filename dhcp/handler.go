@@ -348,11 +348,15 @@ func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, yiaddr net.IP,
 		if req.Options.Has(dhcpv4.OptionClientMachineIdentifier) {
 			mods = append(mods, dhcpv4.WithOptionCopied(req, dhcpv4.OptionClientMachineIdentifier))
 		}
-		if len(bd.PXEVendor) > 0 && boot.IsNetBootClass(req.ClassIdentifier()) {
-			// PXE discovery control, in full and proxy mode alike: boot the
-			// file named in this offer. Without it EDK II's PXE client takes a
-			// full offer for a BINL one and asks port 4011 (PXE-E16).
-			mods = append(mods, dhcpv4.WithGeneric(dhcpv4.OptionVendorSpecificInformation, bd.PXEVendor))
+		vendor := bd.PXEVendor
+		if vendor == nil && s.cfg.Mode == ModeProxy && bd.VendorClass == boot.ClassPXE {
+			vendor = boot.PXEVendorBootFile() // proxy mode: iPXE too, as always
+		}
+		if len(vendor) > 0 && boot.IsNetBootClass(req.ClassIdentifier()) {
+			// PXE discovery control: boot the file named in this offer.
+			// Without it EDK II's PXE client takes a full-mode offer for a
+			// BINL one and asks port 4011 for its boot file (PXE-E16).
+			mods = append(mods, dhcpv4.WithGeneric(dhcpv4.OptionVendorSpecificInformation, vendor))
 		}
 	}
 	resp, err := dhcpv4.NewReplyFromRequest(req, mods...)

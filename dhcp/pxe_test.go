@@ -74,12 +74,12 @@ func TestPXEClientsGetTheirBootFiles(t *testing.T) {
 		{"UEFI x86-64 gets ipxe.efi", "52:54:00:00:20:02", pxe("PXEClient:Arch:00007:UNDI:003016", iana.EFI_X86_64), "", "ipxe.efi", "PXEClient", true, "", pxeOpt},
 		{"ARM64 gets the ARM64 EFI binary", "52:54:00:00:20:03", pxe("PXEClient:Arch:00011:UNDI:003000", iana.EFI_ARM64), "", "ipxe-arm64.efi", "PXEClient", true, "", pxeOpt},
 		{"iPXE user class gets the script URL", "52:54:00:00:20:04", append(pxe("PXEClient:Arch:00007:UNDI:003016", iana.EFI_X86_64), dhcpv4.WithUserClass("iPXE", false)),
-			"", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-00-20-04&platform=efi", "PXEClient", false, "", pxeOpt},
+			"", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-00-20-04&platform=efi", "PXEClient", false, "", nil},
 		{"UEFI HTTP boot gets a URL and HTTPClient", "52:54:00:00:20:05", pxe("HTTPClient:Arch:00016:UNDI:003001", iana.EFI_X86_64_HTTP), "", "http://192.0.2.1:8080/boot/ipxe.efi", "HTTPClient", false, "", nil},
 		{"UEFI HTTP boot of an installed host gets the refused local-boot URL", "52:54:00:00:10:02", pxe("HTTPClient:Arch:00016:UNDI:003001", iana.EFI_X86_64_HTTP), "192.0.2.22", "http://192.0.2.1:8080/boot/netkick-local-boot", "HTTPClient", false, "b02", nil},
 		{"UEFI firmware PXE of an installed host gets the refused local-boot file", "52:54:00:00:10:02", pxe("PXEClient:Arch:00007:UNDI:003016", iana.EFI_X86_64), "192.0.2.22", "netkick-local-boot", "PXEClient", true, "b02", pxeOpt},
 		{"iPXE of an installed UEFI host still gets its script", "52:54:00:00:10:02", append(pxe("PXEClient:Arch:00007:UNDI:003010", iana.EFI_X86_64), dhcpv4.WithUserClass("iPXE", false)),
-			"192.0.2.22", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-00-10-02&platform=efi", "PXEClient", false, "b02", pxeOpt},
+			"192.0.2.22", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-00-10-02&platform=efi", "PXEClient", false, "b02", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
