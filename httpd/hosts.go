@@ -49,9 +49,24 @@ func (s *Server) putHost(c echo.Context) error {
 	if err != nil {
 		return badRequest(err.Error(), "PUT /api/v1/hosts/<mac> with the host's first MAC in the path")
 	}
-	var h inventory.Host
-	if err := decodeJSON(c, &h); err != nil {
+	var body struct {
+		inventory.Host
+		// RootPassword is clear text to be hashed (SHA-512 crypt) and forgotten.
+		RootPassword string `json:"root_password,omitempty"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
 		return err
+	}
+	h := body.Host
+	if body.RootPassword != "" {
+		if h.RootPasswordHash != "" {
+			return badRequest("give root_password or root_password_hash, not both", "send the clear password as root_password to have it hashed, or a crypt hash as root_password_hash")
+		}
+		hash, err := inventory.HashPassword(body.RootPassword)
+		if err != nil {
+			return err
+		}
+		h.RootPasswordHash = hash
 	}
 	if len(h.MACs) == 0 {
 		h.MACs = []string{mac}

@@ -91,6 +91,7 @@ func TestAPI(t *testing.T) {
 		{"put clear password refused", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","root_password_hash":"hunter2"}`, true}, 400, "crypt"},
 		{"put bad label", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","labels":{"Bad Key":"x"}}`, true}, 400, "label"},
 		{"put duplicate hostname", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"a01"}`, true}, 409, "already belongs"},
+		{"put clear and hash", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","root_password":"x","root_password_hash":"$6$a$b"}`, true}, 400, "not both"},
 		{"put ok", call{"PUT", "/api/v1/hosts/52-54-00-00-00-02", `{"hostname":"b01","profile":"centos-5.3","labels":{"rack":"r1"}}`, true}, 200, `"macs":["52:54:00:00:00:02"]`},
 		{"tag role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["lvs-real-server","web"]}`, true}, 200, `"roles":["lvs-real-server","web"]`},
 		{"untag role", call{"POST", "/api/v1/hosts/b01/roles", `{"remove":["web"]}`, true}, 200, `"roles":["lvs-real-server"]`},
@@ -122,6 +123,12 @@ func TestAPI(t *testing.T) {
 			}
 		})
 	}
+	// A clear password is hashed on input and never stored or shown.
+	rec := s.do(call{"PUT", "/api/v1/hosts/52:54:00:00:00:03", `{"hostname":"c01","root_password":"hunter2 secret"}`, true})
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), "hunter2") || !strings.Contains(rec.Body.String(), `"root_password_hash":"$6$`) {
+		t.Fatalf("clear password: %d %s", rec.Code, rec.Body)
+	}
+	st.DeleteHost(context.Background(), "c01")
 	// Refused requests changed nothing.
 	hosts, _ := st.ListHosts(context.Background(), inventory.HostFilter{})
 	if len(hosts) != 1 || hosts[0].Hostname != "a01" {

@@ -227,3 +227,42 @@ func TestFailedAttemptsAreRateLimited(t *testing.T) {
 		t.Fatalf("after the window: %d", code)
 	}
 }
+
+// TestBootConfigFollowsLifecycle walks the whole flow through the boot files a
+// PXE client reads: build → pxelinux/iPXE install entries with the token →
+// kickstart → callback → local boot.
+func TestBootConfigFollowsLifecycle(t *testing.T) {
+	base, _, _, _ := newBootServer(t)
+	mac := "52:54:00:4e:4b:01"
+	cfgPath := "/boot/pxelinux.cfg/01-52-54-00-4e-4b-01"
+	code, body := httpDo(t, "POST", base+"/api/v1/hosts/"+mac+"/build", "", true)
+	var br BuildResponse
+	if code != 200 || json.Unmarshal([]byte(body), &br) != nil {
+		t.Fatalf("build: %d %s", code, body)
+	}
+	code, cfg := httpDo(t, "GET", base+cfgPath, "", false)
+	if code != 200 || !strings.Contains(cfg, "ks=") || !strings.Contains(cfg, "token="+br.Token) || strings.Contains(cfg, "LOCALBOOT") {
+		t.Fatalf("pxelinux config in build mode: %d\n%s", code, cfg)
+	}
+	code, ipxe := httpDo(t, "GET", base+"/boot.ipxe?mac=52-54-00-4E-4B-01", "", false)
+	if code != 200 || !strings.Contains(ipxe, "kernel") || !strings.Contains(ipxe, "token="+br.Token) {
+		t.Fatalf("iPXE script in build mode: %d\n%s", code, ipxe)
+	}
+	if code, _ := httpDo(t, "GET", base+"/ks/"+mac+"?token="+br.Token, "", false); code != 200 {
+		t.Fatalf("kickstart: %d", code)
+	}
+	if code, _ := httpDo(t, "POST", base+"/api/v1/hosts/"+mac+"/built?token="+br.Token, "", false); code != 200 {
+		t.Fatalf("callback: %d", code)
+	}
+	code, cfg = httpDo(t, "GET", base+cfgPath, "", false)
+	if code != 200 || !strings.Contains(cfg, "LOCALBOOT 0") || strings.Contains(cfg, br.Token) {
+		t.Fatalf("pxelinux config after the install: %d\n%s", code, cfg)
+	}
+	code, ipxe = httpDo(t, "GET", base+"/boot.ipxe?mac="+mac, "", false)
+	if code != 200 || strings.Contains(ipxe, "kernel") || !(strings.Contains(ipxe, "exit") || strings.Contains(ipxe, "sanboot")) {
+		t.Fatalf("iPXE script after the install: %d\n%s", code, ipxe)
+	}
+	if code, _ := httpDo(t, "GET", base+"/ks/"+mac+"?token="+br.Token, "", false); code != 403 {
+		t.Fatalf("kickstart after the install: %d", code)
+	}
+}

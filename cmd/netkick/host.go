@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,6 +40,7 @@ func runHost(ctx context.Context, a *app, args []string) error {
 		fs.StringVar(&h.Timezone, "timezone", "", "Olson time zone, e.g. America/Toronto")
 		fs.StringVar(&h.Cluster, "cluster", "", "LVS cluster name")
 		fs.StringVar(&h.RootPasswordHash, "root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
+		pwStdin := fs.Bool("root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
 		fs.Var(&roles, "role", "role (repeatable)")
 		fs.Var(&labels, "label", "label key=value (repeatable)")
 		fs.Var(&params, "param", "kickstart parameter key=value (repeatable)")
@@ -51,6 +54,18 @@ func runHost(ctx context.Context, a *app, args []string) error {
 		}
 		if h.Hostname == "" {
 			return usageError{"--hostname is required"}
+		}
+		if *pwStdin {
+			if h.RootPasswordHash != "" {
+				return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+			}
+			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("read the root password from stdin: %w", err)
+			}
+			if h.RootPasswordHash, err = inventory.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
+				return err
+			}
 		}
 		h.MACs = append([]string{pos[0]}, macs...)
 		h.Roles = roles
