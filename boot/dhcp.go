@@ -89,11 +89,11 @@ type DHCPBoot struct {
 	// IPXE is true when the client is iPXE itself and gets its script URL.
 	IPXE bool
 	// PXEVendor is option 43 for a PXEClient reply to a firmware PXE client
-	// (not iPXE): PXE discovery control
-	// "boot the file named in this offer" (no boot server discovery, no menu,
-	// no multicast). EDK II's PXE client takes a full offer carrying
-	// PXEClient but no option 43 for a BINL offer and asks port 4011 for the
-	// boot file, which nothing answers (PXE-E16 No valid offer received).
+	// (not iPXE): PXE discovery control "boot the file named in this offer"
+	// (no boot server discovery, no menu, no multicast). EDK II's PXE client
+	// takes a full offer carrying PXEClient but no option 43 for a BINL offer
+	// and asks port 4011 for the boot file, which nothing answers (PXE-E16
+	// No valid offer received).
 	PXEVendor []byte
 	// LocalBoot is true when the UEFI firmware of a known host that is not
 	// being installed asked (see LocalBootByFirmware): File is then
@@ -217,8 +217,9 @@ func httpBase(s DHCPServer) string {
 // (unknown machine, or a host without a profile). PXE clients get the same
 // first stage whatever the build mode: for a host not in build mode its
 // config (pxelinux or iPXE text) then boots the local disk. The one exception
-// is UEFI HTTP boot of a known host not in build mode (see
-// DHCPBoot.LocalBoot): it gets an address but no boot file.
+// is the UEFI firmware (PXE or HTTP boot, not iPXE) of a known host not in
+// build mode: it is named FileLocalBoot, which is refused (see
+// LocalBootByFirmware).
 func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, s DHCPServer) DHCPBoot {
 	fw := FirmwareOf(req.Arch, req.VendorClass)
 	ipxe := IsIPXE(req.UserClass)
