@@ -131,8 +131,8 @@ func TestCapturedDiscovers(t *testing.T) {
 		wantMAC  string
 		wantFile string
 	}{
-		{"iPXE ROM under SeaBIOS gets its script URL", "qemu-ipxe-bios-discover.bin", "52:54:00:12:34:56", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56"},
-		{"iPXE ROM under OVMF gets its script URL", "qemu-ipxe-uefi-discover.bin", "52:54:00:12:34:57", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-57"},
+		{"iPXE ROM under SeaBIOS gets its script URL", "qemu-ipxe-bios-discover.bin", "52:54:00:12:34:56", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=pcbios"},
+		{"iPXE ROM under OVMF gets its script URL", "qemu-ipxe-uefi-discover.bin", "52:54:00:12:34:57", "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-57&platform=efi"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
