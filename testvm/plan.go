@@ -167,3 +167,52 @@ func runPlan(ctx context.Context, netkick string, args []string) (out string, ok
 	}
 	return string(b), true, err
 }
+
+// GuestDiskNames returns, for each disk image (sizes in MiB, in QEMU's order),
+// the name the guest kernel gave it, read from the guest's list-harddrives
+// output ("sda 512000" per line): by size where sizes tell the disks apart,
+// else by order (sda, sdb, …).
+func GuestDiskNames(harddrives string, sizesMiB []int64) []string {
+	names := make([]string, len(sizesMiB))
+	for i := range names {
+		names[i] = fmt.Sprintf("sd%c", 'a'+i)
+	}
+	type guest struct {
+		name string
+		mib  int64
+	}
+	var gs []guest
+	for _, l := range nonEmptyLines(harddrives) {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			return names
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return names
+		}
+		gs = append(gs, guest{f[0], n})
+	}
+	if len(gs) != len(sizesMiB) {
+		return names
+	}
+	out := make([]string, len(sizesMiB))
+	used := map[int]bool{}
+	for i, sz := range sizesMiB {
+		match := -1
+		for j, g := range gs {
+			if !used[j] && g.mib == sz {
+				if match >= 0 {
+					return names // two disks of one size: order is all there is
+				}
+				match = j
+			}
+		}
+		if match < 0 {
+			return names
+		}
+		used[match] = true
+		out[i] = gs[match].name
+	}
+	return out
+}

@@ -767,6 +767,22 @@ func (r *rig) checkTimeline(mac string, start time.Time, tl *Timeline, res *Resu
 
 // checkOutcome reads the disks back and compares everything with the scenario.
 func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, tl *Timeline, res *Result, problem func(string, ...any)) {
+	// The guest kernel names disks in probe order, which is not always QEMU's
+	// order (sd probes asynchronously): match images to guest names by size.
+	var sizes []int64
+	for _, img := range vm.Disks {
+		fi, err := os.Stat(img)
+		if err != nil {
+			sizes = append(sizes, -1)
+			continue
+		}
+		sizes = append(sizes, fi.Size()>>20)
+	}
+	harddrives := ""
+	if rep != nil {
+		harddrives = rep.Entries["harddrives"]
+	}
+	names := GuestDiskNames(harddrives, sizes)
 	for i, img := range vm.Disks {
 		dt, err := ReadDiskfs(img)
 		if err != nil {
@@ -783,7 +799,7 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 			dt = pt // parted also lists msdos logical partitions
 		}
 		if rep != nil {
-			name := fmt.Sprintf("sd%c", 'a'+i)
+			name := names[i]
 			if g, ok := rep.Parted[name]; ok {
 				gt, err := ParsePartedMachine(g)
 				if err == nil && !sameTable(gt, dt) {
@@ -845,7 +861,7 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 	}
 	if planned != nil {
 		for i, dt := range res.Disks {
-			name := fmt.Sprintf("sd%c", 'a'+i)
+			name := names[i]
 			pd, ok := planned[name]
 			if !ok {
 				if len(dt.Partitions) > 0 {

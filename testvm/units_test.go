@@ -483,3 +483,26 @@ func TestUEFIStartupScript(t *testing.T) {
 		t.Errorf("startup.nsh %q does not print the marker the rig looks for (%q)", got, LocalBootMarker)
 	}
 }
+
+func TestGuestDiskNames(t *testing.T) {
+	tests := []struct {
+		name, harddrives string
+		sizes            []int64
+		want             string
+	}{
+		{"same order", "sda 512000\nsdb 1048576\n", []int64{512000, 1048576}, "sda sdb"},
+		{"kernel swapped the names", "sda 1048576\nsdb 512000\n", []int64{512000, 1048576}, "sdb sda"},
+		{"one disk", "sda 204800\n", []int64{204800}, "sda"},
+		{"equal sizes keep the order", "sda 100\nsdb 100\n", []int64{100, 100}, "sda sdb"},
+		{"no report", "", []int64{100, 200}, "sda sdb"},
+		{"size not found", "sda 5\nsdb 6\n", []int64{100, 200}, "sda sdb"},
+		{"garbage", "sda x\n", []int64{100}, "sda"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(GuestDiskNames(tc.harddrives, tc.sizes), " "); got != tc.want {
+				t.Fatalf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}
