@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -132,45 +133,31 @@ func runHost(ctx context.Context, a *app, args []string) error {
 		}
 		return tw.Flush()
 	case "show":
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usageError{"want exactly one HOST (MAC or hostname)"}
-		}
-		b, err := sf.open()
+		key, b, err := oneHost(fs, &sf, args)
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		h, err := b.GetHost(ctx, pos[0])
+		h, err := b.GetHost(ctx, key)
 		if err != nil {
 			return err
 		}
-		ev, err := b.Events(ctx, pos[0])
+		ev, err := b.Events(ctx, key)
 		if err != nil {
 			return err
 		}
 		printHost(a, h, ev)
 		return nil
 	case "rm":
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usageError{"want exactly one HOST (MAC or hostname)"}
-		}
-		b, err := sf.open()
+		key, b, err := oneHost(fs, &sf, args)
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		if err := b.DeleteHost(ctx, pos[0]); err != nil {
+		if err := b.DeleteHost(ctx, key); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "removed %s\n", pos[0])
+		fmt.Fprintf(a.stdout, "removed %s\n", key)
 		return nil
 	case "build":
 		ttl := fs.Duration("ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
@@ -198,6 +185,22 @@ func runHost(ctx context.Context, a *app, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, hostUsage)}
 	}
+}
+
+// oneHost parses the flags and the single HOST argument, then opens the backend.
+func oneHost(fs *flag.FlagSet, sf *storeFlags, args []string) (string, backend, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) != 1 {
+		return "", nil, usageError{"want exactly one HOST (MAC or hostname)"}
+	}
+	b, err := sf.open()
+	if err != nil {
+		return "", nil, err
+	}
+	return pos[0], b, nil
 }
 
 func printHost(a *app, h *inventory.Host, ev []inventory.Event) {
