@@ -340,3 +340,17 @@ func (r *remote) Import(ctx context.Context, d *inventory.Dump) error {
 }
 
 func (r *remote) Close() error { return nil }
+
+// parseOpen parses a command's flags and opens the inventory it names;
+// it returns the positional arguments.
+func (sf *storeFlags) parseOpen(fs *flag.FlagSet, args []string) ([]string, backend, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := sf.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, b, nil
+}

@@ -114,10 +114,7 @@ func runHost(ctx context.Context, a *app, args []string) error {
 		fs.StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
 		fs.StringVar(&role, "role", "", "only hosts with this role")
 		fs.StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
-		if _, err := parse(fs, args); err != nil {
-			return err
-		}
-		b, err := sf.open()
+		_, b, err := sf.parseOpen(fs, args)
 		if err != nil {
 			return err
 		}
@@ -197,10 +194,7 @@ func oneHost(fs *flag.FlagSet, sf *storeFlags, args []string) (string, backend, 
 		return "", nil, usageError{"want exactly one HOST (MAC or hostname)"}
 	}
 	b, err := sf.open()
-	if err != nil {
-		return "", nil, err
-	}
-	return pos[0], b, nil
+	return pos[0], b, err
 }
 
 func printHost(a *app, h *inventory.Host, ev []inventory.Event) {

@@ -72,10 +72,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	var sf storeFlags
 	fs := a.newFlags("export", "export   (prints YAML that `netkick import` reads back)")
 	sf.register(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	b, err := sf.open()
+	_, b, err := sf.parseOpen(fs, args)
 	if err != nil {
 		return err
 	}

@@ -52,10 +52,7 @@ func runProfile(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "saved profile %s (%s %s)\n", p.Name, p.OS, p.Version)
 		return nil
 	case "list":
-		if _, err := parse(fs, args); err != nil {
-			return err
-		}
-		b, err := sf.open()
+		_, b, err := sf.parseOpen(fs, args)
 		if err != nil {
 			return err
 		}
