@@ -2,7 +2,9 @@
 # TFTP throughput: one 64 MiB file sent with blksize 1468 over a veth pair
 # between two network namespaces, from netkick, tftpd-hpa and dnsmasq's TFTP
 # server (each on port 69 of its own address), fetched by curl's TFTP client.
-# Then the same file over netkick's HTTP (/boot/) with curl.
+# Then the same file over netkick's HTTP (/boot/) with curl. A second netkick
+# runs with GODEBUG=schedtrace=0, the Go runtime's default idle behaviour that
+# `netkick serve` turns off (see cmd/netkick/wakeups.go), to show what it is worth.
 # Prints the median of RUNS transfers for each and the ratios.
 # Needs root (ip netns), go, curl, tftpd-hpa (in.tftpd), dnsmasq-base (dnsmasq).
 # Knobs: RUNS, SIZE_MIB; NK_GOMAXPROCS and NK_GODEBUG go into netkick's environment.
@@ -62,15 +64,20 @@ fetch() {
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'; }
 
 BLK="--tftp-blksize 1468"
-NK_IP=192.0.2.1 HPA_IP=192.0.2.3 DM_IP=192.0.2.4
+NK_IP=192.0.2.1 HPA_IP=192.0.2.3 DM_IP=192.0.2.4 NK0_IP=192.0.2.5
 ip -n $SNS addr add $HPA_IP/24 dev nkt-s-$$
 ip -n $SNS addr add $DM_IP/24 dev nkt-s-$$
+ip -n $SNS addr add $NK0_IP/24 dev nkt-s-$$
 
 # All three servers run at once, each on port 69 of its own address, and the
 # runs are interleaved (netkick, tftpd-hpa, dnsmasq, HTTP, netkick, ...) so
 # that load from elsewhere on the machine hits them alike.
 ip netns exec $SNS env ${NK_GOMAXPROCS:+GOMAXPROCS=$NK_GOMAXPROCS} ${NK_GODEBUG:+GODEBUG=$NK_GODEBUG} "$work/netkick" serve --data "$work/data" --boot-root "$work/root" \
   --http $NK_IP:8080 --tftp $NK_IP:69 --log-level warn 2>"$work/netkick.log" &
+pids+=($!)
+mkdir -p "$work/data0"
+ip netns exec $SNS env GODEBUG=schedtrace=0 "$work/netkick" serve --data "$work/data0" --boot-root "$work/root" \
+  --http $NK0_IP:8080 --tftp $NK0_IP:69 --log-level warn 2>"$work/netkick0.log" &
 pids+=($!)
 ip netns exec $SNS in.tftpd --foreground --listen --secure --address $HPA_IP:69 --blocksize 1468 "$work/root" &
 pids+=($!)
@@ -80,28 +87,32 @@ pids+=($!)
 wait_udp69 $NK_IP netkick
 wait_udp69 $HPA_IP tftpd-hpa
 wait_udp69 $DM_IP dnsmasq
+wait_udp69 $NK0_IP 'netkick (schedtrace=0)'
 sleep 1
 
 for i in $(seq 1 "$RUNS"); do
   fetch "tftp://$NK_IP/big.img" "$BLK" >> "$work/times-netkick"
   fetch "tftp://$HPA_IP/big.img" "$BLK" >> "$work/times-tftpd-hpa"
   fetch "tftp://$DM_IP/big.img" "$BLK" >> "$work/times-dnsmasq"
+  fetch "tftp://$NK0_IP/big.img" "$BLK" >> "$work/times-netkick-sleepy"
   fetch "http://$NK_IP:8080/boot/big.img" >> "$work/times-netkick-http"
 done
 nk=$(median < "$work/times-netkick")
 hpa=$(median < "$work/times-tftpd-hpa")
 dnsm=$(median < "$work/times-dnsmasq")
 nkhttp=$(median < "$work/times-netkick-http")
+nk0=$(median < "$work/times-netkick-sleepy")
 
 printf '%s MiB over veth, blksize 1468, median of %d (seconds; all runs in order)\n' "$SIZE_MIB" "$RUNS"
-for n in netkick tftpd-hpa dnsmasq netkick-http; do
+for n in netkick tftpd-hpa dnsmasq netkick-sleepy netkick-http; do
   printf '  %-14s %s\n' "$n" "$(tr '\n' ' ' < "$work/times-$n")"
 done
-awk -v mib="$SIZE_MIB" -v nk="$nk" -v hpa="$hpa" -v dm="$dnsm" -v http="$nkhttp" 'BEGIN {
+awk -v mib="$SIZE_MIB" -v nk0="$nk0" -v nk="$nk" -v hpa="$hpa" -v dm="$dnsm" -v http="$nkhttp" 'BEGIN {
   printf "netkick TFTP      %7.3f s  %8.1f MiB/s\n", nk, mib / nk
   printf "tftpd-hpa         %7.3f s  %8.1f MiB/s\n", hpa, mib / hpa
   printf "dnsmasq TFTP      %7.3f s  %8.1f MiB/s\n", dm, mib / dm
   printf "netkick HTTP      %7.3f s  %8.1f MiB/s\n", http, mib / http
+  printf "netkick TFTP, GODEBUG=schedtrace=0 (runtime default): %.3f s, ratio to tftpd-hpa %.3f\n", nk0, nk0 / hpa
   printf "ratio netkick/tftpd-hpa time: %.3f (target <= 1.10)\n", nk / hpa
   printf "ratio netkick/dnsmasq time:   %.3f\n", nk / dm
   printf "ratio netkick TFTP/HTTP time: %.1f (target >= 10)\n", nk / http

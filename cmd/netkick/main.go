@@ -59,6 +59,7 @@ func commands() []command {
 var version = "dev"
 
 func main() {
+	reexecAwake()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := a.main(ctx, os.Args[1:])
