@@ -219,7 +219,8 @@ func httpBase(s DHCPServer) string {
 // config (pxelinux or iPXE text) then boots the local disk. The one exception
 // is the UEFI firmware (PXE or HTTP boot, not iPXE) of a known host not in
 // build mode: it is named FileLocalBoot, which is refused (see
-// LocalBootByFirmware).
+// LocalBootByFirmware). A bootloader of "pxelinux" named on the host or its
+// profile sends BIOS iPXE ROMs pxelinux.0 too; left empty, iPXE gets its script.
 func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, s DHCPServer) DHCPBoot {
 	fw := FirmwareOf(req.Arch, req.VendorClass)
 	ipxe := IsIPXE(req.UserClass)
@@ -235,6 +236,12 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 	}
 	out := DHCPBoot{NetBoot: true, Firmware: fw, NextServer: s.IP, VendorClass: ClassPXE}
 	switch {
+	case ipxe && loader == "pxelinux" && (fw == FirmwareBIOS || fw == ""):
+		// Asked for by name: BIOS machines get pxelinux.0 over TFTP even when
+		// their PXE ROM is iPXE (it runs pxelinux as any PXE ROM would).
+		// pxelinux does no DHCP of its own, so this cannot loop.
+		out.Firmware = FirmwareBIOS
+		out.File = FilePxelinux
 	case ipxe:
 		// iPXE already runs: hand it the script, never the iPXE binary again.
 		out.IPXE = true

@@ -46,6 +46,29 @@ func TestDecideDHCP(t *testing.T) {
 			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "undionly.kpxe", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},
 		},
 		{
+			name: "BIOS iPXE ROM with pxelinux profile gets pxelinux over TFTP",
+			req:  DHCPRequest{MAC: mac, Arch: []uint16{0}, VendorClass: "PXEClient:Arch:00000:UNDI:002001", UserClass: []string{"iPXE"}},
+			prof: pxelinux,
+			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "pxelinux.0", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},
+		},
+		{
+			name: "BIOS iPXE ROM with host bootloader pxelinux gets pxelinux over TFTP",
+			req:  DHCPRequest{MAC: mac, Arch: []uint16{0}, VendorClass: "PXEClient:Arch:00000:UNDI:002001", UserClass: []string{"iPXE"}},
+			host: &inventory.Host{MACs: []string{mac}, Hostname: "a01", State: inventory.StateBuild, Params: map[string]string{"bootloader": "pxelinux"}},
+			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "pxelinux.0", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},
+		},
+		{
+			name: "BIOS iPXE ROM with no bootloader named gets its script",
+			req:  DHCPRequest{MAC: mac, Arch: []uint16{0}, VendorClass: "PXEClient:Arch:00000:UNDI:002001", UserClass: []string{"iPXE"}},
+			want: DHCPBoot{NetBoot: true, Firmware: "bios", IPXE: true, File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=pcbios", VendorClass: "PXEClient"},
+		},
+		{
+			name: "UEFI iPXE with pxelinux profile still gets its script (pxelinux.0 is BIOS only)",
+			req:  DHCPRequest{MAC: mac, Arch: []uint16{7}, VendorClass: "PXEClient:Arch:00007:UNDI:003016", UserClass: []string{"iPXE"}},
+			prof: pxelinux,
+			want: DHCPBoot{NetBoot: true, Firmware: "efi-x86_64", IPXE: true, File: "http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-12-34-56&platform=efi", VendorClass: "PXEClient"},
+		},
+		{
 			name: "PXEClient without option 93 is BIOS",
 			req:  DHCPRequest{MAC: mac, VendorClass: "PXEClient"},
 			want: DHCPBoot{NetBoot: true, Firmware: "bios", File: "pxelinux.0", NextServer: "192.0.2.1", VendorClass: "PXEClient", PXEVendor: pxeOpt},

@@ -87,7 +87,10 @@ type Profile struct {
 	Layout string `json:"layout,omitempty" yaml:"layout,omitempty"`
 	// Timezone is the default zone for hosts of this profile.
 	Timezone string `json:"timezone,omitempty" yaml:"timezone,omitempty"`
-	// BootLoader selects the BIOS first stage: "pxelinux" (default) or "ipxe".
+	// BootLoader selects the first stage: empty (pxelinux.0 for BIOS PXE
+	// ROMs, the HTTP script for iPXE ROMs, ipxe.efi for UEFI), "pxelinux"
+	// (pxelinux.0 for every BIOS ROM, iPXE ones too), "ipxe" or "undionly"
+	// (undionly.kpxe for BIOS), "snponly" (snponly.efi for UEFI).
 	BootLoader string `json:"bootloader,omitempty" yaml:"bootloader,omitempty"`
 }
 

@@ -232,9 +232,9 @@ func ValidateProfile(p *Profile) error {
 		}
 	}
 	switch p.BootLoader {
-	case "", "pxelinux", "ipxe":
+	case "", "pxelinux", "ipxe", "undionly", "snponly":
 	default:
-		return fmt.Errorf("%w: profile %s: bootloader %q: want pxelinux or ipxe", ErrInvalid, p.Name, trunc(p.BootLoader))
+		return fmt.Errorf("%w: profile %s: bootloader %q: want pxelinux, ipxe (undionly.kpxe for BIOS) or snponly (snponly.efi for UEFI), or leave it empty", ErrInvalid, p.Name, trunc(p.BootLoader))
 	}
 	return nil
 }

@@ -99,3 +99,27 @@ func TestValidateValuesAndNames(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateProfileBootLoader(t *testing.T) {
+	tests := []struct {
+		name, loader string
+		ok           bool
+	}{
+		{"empty picks by firmware", "", true},
+		{"pxelinux", "pxelinux", true},
+		{"ipxe", "ipxe", true},
+		{"undionly", "undionly", true},
+		{"snponly for UEFI NICs", "snponly", true},
+		{"unknown", "grub", false},
+		{"case matters", "PXELINUX", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Profile{Name: "c7", OS: "centos", Version: "7.9", Kernel: "c7/vmlinuz", Initrd: "c7/initrd.img", BootLoader: tc.loader}
+			err := ValidateProfile(p)
+			if (err == nil) != tc.ok {
+				t.Errorf("ValidateProfile(bootloader %q) = %v, want ok=%v", tc.loader, err, tc.ok)
+			}
+		})
+	}
+}

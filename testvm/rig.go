@@ -244,9 +244,16 @@ func inventoryFor(scenarios []Scenario, withLVS bool) map[string]any {
 				}
 			}
 		}
+		params := map[string]string{}
+		for k, v := range s.Params {
+			params[k] = v
+		}
 		if s.IPVS {
 			// The mini installer applies this cluster to the guest's kernel.
-			h["params"] = map[string]string{"kernel_args": "testvm.lvs=" + s.Cluster}
+			params["kernel_args"] = "testvm.lvs=" + s.Cluster
+		}
+		if len(params) > 0 {
+			h["params"] = params
 		}
 		hosts = append(hosts, h)
 	}
@@ -672,7 +679,7 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		}
 	}
 	r.checkCallback(s, mac, rep, tl)
-	r.checkTimeline(mac, start, tl, &res, problem)
+	r.checkTimeline(s, mac, start, tl, &res, problem)
 	if tl.Row(StageCallback).Status == StatusSkipped && tl.Row(StageLocalBoot).Status == StatusPending {
 		tl.Set(StageLocalBoot, StatusSkipped, "not checked: without the callback the host stays in build mode", time.Now())
 	}
@@ -729,7 +736,7 @@ func bootEvent(kind string) bool {
 // checkTimeline reads the host's events from netkick. When netkick records
 // network boots, the second boot (after the callback) must be among them: the
 // local boot is then seen on both sides.
-func (r *rig) checkTimeline(mac string, start time.Time, tl *Timeline, res *Result, problem func(string, ...any)) {
+func (r *rig) checkTimeline(s Scenario, mac string, start time.Time, tl *Timeline, res *Result, problem func(string, ...any)) {
 	var evs []apiEvent
 	if err := r.api("GET", "/api/v1/hosts/"+mac+"/events", &evs); err != nil {
 		res.Events = append(res.Events, "(no timeline: "+err.Error()+")")
@@ -753,6 +760,11 @@ func (r *rig) checkTimeline(mac string, start time.Time, tl *Timeline, res *Resu
 			after = append(after, e.Kind+" "+e.Detail)
 		}
 	}
+	if r.pxe {
+		for _, f := range missingTFTPFiles(s.TFTPFiles, evs, start) {
+			problem("TFTP: netkick's timeline shows no transfer of %s (the boot did not go through pxelinux over TFTP)", f)
+		}
+	}
 	if !r.pxe || built.IsZero() || tl.Row(StageLocalBoot).Status != StatusOK {
 		return
 	}
@@ -763,6 +775,25 @@ func (r *rig) checkTimeline(mac string, start time.Time, tl *Timeline, res *Resu
 	case bootsBefore > 0:
 		problem("local boot: netkick's timeline shows no network boot after the callback")
 	}
+}
+
+// missingTFTPFiles returns the files of want that no "tftp" event since
+// start reports as sent ("sent NAME (…").
+func missingTFTPFiles(want []string, evs []apiEvent, start time.Time) []string {
+	var missing []string
+	for _, f := range want {
+		found := false
+		for _, e := range evs {
+			if e.Kind == "tftp" && !e.Time.Before(start.Add(-time.Second)) && strings.HasPrefix(e.Detail, "sent "+f+" (") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, f)
+		}
+	}
+	return missing
 }
 
 // checkOutcome reads the disks back and compares everything with the scenario.

@@ -32,6 +32,11 @@ type Scenario struct {
 	// IPVS asks for the director check: the guest's IPVS table after
 	// `netkick lvs apply` must hold the cluster's service and real servers.
 	IPVS bool
+	// Params are the host's params in the rig's inventory (e.g. bootloader).
+	Params map[string]string
+	// TFTPFiles are files (names under the boot root) the host's timeline must
+	// show netkick sending over TFTP during the install.
+	TFTPFiles []string
 }
 
 // RigCluster is the LVS cluster of the rig's inventory.
@@ -46,6 +51,9 @@ func Scenarios() []Scenario {
 		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", Layout: "home-opt", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
 		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", Layout: "home-opt", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
 		{Name: "uefi-tftp", Summary: "UEFI firmware PXE: TFTP of netkick's iPXE binary, then HTTP", Hostname: "tv-uefi-tftp", Layout: "home-opt", MAC: "52:54:00:4e:54:09", IP: "192.0.2.59", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true},
+		{Name: "bios-pxelinux", Summary: "BIOS through pxelinux: pxelinux.0, its config, kernel and initrd over TFTP; LOCALBOOT 0 after", Hostname: "tv-pxelinux", Layout: "simple", MAC: "52:54:00:4e:54:0a", IP: "192.0.2.60", Disks: []string{"200G"},
+			Params:    map[string]string{"bootloader": "pxelinux"},
+			TFTPFiles: []string{"pxelinux.cfg/01-52-54-00-4e-54-0a", "testvm/vmlinuz", "testvm/initrd.img"}},
 		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", Layout: "simple", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
 		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -502,6 +503,36 @@ func TestGuestDiskNames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := strings.Join(GuestDiskNames(tc.harddrives, tc.sizes), " "); got != tc.want {
 				t.Fatalf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMissingTFTPFiles(t *testing.T) {
+	start := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	evs := []apiEvent{
+		{Kind: "tftp", Detail: "sent testvm/vmlinuz (8123456 bytes, 2.1s) to 192.0.2.60", Time: start.Add(5 * time.Second)},
+		{Kind: "tftp", Detail: "sent pxelinux.cfg/01-52-54-00-4e-54-0a (312 bytes, 1ms) to 192.0.2.60", Time: start.Add(4 * time.Second)},
+		{Kind: "tftp", Detail: "failed testvm/initrd.img to 192.0.2.60 after 0 bytes: timeout", Time: start.Add(6 * time.Second)},
+		{Kind: "tftp", Detail: "sent ldlinux.c32 (119524 bytes, 40ms) to 192.0.2.60", Time: start.Add(-time.Hour)},
+		{Kind: "http", Detail: "sent testvm/initrd.img (1 bytes) to 192.0.2.60", Time: start.Add(7 * time.Second)},
+		{Kind: "tftp", Detail: "sent testvm/vmlinuz.old (1 bytes, 1ms) to 192.0.2.60", Time: start.Add(7 * time.Second)},
+	}
+	tests := []struct {
+		name string
+		want []string
+		miss []string
+	}{
+		{"sent files are found", []string{"testvm/vmlinuz", "pxelinux.cfg/01-52-54-00-4e-54-0a"}, nil},
+		{"a failed transfer does not count", []string{"testvm/initrd.img"}, []string{"testvm/initrd.img"}},
+		{"an event from before the run does not count", []string{"ldlinux.c32"}, []string{"ldlinux.c32"}},
+		{"a longer name is not the file", []string{"testvm/vmlinuz.o"}, []string{"testvm/vmlinuz.o"}},
+		{"nothing wanted", nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := missingTFTPFiles(tc.want, evs, start); !slices.Equal(got, tc.miss) {
+				t.Errorf("missingTFTPFiles(%q) = %q, want %q", tc.want, got, tc.miss)
 			}
 		})
 	}

@@ -32,7 +32,7 @@ func runProfile(ctx context.Context, a *app, args []string) error {
 		fs.StringVar(&p.Template, "template", "", "kickstart template name under ks/ (default: default)")
 		fs.StringVar(&p.Layout, "layout", "", "default disk layout")
 		fs.StringVar(&p.Timezone, "timezone", "", "default time zone")
-		fs.StringVar(&p.BootLoader, "bootloader", "", "BIOS first stage: pxelinux (default) or ipxe")
+		fs.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE) or snponly (UEFI); empty picks by firmware")
 		pos, err := parse(fs, args)
 		if err != nil {
 			return err
