@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -145,4 +147,20 @@ func (s *SQLite) LeaseIP(ctx context.Context, mac string) (string, error) {
 		return "", fmt.Errorf("lease of %s: %w", m, ErrNotFound)
 	}
 	return ip, nil
+}
+
+// HostIDByLease returns the id of the inventory host whose MAC holds ip by an
+// active lease, or ErrNotFound (no active lease, or the MAC is no host's).
+// It is one indexed lookup, cheap enough for every TFTP request.
+func (s *SQLite) HostIDByLease(ctx context.Context, ip string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT m.host_id FROM leases l JOIN host_macs m ON m.mac = l.mac
+		WHERE l.ip = ? AND l.state = ? AND l.expires > ?`, ip, string(LeaseBound), time.Now().UnixNano()).Scan(&id)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("host leasing %s: %w", trunc(ip), ErrNotFound)
+		}
+		return "", fmt.Errorf("host leasing %s: %w", trunc(ip), err)
+	}
+	return id, nil
 }

@@ -135,3 +135,41 @@ func TestLeaseIP(t *testing.T) {
 		})
 	}
 }
+
+func TestHostIDByLease(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	h := &Host{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01"}
+	if err := s.PutHost(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveLeases(ctx, []Lease{
+		{IP: "192.0.2.100", MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+		{IP: "192.0.2.101", MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: now.Add(-time.Minute), Updated: now},
+		{IP: "192.0.2.102", MAC: "52:54:00:00:00:01", State: LeaseReleased, Expires: now.Add(time.Hour), Updated: now},
+		{IP: "192.0.2.103", MAC: "52:54:00:00:00:77", State: LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetHost(ctx, "a01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, ip, want string }{
+		{"active lease of a known host", "192.0.2.100", got.ID()},
+		{"expired lease", "192.0.2.101", ""},
+		{"released lease", "192.0.2.102", ""},
+		{"lease of a machine not in the inventory", "192.0.2.103", ""},
+		{"no lease", "192.0.2.200", ""},
+		{"not an address", "'; DROP TABLE hosts; --", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := s.HostIDByLease(ctx, tc.ip)
+			if id != tc.want || (tc.want == "") != errors.Is(err, ErrNotFound) {
+				t.Fatalf("HostIDByLease(%s) = %q, %v; want %q", tc.ip, id, err, tc.want)
+			}
+		})
+	}
+}

@@ -50,10 +50,11 @@ func Scenarios() []Scenario {
 		{Name: "single-600g", Summary: "one 600 GB disk", Hostname: "tv-s600", Layout: "home-opt", MAC: "52:54:00:4e:54:03", IP: "192.0.2.53", Disks: []string{"600G"}},
 		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", Layout: "home-opt", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
 		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", Layout: "home-opt", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
-		{Name: "uefi-tftp", Summary: "UEFI firmware PXE: TFTP of netkick's iPXE binary, then HTTP", Hostname: "tv-uefi-tftp", Layout: "home-opt", MAC: "52:54:00:4e:54:09", IP: "192.0.2.59", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true},
+		{Name: "uefi-tftp", Summary: "UEFI firmware PXE: TFTP of netkick's iPXE binary, then HTTP", Hostname: "tv-uefi-tftp", Layout: "home-opt", MAC: "52:54:00:4e:54:09", IP: "192.0.2.59", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true,
+			TFTPFiles: []string{"ipxe.efi"}},
 		{Name: "bios-pxelinux", Summary: "BIOS through pxelinux: pxelinux.0, its config, kernel and initrd over TFTP; LOCALBOOT 0 after", Hostname: "tv-pxelinux", Layout: "simple", MAC: "52:54:00:4e:54:0a", IP: "192.0.2.60", Disks: []string{"200G"},
 			Params:    map[string]string{"bootloader": "pxelinux"},
-			TFTPFiles: []string{"pxelinux.cfg/01-52-54-00-4e-54-0a", "testvm/vmlinuz", "testvm/initrd.img"}},
+			TFTPFiles: []string{"pxelinux.0", "ldlinux.c32", "pxelinux.cfg/01-52-54-00-4e-54-0a", "testvm/vmlinuz", "testvm/initrd.img"}},
 		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", Layout: "simple", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
 		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{

@@ -335,3 +335,34 @@ func TestHostEvents(t *testing.T) {
 		t.Fatalf("failure event: %+v", ev[2])
 	}
 }
+
+// TestLeaseEvents: a machine that holds its address by a DHCP lease gets the
+// loader it fetches before any config (pxelinux.0) on its timeline; a
+// machine without a lease does not, and nothing is attributed to anyone else.
+func TestLeaseEvents(t *testing.T) {
+	base, root := newRoot(t)
+	writeRandom(t, filepath.Join(root, "pxelinux.0"), 3000)
+	f := startServer(t, base, root, nil)
+	ctx := context.Background()
+	if err := f.store.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:a0:02"}, Hostname: "a02", State: inventory.StateBuild}); err != nil {
+		t.Fatal(err)
+	}
+	// No lease yet: the transfer is served but on no timeline.
+	if res := rawFetch(t, f.addr, rrq(opRRQ, "pxelinux.0", "octet")); res.errMsg != "" {
+		t.Fatal(res.errMsg)
+	}
+	now := time.Now()
+	if err := f.store.SaveLeases(ctx, []inventory.Lease{{IP: "127.0.0.1", MAC: "52:54:00:00:a0:02", State: inventory.LeaseBound, Expires: now.Add(time.Hour), Updated: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := rawFetch(t, f.addr, rrq(opRRQ, "pxelinux.0", "octet")); res.errMsg != "" {
+		t.Fatal(res.errMsg)
+	}
+	var ev []inventory.Event
+	waitFor(t, func() bool { ev, _ = f.store.Events(ctx, "52:54:00:00:a0:02", 0); return len(ev) >= 1 })
+	time.Sleep(100 * time.Millisecond)
+	ev, _ = f.store.Events(ctx, "52:54:00:00:a0:02", 0)
+	if len(ev) != 1 || ev[0].Kind != "tftp" || !strings.HasPrefix(ev[0].Detail, "sent pxelinux.0 (3000 bytes") {
+		t.Fatalf("want one tftp event for the leased address's transfer, got %+v", ev)
+	}
+}

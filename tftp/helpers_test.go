@@ -60,7 +60,7 @@ func startServer(t *testing.T, base, root string, mod func(*Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tree.Close() })
-	o := Options{Tree: tree, Events: st, HTTPAddr: ":8080", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := Options{Tree: tree, Events: st, Leases: st, HTTPAddr: ":8080", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if mod != nil {
 		mod(&o)
 	}

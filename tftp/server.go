@@ -44,12 +44,22 @@ type EventAdder interface {
 	AddEvent(ctx context.Context, e inventory.Event) error
 }
 
+// LeaseHosts finds the inventory host that holds an address by a DHCP lease
+// (inventory.SQLite has it), so that the first-stage loader a machine fetches
+// before its config lands on its timeline too.
+type LeaseHosts interface {
+	HostIDByLease(ctx context.Context, ip string) (string, error)
+}
+
 // Options configure a Server.
 type Options struct {
 	// Tree is the boot tree to serve.
 	Tree *bootfs.Tree
 	// Events, when set, receives a "tftp" event per transfer of a known host.
 	Events EventAdder
+	// Leases, when set, names the host of a client address that has not
+	// fetched its pxelinux config yet (pxelinux.0, ldlinux.c32, ipxe.efi).
+	Leases LeaseHosts
 	// HTTPAddr is netkick's HTTP listen address (":8080", "192.0.2.1:8080"),
 	// used for kickstart URLs in generated configs. An empty or unspecified
 	// host part is replaced by the address the client sent its request to.
@@ -73,6 +83,7 @@ type Options struct {
 type Server struct {
 	tree     *bootfs.Tree
 	events   EventAdder
+	leases   LeaseHosts
 	httpHost string
 	httpPort string
 	public   string
@@ -106,7 +117,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{tree: o.Tree, events: o.Events, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
+	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
 		hosts: ipHosts{m: map[string]string{}}}
 	s.public = strings.TrimRight(o.PublicURL, "/")
 	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
@@ -232,7 +243,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	if hostID != "" {
 		s.hosts.remember(remote.IP.String(), hostID)
 	} else {
-		hostID = s.hosts.lookup(remote.IP.String())
+		hostID = s.hostOf(ctx, remote.IP.String())
 	}
 
 	ot.SetSize(f.Size) // tsize: the reader below is buffered, not a Seeker
@@ -260,6 +271,19 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		}
 	}
 	return nil // ReadFrom already answered the client
+}
+
+// hostOf names the known host at a client address: the one holding it by an
+// active DHCP lease (the current holder), else the one that last fetched its
+// pxelinux config from there (proxy mode has no leases); "" when neither. A
+// lookup error only costs the event.
+func (s *Server) hostOf(ctx context.Context, ip string) string {
+	if s.leases != nil {
+		if id, err := s.leases.HostIDByLease(ctx, ip); err == nil {
+			return id
+		}
+	}
+	return s.hosts.lookup(ip)
 }
 
 // isSizeProbe recognises the client's "option negotiation refused" (error 8)

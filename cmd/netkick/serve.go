@@ -302,8 +302,12 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	if cfg.TFTP == "" || cfg.TFTP == "off" {
 		return nil, nil, nil
 	}
-	ts, err := tftp.New(tftp.Options{Tree: tree, Events: st, HTTPAddr: cfg.HTTP, PublicURL: cfg.PublicURL,
-		MaxTransfers: cfg.TFTPMaxTransfers, Logger: log})
+	o := tftp.Options{Tree: tree, Events: st, HTTPAddr: cfg.HTTP, PublicURL: cfg.PublicURL,
+		MaxTransfers: cfg.TFTPMaxTransfers, Logger: log}
+	if lh, ok := st.(tftp.LeaseHosts); ok {
+		o.Leases = lh
+	}
+	ts, err := tftp.New(o)
 	if err != nil {
 		return nil, nil, err
 	}
