@@ -10,7 +10,8 @@ import (
 )
 
 const profileUsage = `profile add NAME --os centos --version 5.3 [--install-url URL] [--kernel PATH] [--initrd PATH] [--template NAME] [--layout L] [--timezone Z]
-       netkick profile list`
+       netkick profile list
+       netkick profile fetch NAME [--from URL|DIR] [--boot-root DIR] [--arch x86_64]`
 
 func runProfile(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
@@ -67,6 +68,8 @@ func runProfile(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.OS, p.Version, dash(p.Template), dash(p.Layout), dash(p.InstallURL))
 		}
 		return tw.Flush()
+	case "fetch":
+		return runProfileFetch(ctx, a, fs, &sf, args)
 	default:
 		return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, profileUsage)}
 	}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/netkick/netkick/boot/treefetch"
+	"github.com/netkick/netkick/inventory"
+)
+
+// runProfileFetch copies a profile's installer kernel and initrd from its
+// install tree into the boot root (`netkick profile fetch NAME`).
+func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFlags, args []string) error {
+	from := fs.String("from", "", "install tree to fetch from: http(s) URL or directory (default: the profile's install_url)")
+	bootRoot := fs.String("boot-root", "", "boot root to write into (default <data>/boot, as `netkick serve` uses)")
+	arch := fs.String("arch", "x86_64", "architecture whose images .treeinfo names")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"want the profile NAME; usage: netkick " + profileUsage}
+	}
+	if sf.server != "" {
+		return usageError{"profile fetch writes into the boot root on this machine: run it where `netkick serve` runs, with --data (or --boot-root), not --server"}
+	}
+	b, err := sf.open()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ps, err := b.ListProfiles(ctx)
+	if err != nil {
+		return err
+	}
+	var p *inventory.Profile
+	for i := range ps {
+		if ps[i].Name == pos[0] {
+			p = &ps[i]
+		}
+	}
+	if p == nil {
+		return fmt.Errorf("profile %q does not exist (list them with `netkick profile list`)", pos[0])
+	}
+	treeURL := *from
+	if treeURL == "" {
+		treeURL = p.InstallURL
+	}
+	if treeURL == "" {
+		return usageError{fmt.Sprintf("profile %s has no install_url: give --from with the install tree (e.g. http://mirror.example/centos/7.9.2009/os/x86_64/ or a mounted DVD directory)", p.Name)}
+	}
+	kernelTo, initrdTo := p.Kernel, p.Initrd
+	if kernelTo == "" {
+		kernelTo = p.Name + "/vmlinuz"
+	}
+	if initrdTo == "" {
+		initrdTo = p.Name + "/initrd.img"
+	}
+	for _, dst := range []string{kernelTo, initrdTo} {
+		if strings.Contains(dst, "://") {
+			return fmt.Errorf("profile %s names its kernel or initrd by URL (%s): the boot loader fetches it from there, nothing to copy into the boot root", p.Name, dst)
+		}
+	}
+	dir := *bootRoot
+	if dir == "" {
+		dir = filepath.Join(sf.data, "boot")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create boot root %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("open boot root %s: %w", dir, err)
+	}
+	defer root.Close()
+	src, err := treefetch.NewSource(treeURL, &http.Client{Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 30 * time.Second, TLSHandshakeTimeout: 15 * time.Second}})
+	if err != nil {
+		return err
+	}
+	ti, err := src.ReadTreeinfo(ctx, *arch)
+	if err != nil {
+		return err
+	}
+	note := "no .treeinfo: usual paths, sizes checked, no checksums"
+	if ti != nil {
+		note = fmt.Sprintf(".treeinfo has %d checksums", len(ti.Checksums))
+	}
+	fmt.Fprintf(a.stdout, "fetching profile %s from %s (%s)\n", p.Name, src, note)
+	tty := isTerminal(os.Stderr)
+	for _, f := range treefetch.Plan(ti, kernelTo, initrdTo) {
+		var progress treefetch.Progress
+		if tty {
+			start := time.Now()
+			progress = func(done, total int64) {
+				rate := float64(done) / time.Since(start).Seconds() / 1e6
+				if total > 0 {
+					fmt.Fprintf(a.stderr, "\r  %s: %.1f / %.1f MB, %.1f MB/s   ", f.From, float64(done)/1e6, float64(total)/1e6, rate)
+				} else {
+					fmt.Fprintf(a.stderr, "\r  %s: %.1f MB, %.1f MB/s   ", f.From, float64(done)/1e6, rate)
+				}
+			}
+		}
+		res, err := treefetch.Fetch(ctx, src, root, f, progress)
+		if tty {
+			fmt.Fprint(a.stderr, "\r\033[K")
+		}
+		if err != nil {
+			return err
+		}
+		check := "no checksum in the tree"
+		switch {
+		case res.UpToDate:
+			check = res.Digest.Algo + " matches .treeinfo, already up to date"
+		case f.Want != nil:
+			check = res.Digest.Algo + " ok (.treeinfo)"
+		}
+		fmt.Fprintf(a.stdout, "  %s -> %s  %.1f MB  %s  %s\n", f.From, filepath.Join(dir, filepath.FromSlash(f.To)),
+			float64(res.Bytes)/1e6, check, res.Elapsed.Round(10*time.Millisecond))
+	}
+	if p.Kernel != kernelTo || p.Initrd != initrdTo {
+		p.Kernel, p.Initrd = kernelTo, initrdTo
+		if err := b.PutProfile(ctx, p); err != nil {
+			return fmt.Errorf("files fetched, but saving profile %s failed: %w", p.Name, err)
+		}
+		fmt.Fprintf(a.stdout, "profile %s now boots kernel %s, initrd %s\n", p.Name, kernelTo, initrdTo)
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
