@@ -90,12 +90,17 @@ wait_udp69 $DM_IP dnsmasq
 wait_udp69 $NK0_IP 'netkick (schedtrace=0)'
 sleep 1
 
-for i in $(seq 1 "$RUNS"); do
-  fetch "tftp://$NK_IP/big.img" "$BLK" >> "$work/times-netkick"
-  fetch "tftp://$HPA_IP/big.img" "$BLK" >> "$work/times-tftpd-hpa"
-  fetch "tftp://$DM_IP/big.img" "$BLK" >> "$work/times-dnsmasq"
-  fetch "tftp://$NK0_IP/big.img" "$BLK" >> "$work/times-netkick-sleepy"
-  fetch "http://$NK_IP:8080/boot/big.img" >> "$work/times-netkick-http"
+# Each round starts one further along the list, so that no server always
+# follows the same one (e.g. right after the 64 MiB HTTP transfer).
+names=(netkick tftpd-hpa dnsmasq netkick-sleepy netkick-http)
+urls=("tftp://$NK_IP/big.img" "tftp://$HPA_IP/big.img" "tftp://$DM_IP/big.img" "tftp://$NK0_IP/big.img" "http://$NK_IP:8080/boot/big.img")
+for i in $(seq 0 $((RUNS - 1))); do
+  for j in $(seq 0 4); do
+    k=$(( (i + j) % 5 ))
+    extra=$BLK
+    [ "${names[$k]}" = netkick-http ] && extra=
+    fetch "${urls[$k]}" "$extra" >> "$work/times-${names[$k]}"
+  done
 done
 nk=$(median < "$work/times-netkick")
 hpa=$(median < "$work/times-tftpd-hpa")
@@ -103,7 +108,7 @@ dnsm=$(median < "$work/times-dnsmasq")
 nkhttp=$(median < "$work/times-netkick-http")
 nk0=$(median < "$work/times-netkick-sleepy")
 
-printf '%s MiB over veth, blksize 1468, median of %d (seconds; all runs in order)\n' "$SIZE_MIB" "$RUNS"
+printf '%s MiB over veth, blksize 1468, median of %d (seconds; all runs in order, rotated per round)\n' "$SIZE_MIB" "$RUNS"
 for n in netkick tftpd-hpa dnsmasq netkick-sleepy netkick-http; do
   printf '  %-14s %s\n' "$n" "$(tr '\n' ' ' < "$work/times-$n")"
 done
