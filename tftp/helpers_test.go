@@ -38,7 +38,7 @@ type fixture struct {
 	addr       *net.UDPAddr
 }
 
-func newRoot(t *testing.T) (base, root string) {
+func newRoot(t testing.TB) (base, root string) {
 	t.Helper()
 	base = t.TempDir()
 	root = filepath.Join(base, "boot")
@@ -48,7 +48,7 @@ func newRoot(t *testing.T) (base, root string) {
 	return base, root
 }
 
-func startServer(t *testing.T, base, root string, mod func(*Options)) *fixture {
+func startServer(t testing.TB, base, root string, mod func(*Options)) *fixture {
 	t.Helper()
 	st, err := inventory.OpenSQLite(filepath.Join(base, "inv.db"))
 	if err != nil {
@@ -79,7 +79,7 @@ func startServer(t *testing.T, base, root string, mod func(*Options)) *fixture {
 }
 
 // writeRandom writes n random bytes to path and returns their SHA-256.
-func writeRandom(t *testing.T, path string, n int) string {
+func writeRandom(t testing.TB, path string, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -123,7 +123,7 @@ type rawResult struct {
 
 // rawFetch drives one read transfer packet by packet, as firmware does.
 // It returns when the last block arrived or the server sent an ERROR.
-func rawFetch(t *testing.T, server *net.UDPAddr, req []byte) rawResult {
+func rawFetch(t testing.TB, server *net.UDPAddr, req []byte) rawResult {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
