@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // readCache keeps decoded hosts and profiles for one inventory generation.
@@ -114,37 +116,54 @@ func (s *SQLite) generation(ctx context.Context) (int64, error) {
 
 // genMemo remembers the last queried generation and the WAL header it went with.
 type genMemo struct {
-	mu    sync.Mutex
+	mu    sync.Mutex // key, value, valid
 	key   [48]byte
 	value int64
 	valid bool
-	shm   int // descriptor of the -shm file, 0 when closed
+
+	fdMu    sync.RWMutex // shm: read-locked around each pread
+	shm     int          // descriptor of the -shm file, 0 when closed
+	checked atomic.Int64 // when shm was last checked for being unlinked (UnixNano)
 }
+
+// shmRecheck is how often walHeader checks that its -shm descriptor still
+// names the live file. SQLite unlinks -shm only when the last connection to
+// the database closes, and this store keeps its connections open, so the
+// check guards a rare case; checking on every call cost an fstat per lookup.
+const shmRecheck = 100 * time.Millisecond
 
 // walHeader reads the WAL index header; ok is false when it cannot be trusted
 // (no -shm file, not initialised, or its two copies differ mid-write).
 // The file stays open between calls; it is reopened when it was unlinked
-// (every connection to the database closed), so a new one is never missed.
+// (every connection to the database closed), which is noticed within
+// shmRecheck. Concurrent callers read in parallel.
 func (s *SQLite) walHeader() (key [48]byte, ok bool) {
-	s.gen.mu.Lock()
-	defer s.gen.mu.Unlock()
-	if s.gen.shm > 0 {
-		var st syscall.Stat_t
-		if syscall.Fstat(s.gen.shm, &st) != nil || st.Nlink == 0 {
-			syscall.Close(s.gen.shm)
-			s.gen.shm = 0
-		}
-	}
-	if s.gen.shm <= 0 {
-		// Raw syscalls: an os.File would register with the poller.
-		fd, err := syscall.Open(s.path+"-shm", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			return key, false
-		}
-		s.gen.shm = fd
+	if now := time.Now().UnixNano(); now-s.gen.checked.Load() >= int64(shmRecheck) {
+		s.gen.checked.Store(now)
+		s.recheckShm()
 	}
 	var b [96]byte
-	if n, err := syscall.Pread(s.gen.shm, b[:], 0); err != nil || n < len(b) {
+	s.gen.fdMu.RLock()
+	fd := s.gen.shm
+	n, err := 0, error(nil)
+	if fd > 0 {
+		n, err = syscall.Pread(fd, b[:], 0)
+	}
+	s.gen.fdMu.RUnlock()
+	if fd <= 0 {
+		if fd = s.openShm(); fd <= 0 {
+			return key, false
+		}
+		s.gen.fdMu.RLock()
+		if fd = s.gen.shm; fd > 0 {
+			n, err = syscall.Pread(fd, b[:], 0)
+		}
+		s.gen.fdMu.RUnlock()
+		if fd <= 0 {
+			return key, false // closed again in between
+		}
+	}
+	if err != nil || n < len(b) {
 		return key, false
 	}
 	// Two copies of the header; byte 12 is isInit.
@@ -154,10 +173,40 @@ func (s *SQLite) walHeader() (key [48]byte, ok bool) {
 	return [48]byte(b[:48]), true
 }
 
+// openShm opens the -shm file if no descriptor is open, and returns it (0 when
+// there is no -shm file).
+func (s *SQLite) openShm() int {
+	s.gen.fdMu.Lock()
+	defer s.gen.fdMu.Unlock()
+	if s.gen.shm <= 0 {
+		// Raw syscalls: an os.File would register with the poller.
+		fd, err := syscall.Open(s.path+"-shm", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return 0
+		}
+		s.gen.shm = fd
+	}
+	return s.gen.shm
+}
+
+// recheckShm closes the -shm descriptor when its file was unlinked, so the
+// next walHeader opens the new one.
+func (s *SQLite) recheckShm() {
+	s.gen.fdMu.Lock()
+	defer s.gen.fdMu.Unlock()
+	if s.gen.shm > 0 {
+		var st syscall.Stat_t
+		if syscall.Fstat(s.gen.shm, &st) != nil || st.Nlink == 0 {
+			syscall.Close(s.gen.shm)
+			s.gen.shm = 0
+		}
+	}
+}
+
 // closeShm releases the -shm descriptor.
 func (s *SQLite) closeShm() {
-	s.gen.mu.Lock()
-	defer s.gen.mu.Unlock()
+	s.gen.fdMu.Lock()
+	defer s.gen.fdMu.Unlock()
 	if s.gen.shm > 0 {
 		syscall.Close(s.gen.shm)
 		s.gen.shm = 0
