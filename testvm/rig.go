@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -288,14 +289,8 @@ func contains(xs []string, x string) bool {
 // and starts `netkick serve` inside the namespace.
 func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), error) {
 	r.data = filepath.Join(r.opts.WorkDir, "netkick-data")
-	boot := filepath.Join(r.data, "boot", "testvm")
-	if err := os.MkdirAll(boot, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(r.data, "boot"), 0o755); err != nil {
 		return nil, err
-	}
-	for src, dst := range map[string]string{r.kernel.Vmlinuz: "vmlinuz", r.initrd: "initrd.img"} {
-		if err := copyFile(src, filepath.Join(boot, dst)); err != nil {
-			return nil, err
-		}
 	}
 	if err := installLoaders(filepath.Join(r.data, "boot")); err != nil {
 		return nil, err
@@ -312,6 +307,9 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	}
 	if out, err := exec.CommandContext(ctx, r.opts.Netkick, "import", "--data", r.data, invFile).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("netkick import %s: %w: %s", invFile, err, out)
+	}
+	if err := r.placeInstaller(ctx); err != nil {
+		return nil, err
 	}
 	// Put every host in build mode: each gets its one-time kickstart token.
 	if err := r.buildHosts(ctx); err != nil {
@@ -470,6 +468,52 @@ func installLoaders(root string) error {
 			return fmt.Errorf("boot root: %w", err)
 		}
 	}
+	return nil
+}
+
+// placeInstaller puts the mini installer into the boot root the way a user
+// puts a distribution's: as an install tree (images/pxeboot/ and a .treeinfo
+// with checksums) that `netkick profile fetch` copies and checks. A netkick
+// without `profile fetch` gets plain copies.
+func (r *rig) placeInstaller(ctx context.Context) error {
+	tree := filepath.Join(r.opts.WorkDir, "tree")
+	if err := os.MkdirAll(filepath.Join(tree, "images", "pxeboot"), 0o755); err != nil {
+		return err
+	}
+	var sums strings.Builder
+	for src, name := range map[string]string{r.kernel.Vmlinuz: "images/pxeboot/vmlinuz", r.initrd: "images/pxeboot/initrd.img"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(tree, name), b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(&sums, "%s = sha256:%x\n", name, sha256.Sum256(b))
+	}
+	ti := "[general]\nfamily = netkick testvm\n[images-x86_64]\nkernel = images/pxeboot/vmlinuz\ninitrd = images/pxeboot/initrd.img\n[checksums]\n" + sums.String()
+	if err := os.WriteFile(filepath.Join(tree, ".treeinfo"), []byte(ti), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, r.opts.Netkick, "profile", "fetch", "testvm", "--from", tree, "--data", r.data).CombinedOutput()
+	switch {
+	case bytes.Contains(out, []byte("unknown subcommand")):
+		boot := filepath.Join(r.data, "boot", "testvm")
+		if err := os.MkdirAll(boot, 0o755); err != nil {
+			return err
+		}
+		for src, dst := range map[string]string{r.kernel.Vmlinuz: "vmlinuz", r.initrd: "initrd.img"} {
+			if err := copyFile(src, filepath.Join(boot, dst)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("netkick profile fetch testvm --from %s: %w: %s", tree, err, out)
+	case bytes.Count(out, []byte("sha256 ok (.treeinfo)")) != 2:
+		return fmt.Errorf("netkick profile fetch testvm did not check both files against .treeinfo:\n%s", out)
+	}
+	r.printf("testvm: installer placed with `netkick profile fetch` (kernel and initrd checked against .treeinfo)\n")
 	return nil
 }
 
