@@ -95,16 +95,23 @@ func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFla
 	fmt.Fprintf(a.stdout, "fetching profile %s from %s (%s)\n", p.Name, src, note)
 	tty := isTerminal(os.Stderr)
 	for _, f := range treefetch.Plan(ti, kernelTo, initrdTo) {
-		var progress treefetch.Progress
-		if tty {
-			start := time.Now()
-			progress = func(done, total int64) {
-				rate := float64(done) / time.Since(start).Seconds() / 1e6
-				if total > 0 {
-					fmt.Fprintf(a.stderr, "\r  %s: %.1f / %.1f MB, %.1f MB/s   ", f.From, float64(done)/1e6, float64(total)/1e6, rate)
-				} else {
-					fmt.Fprintf(a.stderr, "\r  %s: %.1f MB, %.1f MB/s   ", f.From, float64(done)/1e6, rate)
-				}
+		// On a terminal one line redrawn; elsewhere (logs, provisioning) a
+		// line every 5 s, so a slow mirror is never silent for long.
+		start, last := time.Now(), time.Now()
+		progress := func(done, total int64) {
+			if !reportProgress(tty, time.Since(last), done, total) {
+				return
+			}
+			last = time.Now()
+			rate := float64(done) / time.Since(start).Seconds() / 1e6
+			line := fmt.Sprintf("  %s: %.1f MB, %.1f MB/s", f.From, float64(done)/1e6, rate)
+			if total > 0 {
+				line = fmt.Sprintf("  %s: %.1f / %.1f MB, %.1f MB/s", f.From, float64(done)/1e6, float64(total)/1e6, rate)
+			}
+			if tty {
+				fmt.Fprintf(a.stderr, "\r%s   ", line)
+			} else {
+				fmt.Fprintln(a.stderr, line)
 			}
 		}
 		res, err := treefetch.Fetch(ctx, src, root, f, progress)
@@ -132,6 +139,16 @@ func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFla
 		fmt.Fprintf(a.stdout, "profile %s now boots kernel %s, initrd %s\n", p.Name, kernelTo, initrdTo)
 	}
 	return nil
+}
+
+// reportProgress decides whether a progress line is printed now: always on
+// a terminal (the caller already limits it to 5 a second), else every 5 s and
+// not for the final count (the summary line follows).
+func reportProgress(tty bool, sinceLast time.Duration, done, total int64) bool {
+	if tty {
+		return true
+	}
+	return sinceLast >= 5*time.Second && (total <= 0 || done < total)
 }
 
 // isTerminal reports whether f is a terminal (a character device).

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProfileFetch: `netkick profile fetch` copies a tree's kernel and initrd
@@ -115,4 +116,27 @@ func exitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+func TestReportProgress(t *testing.T) {
+	tests := []struct {
+		name        string
+		tty         bool
+		since       time.Duration
+		done, total int64
+		want        bool
+	}{
+		{"terminal: every call", true, 0, 10, 100, true},
+		{"log: too soon", false, 4 * time.Second, 10, 100, false},
+		{"log: 5 s passed", false, 5 * time.Second, 10, 100, true},
+		{"log: size unknown", false, 6 * time.Second, 10, -1, true},
+		{"log: finished, the summary follows", false, 6 * time.Second, 100, 100, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := reportProgress(tc.tty, tc.since, tc.done, tc.total); got != tc.want {
+				t.Errorf("reportProgress(%v, %v, %d, %d) = %v, want %v", tc.tty, tc.since, tc.done, tc.total, got, tc.want)
+			}
+		})
+	}
 }
