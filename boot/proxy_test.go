@@ -36,7 +36,9 @@ func ipxeHasPXEOpts(r ProxyReply) bool {
 var proxyRules = []proxyRule{
 	// iPXE, src/net/udp/dhcp.c
 	{"iPXE dhcp_discovery_rx: option 60 starts with PXEClient (9 bytes) for a ProxyDHCP offer", pxeOnly,
-		func(_ ProxyRequest, r ProxyReply) bool { return len(r.VendorClass) >= 9 && r.VendorClass[:9] == "PXEClient" }},
+		func(_ ProxyRequest, r ProxyReply) bool {
+			return len(r.VendorClass) >= 9 && r.VendorClass[:9] == "PXEClient"
+		}},
 	{"iPXE dhcp_discovery_rx: a pseudo server id (option 54, else siaddr) is set", pxeOnly,
 		func(_ ProxyRequest, r ProxyReply) bool { return r.ServerID != "" || r.ServerIP != "" }},
 	{"iPXE dhcp_has_pxeopts: siaddr and option 67, or a boot menu (43.9), so the offer is used without a ProxyDHCP REQUEST", pxeOnly,
