@@ -5,17 +5,11 @@ import (
 	"net/netip"
 )
 
-// DHCPMsg is the message type (option 53) of a DHCP request.
-type DHCPMsg int
-
-// DHCP message types a server decides on.
+// DHCP message types (option 53) full mode decides on besides those of
+// the proxyDHCP decision.
 const (
-	MsgOther DHCPMsg = iota
-	MsgDiscover
-	MsgRequest
-	MsgDecline
-	MsgRelease
-	MsgInform
+	MsgDecline uint8 = 4
+	MsgRelease uint8 = 7
 )
 
 // ServerID says whom option 54 of a request names.
@@ -40,7 +34,8 @@ const (
 // this client in the subnet that serves it. Addresses are the zero Addr when
 // absent. The server gathers them under its allocator lock.
 type LeaseFacts struct {
-	Msg DHCPMsg
+	// Msg is option 53 (MsgDiscover, …).
+	Msg uint8
 	// ServerPort is true for packets that arrived on port 67.
 	ServerPort bool
 	// Relayed is true when giaddr is set; TrustedRelay when the packet also

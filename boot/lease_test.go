@@ -9,7 +9,7 @@ func TestDecideLease(t *testing.T) {
 	a := netip.MustParseAddr
 	sub := netip.MustParsePrefix("192.0.2.0/24")
 	// base is a known client on the interface's subnet, port 67.
-	base := func(m DHCPMsg) LeaseFacts {
+	base := func(m uint8) LeaseFacts {
 		return LeaseFacts{Msg: m, ServerPort: true, Served: true, Subnet: sub, Known: true, Unknown: UnknownIgnore, MaxOffers: 2, RateAllows: true}
 	}
 	with := func(f LeaseFacts, fn func(*LeaseFacts)) LeaseFacts { fn(&f); return f }
@@ -121,7 +121,7 @@ func TestDecideLease(t *testing.T) {
 			LeaseDecision{Action: ActIgnore, Reason: "INFORM from a ciaddr outside the serving subnet (no reflection)"}},
 		{"INFORM without ciaddr is ignored", base(MsgInform),
 			LeaseDecision{Action: ActIgnore, Reason: "INFORM without ciaddr"}},
-		{"other message types are ignored", base(MsgOther),
+		{"other message types are ignored", base(MsgAck),
 			LeaseDecision{Action: ActIgnore, Reason: "message type not served"}},
 	}
 	for _, tc := range tests {

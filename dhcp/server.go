@@ -71,6 +71,8 @@ type Server struct {
 	// declined are the declined reservations waiting for a probe.
 	declined map[uint32]*declinedAddr
 	prober   prober
+	// sightings are the addresses proxy mode learned, by MAC (see learn).
+	sightings map[string]sighting
 
 	hostsMu  sync.RWMutex
 	hosts    map[string]*inventory.Host
@@ -150,6 +152,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("dhcp: load leases: %w", err)
 	}
 	s.alloc = newAllocator(subs, leases)
+	s.sightings = newSightings(leases, time.Now())
 	s.commit = newCommitter(o.Store.SaveLeases)
 	s.Metrics.pool = s.poolStats
 	if err := s.reloadHosts(ctx); err != nil {
