@@ -20,6 +20,7 @@ func importCmd(a *app) *cobra.Command {
 		Use:   "import FILE",
 		Short: "load an inventory YAML file (hosts, profiles, layouts, clusters) as written by export; - reads stdin",
 		RunE: func(c *cobra.Command, pos []string) error {
+			a.sf.create = true // import may start a new inventory
 			return a.importFile(c.Context(), pos)
 		},
 	}
