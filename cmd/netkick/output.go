@@ -6,7 +6,7 @@ import (
 	"reflect"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Output formats of list and show commands (-o, --output).
