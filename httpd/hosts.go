@@ -14,6 +14,7 @@ import (
 
 func (s *Server) hostRoutes(api *echo.Group) {
 	api.GET("/hosts", s.listHosts)
+	api.POST("/hosts", s.postHost)
 	api.GET("/hosts/:mac", s.getHost)
 	api.PUT("/hosts/:mac", s.putHost)
 	api.PATCH("/hosts/:mac", s.patchHost)
@@ -51,6 +52,44 @@ func (s *Server) getHost(c echo.Context) error {
 
 func ifMatch(c echo.Context) string { return c.Request().Header.Get("If-Match") }
 
+// postHost adds a new host; a MAC or hostname that is taken is 409 with a
+// hint, unless ?replace=1 (the host with the first MAC is replaced whole).
+func (s *Server) postHost(c echo.Context) error {
+	h, err := hostBody(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.prov.Add(c.Request().Context(), actorOf(c), h, provision.AddOptions{Replace: c.QueryParam("replace") == "1"})
+	if err != nil {
+		return err
+	}
+	return hostJSON(c, http.StatusCreated, out)
+}
+
+// hostBody reads a host from the request body; a clear root_password is
+// hashed (SHA-512 crypt) and forgotten.
+func hostBody(c echo.Context) (inventory.Host, error) {
+	var body struct {
+		inventory.Host
+		RootPassword string `json:"root_password,omitempty"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		return inventory.Host{}, err
+	}
+	h := body.Host
+	if body.RootPassword != "" {
+		if h.RootPasswordHash != "" {
+			return h, badRequest("give root_password or root_password_hash, not both", "send the clear password as root_password to have it hashed, or a crypt hash as root_password_hash")
+		}
+		hash, err := inventory.HashPassword(body.RootPassword)
+		if err != nil {
+			return h, err
+		}
+		h.RootPasswordHash = hash
+	}
+	return h, nil
+}
+
 // putHost creates or replaces the host whose first MAC is in the path. Its
 // state and build token are kept: they move only through build and the
 // install report.
@@ -59,24 +98,9 @@ func (s *Server) putHost(c echo.Context) error {
 	if err != nil {
 		return badRequest(err.Error(), "PUT /api/v1/hosts/<mac> with the host's first MAC in the path")
 	}
-	var body struct {
-		inventory.Host
-		// RootPassword is clear text to be hashed (SHA-512 crypt) and forgotten.
-		RootPassword string `json:"root_password,omitempty"`
-	}
-	if err := decodeJSON(c, &body); err != nil {
+	h, err := hostBody(c)
+	if err != nil {
 		return err
-	}
-	h := body.Host
-	if body.RootPassword != "" {
-		if h.RootPasswordHash != "" {
-			return badRequest("give root_password or root_password_hash, not both", "send the clear password as root_password to have it hashed, or a crypt hash as root_password_hash")
-		}
-		hash, err := inventory.HashPassword(body.RootPassword)
-		if err != nil {
-			return err
-		}
-		h.RootPasswordHash = hash
 	}
 	if len(h.MACs) == 0 {
 		h.MACs = []string{mac}

@@ -356,4 +356,3 @@ func joinOr(ss []string, empty string) string {
 	}
 	return strings.Join(ss, "; ")
 }
-

@@ -154,3 +154,44 @@ func ParseKeyEdits(kind string, edits []string) (map[string]*string, error) {
 	}
 	return out, nil
 }
+
+// MergePatch is c as a JSON merge patch document (the inverse of
+// ChangeFromMergePatch), for sending a Change to a server.
+func (c *Change) MergePatch() map[string]any {
+	out := map[string]any{}
+	str := func(k string, v *string) {
+		if v != nil {
+			if *v == "" {
+				out[k] = nil
+			} else {
+				out[k] = *v
+			}
+		}
+	}
+	str("hostname", c.Hostname)
+	str("ip", c.IP)
+	str("profile", c.Profile)
+	str("layout", c.Layout)
+	str("timezone", c.Timezone)
+	str("cluster", c.Cluster)
+	str("root_password_hash", c.RootPasswordHash)
+	if c.MACs != nil {
+		out["macs"] = *c.MACs
+	}
+	if c.Roles != nil {
+		out["roles"] = *c.Roles
+	}
+	for _, m := range []struct {
+		k     string
+		clear bool
+		v     map[string]*string
+	}{{"labels", c.ClearLabels, c.Labels}, {"params", c.ClearParams, c.Params}} {
+		switch {
+		case m.clear && len(m.v) == 0:
+			out[m.k] = nil
+		case len(m.v) > 0:
+			out[m.k] = m.v
+		}
+	}
+	return out
+}

@@ -51,8 +51,8 @@ rules:
   - below_mib: 200000
     set: {/: 20G}
 `), 0o644)
-	run(t, bin, "host", "add", "52:54:00:aa:00:07", "--hostname", "db1", "--profile", "centos-7", "--data", data)
 	run(t, bin, "profile", "add", "centos-7", "--version", "7.9", "--data", data)
+	run(t, bin, "host", "add", "52:54:00:aa:00:07", "--hostname", "db1", "--profile", "centos-7", "--data", data)
 	if out := run(t, bin, "layout", "put", yml, "--data", data); !strings.Contains(out, "saved layout db") {
 		t.Fatal(out)
 	}
