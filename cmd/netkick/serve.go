@@ -23,8 +23,8 @@ import (
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
-	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/tftp"
 
 	"github.com/spf13/cobra"
