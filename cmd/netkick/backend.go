@@ -140,7 +140,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	switch kind {
 	case "kickstart":
 		return l.r.Kickstart(ctx, l.Store, kickstart.Request{Host: key, Server: l.publicURL})
-	case "pxelinux", "ipxe":
+	case "pxelinux", "ipxe", "grub":
 		req := bootfs.Request{BaseURL: strings.TrimRight(l.publicURL, "/")}
 		if kind == "ipxe" {
 			req.FileBase = req.BaseURL + "/boot/"
@@ -148,7 +148,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 		out, err := bootfs.Render(ctx, l.Store, nil, kind, key, req)
 		return []byte(out), err
 	default:
-		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux or ipxe"}
+		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux, ipxe or grub"}
 	}
 }
 

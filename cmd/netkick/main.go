@@ -40,7 +40,7 @@ func commands() []command {
 		{"host", "manage hosts: add, tag, untag, list, show, rm, build", runHost},
 		{"profile", "manage OS profiles: add, list", runProfile},
 		{"layout", "disk layouts: plan NAME --disk 500G, pre, show, list, put", runLayout},
-		{"render", "print exactly what a host would be served: render kickstart|pxelinux|ipxe HOST", runRender},
+		{"render", "print exactly what a host would be served: render kickstart|pxelinux|ipxe|grub HOST", runRender},
 		{"bootfiles", "copy the PXE loaders (pxelinux, iPXE) from the machine's packages into the boot root", runBootfiles},
 		{"lvs", "LVS clusters: put, list, render piranha|keepalived|ipvsadm, apply to the kernel, status", runLVS},
 		{"lint", "check a kickstart file: lint FILE.ks (or a host: lint --host HOST)", runLint},

@@ -33,7 +33,8 @@ func runProfile(ctx context.Context, a *app, args []string) error {
 		fs.StringVar(&p.Template, "template", "", "kickstart template name under ks/ (default: default)")
 		fs.StringVar(&p.Layout, "layout", "", "default disk layout")
 		fs.StringVar(&p.Timezone, "timezone", "", "default time zone")
-		fs.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE) or snponly (UEFI); empty picks by firmware")
+		fs.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE), snponly (UEFI) or grub (UEFI Secure Boot: shim, then signed GRUB); empty picks by firmware")
+		fs.StringVar(&p.Shim, "shim", "", "bootloader grub: the profile's own signed shim under the boot root (grubx64.efi beside it); default shimx64.efi at the top (`netkick bootfiles`); `profile fetch` sets it")
 		pos, err := parse(fs, args)
 		if err != nil {
 			return err

@@ -4,7 +4,7 @@ import (
 	"context"
 )
 
-const renderUsage = `render kickstart|pxelinux|ipxe HOST     (HOST: MAC or hostname)`
+const renderUsage = `render kickstart|pxelinux|ipxe|grub HOST     (HOST: MAC or hostname)`
 
 func runRender(ctx context.Context, a *app, args []string) error {
 	var sf storeFlags
