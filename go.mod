@@ -8,6 +8,8 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/mqliang/libipvs v0.0.0-20230109035226-02d9e44c145f
 	github.com/pin/tftp/v3 v3.1.0
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
 	golang.org/x/net v0.56.0
 	golang.org/x/sys v0.46.0
 	gopkg.in/yaml.v3 v3.0.1
@@ -21,6 +23,7 @@ require (
 	github.com/elliotwutingfeng/asciiset v0.0.0-20260129054604-cfde2086bc57 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/hkwi/nlgo v0.0.0-20190926025335-08733afbfe04 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/josharian/native v1.1.0 // indirect
 	github.com/klauspost/compress v1.18.5 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect

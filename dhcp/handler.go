@@ -225,41 +225,6 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAd
 	return reply{nil, nil, outIgnored, nil}
 }
 
-// decideProxy answers PXE and HTTP boot clients with boot data only.
-func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int, host *inventory.Host, bd boot.DHCPBoot) reply {
-	if !bd.NetBoot || !boot.IsNetBootClass(req.ClassIdentifier()) {
-		return reply{nil, nil, outIgnored, nil}
-	}
-	mac := req.ClientHWAddr.String()
-	if host == nil {
-		switch s.cfg.Unknown {
-		case UnknownIgnore:
-			return reply{nil, nil, outIgnored, nil}
-		case UnknownDiscover:
-			if _, err := s.discoverHost(ctx, mac, bd.Firmware); err != nil {
-				s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
-				return reply{nil, nil, outError, nil}
-			}
-		}
-	}
-	mt := req.MessageType()
-	switch {
-	case port == 4011 && (mt == dhcpv4.MessageTypeRequest || mt == dhcpv4.MessageTypeInform):
-		// PXE boot server discovery: answer the client where it is.
-		resp := s.reply(req, dhcpv4.MessageTypeAck, nil, nil, bd, "")
-		return reply{resp, peer, outAck, nil}
-	case port == dhcpv4.ServerPort && mt == dhcpv4.MessageTypeDiscover:
-		resp := s.reply(req, dhcpv4.MessageTypeOffer, nil, nil, bd, "")
-		return reply{resp, s.dest(req, false), outOffer, nil}
-	case port == dhcpv4.ServerPort && mt == dhcpv4.MessageTypeRequest:
-		if sid := req.ServerIdentifier(); sid != nil && sid.Equal(s.serverIP.AsSlice()) {
-			resp := s.reply(req, dhcpv4.MessageTypeAck, nil, nil, bd, "")
-			return reply{resp, s.dest(req, false), outAck, nil}
-		}
-	}
-	return reply{nil, nil, outIgnored, nil}
-}
-
 // discoverHost records an unknown MAC as a host in state discovered.
 func (s *Server) discoverHost(ctx context.Context, mac, firmware string) (*inventory.Host, error) {
 	h := &inventory.Host{
@@ -302,7 +267,8 @@ func (s *Server) dest(req *dhcpv4.DHCPv4, nak bool) *net.UDPAddr {
 	return &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}
 }
 
-// reply builds an OFFER or ACK. sub is nil in proxy mode (no address data).
+// reply builds a full-mode OFFER or ACK (proxy replies: proxyPacket); sub
+// gives the address options.
 func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, yiaddr net.IP, sub *subnet, bd boot.DHCPBoot, hostname string) *dhcpv4.DHCPv4 {
 	self := net.IP(s.serverIP.AsSlice())
 	mods := []dhcpv4.Modifier{
@@ -349,9 +315,6 @@ func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, yiaddr net.IP,
 			mods = append(mods, dhcpv4.WithOptionCopied(req, dhcpv4.OptionClientMachineIdentifier))
 		}
 		vendor := bd.PXEVendor
-		if vendor == nil && s.cfg.Mode == ModeProxy && bd.VendorClass == boot.ClassPXE {
-			vendor = boot.PXEVendorBootFile() // proxy mode: iPXE too, as always
-		}
 		if len(vendor) > 0 && boot.IsNetBootClass(req.ClassIdentifier()) {
 			// PXE discovery control: boot the file named in this offer.
 			// Without it EDK II's PXE client takes a full-mode offer for a

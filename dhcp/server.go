@@ -65,6 +65,8 @@ type Server struct {
 	mu     sync.Mutex // guards alloc and commit ordering
 	alloc  *allocator
 	commit *committer
+	// sightings are the addresses proxy mode learned, by MAC (see learn).
+	sightings map[string]sighting
 
 	hostsMu  sync.RWMutex
 	hosts    map[string]*inventory.Host
@@ -137,6 +139,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("dhcp: load leases: %w", err)
 	}
 	s.alloc = newAllocator(subs, leases)
+	s.sightings = newSightings(leases, time.Now())
 	s.commit = newCommitter(o.Store.SaveLeases)
 	s.Metrics.pool = s.poolStats
 	if err := s.reloadHosts(ctx); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,10 +8,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netkick/netkick/boot"
 )
-
-const bootfilesUsage = `bootfiles [--data DIR] [--boot-root DIR] [--from DIR]`
 
 // bootLoader is one first-stage file netkick serves, and where the machine's
 // packages put it.
@@ -50,23 +49,30 @@ func bootLoaders() []bootLoader {
 	}
 }
 
-// runBootfiles copies the PXE loaders into the boot root and reports what it
-// found and what is missing. It fails (exit 1) when anything is missing.
-func runBootfiles(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("bootfiles", bootfilesUsage)
-	data := fs.String("data", "./netkick-data", "data directory; the boot root defaults to <data>/boot")
-	root := fs.String("boot-root", "", "boot root to fill (default <data>/boot)")
-	from := fs.String("from", "", "look in this directory first (files by their served name), then in the packages' paths")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// bootfilesCmd is `netkick bootfiles`: it copies the PXE loaders into the
+// boot root and reports what it found and what is missing. It fails (exit 1)
+// when anything is missing.
+func bootfilesCmd(a *app) *cobra.Command {
+	var root, from string
+	c := &cobra.Command{
+		Use:   "bootfiles [--boot-root DIR] [--from DIR]",
+		Short: "copy the PXE loaders (pxelinux, iPXE, signed shim and GRUB) from the machine's packages into the boot root",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"bootfiles takes no arguments"}
+			}
+			return a.bootfiles(root, from)
+		},
 	}
-	if len(pos) != 0 {
-		return usageError{"bootfiles takes no arguments; usage: netkick " + bootfilesUsage}
-	}
-	dir := *root
+	c.Flags().StringVar(&root, "boot-root", "", "boot root to fill (default <data>/boot)")
+	c.Flags().StringVar(&from, "from", "", "look in this directory first (files by their served name), then in the packages' paths")
+	return c
+}
+
+func (a *app) bootfiles(root, from string) error {
+	dir := root
 	if dir == "" {
-		dir = filepath.Join(*data, "boot")
+		dir = filepath.Join(a.sf.data, "boot")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
@@ -75,8 +81,8 @@ func runBootfiles(ctx context.Context, a *app, args []string) error {
 	var missing []string
 	for _, l := range bootLoaders() {
 		srcs := l.sources
-		if *from != "" {
-			srcs = append([]string{filepath.Join(*from, l.name)}, srcs...)
+		if from != "" {
+			srcs = append([]string{filepath.Join(from, l.name)}, srcs...)
 		}
 		src := ""
 		for _, s := range srcs {
