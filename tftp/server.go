@@ -125,6 +125,11 @@ func New(o Options) (*Server, error) {
 	}
 	s.srv = ptftp.NewServer(s.read, nil) // nil write handler: WRQs get an error
 	s.srv.SetBlockSize(o.BlockSize)
+	// Keep the negotiated blksize within the MTU of the NIC the request came
+	// in on (the library's default, stated here because it matters): a
+	// client asking for 8192 on a 1500-byte link would otherwise get IP
+	// fragments, which many PXE ROMs cannot reassemble.
+	s.srv.SetBlockSizeNegotiation(true)
 	s.srv.SetTimeout(o.Timeout)
 	s.srv.SetRetries(o.Retries)
 	return s, nil
