@@ -176,7 +176,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	switch kind {
 	case "kickstart":
 		return l.p.RenderKickstart(ctx, key, base)
-	case "pxelinux", "ipxe":
+	case "pxelinux", "ipxe", "grub":
 		req := bootfs.Request{BaseURL: base}
 		if kind == "ipxe" {
 			req.FileBase = l.p.URLs().BootRoot()
@@ -184,7 +184,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 		out, err := bootfs.Render(ctx, l.Store, nil, kind, key, req)
 		return []byte(out), err
 	default:
-		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux or ipxe"}
+		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux, ipxe or grub"}
 	}
 }
 

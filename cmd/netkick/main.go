@@ -55,9 +55,6 @@ func commands(a *app) []*cobra.Command {
 	}
 }
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 func main() {
 	reexecAwake()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr}
@@ -75,7 +72,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: "netkick: PXE and kickstart provisioning server.\n\n" +
 			"Start with `netkick serve --demo`. Commands that read the inventory work on a\n" +
 			"local data directory (--data) or a running server (--server URL).",
-		Version:       version,
+		Version:       build().String(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,

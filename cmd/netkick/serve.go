@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/dhcp"
@@ -304,7 +304,11 @@ func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
-	return bootfs.New(bootfs.Options{Dir: dir, Lookup: st})
+	o := bootfs.Options{Dir: dir, Lookup: st}
+	if lh, ok := st.(bootfs.LeaseHosts); ok {
+		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
+	}
+	return bootfs.New(o)
 }
 
 // startTFTP builds the TFTP server and opens its socket; nil when TFTP is
