@@ -24,6 +24,7 @@ import (
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/tftp"
 
 	"github.com/spf13/cobra"
@@ -56,7 +57,7 @@ type serveConfig struct {
 }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: "./netkick-data", LogLevel: "info"}
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info"}
 }
 
 // loadServeConfig reads the YAML file strictly (unknown keys are errors).
@@ -110,6 +111,9 @@ func serveCmd(a *app) *cobra.Command {
 // flagCfg their values. Flags given on the command line win over the file.
 func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
 	cfg := defaultServeConfig()
+	if d := os.Getenv("NETKICK_DATA"); d != "" {
+		cfg.Data = d // the config file and --data win over the environment
+	}
 	if configPath != "" {
 		if err := loadServeConfig(configPath, &cfg); err != nil {
 			return err
@@ -339,15 +343,17 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 	if err != nil {
 		return nil, fmt.Errorf("built-in demo inventory: %w", err)
 	}
-	if err := httpd.ValidateImport(ctx, st, d); err != nil {
-		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	p, err := provision.New(provision.Options{Store: st, TokenTTL: ttl})
+	if err != nil {
+		return nil, err
 	}
-	if err := inventory.Import(ctx, st, d); err != nil {
+	who := provision.Actor{Via: "server", Name: "--demo"}
+	if _, err := p.Import(ctx, who, d, provision.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("load demo inventory: %w", err)
 	}
 	var out []*inventory.Host
 	for _, h := range d.Hosts {
-		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		bh, err := p.Build(ctx, who, h.ID(), ttl)
 		if err != nil {
 			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
 		}
