@@ -325,6 +325,7 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	if lh, ok := st.(tftp.LeaseHosts); ok {
 		o.Leases = lh
 	}
+	o.Timeline = st // a UEFI loader that never runs gets a hint on the host's timeline
 	ts, err := tftp.New(o)
 	if err != nil {
 		return nil, nil, err
