@@ -147,19 +147,24 @@ func (a *allocator) offer(si int, mac string, reservation, requested uint32, now
 func (a *allocator) hold(si int, mac string, ip uint32, now time.Time) uint32 {
 	key := macKey{mac, si}
 	if prev, ok := a.offerOf[key]; ok && prev != ip {
-		if o := a.offers[prev]; o.mac == mac {
-			delete(a.offers, prev)
-		}
+		a.dropOffer(prev)
 	}
-	if o, ok := a.offers[ip]; ok && o.mac != mac {
-		// The address goes to another MAC: that MAC's offer is gone.
-		if k := (macKey{o.mac, si}); a.offerOf[k] == ip {
-			delete(a.offerOf, k)
-		}
-	}
+	a.dropOffer(ip) // another MAC's offer of ip, lapsed, is gone
 	a.offers[ip] = pending{mac: mac, until: now.Add(offerHold)}
 	a.offerOf[key] = ip
 	return ip
+}
+
+// dropOffer forgets the offer of ip, whoever holds it.
+func (a *allocator) dropOffer(ip uint32) {
+	o, ok := a.offers[ip]
+	if !ok {
+		return
+	}
+	delete(a.offers, ip)
+	if si := a.subnetOf(ip); si >= 0 && a.offerOf[macKey{o.mac, si}] == ip {
+		delete(a.offerOf, macKey{o.mac, si})
+	}
 }
 
 // offerAgain offers mac the address it was offered before, when it may
@@ -242,8 +247,10 @@ func (a *allocator) bind(si int, mac string, ip, reservation uint32, hostname st
 	}
 	a.leases[ip] = l
 	a.byMAC[key] = ip
-	delete(a.offers, ip)
-	delete(a.offerOf, key)
+	a.dropOffer(ip)
+	if prev, ok := a.offerOf[key]; ok {
+		a.dropOffer(prev)
+	}
 	return out, nil
 }
 
@@ -276,12 +283,7 @@ func (a *allocator) decline(mac string, ip uint32, hold time.Duration, now time.
 			delete(a.byMAC, macKey{mac, si})
 		}
 	}
-	if o, ok := a.offers[ip]; ok {
-		delete(a.offers, ip)
-		if si := a.subnetOf(ip); si >= 0 && a.offerOf[macKey{o.mac, si}] == ip {
-			delete(a.offerOf, macKey{o.mac, si})
-		}
-	}
+	a.dropOffer(ip)
 	nl := &inventory.Lease{IP: addrOf(ip).String(), MAC: "", State: inventory.LeaseDeclined,
 		Expires: now.Add(hold), Updated: now, Hostname: "declined by " + mac}
 	a.leases[ip] = nl
@@ -334,7 +336,7 @@ func (a *allocator) forget(si int, mac string) {
 	}
 	delete(a.offerOf, key)
 	if o, ok := a.offers[ip]; ok && o.mac == mac {
-		delete(a.offers, ip)
+		a.dropOffer(ip)
 	}
 }
 
