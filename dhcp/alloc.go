@@ -25,6 +25,9 @@ var (
 	errReservedElse  = errors.New("host has a reserved address and asked for another")
 	errWrongSubnet   = errors.New("address is outside the client's subnet")
 	errReservedInUse = errors.New("the host's reserved address is held by another client")
+	// errReservedDeclined: the host itself (its MAC) declined its reserved
+	// address; it is kept out until a probe finds it free (or the hold ends).
+	errReservedDeclined = errors.New("the host's reserved address was declined with its own MAC; it is kept out until a probe finds it free or the decline hold ends")
 )
 
 type macKey struct {
@@ -119,6 +122,9 @@ func (a *allocator) offer(si int, mac string, reservation, requested uint32, now
 	if reservation != 0 {
 		if !s.prefix.Contains(addrOf(reservation)) {
 			return 0, fmt.Errorf("reservation %s: %w %s", addrOf(reservation), errWrongSubnet, s.prefix)
+		}
+		if l := a.leases[reservation]; l != nil && l.State == inventory.LeaseDeclined && l.Active(now) {
+			return 0, fmt.Errorf("%s (%s, %s): %w", addrOf(reservation), l.Hostname, l.Updated.Format(time.RFC3339), errReservedDeclined)
 		}
 		if !a.free(reservation, mac, now) {
 			return 0, fmt.Errorf("%s: %w", addrOf(reservation), errReservedInUse)
