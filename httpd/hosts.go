@@ -172,7 +172,7 @@ func (s *Server) renderHost(c echo.Context) error {
 			return err
 		}
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", out)
-	case "pxelinux", "ipxe":
+	case "pxelinux", "ipxe", "grub":
 		req := bootfs.Request{BaseURL: s.serverURL(c)}
 		if kind == "ipxe" {
 			req.FileBase = req.BaseURL + "/boot/"
@@ -183,7 +183,7 @@ func (s *Server) renderHost(c echo.Context) error {
 		}
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
 	default:
-		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe")
+		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe, grub")
 	}
 }
 

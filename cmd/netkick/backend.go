@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/kickstart/layout"
+
+	"github.com/spf13/pflag"
 )
 
 // backend is the inventory as the CLI sees it: a local data dir or a running server.
@@ -51,12 +52,14 @@ type storeFlags struct {
 	publicURL string
 }
 
-func (sf *storeFlags) register(fs *flag.FlagSet) {
+// register adds them to the root command: they are global, given before or
+// after the subcommand.
+func (sf *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.data, "data", "./netkick-data", "local data directory (safe to use while a server runs on it)")
 	fs.StringVar(&sf.server, "server", os.Getenv("NETKICK_SERVER"), "URL of a running netkick server instead of --data (env NETKICK_SERVER)")
-	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file for --server (default: env NETKICK_TOKEN, else <data>/admin.token)")
-	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (local mode)")
-	fs.StringVar(&sf.publicURL, "public-url", "", "base URL installers use to reach netkick (local render; default http://<hostname>:8080)")
+	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file: read with --server (default: env NETKICK_TOKEN, else <data>/admin.token); serve creates it on first start")
+	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (serve, and local render)")
+	fs.StringVar(&sf.publicURL, "public-url", "", "base URL installers use to reach netkick (serve default: the Host header of each request; local render default: http://<hostname>:8080)")
 }
 
 func (sf *storeFlags) open() (backend, error) {
@@ -140,7 +143,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 	switch kind {
 	case "kickstart":
 		return l.r.Kickstart(ctx, l.Store, kickstart.Request{Host: key, Server: l.publicURL})
-	case "pxelinux", "ipxe":
+	case "pxelinux", "ipxe", "grub":
 		req := bootfs.Request{BaseURL: strings.TrimRight(l.publicURL, "/")}
 		if kind == "ipxe" {
 			req.FileBase = req.BaseURL + "/boot/"
@@ -148,7 +151,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 		out, err := bootfs.Render(ctx, l.Store, nil, kind, key, req)
 		return []byte(out), err
 	default:
-		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux or ipxe"}
+		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux, ipxe or grub"}
 	}
 }
 
@@ -340,17 +343,3 @@ func (r *remote) Import(ctx context.Context, d *inventory.Dump) error {
 }
 
 func (r *remote) Close() error { return nil }
-
-// parseOpen parses a command's flags and opens the inventory it names;
-// it returns the positional arguments.
-func (sf *storeFlags) parseOpen(fs *flag.FlagSet, args []string) ([]string, backend, error) {
-	pos, err := parse(fs, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := sf.open()
-	if err != nil {
-		return nil, nil, err
-	}
-	return pos, b, nil
-}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -12,188 +10,222 @@ import (
 
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
+
+	"github.com/spf13/cobra"
 )
 
-const hostUsage = `host add MAC --hostname H [--ip IP] [--profile P] [--role R]… [--label k=v]… [--param k=v]…
-       netkick host tag HOST ROLE…
-       netkick host untag HOST ROLE…
-       netkick host list [--state S] [--role R]
-       netkick host show HOST
-       netkick host rm HOST
-       netkick host build HOST…   (next network boot installs, once)`
+// hostCmd is `netkick host …`: the inventory's machines.
+func hostCmd(a *app) *cobra.Command {
+	return group("host", "manage hosts: add, tag, untag, list, show, rm, build",
+		hostAddCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
+		hostListCmd(a), hostShowCmd(a), hostRmCmd(a), hostBuildCmd(a))
+}
 
-func runHost(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usageError{"missing subcommand; usage: netkick " + hostUsage}
-	}
-	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := a.newFlags("host "+sub, hostUsage)
-	sf.register(fs)
-	switch sub {
-	case "add":
-		var h inventory.Host
-		var roles, labels, params, macs stringList
-		fs.StringVar(&h.Hostname, "hostname", "", "host name (RFC 1123), required")
-		fs.StringVar(&h.IP, "ip", "", "static IPv4 address (the DHCP reservation)")
-		fs.StringVar(&h.Profile, "profile", "", "OS profile name")
-		fs.StringVar(&h.Layout, "layout", "", "disk layout name")
-		fs.StringVar(&h.Timezone, "timezone", "", "Olson time zone, e.g. America/Toronto")
-		fs.StringVar(&h.Cluster, "cluster", "", "LVS cluster name")
-		fs.StringVar(&h.RootPasswordHash, "root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
-		pwStdin := fs.Bool("root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
-		fs.Var(&roles, "role", "role (repeatable)")
-		fs.Var(&labels, "label", "label key=value (repeatable)")
-		fs.Var(&params, "param", "kickstart parameter key=value (repeatable)")
-		fs.Var(&macs, "mac", "additional MAC (repeatable)")
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usageError{"want exactly one MAC; usage: netkick " + hostUsage}
-		}
-		if h.Hostname == "" {
-			return usageError{"--hostname is required"}
-		}
-		if *pwStdin {
-			if h.RootPasswordHash != "" {
-				return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+func hostAddCmd(a *app) *cobra.Command {
+	var h inventory.Host
+	var roles, labels, params, macs []string
+	var pwStdin bool
+	c := &cobra.Command{
+		Use:   "add MAC --hostname H [--ip IP] [--profile P] [--role R]… [--label k=v]… [--param k=v]…",
+		Short: "add a host",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return usageError{"want exactly one MAC"}
 			}
-			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			if err != nil && line == "" {
-				return fmt.Errorf("read the root password from stdin: %w", err)
+			if h.Hostname == "" {
+				return usageError{"--hostname is required"}
 			}
-			if h.RootPasswordHash, err = inventory.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
+			if pwStdin {
+				if h.RootPasswordHash != "" {
+					return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+				}
+				line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+				if err != nil && line == "" {
+					return fmt.Errorf("read the root password from stdin: %w", err)
+				}
+				if h.RootPasswordHash, err = inventory.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
+					return err
+				}
+			}
+			h.MACs = append([]string{pos[0]}, macs...)
+			h.Roles = roles
+			var err error
+			if h.Labels, err = keyValues("label", labels); err != nil {
 				return err
 			}
-		}
-		h.MACs = append([]string{pos[0]}, macs...)
-		h.Roles = roles
-		if h.Labels, err = keyValues("label", labels); err != nil {
-			return err
-		}
-		if h.Params, err = keyValues("param", params); err != nil {
-			return err
-		}
-		b, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		if err := b.PutHost(ctx, &h); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "added %s (%s), state %s\n", h.Hostname, strings.Join(h.MACs, ", "), h.State)
-		return nil
-	case "tag", "untag":
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) < 2 {
-			return usageError{"want HOST and at least one ROLE; usage: netkick " + hostUsage}
-		}
-		rc := httpd.RolesChange{Add: pos[1:]}
-		if sub == "untag" {
-			rc = httpd.RolesChange{Remove: pos[1:]}
-		}
-		b, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		h, err := b.ChangeRoles(ctx, pos[0], rc)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s roles: %s\n", h.Hostname, orNone(h.Roles))
-		return nil
-	case "list":
-		var state, role, cluster string
-		fs.StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
-		fs.StringVar(&role, "role", "", "only hosts with this role")
-		fs.StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
-		_, b, err := sf.parseOpen(fs, args)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		hosts, err := b.ListHosts(ctx, inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
-		for _, h := range hosts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
-		}
-		return tw.Flush()
-	case "show":
-		key, b, err := oneHost(fs, &sf, args)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		h, err := b.GetHost(ctx, key)
-		if err != nil {
-			return err
-		}
-		ev, err := b.Events(ctx, key)
-		if err != nil {
-			return err
-		}
-		printHost(a, h, ev)
-		return nil
-	case "rm":
-		key, b, err := oneHost(fs, &sf, args)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		if err := b.DeleteHost(ctx, key); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "removed %s\n", key)
-		return nil
-	case "build":
-		ttl := fs.Duration("ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) == 0 {
-			return usageError{"want at least one HOST (MAC or hostname)"}
-		}
-		b, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		for _, key := range pos {
-			br, err := b.Build(ctx, key, *ttl)
+			if h.Params, err = keyValues("param", params); err != nil {
+				return err
+			}
+			b, err := a.sf.open()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
-				br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
-		}
-		return nil
-	default:
-		return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, hostUsage)}
+			defer b.Close()
+			if err := b.PutHost(c.Context(), &h); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "added %s (%s), state %s\n", h.Hostname, strings.Join(h.MACs, ", "), h.State)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&h.Hostname, "hostname", "", "host name (RFC 1123), required")
+	f.StringVar(&h.IP, "ip", "", "static IPv4 address (the DHCP reservation)")
+	f.StringVar(&h.Profile, "profile", "", "OS profile name")
+	f.StringVar(&h.Layout, "layout", "", "disk layout name")
+	f.StringVar(&h.Timezone, "timezone", "", "Olson time zone, e.g. America/Toronto")
+	f.StringVar(&h.Cluster, "cluster", "", "LVS cluster name")
+	f.StringVar(&h.RootPasswordHash, "root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
+	f.BoolVar(&pwStdin, "root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
+	f.StringArrayVar(&roles, "role", nil, "role (repeatable)")
+	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "kickstart parameter key=value (repeatable)")
+	f.StringArrayVar(&macs, "mac", nil, "additional MAC (repeatable)")
+	return c
+}
+
+// hostTagCmd is `host tag` or `host untag`.
+func hostTagCmd(a *app, sub string) *cobra.Command {
+	short := "give a host roles"
+	if sub == "untag" {
+		short = "take roles from a host"
+	}
+	return &cobra.Command{
+		Use:   sub + " HOST ROLE…",
+		Short: short,
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) < 2 {
+				return usageError{"want HOST and at least one ROLE"}
+			}
+			rc := httpd.RolesChange{Add: pos[1:]}
+			if sub == "untag" {
+				rc = httpd.RolesChange{Remove: pos[1:]}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			h, err := b.ChangeRoles(c.Context(), pos[0], rc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s roles: %s\n", h.Hostname, orNone(h.Roles))
+			return nil
+		},
 	}
 }
 
-// oneHost parses the flags and the single HOST argument, then opens the backend.
-func oneHost(fs *flag.FlagSet, sf *storeFlags, args []string) (string, backend, error) {
-	pos, err := parse(fs, args)
-	if err != nil {
-		return "", nil, err
+func hostListCmd(a *app) *cobra.Command {
+	var state, role, cluster string
+	c := &cobra.Command{
+		Use:   "list [--state S] [--role R] [--cluster C]",
+		Short: "list hosts",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"host list takes no arguments"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			hosts, err := b.ListHosts(c.Context(), inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
+			for _, h := range hosts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
+			}
+			return tw.Flush()
+		},
 	}
+	c.Flags().StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
+	c.Flags().StringVar(&role, "role", "", "only hosts with this role")
+	c.Flags().StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
+	return c
+}
+
+func hostShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show HOST",
+		Short: "show a host and its timeline",
+		RunE: func(c *cobra.Command, pos []string) error {
+			key, b, err := a.oneHost(pos)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			h, err := b.GetHost(c.Context(), key)
+			if err != nil {
+				return err
+			}
+			ev, err := b.Events(c.Context(), key)
+			if err != nil {
+				return err
+			}
+			printHost(a, h, ev)
+			return nil
+		},
+	}
+}
+
+func hostRmCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm HOST",
+		Short: "remove a host",
+		RunE: func(c *cobra.Command, pos []string) error {
+			key, b, err := a.oneHost(pos)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if err := b.DeleteHost(c.Context(), key); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "removed %s\n", key)
+			return nil
+		},
+	}
+}
+
+func hostBuildCmd(a *app) *cobra.Command {
+	var ttl time.Duration
+	c := &cobra.Command{
+		Use:   "build HOST…",
+		Short: "put hosts in build mode: their next network boot installs, once",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) == 0 {
+				return usageError{"want at least one HOST (MAC or hostname)"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			for _, key := range pos {
+				br, err := b.Build(c.Context(), key, ttl)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
+					br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
+			}
+			return nil
+		},
+	}
+	c.Flags().DurationVar(&ttl, "ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
+	return c
+}
+
+// oneHost checks for the single HOST argument, then opens the backend.
+func (a *app) oneHost(pos []string) (string, backend, error) {
 	if len(pos) != 1 {
 		return "", nil, usageError{"want exactly one HOST (MAC or hostname)"}
 	}
-	b, err := sf.open()
+	b, err := a.sf.open()
 	return pos[0], b, err
 }
 

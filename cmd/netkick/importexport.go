@@ -7,22 +7,29 @@ import (
 	"io"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
+
+	"github.com/spf13/cobra"
 )
 
-func runImport(ctx context.Context, a *app, args []string) error {
-	var sf storeFlags
-	fs := a.newFlags("import", "import FILE   (YAML as written by `netkick export`; - reads stdin)")
-	sf.register(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// importCmd is `netkick import FILE`.
+func importCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE",
+		Short: "load an inventory YAML file (hosts, profiles, layouts, clusters) as written by export; - reads stdin",
+		RunE: func(c *cobra.Command, pos []string) error {
+			return a.importFile(c.Context(), pos)
+		},
 	}
+}
+
+func (a *app) importFile(ctx context.Context, pos []string) error {
 	if len(pos) != 1 {
 		return usageError{"want exactly one FILE"}
 	}
+	var err error
 	var in []byte
 	if pos[0] == "-" {
 		in, err = io.ReadAll(os.Stdin)
@@ -36,7 +43,7 @@ func runImport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	b, err := sf.open()
+	b, err := a.sf.open()
 	if err != nil {
 		return err
 	}
@@ -68,18 +75,25 @@ func encodeDump(w io.Writer, d *inventory.Dump) error {
 	return enc.Close()
 }
 
-func runExport(ctx context.Context, a *app, args []string) error {
-	var sf storeFlags
-	fs := a.newFlags("export", "export   (prints YAML that `netkick import` reads back)")
-	sf.register(fs)
-	_, b, err := sf.parseOpen(fs, args)
-	if err != nil {
-		return err
+// exportCmd is `netkick export`.
+func exportCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export",
+		Short: "print the inventory as YAML (netkick import reads it back)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"export takes no arguments"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			d, err := b.Export(c.Context())
+			if err != nil {
+				return err
+			}
+			return encodeDump(a.stdout, d)
+		},
 	}
-	defer b.Close()
-	d, err := b.Export(ctx)
-	if err != nil {
-		return err
-	}
-	return encodeDump(a.stdout, d)
 }

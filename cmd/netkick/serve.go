@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -19,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/dhcp"
@@ -27,12 +26,13 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/tftp"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 //go:embed demo.yaml
 var demoYAML []byte
-
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -95,36 +95,49 @@ func loadServeConfig(path string, cfg *serveConfig) error {
 	return nil
 }
 
-func runServe(ctx context.Context, a *app, args []string) error {
-	cfg := defaultServeConfig()
-	fs := a.newFlags("serve", serveUsage)
-	configPath := fs.String("config", "", "YAML config file (flags override it)")
+// serveCmd is `netkick serve`: the HTTP, TFTP and DHCP servers.
+func serveCmd(a *app) *cobra.Command {
+	var configPath string
 	var flagCfg serveConfig
-	fs.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
-	fs.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
-	fs.StringVar(&flagCfg.Data, "data", cfg.Data, "data directory (inventory, admin token, boot root)")
-	fs.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with `netkick bootfiles`)")
-	fs.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
-	fs.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
-	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
-	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
-	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
-	fs.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
-	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
-	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
-	fs.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
-	fs.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+	cfg := defaultServeConfig()
+	c := &cobra.Command{
+		Use:   "serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]",
+		Short: "run the HTTP (and TFTP/DHCP) servers",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"serve takes no arguments, only flags"}
+			}
+			flagCfg.Data, flagCfg.TokenFile = a.sf.data, a.sf.tokenFile
+			flagCfg.Templates, flagCfg.PublicURL = a.sf.templates, a.sf.publicURL
+			return a.serve(c.Context(), c.Flags(), configPath, flagCfg)
+		},
 	}
-	if *configPath != "" {
-		if err := loadServeConfig(*configPath, &cfg); err != nil {
+	f := c.Flags()
+	f.StringVar(&configPath, "config", "", "YAML config file (flags override it)")
+	f.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
+	f.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
+	f.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with netkick bootfiles)")
+	f.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
+	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
+	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
+	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	f.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
+	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
+	f.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
+	return c
+}
+
+// serve runs the servers; fs holds the parsed flags (global ones included),
+// flagCfg their values. Flags given on the command line win over the file.
+func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
+	cfg := defaultServeConfig()
+	if configPath != "" {
+		if err := loadServeConfig(configPath, &cfg); err != nil {
 			return err
 		}
 	}
-	// Flags given on the command line win over the file.
-	fs.Visit(func(f *flagValue) {
+	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "http":
 			cfg.HTTP = flagCfg.HTTP
@@ -206,8 +219,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	defer tree.Close()
 	var extra []httpd.MetricsWriter
-	tftpExplicit := false
-	fs.Visit(func(f *flagValue) { tftpExplicit = tftpExplicit || f.Name == "tftp" })
+	tftpExplicit := fs.Changed("tftp")
 	ts, tconn, err := startTFTP(cfg, tree, st, log)
 	switch {
 	case err != nil && (tftpExplicit || cfg.TFTP != defaultServeConfig().TFTP):
@@ -304,8 +316,6 @@ func portOf(addr string) int {
 	return n
 }
 
-type flagValue = flag.Flag
-
 // openBootRoot creates (if needed) and opens the boot root.
 func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
 	dir := cfg.BootRoot
@@ -315,7 +325,11 @@ func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
-	return bootfs.New(bootfs.Options{Dir: dir, Lookup: st})
+	o := bootfs.Options{Dir: dir, Lookup: st}
+	if lh, ok := st.(bootfs.LeaseHosts); ok {
+		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
+	}
+	return bootfs.New(o)
 }
 
 // startTFTP builds the TFTP server and opens its socket; nil when TFTP is
