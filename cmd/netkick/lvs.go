@@ -199,7 +199,7 @@ func openClusters(sf *storeFlags, file string) (clusterSource, error) {
 	}
 	switch x := b.(type) {
 	case *local:
-		return &localClusters{st: x.Store, closer: b}, nil
+		return &localClusters{st: x.Store, l: x, closer: b}, nil
 	case *remote:
 		return &remoteClusters{r: x}, nil
 	}
@@ -210,6 +210,7 @@ func openClusters(sf *storeFlags, file string) (clusterSource, error) {
 // localClusters reads and writes the local store, validating as the API does.
 type localClusters struct {
 	st     inventory.Store
+	l      *local
 	closer interface{ Close() error }
 }
 
@@ -230,19 +231,12 @@ func (l *localClusters) ListClusters(ctx context.Context) ([]inventory.Cluster, 
 }
 
 func (l *localClusters) PutCluster(ctx context.Context, c *inventory.Cluster) error {
-	hosts, err := l.st.ListHosts(ctx, inventory.HostFilter{})
+	d, err := l.l.p.PutCluster(ctx, l.l.actor, c)
 	if err != nil {
 		return err
 	}
-	others, err := l.st.ListClusters(ctx)
-	if err != nil {
-		return err
-	}
-	if err := lvs.Validate(c, hosts, others); err != nil {
-		return err
-	}
-	*c = lvs.WithDefaults(*c)
-	return l.st.PutCluster(ctx, c)
+	*c = *d
+	return nil
 }
 
 func (l *localClusters) Close() error { return l.closer.Close() }

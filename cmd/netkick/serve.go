@@ -25,6 +25,7 @@ import (
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/tftp"
 
 	"github.com/spf13/cobra"
@@ -360,15 +361,17 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 	if err != nil {
 		return nil, fmt.Errorf("built-in demo inventory: %w", err)
 	}
-	if err := httpd.ValidateImport(ctx, st, d); err != nil {
-		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	p, err := provision.New(provision.Options{Store: st, TokenTTL: ttl})
+	if err != nil {
+		return nil, err
 	}
-	if err := inventory.Import(ctx, st, d); err != nil {
+	who := provision.Actor{Via: "server", Name: "--demo"}
+	if _, err := p.Import(ctx, who, d, provision.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("load demo inventory: %w", err)
 	}
 	var out []*inventory.Host
 	for _, h := range d.Hosts {
-		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		bh, err := p.Build(ctx, who, h.ID(), ttl)
 		if err != nil {
 			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
 		}
