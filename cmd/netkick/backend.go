@@ -53,12 +53,14 @@ type storeFlags struct {
 	tokenFile string
 	templates string
 	publicURL string
+	// create lets open make a missing data directory (import does).
+	create bool
 }
 
 // register adds them to the root command: they are global, given before or
 // after the subcommand.
 func (sf *storeFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&sf.data, "data", "./netkick-data", "local data directory (safe to use while a server runs on it)")
+	fs.StringVar(&sf.data, "data", envData(), "local data directory, safe to use while a server runs on it (env NETKICK_DATA)")
 	fs.StringVar(&sf.server, "server", os.Getenv("NETKICK_SERVER"), "URL of a running netkick server instead of --data (env NETKICK_SERVER)")
 	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file: read with --server (default: env NETKICK_TOKEN, else <data>/admin.token); serve creates it on first start")
 	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (serve, and local render)")
@@ -76,6 +78,11 @@ func (sf *storeFlags) open() (backend, error) {
 			return nil, usageError{fmt.Sprintf("--server %q: want a URL such as http://127.0.0.1:8080", sf.server)}
 		}
 		return &remote{base: strings.TrimRight(sf.server, "/"), token: tok, c: &http.Client{Timeout: 60 * time.Second}}, nil
+	}
+	if !sf.create {
+		if err := sf.needData(); err != nil {
+			return nil, err
+		}
 	}
 	st, err := inventory.OpenSQLite(filepath.Join(sf.data, "inventory.db"))
 	if err != nil {

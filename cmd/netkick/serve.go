@@ -79,7 +79,7 @@ func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
 }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: "./netkick-data", LogLevel: "info"}
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info"}
 }
 
 // loadServeConfig reads the YAML file strictly (unknown keys are errors).
@@ -133,6 +133,9 @@ func serveCmd(a *app) *cobra.Command {
 // flagCfg their values. Flags given on the command line win over the file.
 func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
 	cfg := defaultServeConfig()
+	if d := os.Getenv("NETKICK_DATA"); d != "" {
+		cfg.Data = d // the config file and --data win over the environment
+	}
 	if configPath != "" {
 		if err := loadServeConfig(configPath, &cfg); err != nil {
 			return err
@@ -344,6 +347,7 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	if lh, ok := st.(tftp.LeaseHosts); ok {
 		o.Leases = lh
 	}
+	o.Timeline = st // a UEFI loader that never runs gets a hint on the host's timeline
 	ts, err := tftp.New(o)
 	if err != nil {
 		return nil, nil, err
