@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,6 +55,27 @@ type serveConfig struct {
 	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
+}
+
+// kickstartSubnets hands the DHCP subnets (normalized) to the kickstart
+// renderer: a host reserved inside one installs with static networking.
+func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
+	var out []kickstart.Subnet
+	for _, sc := range c.Subnets {
+		p, err := netip.ParsePrefix(sc.CIDR)
+		if err != nil {
+			continue // Normalize has refused it already
+		}
+		s := kickstart.Subnet{Prefix: p.Masked()}
+		s.Router, _ = netip.ParseAddr(sc.Router)
+		for _, d := range sc.DNS {
+			if a, err := netip.ParseAddr(d); err == nil {
+				s.DNS = append(s.DNS, a)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func defaultServeConfig() serveConfig {
@@ -187,7 +209,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
-	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
+	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates, Subnets: kickstartSubnets(cfg.DHCP)})
 	if err != nil {
 		return err
 	}
