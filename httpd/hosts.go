@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -159,6 +160,11 @@ func (s *Server) hostEvents(c echo.Context) error {
 	if ev == nil {
 		ev = []inventory.Event{}
 	}
+	// Details hold what clients sent (install logs, addresses): control
+	// characters go out escaped, never raw.
+	for i := range ev {
+		ev[i].Detail = inventory.EscapeControl(ev[i].Detail, true)
+	}
 	return c.JSON(http.StatusOK, ev)
 }
 
@@ -185,6 +191,21 @@ func (s *Server) renderHost(c echo.Context) error {
 	default:
 		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe")
 	}
+}
+
+// fetchEvent records an event caused by an unauthenticated request, unless
+// the timeline gate coalesces it (one per host, kind, subject and minute; a
+// bounded number per client address).
+func (s *Server) fetchEvent(c echo.Context, hostID, kind, subject, detail string) {
+	if s.gate.Admit(c.RealIP(), hostID, kind, subject, time.Now()) {
+		s.event(c.Request().Context(), hostID, kind, detail)
+	}
+}
+
+// remoteAddr is the client's address (echo.ExtractIPDirect: the TCP peer).
+func remoteAddr(c echo.Context) netip.Addr {
+	a, _ := netip.ParseAddr(c.RealIP())
+	return a.Unmap()
 }
 
 func (s *Server) event(ctx context.Context, hostID, kind, detail string) {

@@ -37,6 +37,10 @@ func (s *Server) handleKickstart(c echo.Context) error {
 		s.metrics.render("kickstart", "forbidden", 0)
 		return s.forbidden(c, "kickstart", err)
 	}
+	if err := s.bound(c, h); err != nil {
+		s.metrics.render("kickstart", "forbidden", 0)
+		return s.refusedFor(c, h, "kickstart", err)
+	}
 	first := h.State == inventory.StateBuild
 	if first {
 		if h, err = s.opts.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {

@@ -71,6 +71,22 @@ func (s *Server) knownIP(ctx context.Context, h *inventory.Host) string {
 	return ""
 }
 
+// bound checks, when a Binder is configured, that the request comes from
+// the machine h's token belongs to.
+func (s *Server) bound(c echo.Context, h *inventory.Host) error {
+	if s.opts.Bind == nil {
+		return nil
+	}
+	return s.opts.Bind.Check(c.Request().Context(), h, remoteAddr(c))
+}
+
+// refusedFor is forbidden for a request about a known host: the refusal
+// also goes on the host's timeline (coalesced, as any fetch event).
+func (s *Server) refusedFor(c echo.Context, h *inventory.Host, what string, reason error) error {
+	s.fetchEvent(c, h.ID(), inventory.KindRefused, what, what+" refused to "+c.RealIP()+": "+reason.Error())
+	return s.forbidden(c, what, reason)
+}
+
 // forbidden logs the reason and answers a bare 403.
 func (s *Server) forbidden(c echo.Context, what string, reason error) error {
 	s.failures.fail(c.RealIP(), time.Now())
@@ -110,6 +126,15 @@ func (s *Server) report(t boot.Transition) echo.HandlerFunc {
 			}
 		}
 		token := c.QueryParam("token")
+		// The machine check first: a harvested token from elsewhere
+		// changes nothing (and the reporter learns nothing).
+		if h, err := s.opts.Store.GetHost(ctx, mac); err == nil {
+			if err := s.bound(c, h); err != nil {
+				return s.refusedFor(c, h, "install report", err)
+			}
+		} else if !errors.Is(err, inventory.ErrNotFound) {
+			return err
+		}
 		var refusal error
 		h, err := s.opts.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
 			if err := boot.CallbackAccess(h, token, time.Now()); err != nil {

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -46,6 +48,23 @@ type Options struct {
 	Leases LeaseFinder
 	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
 	FailureLimit int
+	// Bind, when set, checks that whoever is given a build token (in a
+	// pxelinux config or iPXE script) or presents one (/ks, the install
+	// callbacks) is the machine it belongs to (bind.Binder). Nil: only the
+	// token and, when the host has one, its address are checked.
+	Bind Binder
+	// FetchEventsPerSource bounds the fetch events (boot.ipxe, boot files,
+	// refusals) one client address puts on timelines per minute
+	// (inventory.DefaultFetchEventsPerSource when 0).
+	FetchEventsPerSource int
+	// Limits bound connections (see Limits); zero fields take defaults.
+	Limits Limits
+}
+
+// Binder decides whether a request is bound to a host (bind.Binder has it):
+// nil means it is, an error says why not.
+type Binder interface {
+	Check(ctx context.Context, h *inventory.Host, remote netip.Addr) error
 }
 
 // Server is the HTTP server's state.
@@ -57,6 +76,9 @@ type Server struct {
 	ks       ksCache
 	fetches  fetchLog
 	failures *failureLimiter
+	gate     *inventory.EventGate
+	limits   Limits
+	conns    *connLimiter
 }
 
 // New builds the server and its routes.
@@ -73,7 +95,10 @@ func New(opts Options) (*Server, error) {
 	if opts.FailureLimit <= 0 {
 		opts.FailureLimit = 20
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute)}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute),
+		gate: inventory.NewEventGate(opts.FetchEventsPerSource)}
+	s.limits = opts.Limits.withDefaults()
+	s.conns = newConnLimiter(s.limits.MaxConns, s.limits.MaxConnsPerClient)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect()
@@ -91,6 +116,17 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Serve listens on addr until ctx is done, then shuts down gracefully.
 // ready, if not nil, receives the bound address once listening.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP listen on %s: %w (choose another address with --http)", addr, err)
+	}
+	s.echo.Listener = &limitListener{Listener: ln, l: s.conns}
+	hs := s.echo.Server
+	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.IdleTimeout = s.limits.ReadHeaderTimeout, s.limits.ReadTimeout, s.limits.IdleTimeout
+	hs.MaxHeaderBytes = 64 << 10
+	hs.ConnState = s.conns.connState
+	s.log.Info("HTTP limits", "max_conns", s.limits.MaxConns, "max_conns_per_client", s.limits.MaxConnsPerClient,
+		"read_header_timeout", s.limits.ReadHeaderTimeout, "read_timeout", s.limits.ReadTimeout, "idle_timeout", s.limits.IdleTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- s.echo.Start(addr) }()
 	deadline := time.Now().Add(5 * time.Second)
@@ -142,6 +178,7 @@ func (s *Server) handleMetrics(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4")
 	w.WriteHeader(http.StatusOK)
 	s.metrics.WriteMetrics(w)
+	s.conns.WriteMetrics(w)
 	for _, m := range s.opts.Metrics {
 		m.WriteMetrics(w)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"time"
 
@@ -37,6 +38,13 @@ type Lookup interface {
 // (inventory.Host.BuildToken).
 type TokenFunc func(ctx context.Context, h *inventory.Host) (string, error)
 
+// Binder decides whether the requester of a generated config is the machine
+// whose build token the config would carry (bind.Binder has it): nil means
+// bound, an error is why not.
+type Binder interface {
+	Check(ctx context.Context, h *inventory.Host, remote netip.Addr) error
+}
+
 // Options configure a Tree.
 type Options struct {
 	// Dir is the boot root directory; it must exist.
@@ -45,6 +53,10 @@ type Options struct {
 	Lookup Lookup
 	// Token, when set, supplies kickstart URL tokens (default: the host's BuildToken).
 	Token TokenFunc
+	// Bind, when set, is asked before a generated config carries a token:
+	// a requester it refuses (or one whose Request.Remote is unknown) gets
+	// the config without the token, and File.Withheld says why.
+	Bind Binder
 }
 
 // Tree serves the boot root. It is safe for concurrent use.
@@ -53,6 +65,7 @@ type Tree struct {
 	root   *os.Root
 	lookup Lookup
 	token  TokenFunc
+	bind   Binder
 }
 
 // New opens the boot root.
@@ -64,7 +77,7 @@ func New(o Options) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening boot root %s: %w (create it, or fill it with `netkick bootfiles`)", o.Dir, err)
 	}
-	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token}, nil
+	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token, bind: o.Bind}, nil
 }
 
 // Dir is the boot root's path.
@@ -83,6 +96,9 @@ type Request struct {
 	FileBase string
 	// Platform is iPXE's ${platform} when known.
 	Platform string
+	// Remote is the requester's source address, checked by Options.Bind
+	// before a config carries a build token.
+	Remote netip.Addr
 }
 
 // File is an opened boot file: a regular file under the root or a generated config.
@@ -100,7 +116,10 @@ type File struct {
 	// HostID is the inventory ID of the known host the file was generated
 	// for ("" for disk files and unknown machines): the key of its timeline.
 	HostID string
-	closer io.Closer
+	// Withheld, when not nil, says why the build token was left out of this
+	// generated config: the requester is not bound to the host.
+	Withheld error
+	closer   io.Closer
 }
 
 // Close releases the file.
@@ -122,11 +141,12 @@ func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error
 	}
 	switch kind, mac := boot.GeneratedName(clean); kind {
 	case boot.PXELinuxHost:
-		in, err := input(ctx, t.lookup, t.token, mac, req)
+		in, withheld, err := t.input(ctx, mac, req)
 		if err != nil {
 			return nil, err
 		}
 		f := generated(clean, kind, mac, "")
+		f.Withheld = withheld
 		if in.Host != nil {
 			f.HostID = in.Host.ID()
 		}
@@ -214,13 +234,44 @@ func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Reque
 	return in, nil
 }
 
+// input gathers what boot needs and, when the config would carry a token,
+// asks the binder; a refused requester gets the config without the token and
+// the reason back as withheld.
+func (t *Tree) input(ctx context.Context, mac string, req Request) (in boot.ConfigInput, withheld error, err error) {
+	in, err = input(ctx, t.lookup, t.token, mac, req)
+	if err != nil || in.Token == "" || t.bind == nil {
+		return in, nil, err
+	}
+	if !req.Remote.IsValid() {
+		withheld = fmt.Errorf("the requester's address of the %s config is unknown", in.Host.Hostname)
+	} else {
+		withheld = t.bind.Check(ctx, in.Host, req.Remote)
+	}
+	if withheld != nil {
+		in.Token = ""
+	}
+	return in, withheld, nil
+}
+
 // IPXE generates the iPXE script for a MAC in any spelling.
 func (t *Tree) IPXE(ctx context.Context, mac string, req Request) (string, error) {
+	s, _, err := t.IPXEBound(ctx, mac, req)
+	return s, err
+}
+
+// IPXEBound is IPXE that also says why the token was withheld (nil: it was
+// not, or there was none to give).
+func (t *Tree) IPXEBound(ctx context.Context, mac string, req Request) (script string, withheld, err error) {
 	m, err := inventory.NormalizeMAC(mac)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrRefused, err)
+		return "", nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	return Render(ctx, t.lookup, t.token, "ipxe", m, req)
+	in, withheld, err := t.input(ctx, m, req)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := boot.IPXEScript(in)
+	return s, withheld, err
 }
 
 // Render decides the generated pxelinux config ("pxelinux") or iPXE script
