@@ -1,9 +1,6 @@
 package httpd
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -15,35 +12,11 @@ import (
 
 	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
 )
 
 // DefaultTokenTTL is how long a build token stays valid: long enough for slow installs.
-const DefaultTokenTTL = 6 * time.Hour
-
-// StartBuild puts a host in build mode with a fresh one-time token (128 bits)
-// valid for ttl. Its next network boot installs.
-func StartBuild(ctx context.Context, st inventory.Store, key string, ttl time.Duration, now time.Time) (*inventory.Host, error) {
-	if ttl <= 0 {
-		ttl = DefaultTokenTTL
-	}
-	raw := make([]byte, 16)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	h, err := st.UpdateHost(ctx, key, func(h *inventory.Host) error {
-		next, err := boot.Next(h.State, boot.EventBuild)
-		if err != nil {
-			return err
-		}
-		h.State, h.BuildToken, h.TokenExpires = next, hex.EncodeToString(raw), now.Add(ttl).UTC()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	_ = st.AddEvent(ctx, inventory.Event{HostID: h.ID(), Kind: "build", Detail: "build mode on; token valid until " + h.TokenExpires.Format(time.RFC3339)})
-	return h, nil
-}
+const DefaultTokenTTL = provision.DefaultTokenTTL
 
 // BuildResponse answers POST /api/v1/hosts/{mac}/build.
 type BuildResponse struct {
@@ -54,55 +27,42 @@ type BuildResponse struct {
 }
 
 // LeaseFinder tells the address a host currently holds, if any (the DHCP lease store).
-type LeaseFinder interface {
-	LeaseIP(ctx context.Context, mac string) (string, error)
-}
+type LeaseFinder = provision.LeaseFinder
 
-// knownIP is the address a host's requests must come from: its reservation, else its lease.
-func (s *Server) knownIP(ctx context.Context, h *inventory.Host) string {
-	if h.IP != "" {
-		return h.IP
+// refusedFor is forbidden for a machine's request naming mac: when mac is a
+// known host's, the refusal also goes on its timeline (a fetch event,
+// coalesced like any other, so refusals cannot flood it).
+func (s *Server) refusedFor(c echo.Context, mac, what string, reason error) error {
+	if h, err := s.opts.Store.GetHost(c.Request().Context(), mac); err == nil {
+		s.fetchEvent(c, h.ID(), inventory.KindRefused, what, what+" refused to "+c.RealIP()+": "+provision.Reason(reason))
 	}
-	if s.opts.Leases != nil {
-		if ip, err := s.opts.Leases.LeaseIP(ctx, h.ID()); err == nil {
-			return ip
-		}
-	}
-	return ""
-}
-
-// bound checks, when a Binder is configured, that the request comes from
-// the machine h's token belongs to.
-func (s *Server) bound(c echo.Context, h *inventory.Host) error {
-	if s.opts.Bind == nil {
-		return nil
-	}
-	return s.opts.Bind.Check(c.Request().Context(), h, remoteAddr(c))
-}
-
-// refusedFor is forbidden for a request about a known host: the refusal
-// also goes on the host's timeline (coalesced, as any fetch event).
-func (s *Server) refusedFor(c echo.Context, h *inventory.Host, what string, reason error) error {
-	s.fetchEvent(c, h.ID(), inventory.KindRefused, what, what+" refused to "+c.RealIP()+": "+reason.Error())
 	return s.forbidden(c, what, reason)
 }
 
 // forbidden logs the reason and answers a bare 403.
 func (s *Server) forbidden(c echo.Context, what string, reason error) error {
 	s.failures.fail(c.RealIP(), time.Now())
-	s.log.Warn(what+" refused", "remote", c.RealIP(), "path", c.Request().URL.Path, "reason", reason.Error())
+	s.log.Warn(what+" refused", "remote", c.RealIP(), "path", c.Request().URL.Path, "reason", provision.Reason(reason))
 	return &apiError{status: http.StatusForbidden, msg: what + " refused", hint: "the reason is in the netkick server log"}
 }
 
 func (s *Server) lifecycleRoutes(e *echo.Echo, api *echo.Group) {
 	api.POST("/hosts/:mac/build", func(c echo.Context) error {
-		h, err := StartBuild(c.Request().Context(), s.opts.Store, c.Param("mac"), s.opts.TokenTTL, time.Now())
+		var ttl time.Duration
+		if v := c.QueryParam("ttl"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return badRequest("ttl "+v+": want a duration such as 2h", "leave ttl out for the server's default")
+			}
+			ttl = d
+		}
+		h, err := s.prov.Build(c.Request().Context(), actorOf(c), c.Param("mac"), ttl)
 		if err != nil {
 			return err
 		}
 		// The admin may see the token: it can render the host's files anyway.
 		return c.JSON(http.StatusOK, BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
-			KickstartURL: s.serverURL(c) + "/ks/" + h.ID() + "?token=" + h.BuildToken})
+			KickstartURL: s.urls(c).Kickstart(h.ID(), h.BuildToken)})
 	})
 	// Install reports authenticate with the host's build token, not the admin token.
 	limit := s.limitFailures
@@ -113,51 +73,18 @@ func (s *Server) lifecycleRoutes(e *echo.Echo, api *echo.Group) {
 // report handles the %post callback (built) and the failure report (failed).
 func (s *Server) report(t boot.Transition) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx := c.Request().Context()
-		mac, err := inventory.NormalizeMAC(c.Param("mac"))
-		if err != nil {
-			return s.forbidden(c, "install report", err)
-		}
-		detail := "reported by " + c.RealIP()
+		detail := ""
 		if t == boot.EventFailed {
 			b, _ := io.ReadAll(io.LimitReader(c.Request().Body, 64<<10))
-			if tail := lastLines(string(b), 4096); tail != "" {
-				detail += ":\n" + tail
-			}
+			detail = lastLines(string(b), 4096)
 		}
-		token := c.QueryParam("token")
-		// The machine check first: a harvested token from elsewhere
-		// changes nothing (and the reporter learns nothing).
-		if h, err := s.opts.Store.GetHost(ctx, mac); err == nil {
-			if err := s.bound(c, h); err != nil {
-				return s.refusedFor(c, h, "install report", err)
-			}
-		} else if !errors.Is(err, inventory.ErrNotFound) {
-			return err
-		}
-		var refusal error
-		h, err := s.opts.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
-			if err := boot.CallbackAccess(h, token, time.Now()); err != nil {
-				refusal = err
-				return err
-			}
-			next, err := boot.Next(h.State, t)
-			if err != nil {
-				refusal = err
-				return err
-			}
-			h.State, h.BuildToken, h.TokenExpires = next, "", time.Time{} // the token is burnt
-			return nil
-		})
+		h, err := s.prov.Report(c.Request().Context(), c.Param("mac"), s.requester(c), t, detail)
 		switch {
-		case refusal != nil:
-			return s.forbidden(c, "install report", refusal)
-		case errors.Is(err, inventory.ErrNotFound):
-			return s.forbidden(c, "install report", err)
+		case errors.Is(err, provision.ErrRefused):
+			return s.refusedFor(c, c.Param("mac"), "install report", err)
 		case err != nil:
 			return err
 		}
-		s.event(ctx, h.ID(), string(t), detail)
 		return c.JSON(http.StatusOK, map[string]string{"host": h.Hostname, "state": string(h.State)})
 	}
 }

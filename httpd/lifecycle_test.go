@@ -102,7 +102,7 @@ func TestLifecycleFailureReport(t *testing.T) {
 	_, st, base := realServer(t)
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:11"}, Hostname: "web2", Profile: "centos-5.3"})
-	h, err := StartBuild(ctx, st, "web2", time.Hour, time.Now())
+	h, err := startBuild(t, ctx, st, "web2", time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,18 +121,18 @@ func TestExpiredTokenAndWrongSource(t *testing.T) {
 	_, st, base := realServer(t)
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:12"}, Hostname: "old", Profile: "centos-5.3"})
-	h, _ := StartBuild(ctx, st, "old", time.Hour, time.Now().Add(-2*time.Hour)) // expired an hour ago
+	h, _ := startBuild(t, ctx, st, "old", time.Hour, time.Now().Add(-2*time.Hour)) // expired an hour ago
 	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:12?token="+h.BuildToken, "", false); code != 403 {
 		t.Fatalf("expired token: %d", code)
 	}
 	// A host with a reservation only gets its kickstart from that address (the test client is 127.0.0.1).
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:13"}, Hostname: "res", Profile: "centos-5.3", IP: "192.0.2.50"})
-	h, _ = StartBuild(ctx, st, "res", time.Hour, time.Now())
+	h, _ = startBuild(t, ctx, st, "res", time.Hour, time.Now())
 	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:13?token="+h.BuildToken, "", false); code != 403 {
 		t.Fatalf("wrong source: %d", code)
 	}
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:14"}, Hostname: "lo", Profile: "centos-5.3", IP: "127.0.0.1"})
-	h, _ = StartBuild(ctx, st, "lo", time.Hour, time.Now())
+	h, _ = startBuild(t, ctx, st, "lo", time.Hour, time.Now())
 	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:14?token="+h.BuildToken, "", false); code != 200 {
 		t.Fatalf("right source: %d", code)
 	}
@@ -145,9 +145,9 @@ func TestHostileRequests(t *testing.T) {
 	s.failures.max = 1000 // this test is about refusals, not the rate limit
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:20"}, Hostname: "victim", Profile: "centos-5.3"})
-	victim, _ := StartBuild(ctx, st, "victim", time.Hour, time.Now())
+	victim, _ := startBuild(t, ctx, st, "victim", time.Hour, time.Now())
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:21"}, Hostname: "other", Profile: "centos-5.3"})
-	other, _ := StartBuild(ctx, st, "other", time.Hour, time.Now())
+	other, _ := startBuild(t, ctx, st, "other", time.Hour, time.Now())
 	before, _ := inventory.Export(ctx, st)
 	big := strings.Repeat("a", 2<<20)
 	tests := []struct {

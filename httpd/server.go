@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 )
 
 // Options configure a Server.
@@ -48,11 +48,9 @@ type Options struct {
 	Leases LeaseFinder
 	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
 	FailureLimit int
-	// Bind, when set, checks that whoever is given a build token (in a
-	// pxelinux config or iPXE script) or presents one (/ks, the install
-	// callbacks) is the machine it belongs to (bind.Binder). Nil: only the
-	// token and, when the host has one, its address are checked.
-	Bind Binder
+	// Binder, when set, is asked whether a machine's request comes from the
+	// machine it names (see provision.Binder).
+	Binder provision.Binder
 	// FetchEventsPerSource bounds the fetch events (boot.ipxe, boot files,
 	// refusals) one client address puts on timelines per minute
 	// (inventory.DefaultFetchEventsPerSource when 0).
@@ -61,20 +59,13 @@ type Options struct {
 	Limits Limits
 }
 
-// Binder decides whether a request is bound to a host (bind.Binder has it):
-// nil means it is, an error says why not.
-type Binder interface {
-	Check(ctx context.Context, h *inventory.Host, remote netip.Addr) error
-}
-
 // Server is the HTTP server's state.
 type Server struct {
 	opts     Options
 	log      *slog.Logger
 	metrics  *metrics
 	echo     *echo.Echo
-	ks       ksCache
-	fetches  fetchLog
+	prov     *provision.Service
 	failures *failureLimiter
 	gate     *inventory.EventGate
 	limits   Limits
@@ -99,6 +90,20 @@ func New(opts Options) (*Server, error) {
 		gate: inventory.NewEventGate(opts.FetchEventsPerSource)}
 	s.limits = opts.Limits.withDefaults()
 	s.conns = newConnLimiter(s.limits.MaxConns, s.limits.MaxConnsPerClient)
+	var urls provision.URLs
+	if opts.PublicURL != "" {
+		u, err := provision.NewURLs(opts.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("httpd: %w", err)
+		}
+		urls = u
+	}
+	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: urls, TokenTTL: opts.TokenTTL,
+		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
+	if err != nil {
+		return nil, err
+	}
+	s.prov = prov
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect()
@@ -243,12 +248,18 @@ func statusOf(err error) (int, string, string) {
 		return ae.status, ae.msg, ae.hint
 	case errors.As(err, &he):
 		return he.Code, fmt.Sprint(he.Message), ""
+	case errors.Is(err, provision.ErrStale):
+		return http.StatusPreconditionFailed, err.Error(), hintOr(err, "GET the host again for its current ETag and repeat the change")
+	case errors.Is(err, provision.ErrInUse):
+		return http.StatusConflict, err.Error(), hintOr(err, "change what still uses it first")
+	case errors.Is(err, provision.ErrRefused):
+		return http.StatusForbidden, "refused", "the reason is in the netkick server log"
 	case errors.Is(err, inventory.ErrInvalid):
-		return http.StatusBadRequest, err.Error(), "fix the value named in the error and send the request again"
+		return http.StatusBadRequest, err.Error(), hintOr(err, "fix the value named in the error and send the request again")
 	case errors.Is(err, inventory.ErrNotFound):
-		return http.StatusNotFound, err.Error(), "list what exists with GET /api/v1/hosts or `netkick host list`"
+		return http.StatusNotFound, err.Error(), hintOr(err, "list what exists with GET /api/v1/hosts or `netkick host list`")
 	case errors.Is(err, inventory.ErrConflict):
-		return http.StatusConflict, err.Error(), "the name or MAC is taken by another entry; remove or rename that entry first"
+		return http.StatusConflict, err.Error(), hintOr(err, "the name or MAC is taken by another entry; remove or rename that entry first")
 	default:
 		return http.StatusInternalServerError, err.Error(), "see the server log for details"
 	}
@@ -262,9 +273,13 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if status >= 500 {
 		s.log.Error("http request failed", "uri", c.Request().URL.Path, "err", err)
 	}
-	body := map[string]string{"error": msg}
+	body := map[string]any{"error": msg}
 	if hint != "" {
 		body["hint"] = hint
+	}
+	var pe *provision.Error
+	if errors.As(err, &pe) && len(pe.Users) > 0 {
+		body["users"] = pe.Users
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -281,6 +296,29 @@ func decodeJSON(c echo.Context, v any) error {
 		return badRequest("request body: "+err.Error(), "send a JSON object with the documented fields (see docs/api.md)")
 	}
 	return nil
+}
+
+func hintOr(err error, def string) string {
+	if h := provision.HintOf(err); h != "" {
+		return h
+	}
+	return def
+}
+
+// actorOf names who makes an API request, for the timeline.
+func actorOf(c echo.Context) provision.Actor {
+	if a, ok := c.Get(actorKey).(provision.Actor); ok {
+		return a
+	}
+	return provision.Actor{Via: "api", Name: "admin"}
+}
+
+// actorKey is the echo context key of the request's actor.
+const actorKey = "netkick.actor"
+
+// urls builds the URLs a machine is given, for this request.
+func (s *Server) urls(c echo.Context) provision.URLs {
+	return s.prov.URLs().Or(s.serverURL(c))
 }
 
 // serverURL is the base URL the client used to reach us, unless configured.

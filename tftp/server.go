@@ -139,6 +139,11 @@ func New(o Options) (*Server, error) {
 	}
 	s.srv = ptftp.NewServer(s.read, nil) // nil write handler: WRQs get an error
 	s.srv.SetBlockSize(o.BlockSize)
+	// Keep the negotiated blksize within the MTU of the NIC the request came
+	// in on (the library's default, stated here because it matters): a
+	// client asking for 8192 on a 1500-byte link would otherwise get IP
+	// fragments, which many PXE ROMs cannot reassemble.
+	s.srv.SetBlockSizeNegotiation(true)
 	s.srv.SetTimeout(o.Timeout)
 	s.srv.SetRetries(o.Retries)
 	return s, nil
@@ -239,7 +244,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), Remote: client})
+	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), ClientIP: client.String()})
 	if err != nil {
 		var reply error
 		switch {

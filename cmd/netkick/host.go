@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -12,188 +10,316 @@ import (
 
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
+
+	"github.com/spf13/cobra"
 )
 
-const hostUsage = `host add MAC --hostname H [--ip IP] [--profile P] [--role R]… [--label k=v]… [--param k=v]…
-       netkick host tag HOST ROLE…
-       netkick host untag HOST ROLE…
-       netkick host list [--state S] [--role R]
-       netkick host show HOST
-       netkick host rm HOST
-       netkick host build HOST…   (next network boot installs, once)`
+// hostCmd is `netkick host …`: the inventory's machines.
+func hostCmd(a *app) *cobra.Command {
+	return group("host", "manage hosts: add, set, tag, untag, list, show, rm, build",
+		hostAddCmd(a), hostSetCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
+		hostListCmd(a), hostShowCmd(a), hostRmCmd(a), hostBuildCmd(a))
+}
 
-func runHost(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usageError{"missing subcommand; usage: netkick " + hostUsage}
-	}
-	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := a.newFlags("host "+sub, hostUsage)
-	sf.register(fs)
-	switch sub {
-	case "add":
-		var h inventory.Host
-		var roles, labels, params, macs stringList
-		fs.StringVar(&h.Hostname, "hostname", "", "host name (RFC 1123), required")
-		fs.StringVar(&h.IP, "ip", "", "static IPv4 address (the DHCP reservation)")
-		fs.StringVar(&h.Profile, "profile", "", "OS profile name")
-		fs.StringVar(&h.Layout, "layout", "", "disk layout name")
-		fs.StringVar(&h.Timezone, "timezone", "", "Olson time zone, e.g. America/Toronto")
-		fs.StringVar(&h.Cluster, "cluster", "", "LVS cluster name")
-		fs.StringVar(&h.RootPasswordHash, "root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
-		pwStdin := fs.Bool("root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
-		fs.Var(&roles, "role", "role (repeatable)")
-		fs.Var(&labels, "label", "label key=value (repeatable)")
-		fs.Var(&params, "param", "kickstart parameter key=value (repeatable)")
-		fs.Var(&macs, "mac", "additional MAC (repeatable)")
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usageError{"want exactly one MAC; usage: netkick " + hostUsage}
-		}
-		if h.Hostname == "" {
-			return usageError{"--hostname is required"}
-		}
-		if *pwStdin {
-			if h.RootPasswordHash != "" {
-				return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+func hostAddCmd(a *app) *cobra.Command {
+	var h inventory.Host
+	var roles, labels, params, macs []string
+	var pwStdin, replace bool
+	c := &cobra.Command{
+		Use:   "add MAC --hostname H [--ip IP] [--profile P] [--role R]… [--label k=v]… [--param k=v]… [--replace]",
+		Short: "add a new host (an existing MAC or hostname is refused: edit with `host set`, or --replace)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return usageError{"want exactly one MAC"}
 			}
-			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			if err != nil && line == "" {
-				return fmt.Errorf("read the root password from stdin: %w", err)
+			if h.Hostname == "" {
+				return usageError{"--hostname is required"}
 			}
-			if h.RootPasswordHash, err = inventory.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
+			if pwStdin {
+				if h.RootPasswordHash != "" {
+					return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+				}
+				hash, err := passwordFromStdin()
+				if err != nil {
+					return err
+				}
+				h.RootPasswordHash = hash
+			}
+			h.MACs = append([]string{pos[0]}, macs...)
+			h.Roles = roles
+			var err error
+			if h.Labels, err = keyValues("label", labels); err != nil {
 				return err
 			}
-		}
-		h.MACs = append([]string{pos[0]}, macs...)
-		h.Roles = roles
-		if h.Labels, err = keyValues("label", labels); err != nil {
-			return err
-		}
-		if h.Params, err = keyValues("param", params); err != nil {
-			return err
-		}
-		b, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		if err := b.PutHost(ctx, &h); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "added %s (%s), state %s\n", h.Hostname, strings.Join(h.MACs, ", "), h.State)
-		return nil
-	case "tag", "untag":
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) < 2 {
-			return usageError{"want HOST and at least one ROLE; usage: netkick " + hostUsage}
-		}
-		rc := httpd.RolesChange{Add: pos[1:]}
-		if sub == "untag" {
-			rc = httpd.RolesChange{Remove: pos[1:]}
-		}
-		b, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		h, err := b.ChangeRoles(ctx, pos[0], rc)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s roles: %s\n", h.Hostname, orNone(h.Roles))
-		return nil
-	case "list":
-		var state, role, cluster string
-		fs.StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
-		fs.StringVar(&role, "role", "", "only hosts with this role")
-		fs.StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
-		_, b, err := sf.parseOpen(fs, args)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		hosts, err := b.ListHosts(ctx, inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
-		for _, h := range hosts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
-		}
-		return tw.Flush()
-	case "show":
-		key, b, err := oneHost(fs, &sf, args)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		h, err := b.GetHost(ctx, key)
-		if err != nil {
-			return err
-		}
-		ev, err := b.Events(ctx, key)
-		if err != nil {
-			return err
-		}
-		printHost(a, h, ev)
-		return nil
-	case "rm":
-		key, b, err := oneHost(fs, &sf, args)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		if err := b.DeleteHost(ctx, key); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "removed %s\n", key)
-		return nil
-	case "build":
-		ttl := fs.Duration("ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) == 0 {
-			return usageError{"want at least one HOST (MAC or hostname)"}
-		}
-		b, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		for _, key := range pos {
-			br, err := b.Build(ctx, key, *ttl)
+			if h.Params, err = keyValues("param", params); err != nil {
+				return err
+			}
+			b, err := a.sf.open()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
-				br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
-		}
-		return nil
-	default:
-		return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, hostUsage)}
+			defer b.Close()
+			out, err := b.AddHost(c.Context(), &h, replace)
+			if err != nil {
+				return err
+			}
+			verb := "added"
+			if replace {
+				verb = "saved"
+			}
+			fmt.Fprintf(a.stdout, "%s %s (%s), state %s\n", verb, out.Hostname, strings.Join(out.MACs, ", "), out.State)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&h.Hostname, "hostname", "", "host name (RFC 1123), required")
+	f.StringVar(&h.IP, "ip", "", "static IPv4 address (the DHCP reservation)")
+	f.StringVar(&h.Profile, "profile", "", "OS profile name")
+	f.StringVar(&h.Layout, "layout", "", "disk layout name")
+	f.StringVar(&h.Timezone, "timezone", "", "Olson time zone, e.g. America/Toronto")
+	f.StringVar(&h.Cluster, "cluster", "", "LVS cluster name")
+	f.StringVar(&h.RootPasswordHash, "root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
+	f.BoolVar(&pwStdin, "root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
+	f.StringArrayVar(&roles, "role", nil, "role (repeatable)")
+	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "kickstart parameter key=value (repeatable)")
+	f.StringArrayVar(&macs, "mac", nil, "additional MAC (repeatable)")
+	f.BoolVar(&replace, "replace", false, "replace the host with this MAC whole (roles, labels, state and build token are lost)")
+	return c
+}
+
+// passwordFromStdin reads one line, the clear root password, and returns its SHA-512 crypt hash.
+func passwordFromStdin() (string, error) {
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read the root password from stdin: %w", err)
+	}
+	return inventory.HashPassword(strings.TrimRight(line, "\r\n"))
+}
+
+// hostSetCmd is `host set HOST --field …`: a partial edit; only the flags
+// given change anything.
+func hostSetCmd(a *app) *cobra.Command {
+	var labels, params, roles []string
+	var pwStdin bool
+	c := &cobra.Command{
+		Use:   "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
+		Short: "change some fields of a host, keeping the rest (roles, state, build token)",
+		Long: "Change only the fields named by flags. An empty value clears a field (--ip \"\").\n" +
+			"--label k=v sets a label, --label k- removes it; --param likewise.\n" +
+			"With --server the change carries the host's ETag: if someone changed the host\n" +
+			"since it was read, the server refuses (412) and nothing is overwritten.",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return usageError{"want exactly one HOST (MAC or hostname)"}
+			}
+			var ch provision.Change
+			f := c.Flags()
+			str := func(name string) *string {
+				if !f.Changed(name) {
+					return nil
+				}
+				v, _ := f.GetString(name)
+				return &v
+			}
+			ch.Hostname, ch.IP, ch.Profile = str("hostname"), str("ip"), str("profile")
+			ch.Layout, ch.Timezone, ch.Cluster = str("layout"), str("timezone"), str("cluster")
+			ch.RootPasswordHash = str("root-password-hash")
+			if f.Changed("roles") {
+				r := strings.Fields(strings.ReplaceAll(strings.Join(roles, " "), ",", " "))
+				ch.Roles = &r
+			}
+			if pwStdin {
+				if ch.RootPasswordHash != nil {
+					return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+				}
+				hash, err := passwordFromStdin()
+				if err != nil {
+					return err
+				}
+				ch.RootPasswordHash = &hash
+			}
+			var err error
+			if ch.Labels, err = provision.ParseKeyEdits("label", labels); err != nil {
+				return usageError{err.Error()}
+			}
+			if ch.Params, err = provision.ParseKeyEdits("param", params); err != nil {
+				return usageError{err.Error()}
+			}
+			if ch.Empty() {
+				return usageError{"name at least one field to change, e.g. host set " + pos[0] + " --timezone Asia/Tokyo"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			h, err := b.SetHost(c.Context(), pos[0], ch)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "updated %s (%s), state %s\n", h.Hostname, h.ID(), h.State)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.String("hostname", "", "new host name (RFC 1123)")
+	f.String("ip", "", "static IPv4 address (the DHCP reservation); \"\" clears it")
+	f.String("profile", "", "OS profile name (must exist)")
+	f.String("layout", "", "disk layout name (must exist); \"\" clears it")
+	f.String("timezone", "", "IANA time zone, e.g. Asia/Tokyo; \"\" uses the profile's")
+	f.String("cluster", "", "LVS cluster name (must exist); \"\" takes the host out")
+	f.String("root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
+	f.BoolVar(&pwStdin, "root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
+	f.StringArrayVar(&labels, "label", nil, "set a label k=v, or remove it with k- (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "set a kickstart parameter k=v, or remove it with k- (repeatable)")
+	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use `host tag`/`untag` to add or remove one")
+	return c
+}
+
+// hostTagCmd is `host tag` or `host untag`.
+func hostTagCmd(a *app, sub string) *cobra.Command {
+	short := "give a host roles"
+	if sub == "untag" {
+		short = "take roles from a host"
+	}
+	return &cobra.Command{
+		Use:   sub + " HOST ROLE…",
+		Short: short,
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) < 2 {
+				return usageError{"want HOST and at least one ROLE"}
+			}
+			rc := httpd.RolesChange{Add: pos[1:]}
+			if sub == "untag" {
+				rc = httpd.RolesChange{Remove: pos[1:]}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			h, err := b.ChangeRoles(c.Context(), pos[0], rc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s roles: %s\n", h.Hostname, orNone(h.Roles))
+			return nil
+		},
 	}
 }
 
-// oneHost parses the flags and the single HOST argument, then opens the backend.
-func oneHost(fs *flag.FlagSet, sf *storeFlags, args []string) (string, backend, error) {
-	pos, err := parse(fs, args)
-	if err != nil {
-		return "", nil, err
+func hostListCmd(a *app) *cobra.Command {
+	var state, role, cluster string
+	c := &cobra.Command{
+		Use:   "list [--state S] [--role R] [--cluster C]",
+		Short: "list hosts",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"host list takes no arguments"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			hosts, err := b.ListHosts(c.Context(), inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
+			for _, h := range hosts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
+			}
+			return tw.Flush()
+		},
 	}
+	c.Flags().StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
+	c.Flags().StringVar(&role, "role", "", "only hosts with this role")
+	c.Flags().StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
+	return c
+}
+
+func hostShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show HOST",
+		Short: "show a host and its timeline",
+		RunE: func(c *cobra.Command, pos []string) error {
+			key, b, err := a.oneHost(pos)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			h, err := b.GetHost(c.Context(), key)
+			if err != nil {
+				return err
+			}
+			ev, err := b.Events(c.Context(), key)
+			if err != nil {
+				return err
+			}
+			printHost(a, h, ev)
+			return nil
+		},
+	}
+}
+
+func hostRmCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm HOST",
+		Short: "remove a host",
+		RunE: func(c *cobra.Command, pos []string) error {
+			key, b, err := a.oneHost(pos)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if err := b.DeleteHost(c.Context(), key); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "removed %s\n", key)
+			return nil
+		},
+	}
+}
+
+func hostBuildCmd(a *app) *cobra.Command {
+	var ttl time.Duration
+	c := &cobra.Command{
+		Use:   "build HOST…",
+		Short: "put hosts in build mode: their next network boot installs, once",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) == 0 {
+				return usageError{"want at least one HOST (MAC or hostname)"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			for _, key := range pos {
+				br, err := b.Build(c.Context(), key, ttl)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s is in build mode until %s: its next network boot installs, once.\nkickstart: %s\n",
+					br.Host.Hostname, br.Expires.Local().Format(time.DateTime), br.KickstartURL)
+			}
+			return nil
+		},
+	}
+	c.Flags().DurationVar(&ttl, "ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
+	return c
+}
+
+// oneHost checks for the single HOST argument, then opens the backend.
+func (a *app) oneHost(pos []string) (string, backend, error) {
 	if len(pos) != 1 {
 		return "", nil, usageError{"want exactly one HOST (MAC or hostname)"}
 	}
-	b, err := sf.open()
+	b, err := a.sf.open()
 	return pos[0], b, err
 }
 

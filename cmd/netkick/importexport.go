@@ -7,22 +7,60 @@ import (
 	"io"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
+
+	"github.com/spf13/cobra"
 )
 
-func runImport(ctx context.Context, a *app, args []string) error {
-	var sf storeFlags
-	fs := a.newFlags("import", "import FILE   (YAML as written by `netkick export`; - reads stdin)")
-	sf.register(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// importCmd is `netkick import FILE`.
+func importCmd(a *app) *cobra.Command {
+	var o provision.ImportOptions
+	c := &cobra.Command{
+		Use:   "import FILE [--dry-run] [--replace]",
+		Short: "load an inventory YAML file (hosts, profiles, layouts, clusters) as written by export; - reads stdin",
+		Long: "Merge (the default): the file's entries are added, or overwrite the entries with the\n" +
+			"same key; everything else stays. --replace: the inventory becomes the file, and\n" +
+			"entries it does not list are deleted. --dry-run prints what would change.\n" +
+			"Hosts listed in build mode get a fresh build token.",
+		RunE: func(c *cobra.Command, pos []string) error {
+			return a.importFile(c.Context(), pos, o)
+		},
 	}
+	c.Flags().BoolVar(&o.DryRun, "dry-run", false, "check the file and print what would change, writing nothing")
+	c.Flags().BoolVar(&o.Replace, "replace", false, "make the inventory exactly the file: delete what it does not list")
+	return c
+}
+
+// printImport says what an import changed, one line per entry.
+func printImport(a *app, res *provision.ImportResult) {
+	verb := map[bool]string{true: "would be ", false: ""}[res.DryRun]
+	for _, x := range res.Added {
+		fmt.Fprintf(a.stdout, "%sadded: %s\n", verb, x)
+	}
+	for _, x := range res.Updated {
+		fmt.Fprintf(a.stdout, "%supdated: %s\n", verb, x)
+	}
+	for _, x := range res.Removed {
+		fmt.Fprintf(a.stdout, "%sremoved: %s\n", verb, x)
+	}
+	for _, x := range res.Notes {
+		fmt.Fprintf(a.stdout, "note: %s\n", x)
+	}
+	what := "imported"
+	if res.DryRun {
+		what = "dry run, nothing written"
+	}
+	fmt.Fprintf(a.stdout, "%s (%s): %d added, %d updated, %d unchanged, %d removed\n", what, res.Mode, len(res.Added), len(res.Updated), len(res.Unchanged), len(res.Removed))
+}
+
+func (a *app) importFile(ctx context.Context, pos []string, o provision.ImportOptions) error {
 	if len(pos) != 1 {
 		return usageError{"want exactly one FILE"}
 	}
+	var err error
 	var in []byte
 	if pos[0] == "-" {
 		in, err = io.ReadAll(os.Stdin)
@@ -36,15 +74,16 @@ func runImport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	b, err := sf.open()
+	b, err := a.sf.open()
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	if err := b.Import(ctx, d); err != nil {
+	res, err := b.Import(ctx, d, o)
+	if err != nil {
 		return fmt.Errorf("%s: %w (nothing was written if the error came from validation)", pos[0], err)
 	}
-	fmt.Fprintf(a.stdout, "imported %d profiles, %d layouts, %d clusters, %d hosts\n", len(d.Profiles), len(d.Layouts), len(d.Clusters), len(d.Hosts))
+	printImport(a, res)
 	return nil
 }
 
@@ -68,18 +107,25 @@ func encodeDump(w io.Writer, d *inventory.Dump) error {
 	return enc.Close()
 }
 
-func runExport(ctx context.Context, a *app, args []string) error {
-	var sf storeFlags
-	fs := a.newFlags("export", "export   (prints YAML that `netkick import` reads back)")
-	sf.register(fs)
-	_, b, err := sf.parseOpen(fs, args)
-	if err != nil {
-		return err
+// exportCmd is `netkick export`.
+func exportCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export",
+		Short: "print the inventory as YAML (netkick import reads it back)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"export takes no arguments"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			d, err := b.Export(c.Context())
+			if err != nil {
+				return err
+			}
+			return encodeDump(a.stdout, d)
+		},
 	}
-	defer b.Close()
-	d, err := b.Export(ctx)
-	if err != nil {
-		return err
-	}
-	return encodeDump(a.stdout, d)
 }

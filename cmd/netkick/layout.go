@@ -11,23 +11,20 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/kickstart/layout"
-)
 
-const layoutUsage = `layout plan NAME --disk SIZE [--disk SIZE] [--ram SIZE] [--firmware bios|uefi] [--file F.yaml]
-       netkick layout pre NAME [--firmware auto|bios|uefi] [--no-end] [--file F.yaml]
-       netkick layout show NAME | list
-       netkick layout put FILE.yaml   (validates, then stores; - reads stdin)
-SIZE is MiB, or with a binary suffix: 500G, 1T, 16G (as list-harddrives counts).`
+	"github.com/spf13/cobra"
+)
 
 // sizeList is a repeatable --disk flag.
 type sizeList []int64
 
 func (s *sizeList) String() string { return fmt.Sprint(*s) }
+func (s *sizeList) Type() string   { return "size" }
 func (s *sizeList) Set(v string) error {
 	n, err := inventory.ParseMiB(v)
 	if err != nil {
@@ -37,94 +34,132 @@ func (s *sizeList) Set(v string) error {
 	return nil
 }
 
-func runLayout(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usageError{"missing subcommand; usage: netkick " + layoutUsage}
+// layoutCmd is `netkick layout …`: disk layouts.
+func layoutCmd(a *app) *cobra.Command {
+	c := group("layout", "disk layouts: plan NAME --disk 500G, pre, show, list, put",
+		layoutPlanCmd(a), layoutPreCmd(a), layoutShowCmd(a), layoutListCmd(a), layoutPutCmd(a))
+	c.Long = "Disk layouts. SIZE is MiB, or with a binary suffix: 500G, 1T, 16G (as list-harddrives counts)."
+	return c
+}
+
+// layoutArg returns the layout named by the one argument or by --file.
+func (a *app) layoutArg(ctx context.Context, file string, pos []string) (*inventory.Layout, error) {
+	if len(pos) != 1 && !(file != "" && len(pos) == 0) {
+		return nil, usageError{"want one layout NAME (or --file F.yaml)"}
 	}
-	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := a.newFlags("layout "+sub, layoutUsage)
-	sf.register(fs)
+	if file != "" {
+		return readLayoutFile(file)
+	}
+	return findLayout(ctx, &a.sf, pos[0])
+}
+
+func layoutPlanCmd(a *app) *cobra.Command {
 	var disks sizeList
 	var ram, fw, file string
+	c := &cobra.Command{
+		Use:   "plan NAME --disk SIZE [--disk SIZE] [--ram SIZE] [--firmware bios|uefi] [--file F.yaml]",
+		Short: "show the partition table a layout makes on given disks",
+		RunE: func(c *cobra.Command, pos []string) error {
+			l, err := a.layoutArg(c.Context(), file, pos)
+			if err != nil {
+				return err
+			}
+			if len(disks) == 0 {
+				return usageError{"give at least one --disk SIZE, e.g. --disk 500G"}
+			}
+			ramMiB, err := inventory.ParseMiB(ram)
+			if err != nil {
+				return usageError{"--ram: " + err.Error()}
+			}
+			if fw != string(layout.FirmwareBIOS) && fw != string(layout.FirmwareUEFI) {
+				return usageError{"--firmware: want bios or uefi"}
+			}
+			var ds []layout.Disk
+			for i, n := range disks {
+				ds = append(ds, layout.Disk{Name: fmt.Sprintf("sd%c", 'a'+i), SizeMiB: n})
+			}
+			p, err := layout.Plan(l, ds, ramMiB, layout.Firmware(fw))
+			if err != nil {
+				return err
+			}
+			return printPlan(a.stdout, p)
+		},
+	}
+	c.Flags().Var(&disks, "disk", "a disk's size, first then second (repeat)")
+	c.Flags().StringVar(&ram, "ram", "4G", "the machine's RAM (for ram-sized swap)")
+	c.Flags().StringVar(&fw, "firmware", "bios", "bios or uefi")
+	c.Flags().StringVar(&file, "file", "", "plan this YAML layout file instead of a stored or built-in one")
+	return c
+}
+
+func layoutPreCmd(a *app) *cobra.Command {
+	var fw, file string
 	var noEnd bool
-	switch sub {
-	case "plan":
-		fs.Var(&disks, "disk", "a disk's size, first then second (repeat)")
-		fs.StringVar(&ram, "ram", "4G", "the machine's RAM (for ram-sized swap)")
-		fs.StringVar(&fw, "firmware", "bios", "bios or uefi")
-		fs.StringVar(&file, "file", "", "plan this YAML layout file instead of a stored or built-in one")
-	case "pre":
-		fs.StringVar(&fw, "firmware", "auto", "auto (decided at install time), bios or uefi")
-		fs.BoolVar(&noEnd, "no-end", false, "leave out %end (CentOS/RHEL 5)")
-		fs.StringVar(&file, "file", "", "use this YAML layout file instead of a stored or built-in one")
-	case "show", "list", "put":
-	default:
-		return usageError{"unknown subcommand " + sub + "; usage: netkick " + layoutUsage}
-	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "list":
-		if len(pos) != 0 {
-			return usageError{"layout list takes no arguments"}
-		}
-		return layoutList(ctx, a, &sf)
-	case "put":
-		if len(pos) != 1 {
-			return usageError{"want FILE; usage: netkick " + layoutUsage}
-		}
-		return layoutPut(ctx, a, &sf, pos[0])
-	}
-	if len(pos) != 1 && !(file != "" && len(pos) == 0) {
-		return usageError{"want one layout NAME; usage: netkick " + layoutUsage}
-	}
-	var l *inventory.Layout
-	if file != "" {
-		if l, err = readLayoutFile(file); err != nil {
+	c := &cobra.Command{
+		Use:   "pre NAME [--firmware auto|bios|uefi] [--no-end] [--file F.yaml]",
+		Short: "print the %pre script a layout generates",
+		RunE: func(c *cobra.Command, pos []string) error {
+			l, err := a.layoutArg(c.Context(), file, pos)
+			if err != nil {
+				return err
+			}
+			s, err := layout.PreScript(l, layout.ScriptOptions{Firmware: layout.Firmware(fw), OmitEnd: noEnd, ErrorOnFail: !noEnd})
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, s)
 			return err
-		}
-	} else if l, err = findLayout(ctx, &sf, pos[0]); err != nil {
-		return err
+		},
 	}
-	switch sub {
-	case "show":
-		out, err := yaml.Marshal(l)
-		if err != nil {
+	c.Flags().StringVar(&fw, "firmware", "auto", "auto (decided at install time), bios or uefi")
+	c.Flags().BoolVar(&noEnd, "no-end", false, "leave out %end (CentOS/RHEL 5)")
+	c.Flags().StringVar(&file, "file", "", "use this YAML layout file instead of a stored or built-in one")
+	return c
+}
+
+func layoutShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "print a layout (stored, else built-in) as YAML",
+		RunE: func(c *cobra.Command, pos []string) error {
+			l, err := a.layoutArg(c.Context(), "", pos)
+			if err != nil {
+				return err
+			}
+			out, err := yaml.Marshal(l)
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(out)
 			return err
-		}
-		_, err = a.stdout.Write(out)
-		return err
-	case "pre":
-		s, err := layout.PreScript(l, layout.ScriptOptions{Firmware: layout.Firmware(fw), OmitEnd: noEnd, ErrorOnFail: !noEnd})
-		if err != nil {
-			return err
-		}
-		_, err = io.WriteString(a.stdout, s)
-		return err
+		},
 	}
-	// plan
-	if len(disks) == 0 {
-		return usageError{"give at least one --disk SIZE, e.g. --disk 500G"}
+}
+
+func layoutListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "list stored and built-in layouts",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"layout list takes no arguments"}
+			}
+			return layoutList(c.Context(), a, &a.sf)
+		},
 	}
-	ramMiB, err := inventory.ParseMiB(ram)
-	if err != nil {
-		return usageError{"--ram: " + err.Error()}
+}
+
+func layoutPutCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "put FILE.yaml",
+		Short: "validate a layout, then store it (- reads stdin)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return usageError{"want FILE"}
+			}
+			return layoutPut(c.Context(), a, &a.sf, pos[0])
+		},
 	}
-	if fw != string(layout.FirmwareBIOS) && fw != string(layout.FirmwareUEFI) {
-		return usageError{"--firmware: want bios or uefi"}
-	}
-	var ds []layout.Disk
-	for i, n := range disks {
-		ds = append(ds, layout.Disk{Name: fmt.Sprintf("sd%c", 'a'+i), SizeMiB: n})
-	}
-	p, err := layout.Plan(l, ds, ramMiB, layout.Firmware(fw))
-	if err != nil {
-		return err
-	}
-	return printPlan(a.stdout, p)
 }
 
 // printPlan writes a table per disk, in MiB, then the kickstart part lines.

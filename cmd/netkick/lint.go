@@ -8,34 +8,40 @@ import (
 	"os"
 
 	"github.com/netkick/netkick/kickstart/lint"
+
+	"github.com/spf13/cobra"
 )
 
-const lintUsage = `lint FILE.ks         (- reads stdin)
-       netkick lint --host HOST  (lints what HOST would be served)`
-
-func runLint(ctx context.Context, a *app, args []string) error {
-	var sf storeFlags
-	fs := a.newFlags("lint", lintUsage)
-	sf.register(fs)
-	host := fs.String("host", "", "lint the kickstart this host would be served")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// lintCmd is `netkick lint FILE.ks` or `netkick lint --host HOST`.
+func lintCmd(a *app) *cobra.Command {
+	var host string
+	c := &cobra.Command{
+		Use:   "lint FILE.ks | --host HOST",
+		Short: "check a kickstart file (- reads stdin), or what HOST would be served",
+		RunE: func(c *cobra.Command, pos []string) error {
+			return a.lint(c.Context(), host, pos)
+		},
 	}
+	c.Flags().StringVar(&host, "host", "", "lint the kickstart this host would be served")
+	return c
+}
+
+func (a *app) lint(ctx context.Context, host string, pos []string) error {
+	var err error
 	var in []byte
 	name := ""
 	switch {
-	case *host != "" && len(pos) == 0:
-		b, err := sf.open()
+	case host != "" && len(pos) == 0:
+		b, err := a.sf.open()
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		if in, err = b.Render(ctx, "kickstart", *host); err != nil {
+		if in, err = b.Render(ctx, "kickstart", host); err != nil {
 			return err
 		}
-		name = "kickstart of " + *host
-	case *host == "" && len(pos) == 1:
+		name = "kickstart of " + host
+	case host == "" && len(pos) == 1:
 		name = pos[0]
 		if pos[0] == "-" {
 			in, err = io.ReadAll(os.Stdin)
@@ -46,7 +52,7 @@ func runLint(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("read %s: %w", pos[0], err)
 		}
 	default:
-		return usageError{"want FILE.ks or --host HOST; usage: netkick " + lintUsage}
+		return usageError{"want FILE.ks or --host HOST"}
 	}
 	findings, err := lint.Check(bytes.NewReader(in))
 	if err != nil {

@@ -10,89 +10,138 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/lvs"
 	"github.com/netkick/netkick/lvs/ipvs"
+
+	"github.com/spf13/cobra"
 )
 
-const lvsUsage = `lvs put FILE.yaml                         (define or replace clusters; validated)
-       netkick lvs list
-       netkick lvs render CLUSTER [--format piranha|keepalived|ipvsadm] [--director HOST]
-       netkick lvs apply CLUSTER [--dry-run] [--timeout 5s]   (on a director, as root)
-       netkick lvs status [--timeout 5s]
-  CLUSTER is read from --data (default), --server URL, or --file F: an inventory
-  YAML (netkick export) holding the cluster and its hosts, or a piranha lvs.cf.`
+// lvsCmd is `netkick lvs …`: LVS clusters.
+func lvsCmd(a *app) *cobra.Command {
+	c := group("lvs", "LVS clusters: put, list, render piranha|keepalived|ipvsadm, apply to the kernel, status",
+		lvsPutCmd(a), lvsListCmd(a), lvsRenderCmd(a), lvsApplyCmd(a), lvsStatusCmd(a))
+	c.Long = "LVS clusters. CLUSTER is read from --data (default), --server URL, or --file F: an inventory\n" +
+		"YAML (netkick export) holding the cluster and its hosts, or a piranha lvs.cf."
+	return c
+}
 
-func runLVS(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usageError{"missing subcommand; usage: netkick " + lvsUsage}
+func lvsPutCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "put FILE.yaml",
+		Short: "define or replace clusters (validated)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return usageError{"want exactly one FILE"}
+			}
+			return lvsPut(c.Context(), a, &a.sf, pos[0])
+		},
 	}
-	sub, args := args[0], args[1:]
-	var sf storeFlags
-	fs := a.newFlags("lvs "+sub, lvsUsage)
-	sf.register(fs)
-	file := fs.String("file", "", "read the cluster from this file instead of the inventory: inventory YAML or piranha lvs.cf")
-	format := fs.String("format", "piranha", "render format: "+strings.Join(lvs.Formats(), ", "))
-	director := fs.String("director", "", "keepalived.conf for this director (default: the primary)")
-	dryRun := fs.Bool("dry-run", false, "apply: print the changes without making them")
-	timeout := fs.Duration("timeout", ipvs.DefaultTimeout, "apply/status: limit for each kernel (netlink) call")
-	pos, err := parse(fs, args)
+}
+
+func lvsListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "list clusters",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"lvs list takes no arguments"}
+			}
+			src, err := openClusters(&a.sf, "")
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			return lvsList(c.Context(), a, src)
+		},
+	}
+}
+
+// lvsPlan reads the one CLUSTER argument's plan from the inventory or --file.
+func (a *app) lvsPlan(ctx context.Context, file string, pos []string) (*lvs.Plan, error) {
+	if len(pos) != 1 {
+		return nil, usageError{"want exactly one CLUSTER"}
+	}
+	src, err := openClusters(&a.sf, file)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	switch sub {
-	case "put":
-		if len(pos) != 1 {
-			return usageError{"want exactly one FILE; usage: netkick " + lvsUsage}
-		}
-		return lvsPut(ctx, a, &sf, pos[0])
-	case "list":
-		src, err := openClusters(&sf, "")
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		return lvsList(ctx, a, src)
-	case "render", "apply":
-		if len(pos) != 1 {
-			return usageError{"want exactly one CLUSTER; usage: netkick " + lvsUsage}
-		}
-		src, err := openClusters(&sf, *file)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		p, err := src.Plan(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		if sub == "render" {
-			out, err := lvs.Render(p, *format, *director)
+	defer src.Close()
+	return src.Plan(ctx, pos[0])
+}
+
+const lvsFileUsage = "read the cluster from this file instead of the inventory: inventory YAML or piranha lvs.cf"
+
+func lvsRenderCmd(a *app) *cobra.Command {
+	var file, format, director string
+	c := &cobra.Command{
+		Use:   "render CLUSTER [--format piranha|keepalived|ipvsadm] [--director HOST]",
+		Short: "print a cluster's lvs.cf, keepalived.conf or ipvsadm rules",
+		RunE: func(c *cobra.Command, pos []string) error {
+			p, err := a.lvsPlan(c.Context(), file, pos)
+			if err != nil {
+				return err
+			}
+			out, err := lvs.Render(p, format, director)
 			if err != nil {
 				return usageError{err.Error()}
 			}
 			_, err = fmt.Fprint(a.stdout, out)
 			return err
-		}
-		return lvsApply(ctx, a, p, *dryRun, *timeout)
-	case "status":
-		if len(pos) != 0 {
-			return usageError{"status takes no arguments; usage: netkick " + lvsUsage}
-		}
-		k, err := ipvs.Open(ctx, *timeout)
-		if err != nil {
-			return err
-		}
-		t, err := k.Table(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprint(a.stdout, ipvs.FormatStatus(t))
-		return err
+		},
 	}
-	return usageError{fmt.Sprintf("unknown subcommand %q; usage: netkick %s", sub, lvsUsage)}
+	c.Flags().StringVar(&file, "file", "", lvsFileUsage)
+	c.Flags().StringVar(&format, "format", "piranha", "render format: "+strings.Join(lvs.Formats(), ", "))
+	c.Flags().StringVar(&director, "director", "", "keepalived.conf for this director (default: the primary)")
+	return c
+}
+
+func lvsApplyCmd(a *app) *cobra.Command {
+	var file string
+	var dryRun bool
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "apply CLUSTER [--dry-run] [--timeout 5s]",
+		Short: "make the kernel's IPVS table match a cluster (on a director, as root)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			p, err := a.lvsPlan(c.Context(), file, pos)
+			if err != nil {
+				return err
+			}
+			return lvsApply(c.Context(), a, p, dryRun, timeout)
+		},
+	}
+	c.Flags().StringVar(&file, "file", "", lvsFileUsage)
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the changes without making them")
+	c.Flags().DurationVar(&timeout, "timeout", ipvs.DefaultTimeout, "limit for each kernel (netlink) call")
+	return c
+}
+
+func lvsStatusCmd(a *app) *cobra.Command {
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "status [--timeout 5s]",
+		Short: "print the kernel's IPVS table",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"status takes no arguments"}
+			}
+			k, err := ipvs.Open(c.Context(), timeout)
+			if err != nil {
+				return err
+			}
+			t, err := k.Table(c.Context())
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(a.stdout, ipvs.FormatStatus(t))
+			return err
+		},
+	}
+	c.Flags().DurationVar(&timeout, "timeout", ipvs.DefaultTimeout, "limit for each kernel (netlink) call")
+	return c
 }
 
 func lvsApply(ctx context.Context, a *app, p *lvs.Plan, dryRun bool, timeout time.Duration) error {
@@ -150,7 +199,7 @@ func openClusters(sf *storeFlags, file string) (clusterSource, error) {
 	}
 	switch x := b.(type) {
 	case *local:
-		return &localClusters{st: x.Store, closer: b}, nil
+		return &localClusters{st: x.Store, l: x, closer: b}, nil
 	case *remote:
 		return &remoteClusters{r: x}, nil
 	}
@@ -161,6 +210,7 @@ func openClusters(sf *storeFlags, file string) (clusterSource, error) {
 // localClusters reads and writes the local store, validating as the API does.
 type localClusters struct {
 	st     inventory.Store
+	l      *local
 	closer interface{ Close() error }
 }
 
@@ -181,19 +231,12 @@ func (l *localClusters) ListClusters(ctx context.Context) ([]inventory.Cluster, 
 }
 
 func (l *localClusters) PutCluster(ctx context.Context, c *inventory.Cluster) error {
-	hosts, err := l.st.ListHosts(ctx, inventory.HostFilter{})
+	d, err := l.l.p.PutCluster(ctx, l.l.actor, c)
 	if err != nil {
 		return err
 	}
-	others, err := l.st.ListClusters(ctx)
-	if err != nil {
-		return err
-	}
-	if err := lvs.Validate(c, hosts, others); err != nil {
-		return err
-	}
-	*c = lvs.WithDefaults(*c)
-	return l.st.PutCluster(ctx, c)
+	*c = *d
+	return nil
 }
 
 func (l *localClusters) Close() error { return l.closer.Close() }

@@ -2,61 +2,58 @@
 // `netkick serve` runs the servers; the other subcommands manage the inventory
 // (locally with --data, or through a running server with --server) and show
 // exactly what a host will be served.
+//
+// The command tree is built with spf13/cobra: main.go holds the root command
+// and the global flags, each other file one command group (host.go: `netkick
+// host …`). Adding a group is a new file with a `func xxxCmd(a *app)
+// *cobra.Command` and one line in commands().
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"strings"
 	"syscall"
-)
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, a *app, args []string) error
-}
+	"github.com/spf13/cobra"
+)
 
 // app carries what every subcommand needs.
 type app struct {
 	stdout io.Writer
 	stderr io.Writer
+	// sf holds the global flags (--data, --server, --token-file, …), shared
+	// by every command that reads the inventory.
+	sf storeFlags
 }
 
-// usageError makes main print the command's usage and exit 2.
+// usageError makes main print the error and exit 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func commands() []command {
-	return []command{
-		{"serve", "run the HTTP (and TFTP/DHCP) servers", runServe},
-		{"host", "manage hosts: add, tag, untag, list, show, rm, build", runHost},
-		{"profile", "manage OS profiles: add, list", runProfile},
-		{"layout", "disk layouts: plan NAME --disk 500G, pre, show, list, put", runLayout},
-		{"render", "print exactly what a host would be served: render kickstart|pxelinux|ipxe HOST", runRender},
-		{"bootfiles", "copy the PXE loaders (pxelinux, iPXE) from the machine's packages into the boot root", runBootfiles},
-		{"lvs", "LVS clusters: put, list, render piranha|keepalived|ipvsadm, apply to the kernel, status", runLVS},
-		{"lint", "check a kickstart file: lint FILE.ks (or a host: lint --host HOST)", runLint},
-		{"rpm", "CPAN tarball -> site_perl RPM -> yum repository: rpm spec, rpm spec --fix, rpm build", runRpm},
-		{"import", "load an inventory YAML file (hosts, profiles, layouts, clusters)", runImport},
-		{"export", "print the inventory as YAML", runExport},
-		{"testvm", "boot QEMU machines through netkick and check what they became: testvm run [SCENARIO…]", runTestvm},
-		{"version", "print the version", func(ctx context.Context, a *app, args []string) error {
-			fmt.Fprintln(a.stdout, "netkick", version)
-			return nil
-		}},
+// commands are the top-level command groups, one file each.
+func commands(a *app) []*cobra.Command {
+	return []*cobra.Command{
+		serveCmd(a),
+		hostCmd(a),
+		profileCmd(a),
+		layoutCmd(a),
+		renderCmd(a),
+		bootfilesCmd(a),
+		lvsCmd(a),
+		lintCmd(a),
+		rpmCmd(a),
+		importCmd(a),
+		exportCmd(a),
+		testvmCmd(a),
+		versionCmd(a),
 	}
 }
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	reexecAwake()
@@ -67,81 +64,93 @@ func main() {
 	os.Exit(code)
 }
 
-func (a *app) usage() {
-	fmt.Fprintf(a.stderr, "netkick: PXE and kickstart provisioning server\n\nUsage: netkick COMMAND [flags]\n\nCommands:\n")
-	cmds := commands()
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
-	for _, c := range cmds {
-		fmt.Fprintf(a.stderr, "  %-10s %s\n", c.name, c.summary)
+// rootCmd builds the whole command tree.
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "netkick",
+		Short: "PXE and kickstart provisioning server",
+		Long: "netkick: PXE and kickstart provisioning server.\n\n" +
+			"Start with `netkick serve --demo`. Commands that read the inventory work on a\n" +
+			"local data directory (--data) or a running server (--server URL).",
+		Version:       build().String(),
+		Args:          cobra.ArbitraryArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				c.SetOut(a.stderr)
+				_ = c.Help()
+				return usageError{"missing command"}
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usageError{msg + " (netkick --help lists the commands)"}
+		},
 	}
-	fmt.Fprintf(a.stderr, "\nRun `netkick COMMAND -h` for a command's flags. Start with `netkick serve --demo`.\n")
+	root.SuggestionsMinimumDistance = 2
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetVersionTemplate("netkick {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{err.Error()}
+	})
+	a.sf.register(root.PersistentFlags())
+	root.AddCommand(commands(a)...)
+	return root
 }
 
 // main runs one command line and returns the exit code: 0 ok, 1 failure, 2 usage.
 func (a *app) main(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		a.usage()
-		if len(args) == 0 {
-			return 2
-		}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	c, err := root.ExecuteContextC(ctx)
+	if err == nil {
 		return 0
 	}
-	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, a, args[1:])
-		var ue usageError
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.As(err, &ue):
-			fmt.Fprintf(a.stderr, "netkick %s: %s\n", c.name, ue.msg)
-			return 2
-		default:
-			fmt.Fprintf(a.stderr, "netkick %s: %v\n", c.name, err)
-			return 1
-		}
+	name := "netkick"
+	if c != nil {
+		name = c.CommandPath()
 	}
-	fmt.Fprintf(a.stderr, "netkick: unknown command %q\n\n", args[0])
-	a.usage()
-	return 2
+	var ue usageError
+	if errors.As(err, &ue) {
+		hint := ""
+		if c != nil && c != root {
+			hint = fmt.Sprintf(" (see %s --help)", name)
+		}
+		fmt.Fprintf(a.stderr, "%s: %s%s\n", name, ue.msg, hint)
+		return 2
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		fmt.Fprintf(a.stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	fmt.Fprintf(a.stderr, "%s: %v\n", name, err)
+	return 1
 }
 
-// newFlags makes a flag set that reports errors instead of exiting.
-func (a *app) newFlags(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("netkick "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: netkick %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses flags allowing them after positional arguments too.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+// group makes a command that only holds subcommands: run without one (or
+// with an unknown one) it is a usage error that names the choices.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			var names []string
+			for _, s := range c.Commands() {
+				if s.IsAvailableCommand() {
+					names = append(names, s.Name())
+				}
 			}
-			return nil, usageError{err.Error()}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+			want := strings.Join(names, ", ")
+			if len(args) == 0 {
+				return usageError{"missing subcommand: want one of " + want}
+			}
+			return usageError{fmt.Sprintf("unknown subcommand %q: want one of %s", args[0], want)}
+		},
 	}
+	c.AddCommand(subs...)
+	return c
 }
-
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return fmt.Sprint(*s) }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,20 +11,34 @@ import (
 
 	"github.com/netkick/netkick/boot/treefetch"
 	"github.com/netkick/netkick/inventory"
+
+	"github.com/spf13/cobra"
 )
 
-// runProfileFetch copies a profile's installer kernel and initrd from its
-// install tree into the boot root (`netkick profile fetch NAME`).
-func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFlags, args []string) error {
-	from := fs.String("from", "", "install tree to fetch from: http(s) URL or directory (default: the profile's install_url)")
-	bootRoot := fs.String("boot-root", "", "boot root to write into (default <data>/boot, as `netkick serve` uses)")
-	arch := fs.String("arch", "x86_64", "architecture whose images .treeinfo names")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// profileFetchCmd is `netkick profile fetch NAME`: it copies a profile's
+// installer kernel and initrd from its install tree into the boot root.
+func profileFetchCmd(a *app) *cobra.Command {
+	var o fetchOptions
+	c := &cobra.Command{
+		Use:   "fetch NAME [--from URL|DIR] [--boot-root DIR] [--arch x86_64]",
+		Short: "copy a profile's installer kernel and initrd from its install tree into the boot root",
+		RunE: func(c *cobra.Command, pos []string) error {
+			return a.profileFetch(c.Context(), o, pos)
+		},
 	}
+	c.Flags().StringVar(&o.from, "from", "", "install tree to fetch from: http(s) URL or directory (default: the profile's install_url)")
+	c.Flags().StringVar(&o.bootRoot, "boot-root", "", "boot root to write into (default <data>/boot, as netkick serve uses)")
+	c.Flags().StringVar(&o.arch, "arch", "x86_64", "architecture whose images .treeinfo names")
+	return c
+}
+
+// fetchOptions are profile fetch's flags.
+type fetchOptions struct{ from, bootRoot, arch string }
+
+func (a *app) profileFetch(ctx context.Context, o fetchOptions, pos []string) error {
+	sf := &a.sf
 	if len(pos) != 1 {
-		return usageError{"want the profile NAME; usage: netkick " + profileUsage}
+		return usageError{"want the profile NAME"}
 	}
 	if sf.server != "" {
 		return usageError{"profile fetch writes into the boot root on this machine: run it where `netkick serve` runs, with --data (or --boot-root), not --server"}
@@ -48,7 +61,7 @@ func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFla
 	if p == nil {
 		return fmt.Errorf("profile %q does not exist (list them with `netkick profile list`)", pos[0])
 	}
-	treeURL := *from
+	treeURL := o.from
 	if treeURL == "" {
 		treeURL = p.InstallURL
 	}
@@ -67,7 +80,7 @@ func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFla
 			return fmt.Errorf("profile %s names its kernel or initrd by URL (%s): the boot loader fetches it from there, nothing to copy into the boot root", p.Name, dst)
 		}
 	}
-	dir := *bootRoot
+	dir := o.bootRoot
 	if dir == "" {
 		dir = filepath.Join(sf.data, "boot")
 	}
@@ -84,7 +97,7 @@ func runProfileFetch(ctx context.Context, a *app, fs *flag.FlagSet, sf *storeFla
 	if err != nil {
 		return err
 	}
-	ti, err := src.ReadTreeinfo(ctx, *arch)
+	ti, err := src.ReadTreeinfo(ctx, o.arch)
 	if err != nil {
 		return err
 	}

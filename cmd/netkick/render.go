@@ -1,31 +1,29 @@
 package main
 
 import (
-	"context"
+	"github.com/spf13/cobra"
 )
 
-const renderUsage = `render kickstart|pxelinux|ipxe HOST     (HOST: MAC or hostname)`
-
-func runRender(ctx context.Context, a *app, args []string) error {
-	var sf storeFlags
-	fs := a.newFlags("render", renderUsage)
-	sf.register(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// renderCmd is `netkick render KIND HOST`: exactly what HOST would be served.
+func renderCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "render kickstart|pxelinux|ipxe|grub HOST",
+		Short: "print exactly what a host would be served (HOST: MAC or hostname)",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 2 {
+				return usageError{"want KIND and HOST"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			out, err := b.Render(c.Context(), pos[0], pos[1])
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(out)
+			return err
+		},
 	}
-	if len(pos) != 2 {
-		return usageError{"want KIND and HOST; usage: netkick " + renderUsage}
-	}
-	b, err := sf.open()
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	out, err := b.Render(ctx, pos[0], pos[1])
-	if err != nil {
-		return err
-	}
-	_, err = a.stdout.Write(out)
-	return err
 }

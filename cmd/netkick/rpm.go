@@ -8,64 +8,54 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/rpmbuild"
+
+	"github.com/spf13/cobra"
 )
 
-const rpmUsage = `rpm spec TARBALL [--packager "Name <mail>"] [-o FILE]
-       netkick rpm spec --fix FILE.spec
-       netkick rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`
-
-// runRpm: CPAN tarball -> site_perl spec -> RPM -> yum repository.
-func runRpm(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usageError{"want a subcommand: spec or build\nUsage: netkick " + rpmUsage}
-	}
-	switch args[0] {
-	case "spec":
-		return runRpmSpec(a, args[1:])
-	case "build":
-		return runRpmBuild(ctx, a, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintf(a.stderr, "Usage: netkick %s\n", rpmUsage)
-		return nil
-	}
-	return usageError{fmt.Sprintf("unknown subcommand %q: want spec or build", args[0])}
+// rpmCmd is `netkick rpm …`: CPAN tarball -> site_perl spec -> RPM -> yum repository.
+func rpmCmd(a *app) *cobra.Command {
+	return group("rpm", "CPAN tarball -> site_perl RPM -> yum repository: rpm spec, rpm spec --fix, rpm build",
+		rpmSpecCmd(a), rpmBuildCmd(a))
 }
 
-func runRpmSpec(a *app, args []string) error {
-	fs := a.newFlags("rpm spec", `rpm spec TARBALL [--packager "Name <mail>"] [-o FILE] | rpm spec --fix FILE.spec`)
-	packager := fs.String("packager", "", `packager for the %changelog entry, "Name <mail>"`)
-	out := fs.String("o", "", "write the spec to FILE instead of standard output")
-	fix := fs.String("fix", "", "repair an existing spec in place (vendor -> site, no man pages) and print the diff")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func rpmSpecCmd(a *app) *cobra.Command {
+	var packager, out, fix string
+	c := &cobra.Command{
+		Use:   `spec TARBALL [--packager "Name <mail>"] [-o FILE] | spec --fix FILE.spec`,
+		Short: "write a site_perl spec for a CPAN tarball, or repair an existing spec",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if fix != "" {
+				if len(pos) != 0 {
+					return usageError{"--fix takes the spec file only, no tarball"}
+				}
+				return fixSpecFile(a, fix)
+			}
+			if len(pos) != 1 {
+				return usageError{"want one CPAN tarball, e.g. netkick rpm spec HTML-Laundry-0.0103.tar.gz"}
+			}
+			d, err := rpmbuild.OpenDist(pos[0])
+			if err != nil {
+				return err
+			}
+			_, spec, err := rpmbuild.GenerateSpec(d, packager, time.Now())
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				_, err := fmt.Fprint(a.stdout, spec)
+				return err
+			}
+			if err := writeFileAtomic(out, []byte(spec), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "wrote %s\n", out)
+			return nil
+		},
 	}
-	if *fix != "" {
-		if len(pos) != 0 {
-			return usageError{"--fix takes the spec file only, no tarball"}
-		}
-		return fixSpecFile(a, *fix)
-	}
-	if len(pos) != 1 {
-		return usageError{"want one CPAN tarball, e.g. netkick rpm spec HTML-Laundry-0.0103.tar.gz"}
-	}
-	d, err := rpmbuild.OpenDist(pos[0])
-	if err != nil {
-		return err
-	}
-	_, spec, err := rpmbuild.GenerateSpec(d, *packager, time.Now())
-	if err != nil {
-		return err
-	}
-	if *out == "" {
-		_, err := fmt.Fprint(a.stdout, spec)
-		return err
-	}
-	if err := writeFileAtomic(*out, []byte(spec), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stderr, "wrote %s\n", *out)
-	return nil
+	c.Flags().StringVar(&packager, "packager", "", `packager for the %changelog entry, "Name <mail>"`)
+	c.Flags().StringVarP(&out, "output", "o", "", "write the spec to FILE instead of standard output")
+	c.Flags().StringVar(&fix, "fix", "", "repair an existing spec in place (vendor -> site, no man pages) and print the diff")
+	return c
 }
 
 // fixSpecFile applies rpmbuild.FixSpec to a file in place, printing the
@@ -99,34 +89,43 @@ func fixSpecFile(a *app, path string) error {
 	return nil
 }
 
-func runRpmBuild(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("rpm build", `rpm build TARBALL [--repo DIR] [--data DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`)
-	repo := fs.String("repo", "", "yum repository directory to add the RPM to (default <data>/repo/cpan, which netkick serve publishes at /repo/cpan/)")
-	data := fs.String("data", "./netkick-data", "data directory (for the default repository)")
-	packager := fs.String("packager", "", `packager for the %changelog entry, "Name <mail>"`)
-	targetSiteLib := fs.String("target-sitelib", "", "pure-Perl dists: install into this site lib (perl -V:installsitelib on the target hosts, e.g. /usr/lib/perl5/site_perl/5.8.8) instead of the build host's")
-	specFile := fs.String("spec", "", "build with this spec instead of a generated one (e.g. one repaired with rpm spec --fix)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func rpmBuildCmd(a *app) *cobra.Command {
+	var o rpmBuildOptions
+	c := &cobra.Command{
+		Use:   `build TARBALL [--repo DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`,
+		Short: "build a CPAN tarball's RPM and add it to a yum repository",
+		RunE: func(c *cobra.Command, pos []string) error {
+			return a.rpmBuild(c.Context(), o, pos)
+		},
 	}
+	c.Flags().StringVar(&o.repo, "repo", "", "yum repository directory to add the RPM to (default <data>/repo/cpan, which netkick serve publishes at /repo/cpan/)")
+	c.Flags().StringVar(&o.packager, "packager", "", `packager for the %changelog entry, "Name <mail>"`)
+	c.Flags().StringVar(&o.targetSiteLib, "target-sitelib", "", "pure-Perl dists: install into this site lib (perl -V:installsitelib on the target hosts, e.g. /usr/lib/perl5/site_perl/5.8.8) instead of the build host's")
+	c.Flags().StringVar(&o.specFile, "spec", "", "build with this spec instead of a generated one (e.g. one repaired with rpm spec --fix)")
+	return c
+}
+
+// rpmBuildOptions are rpm build's flags.
+type rpmBuildOptions struct{ repo, packager, targetSiteLib, specFile string }
+
+func (a *app) rpmBuild(ctx context.Context, o rpmBuildOptions, pos []string) error {
 	if len(pos) != 1 {
 		return usageError{"want one CPAN tarball, e.g. netkick rpm build HTML-Laundry-0.0103.tar.gz --repo ./netkick-data/repo/cpan"}
 	}
-	dir := *repo
+	dir := o.repo
 	if dir == "" {
-		dir = filepath.Join(*data, "repo", "cpan")
+		dir = filepath.Join(a.sf.data, "repo", "cpan")
 	}
 	var spec string
-	if *specFile != "" {
-		b, err := os.ReadFile(*specFile)
+	if o.specFile != "" {
+		b, err := os.ReadFile(o.specFile)
 		if err != nil {
 			return fmt.Errorf("read spec: %w", err)
 		}
 		spec = string(b)
 	}
 	res, err := rpmbuild.Build(ctx, rpmbuild.BuildOptions{
-		Tarball: pos[0], RepoDir: dir, Packager: *packager, Spec: spec, Progress: a.stderr, TargetSiteLib: *targetSiteLib,
+		Tarball: pos[0], RepoDir: dir, Packager: o.packager, Spec: spec, Progress: a.stderr, TargetSiteLib: o.targetSiteLib,
 	})
 	if err != nil {
 		return err

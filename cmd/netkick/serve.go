@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -18,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/boot/bind"
 	"github.com/netkick/netkick/boot/bootfs"
@@ -27,13 +26,15 @@ import (
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/tftp"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 //go:embed demo.yaml
 var demoYAML []byte
-
-const serveUsage = `serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--boot-root DIR] [--templates DIR] [--public-url URL] [--token-file F] [--repo-root DIR] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]`
 
 // serveConfig is the YAML config file; flags override it.
 type serveConfig struct {
@@ -100,38 +101,51 @@ func loadServeConfig(path string, cfg *serveConfig) error {
 	return nil
 }
 
-func runServe(ctx context.Context, a *app, args []string) error {
-	cfg := defaultServeConfig()
-	fs := a.newFlags("serve", serveUsage)
-	configPath := fs.String("config", "", "YAML config file (flags override it)")
+// serveCmd is `netkick serve`: the HTTP, TFTP and DHCP servers.
+func serveCmd(a *app) *cobra.Command {
+	var configPath string
 	var flagCfg serveConfig
-	fs.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
-	fs.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
-	fs.StringVar(&flagCfg.Data, "data", cfg.Data, "data directory (inventory, admin token, boot root)")
-	fs.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with `netkick bootfiles`)")
-	fs.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
-	fs.IntVar(&flagCfg.TFTPMaxPerClient, "tftp-max-per-client", tftp.DefaultMaxPerClient, "concurrent TFTP transfers from one client address; over it that request gets an error")
-	fs.StringVar(&flagCfg.TokenBinding, "token-binding", "", "tie build tokens to their machine: strict (address and MAC; default), address, or off (default with --demo)")
-	fs.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
-	fs.StringVar(&flagCfg.Templates, "templates", "", "template directory overriding the built-in templates")
-	fs.StringVar(&flagCfg.PublicURL, "public-url", "", "base URL installers use to reach netkick (default: the Host header of each request)")
-	fs.StringVar(&flagCfg.TokenFile, "token-file", "", "admin token file (default <data>/admin.token, created on first start)")
-	fs.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
-	fs.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	fs.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
-	fs.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
-	fs.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
-	fs.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+	cfg := defaultServeConfig()
+	c := &cobra.Command{
+		Use:   "serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]",
+		Short: "run the HTTP (and TFTP/DHCP) servers",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"serve takes no arguments, only flags"}
+			}
+			flagCfg.Data, flagCfg.TokenFile = a.sf.data, a.sf.tokenFile
+			flagCfg.Templates, flagCfg.PublicURL = a.sf.templates, a.sf.publicURL
+			return a.serve(c.Context(), c.Flags(), configPath, flagCfg)
+		},
 	}
-	if *configPath != "" {
-		if err := loadServeConfig(*configPath, &cfg); err != nil {
+	f := c.Flags()
+	f.StringVar(&configPath, "config", "", "YAML config file (flags override it)")
+	f.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
+	f.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
+	f.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with netkick bootfiles)")
+	f.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
+	f.IntVar(&flagCfg.TFTPMaxPerClient, "tftp-max-per-client", tftp.DefaultMaxPerClient, "concurrent TFTP transfers from one client address; over it that request gets an error")
+	f.StringVar(&flagCfg.TokenBinding, "token-binding", "", "tie build tokens to their machine: strict (address and MAC; default), address, or off (default with --demo)")
+	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
+	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
+	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
+	f.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
+	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
+	f.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
+	return c
+}
+
+// serve runs the servers; fs holds the parsed flags (global ones included),
+// flagCfg their values. Flags given on the command line win over the file.
+func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
+	cfg := defaultServeConfig()
+	if configPath != "" {
+		if err := loadServeConfig(configPath, &cfg); err != nil {
 			return err
 		}
 	}
-	// Flags given on the command line win over the file.
-	fs.Visit(func(f *flagValue) {
+	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "http":
 			cfg.HTTP = flagCfg.HTTP
@@ -234,8 +248,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	defer tree.Close()
 	var extra []httpd.MetricsWriter
-	tftpExplicit := false
-	fs.Visit(func(f *flagValue) { tftpExplicit = tftpExplicit || f.Name == "tftp" })
+	tftpExplicit := fs.Changed("tftp")
 	ts, tconn, err := startTFTP(cfg, tree, st, log)
 	switch {
 	case err != nil && (tftpExplicit || cfg.TFTP != defaultServeConfig().TFTP):
@@ -265,7 +278,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
 		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
 	if binder != nil {
-		hopts.Bind = binder
+		hopts.Binder = provision.AddrBinder(binder.Check)
 	}
 	if dsrv != nil {
 		// A host with a lease gets its kickstart only from that address.
@@ -335,8 +348,6 @@ func portOf(addr string) int {
 	return n
 }
 
-type flagValue = flag.Flag
-
 // openBootRoot creates (if needed) and opens the boot root.
 // newBinder builds the token binding for mode: nil for off (with a warning).
 // The neighbour table is opened in this process's network namespace.
@@ -394,8 +405,11 @@ func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bo
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
 	o := bootfs.Options{Dir: dir, Lookup: st}
+	if lh, ok := st.(bootfs.LeaseHosts); ok {
+		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
+	}
 	if binder != nil {
-		o.Bind = binder
+		o.Bind = binder // configs that carry a token go only to their machine
 	}
 	return bootfs.New(o)
 }
@@ -428,15 +442,17 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 	if err != nil {
 		return nil, fmt.Errorf("built-in demo inventory: %w", err)
 	}
-	if err := httpd.ValidateImport(ctx, st, d); err != nil {
-		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	p, err := provision.New(provision.Options{Store: st, TokenTTL: ttl})
+	if err != nil {
+		return nil, err
 	}
-	if err := inventory.Import(ctx, st, d); err != nil {
+	who := provision.Actor{Via: "server", Name: "--demo"}
+	if _, err := p.Import(ctx, who, d, provision.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("load demo inventory: %w", err)
 	}
 	var out []*inventory.Host
 	for _, h := range d.Hosts {
-		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		bh, err := p.Build(ctx, who, h.ID(), ttl)
 		if err != nil {
 			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
 		}

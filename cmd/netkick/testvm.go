@@ -8,34 +8,50 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/testvm"
+
+	"github.com/spf13/cobra"
 )
 
-const testvmUsage = `testvm run [--parallel N] [--timeout D] [--direct] [--keep] [--work DIR] [--cache DIR] [SCENARIO…]
-       netkick testvm list`
+// testvmCmd is `netkick testvm …`: boot QEMU machines through netkick and
+// check what they became (needs root, QEMU).
+func testvmCmd(a *app) *cobra.Command {
+	return group("testvm", "boot QEMU machines through netkick and check what they became: testvm run [SCENARIO…]",
+		testvmRunCmd(a), testvmListCmd(a))
+}
 
-// runTestvm boots the rig's virtual machines through netkick (needs root, QEMU).
-func runTestvm(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "list") {
-		return usageError{"want `testvm run [SCENARIO…]` or `testvm list`"}
+func testvmListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "list the scenarios",
+		RunE: func(c *cobra.Command, pos []string) error {
+			for _, s := range testvm.Scenarios() {
+				fmt.Fprintf(a.stdout, "%-16s %s\n", s.Name, s.Summary)
+			}
+			return nil
+		},
 	}
-	if args[0] == "list" {
-		for _, s := range testvm.Scenarios() {
-			fmt.Fprintf(a.stdout, "%-16s %s\n", s.Name, s.Summary)
-		}
-		return nil
-	}
-	fs := a.newFlags("testvm", testvmUsage)
+}
+
+func testvmRunCmd(a *app) *cobra.Command {
 	opts := testvm.Options{Out: a.stdout}
-	fs.IntVar(&opts.Parallel, "parallel", 2, "virtual machines booting at a time (QEMU TCG uses one core each)")
-	fs.DurationVar(&opts.Timeout, "timeout", 6*time.Minute, "time limit per virtual machine")
-	fs.BoolVar(&opts.Direct, "direct", false, "boot the mini installer with QEMU -kernel/-initrd instead of PXE")
-	fs.BoolVar(&opts.KeepAll, "keep", false, "keep disk images and logs of passing scenarios too")
-	fs.StringVar(&opts.WorkDir, "work", "", "work directory (default: a new temporary directory)")
-	fs.StringVar(&opts.CacheDir, "cache", testvm.DefaultCacheDir(), "kernel and initramfs cache")
-	names, err := parse(fs, args[1:])
-	if err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "run [--parallel N] [--timeout D] [--direct] [--keep] [--work DIR] [--cache DIR] [SCENARIO…]",
+		Short: "run scenarios (all without names)",
+		RunE: func(c *cobra.Command, names []string) error {
+			return a.testvmRun(c.Context(), opts, names)
+		},
 	}
+	f := c.Flags()
+	f.IntVar(&opts.Parallel, "parallel", 2, "virtual machines booting at a time (QEMU TCG uses one core each)")
+	f.DurationVar(&opts.Timeout, "timeout", 6*time.Minute, "time limit per virtual machine")
+	f.BoolVar(&opts.Direct, "direct", false, "boot the mini installer with QEMU -kernel/-initrd instead of PXE")
+	f.BoolVar(&opts.KeepAll, "keep", false, "keep disk images and logs of passing scenarios too")
+	f.StringVar(&opts.WorkDir, "work", "", "work directory (default: a new temporary directory)")
+	f.StringVar(&opts.CacheDir, "cache", testvm.DefaultCacheDir(), "kernel and initramfs cache")
+	return c
+}
+
+func (a *app) testvmRun(ctx context.Context, opts testvm.Options, names []string) error {
 	scs, err := testvm.SelectScenarios(testvm.Scenarios(), names)
 	if err != nil {
 		return usageError{err.Error()}

@@ -26,7 +26,7 @@ const awakeSchedtrace = "schedtrace=2147483647"
 // (GODEBUG=schedtrace=0 is how to opt out), so the re-executed process does
 // not do it again.
 func serveEnv(args, environ []string) ([]string, bool) {
-	if len(args) < 2 || args[1] != "serve" {
+	if subcommand(args[1:]) != "serve" {
 		return nil, false
 	}
 	out := make([]string, 0, len(environ)+1)
@@ -72,4 +72,35 @@ func reexecAwake() {
 		return
 	}
 	_ = syscall.Exec(exe, os.Args, env) // returns only on failure
+}
+
+// subcommand returns the first argument that is not a global flag or its
+// value: the command global flags may precede (`netkick --data D serve`).
+func subcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		case strings.HasPrefix(a, "-"):
+			if !strings.Contains(a, "=") && globalValueFlag(a) {
+				i++ // its value
+			}
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// globalValueFlag says whether a is one of the root's flags that take a value.
+func globalValueFlag(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "data", "server", "token-file", "templates", "public-url":
+		return true
+	}
+	return false
 }

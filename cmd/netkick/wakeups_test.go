@@ -31,6 +31,9 @@ func TestServeEnv(t *testing.T) {
 		{"duplicate GODEBUG: first wins, second dropped", []string{"netkick", "serve"}, []string{"GODEBUG=a=1", "GODEBUG=schedtrace=0"},
 			[]string{"GODEBUG=a=1," + awakeSchedtrace}, true},
 		{"serve as a flag value is not the command", []string{"netkick", "host", "add", "serve"}, nil, nil, false},
+		{"global flags before serve", []string{"netkick", "--data", "/srv/nk", "serve"}, nil, []string{want}, true},
+		{"global flag with = before serve", []string{"netkick", "--data=/srv/nk", "serve"}, nil, []string{want}, true},
+		{"serve as a global flag's value is not the command", []string{"netkick", "--data", "serve", "host", "list"}, nil, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +63,7 @@ func TestServeReexecsAwake(t *testing.T) {
 	if err != nil {
 		t.Fatalf("netkick serve -h: %v\n%s", err, out)
 	}
-	if n := strings.Count(string(out), "Usage: netkick serve"); n != 1 {
+	if n := strings.Count(string(out), "Usage:\n  netkick serve"); n != 1 {
 		t.Fatalf("usage printed %d times, want 1:\n%s", n, out)
 	}
 
