@@ -43,6 +43,9 @@ type backend interface {
 	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
 	Export(ctx context.Context) (*inventory.Dump, error)
 	Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error)
+	AddToken(ctx context.Context, name string) (string, error)
+	ListTokens(ctx context.Context) ([]inventory.APIToken, error)
+	RevokeToken(ctx context.Context, name string) error
 	Close() error
 }
 
@@ -53,12 +56,14 @@ type storeFlags struct {
 	tokenFile string
 	templates string
 	publicURL string
+	// create lets open make a missing data directory (import does).
+	create bool
 }
 
 // register adds them to the root command: they are global, given before or
 // after the subcommand.
 func (sf *storeFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&sf.data, "data", "./netkick-data", "local data directory (safe to use while a server runs on it)")
+	fs.StringVar(&sf.data, "data", envData(), "local data directory, safe to use while a server runs on it (env NETKICK_DATA)")
 	fs.StringVar(&sf.server, "server", os.Getenv("NETKICK_SERVER"), "URL of a running netkick server instead of --data (env NETKICK_SERVER)")
 	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file: read with --server (default: env NETKICK_TOKEN, else <data>/admin.token); serve creates it on first start")
 	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (serve, and local render)")
@@ -76,6 +81,11 @@ func (sf *storeFlags) open() (backend, error) {
 			return nil, usageError{fmt.Sprintf("--server %q: want a URL such as http://127.0.0.1:8080", sf.server)}
 		}
 		return &remote{base: strings.TrimRight(sf.server, "/"), token: tok, c: &http.Client{Timeout: 60 * time.Second}}, nil
+	}
+	if !sf.create {
+		if err := sf.needData(); err != nil {
+			return nil, err
+		}
 	}
 	st, err := inventory.OpenSQLite(filepath.Join(sf.data, "inventory.db"))
 	if err != nil {
@@ -208,6 +218,18 @@ func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 
 func (l *local) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {
 	return l.p.Import(ctx, l.actor, d, o)
+}
+
+func (l *local) AddToken(ctx context.Context, name string) (string, error) {
+	return l.p.AddToken(ctx, l.actor, name)
+}
+
+func (l *local) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
+	return l.p.ListTokens(ctx)
+}
+
+func (l *local) RevokeToken(ctx context.Context, name string) error {
+	return l.p.RevokeToken(ctx, l.actor, name)
 }
 
 // remote talks to a running server's API.
@@ -408,6 +430,20 @@ func (r *remote) Import(ctx context.Context, d *inventory.Dump, o provision.Impo
 	}
 	var res provision.ImportResult
 	return &res, r.do(ctx, "POST", "/api/v1/import?"+q.Encode(), d, &res)
+}
+
+func (r *remote) AddToken(ctx context.Context, name string) (string, error) {
+	var out httpd.TokenCreated
+	return out.Token, r.do(ctx, "POST", "/api/v1/tokens", map[string]string{"name": name}, &out)
+}
+
+func (r *remote) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
+	var out []inventory.APIToken
+	return out, r.do(ctx, "GET", "/api/v1/tokens", nil, &out)
+}
+
+func (r *remote) RevokeToken(ctx context.Context, name string) error {
+	return r.do(ctx, "DELETE", "/api/v1/tokens/"+esc(name), nil, nil)
 }
 
 func (r *remote) Close() error { return nil }

@@ -61,7 +61,7 @@ func bootfilesCmd(a *app) *cobra.Command {
 			if len(pos) != 0 {
 				return usageError{"bootfiles takes no arguments"}
 			}
-			return a.bootfiles(root, from)
+			return a.bootfiles(root, from, dataNamed(c))
 		},
 	}
 	c.Flags().StringVar(&root, "boot-root", "", "boot root to fill (default <data>/boot)")
@@ -69,9 +69,12 @@ func bootfilesCmd(a *app) *cobra.Command {
 	return c
 }
 
-func (a *app) bootfiles(root, from string) error {
+func (a *app) bootfiles(root, from string, dataNamed bool) error {
 	dir := root
 	if dir == "" {
+		if err := a.sf.needDataUnlessNamed(dataNamed); err != nil {
+			return err
+		}
 		dir = filepath.Join(a.sf.data, "boot")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -185,8 +185,9 @@ func hostTagCmd(a *app, sub string) *cobra.Command {
 		short = "take roles from a host"
 	}
 	return &cobra.Command{
-		Use:   sub + " HOST ROLE…",
-		Short: short,
+		Use:               sub + " HOST ROLE…",
+		Short:             short,
+		ValidArgsFunction: a.completeHosts(1),
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) < 2 {
 				return usageError{"want HOST and at least one ROLE"}
@@ -211,13 +212,16 @@ func hostTagCmd(a *app, sub string) *cobra.Command {
 }
 
 func hostListCmd(a *app) *cobra.Command {
-	var state, role, cluster string
+	var state, role, cluster, output string
 	c := &cobra.Command{
-		Use:   "list [--state S] [--role R] [--cluster C]",
+		Use:   "list [--state S] [--role R] [--cluster C] [-o json|yaml]",
 		Short: "list hosts",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"host list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			b, err := a.sf.open()
 			if err != nil {
@@ -228,25 +232,39 @@ func hostListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
-			for _, h := range hosts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
-			}
-			return tw.Flush()
+			return a.emit(output, hosts, func() error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
+				for _, h := range hosts {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
+				}
+				return tw.Flush()
+			})
 		},
 	}
+	addOutputFlag(c, &output, outTable)
 	c.Flags().StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
 	c.Flags().StringVar(&role, "role", "", "only hosts with this role")
 	c.Flags().StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
 	return c
 }
 
+// hostView is host show's JSON and YAML document: the host and its timeline.
+type hostView struct {
+	inventory.Host `yaml:",inline"`
+	Events         []inventory.Event `json:"events" yaml:"events"`
+}
+
 func hostShowCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show HOST",
-		Short: "show a host and its timeline",
+	var output string
+	c := &cobra.Command{
+		Use:               "show HOST [-o json|yaml]",
+		Short:             "show a host and its timeline",
+		ValidArgsFunction: a.completeHosts(1),
 		RunE: func(c *cobra.Command, pos []string) error {
+			if err := validOutput(output, true); err != nil {
+				return err
+			}
 			key, b, err := a.oneHost(pos)
 			if err != nil {
 				return err
@@ -260,16 +278,24 @@ func hostShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printHost(a, h, ev)
-			return nil
+			if ev == nil {
+				ev = []inventory.Event{}
+			}
+			return a.emit(output, hostView{Host: *h, Events: ev}, func() error {
+				printHost(a, h, ev)
+				return nil
+			})
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 func hostRmCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "rm HOST",
-		Short: "remove a host",
+		Use:               "rm HOST",
+		Short:             "remove a host",
+		ValidArgsFunction: a.completeHosts(1),
 		RunE: func(c *cobra.Command, pos []string) error {
 			key, b, err := a.oneHost(pos)
 			if err != nil {
@@ -288,8 +314,9 @@ func hostRmCmd(a *app) *cobra.Command {
 func hostBuildCmd(a *app) *cobra.Command {
 	var ttl time.Duration
 	c := &cobra.Command{
-		Use:   "build HOST…",
-		Short: "put hosts in build mode: their next network boot installs, once",
+		Use:               "build HOST…",
+		Short:             "put hosts in build mode: their next network boot installs, once",
+		ValidArgsFunction: a.completeHosts(-1),
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) == 0 {
 				return usageError{"want at least one HOST (MAC or hostname)"}

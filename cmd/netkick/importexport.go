@@ -26,6 +26,7 @@ func importCmd(a *app) *cobra.Command {
 			"entries it does not list are deleted. --dry-run prints what would change.\n" +
 			"Hosts listed in build mode get a fresh build token.",
 		RunE: func(c *cobra.Command, pos []string) error {
+			a.sf.create = true // import may start a new inventory
 			return a.importFile(c.Context(), pos, o)
 		},
 	}

@@ -42,21 +42,27 @@ func lvsPutCmd(a *app) *cobra.Command {
 }
 
 func lvsListCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
+	var output string
+	c := &cobra.Command{
+		Use:   "list [-o json|yaml]",
 		Short: "list clusters",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"lvs list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			src, err := openClusters(&a.sf, "")
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			return lvsList(c.Context(), a, src)
+			return lvsList(c.Context(), a, src, output)
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 // lvsPlan reads the one CLUSTER argument's plan from the inventory or --file.
@@ -348,12 +354,16 @@ func lvsPut(ctx context.Context, a *app, sf *storeFlags, path string) error {
 	return nil
 }
 
-func lvsList(ctx context.Context, a *app, src clusterSource) error {
+func lvsList(ctx context.Context, a *app, src clusterSource, output string) error {
 	cs, err := src.ListClusters(ctx)
 	if err != nil {
 		return err
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return a.emit(output, cs, func() error { return lvsTable(a, cs) })
+}
+
+func lvsTable(a *app, cs []inventory.Cluster) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLUSTER\tPRIMARY\tBACKUP\tSUBNET\tSERVICES")
 	for _, c := range cs {

@@ -54,12 +54,16 @@ func profileAddCmd(a *app) *cobra.Command {
 }
 
 func profileListCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
+	var output string
+	c := &cobra.Command{
+		Use:   "list [-o json|yaml]",
 		Short: "list OS profiles",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"profile list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			b, err := a.sf.open()
 			if err != nil {
@@ -70,14 +74,18 @@ func profileListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tOS\tVERSION\tTEMPLATE\tLAYOUT\tINSTALL URL")
-			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.OS, p.Version, dash(p.Template), dash(p.Layout), dash(p.InstallURL))
-			}
-			return tw.Flush()
+			return a.emit(output, ps, func() error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tOS\tVERSION\tTEMPLATE\tLAYOUT\tINSTALL URL")
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.OS, p.Version, dash(p.Template), dash(p.Layout), dash(p.InstallURL))
+				}
+				return tw.Flush()
+			})
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

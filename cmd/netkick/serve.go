@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,8 +84,29 @@ const (
 	bindingOff     = "off"
 )
 
+// kickstartSubnets hands the DHCP subnets (normalized) to the kickstart
+// renderer: a host reserved inside one installs with static networking.
+func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
+	var out []kickstart.Subnet
+	for _, sc := range c.Subnets {
+		p, err := netip.ParsePrefix(sc.CIDR)
+		if err != nil {
+			continue // Normalize has refused it already
+		}
+		s := kickstart.Subnet{Prefix: p.Masked()}
+		s.Router, _ = netip.ParseAddr(sc.Router)
+		for _, d := range sc.DNS {
+			if a, err := netip.ParseAddr(d); err == nil {
+				s.DNS = append(s.DNS, a)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func defaultServeConfig() serveConfig {
-	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: "./netkick-data", LogLevel: "info"}
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info"}
 }
 
 // loadServeConfig reads the YAML file strictly (unknown keys are errors).
@@ -140,6 +162,9 @@ func serveCmd(a *app) *cobra.Command {
 // flagCfg their values. Flags given on the command line win over the file.
 func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
 	cfg := defaultServeConfig()
+	if d := os.Getenv("NETKICK_DATA"); d != "" {
+		cfg.Data = d // the config file and --data win over the environment
+	}
 	if configPath != "" {
 		if err := loadServeConfig(configPath, &cfg); err != nil {
 			return err
@@ -229,7 +254,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
-	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
+	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates, Subnets: kickstartSubnets(cfg.DHCP)})
 	if err != nil {
 		return err
 	}
@@ -425,6 +450,7 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	if lh, ok := st.(tftp.LeaseHosts); ok {
 		o.Leases = lh
 	}
+	o.Timeline = st // a UEFI loader that never runs gets a hint on the host's timeline
 	ts, err := tftp.New(o)
 	if err != nil {
 		return nil, nil, err
