@@ -22,6 +22,7 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
 )
 
 // Options configure a Server.
@@ -50,6 +51,9 @@ type Options struct {
 	// Binder, when set, is asked whether a machine's request comes from the
 	// machine it names (see provision.Binder).
 	Binder provision.Binder
+	// Check, when set, runs `netkick check` on this server's facts for
+	// GET /api/v1/check.
+	Check func(ctx context.Context) []check.Problem
 }
 
 // Server is the HTTP server's state.
@@ -151,6 +155,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)
 	s.dumpRoutes(e, api)
+	s.checkRoutes(api)
 	s.bootRoutes(e)
 }
 
