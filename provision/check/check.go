@@ -33,9 +33,11 @@ type Problem struct {
 	Fix     string `json:"fix"`
 }
 
-// String is the one-line form: "check subject: problem; fix: fix".
+// String is the one-line form: "check subject: problem; fix: fix". Line
+// breaks inside a message (an integrity report) become " / ".
 func (p Problem) String() string {
-	return fmt.Sprintf("%s %s: %s; fix: %s", p.Check, p.Subject, p.Problem, p.Fix)
+	one := strings.NewReplacer("\r\n", " / ", "\n", " / ", "\r", " / ")
+	return one.Replace(fmt.Sprintf("%s %s: %s; fix: %s", p.Check, p.Subject, strings.TrimSpace(p.Problem), p.Fix))
 }
 
 // File is what the gatherer found at a path under the boot root.

@@ -141,3 +141,10 @@ func lines(ps []Problem) string {
 	}
 	return b.String()
 }
+
+func TestProblemIsOneLine(t *testing.T) {
+	p := Problem{"store", "/srv/inventory.db", "corrupt (*** in database main ***\nTree 2 page 2: bad\n", "restore it"}
+	if got, want := p.String(), "store /srv/inventory.db: corrupt (*** in database main *** / Tree 2 page 2: bad; fix: restore it"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+}
