@@ -259,7 +259,7 @@ func TestLoaderStalled(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := LoaderStalled(tc.evs, t0.Add(time.Duration(tc.now)*time.Second)); got != tc.want {
+			if got := LoaderStalled(tc.evs, t0.Add(time.Duration(tc.now)*time.Second), StallQuiet); got != tc.want {
 				t.Fatalf("got %q\nwant %q", got, tc.want)
 			}
 		})

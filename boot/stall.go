@@ -25,13 +25,13 @@ var stallHints = []struct{ file, hint string }{
 
 // LoaderStalled decides from a host's timeline (oldest first) whether the
 // UEFI loader netkick last sent it over TFTP never ran: it was sent at least
-// StallQuiet before now, and since then the host asked for nothing (only
+// quiet (StallQuiet in production) before now, and since then the host asked for nothing (only
 // DHCP, and no DHCP from iPXE, which would mean iPXE runs). It returns the
 // hint to put on the timeline, "" when there is nothing to say, and says it
 // once per fetch. A firmware that refuses an unsigned binary under Secure
 // Boot says so only on its own console ("Access Denied"): this is how
 // netkick can tell.
-func LoaderStalled(events []inventory.Event, now time.Time) string {
+func LoaderStalled(events []inventory.Event, now time.Time, quiet time.Duration) string {
 	last, hint := -1, ""
 	for i, e := range events {
 		if e.Kind != "tftp" {
@@ -43,7 +43,7 @@ func LoaderStalled(events []inventory.Event, now time.Time) string {
 			}
 		}
 	}
-	if last < 0 || now.Sub(events[last].Time) < StallQuiet {
+	if last < 0 || now.Sub(events[last].Time) < quiet {
 		return ""
 	}
 	for _, e := range events[last+1:] {
@@ -57,6 +57,17 @@ func LoaderStalled(events []inventory.Event, now time.Time) string {
 		}
 	}
 	return hint
+}
+
+// StallWatched reports whether a boot file sent over TFTP is a first stage
+// whose silence LoaderStalled explains: check the timeline StallQuiet later.
+func StallWatched(name string) bool {
+	for _, h := range stallHints {
+		if name == h.file || strings.HasSuffix(name, "/"+h.file) {
+			return true
+		}
+	}
+	return false
 }
 
 // sentFile matches a tftp event detail "sent NAME (…" for a loader by base

@@ -145,15 +145,16 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) err
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/metrics", s.handleMetrics)
-	e.GET("/ks/:mac", s.handleKickstart, s.limitFailures)
+	e.GET("/ks/:mac", s.handleKickstart)
 	s.repoRoutes(e)
 
-	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.limitFailures, s.requireAdmin)
+	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)
+	s.tokenRoutes(api)
 	s.dumpRoutes(e, api)
 	s.checkRoutes(api)
 	s.bootRoutes(e)
@@ -184,25 +185,43 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		s.metrics.request(route, status)
-		s.log.Debug("http", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
-			"remote", c.RealIP(), "dur", time.Since(start))
+		if a, ok := c.Get(actorKey).(provision.Actor); ok && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			// Changes name who made them.
+			s.log.Info("api", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
+				"remote", c.RealIP(), "by", a.String())
+		} else {
+			s.log.Debug("http", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
+				"remote", c.RealIP(), "dur", time.Since(start))
+		}
 		return nil
 	}
 }
 
-// requireAdmin checks the bearer token in constant time.
+// requireAdmin lets in the bootstrap admin token (compared in constant
+// time) or a named API token, and records which one as the request's actor.
+// A valid token is never refused for other requests' failures.
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	want := []byte(s.opts.AdminToken)
 	return func(c echo.Context) error {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		got, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			s.failures.fail(c.RealIP(), time.Now())
-			s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
-			return &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
-				hint: "send Authorization: Bearer <token>; the token is in <data>/admin.token on the server"}
+		if ok && subtle.ConstantTimeCompare([]byte(got), want) == 1 {
+			c.Set(actorKey, provision.Actor{Via: "api", Name: provision.AdminTokenName})
+			return next(c)
 		}
-		return next(c)
+		if ok {
+			a, found, err := s.prov.Authenticate(c.Request().Context(), got)
+			if err != nil {
+				return err
+			}
+			if found {
+				c.Set(actorKey, a)
+				return next(c)
+			}
+		}
+		s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
+		return s.refusal(c, &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
+			hint: "send Authorization: Bearer <token>: <data>/admin.token on the server, or a token made with `netkick token add NAME`"})
 	}
 }
 

@@ -41,6 +41,7 @@ func commands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		serveCmd(a),
 		hostCmd(a),
+		tokenCmd(a),
 		profileCmd(a),
 		layoutCmd(a),
 		renderCmd(a),

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
+	"github.com/netkick/netkick/internal/sdnotify"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
@@ -55,6 +57,27 @@ type serveConfig struct {
 	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
+}
+
+// kickstartSubnets hands the DHCP subnets (normalized) to the kickstart
+// renderer: a host reserved inside one installs with static networking.
+func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
+	var out []kickstart.Subnet
+	for _, sc := range c.Subnets {
+		p, err := netip.ParsePrefix(sc.CIDR)
+		if err != nil {
+			continue // Normalize has refused it already
+		}
+		s := kickstart.Subnet{Prefix: p.Masked()}
+		s.Router, _ = netip.ParseAddr(sc.Router)
+		for _, d := range sc.DNS {
+			if a, err := netip.ParseAddr(d); err == nil {
+				s.DNS = append(s.DNS, a)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func defaultServeConfig() serveConfig {
@@ -149,7 +172,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
-	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
+	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates, Subnets: kickstartSubnets(cfg.DHCP)})
 	if err != nil {
 		return err
 	}
@@ -209,6 +232,23 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		return err
 	}
 	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", cfg.DHCP.Mode)
+	// Under systemd (Type=notify) say READY once every listener is up and
+	// STOPPING as soon as the stop signal arrives.
+	notify, err := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+	if err != nil {
+		log.Warn("systemd notifications off", "err", err)
+	}
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			if err := notify.Notify(sdnotify.Stopping, sdnotify.Status("stopping")); err != nil {
+				log.Warn("systemd notification", "err", err)
+			}
+		case <-stopped:
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dhcpDone := make(chan error, 1)
@@ -241,6 +281,16 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 			fmt.Fprintf(a.stderr, "netkick: serving TFTP on %s from %s\n", tconn.LocalAddr(), tree.Dir())
 		}
 		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
+		status := "serving HTTP on " + addr
+		if ts != nil {
+			status += ", TFTP on " + tconn.LocalAddr().String()
+		}
+		if dsrv != nil {
+			status += ", DHCP (" + cfg.DHCP.Mode + ") on " + cfg.DHCP.Interface
+		}
+		if err := notify.Notify(sdnotify.Ready, sdnotify.Status(status)); err != nil {
+			log.Warn("systemd notification", "err", err)
+		}
 		for _, h := range demoHosts {
 			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
 		}
@@ -292,6 +342,7 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	if lh, ok := st.(tftp.LeaseHosts); ok {
 		o.Leases = lh
 	}
+	o.Timeline = st // a UEFI loader that never runs gets a hint on the host's timeline
 	ts, err := tftp.New(o)
 	if err != nil {
 		return nil, nil, err
