@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
 )
 
 // Options configure a Server.
@@ -51,6 +52,9 @@ type Options struct {
 	// Binder, when set, is asked whether a machine's request comes from the
 	// machine it names (see provision.Binder).
 	Binder provision.Binder
+	// Check, when set, runs `netkick check` on this server's facts for
+	// GET /api/v1/check.
+	Check func(ctx context.Context) []check.Problem
 	// FetchEventsPerSource bounds the fetch events (boot.ipxe, boot files,
 	// refusals) one client address puts on timelines per minute
 	// (inventory.DefaultFetchEventsPerSource when 0).
@@ -183,6 +187,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.layoutRoutes(api)
 	s.tokenRoutes(api)
 	s.dumpRoutes(e, api)
+	s.checkRoutes(api)
 	s.bootRoutes(e)
 }
 
