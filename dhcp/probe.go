@@ -21,10 +21,10 @@ const (
 	probeWait         = time.Second
 )
 
-// prober tells which link-layer address answers for ip on the served
-// segment: nil and no error when nobody does.
+// prober tells which link-layer addresses answer for ip on the served
+// segment: none and no error when nobody does.
 type prober interface {
-	whoHas(ip netip.Addr, wait time.Duration) (net.HardwareAddr, error)
+	whoHas(ip netip.Addr, wait time.Duration) ([]net.HardwareAddr, error)
 }
 
 var errNotOnLink = errors.New("address is not on the interface's subnet (behind a relay): it cannot be probed")
@@ -90,15 +90,24 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 	s.mu.Unlock()
 	for _, j := range due {
 		addr := addrOf(j.ip)
-		hw, err := s.probe(addr)
+		hws, err := s.probe(addr)
+		var hw, stranger net.HardwareAddr // an answer; one not of the host
+		for _, h := range hws {
+			hw = h
+			if !slices.Contains(j.d.macs, h.String()) && h.String() != j.d.mac {
+				stranger = h
+			}
+		}
 		switch {
 		case err != nil:
 			s.Metrics.probed(probeError)
 			s.log.Warn("dhcp: declined reservation not probed; it stays out for the decline hold", "ip", addr.String(), "mac", j.d.mac, "err", err)
 			s.mu.Lock()
-			delete(s.declined, j.ip)
+			if d := s.declined[j.ip]; d != nil {
+				d.next = now.Add(declineHold) // the hold ends by then anyway
+			}
 			s.mu.Unlock()
-		case hw == nil || slices.Contains(j.d.macs, hw.String()) || hw.String() == j.d.mac:
+		case stranger == nil:
 			why := "no machine answered ARP for it"
 			res := probeFree
 			if hw != nil {
@@ -120,6 +129,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 				s.event(inventory.Event{HostID: j.d.hostID, Kind: "dhcp-decline-cleared", Detail: fmt.Sprintf("%s given back: %s", addr, why)})
 			}
 		default:
+			hw = stranger
 			s.Metrics.probed(probeInUse)
 			s.mu.Lock()
 			if d := s.declined[j.ip]; d != nil {
@@ -138,7 +148,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 }
 
 // probe asks who answers for addr, on the interface's own subnet only.
-func (s *Server) probe(addr netip.Addr) (net.HardwareAddr, error) {
+func (s *Server) probe(addr netip.Addr) ([]net.HardwareAddr, error) {
 	if s.prober == nil {
 		return nil, errors.New("no prober (the interface has no ARP socket)")
 	}

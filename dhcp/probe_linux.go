@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,8 +52,9 @@ func (p *arpProber) Close() error {
 }
 
 // whoHas sends up to three ARP probes for ip within wait and returns the
-// sender hardware address of the first reply, nil when none came.
-func (p *arpProber) whoHas(ip netip.Addr, wait time.Duration) (net.HardwareAddr, error) {
+// sender hardware addresses that answered, none when nobody did. After the
+// first answer it listens a little longer, for any other machine.
+func (p *arpProber) whoHas(ip netip.Addr, wait time.Duration) ([]net.HardwareAddr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	req := make([]byte, 28)
@@ -68,13 +70,17 @@ func (p *arpProber) whoHas(ip netip.Addr, wait time.Duration) (net.HardwareAddr,
 		Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
 	deadline := time.Now().Add(wait)
 	buf := make([]byte, 128)
-	for try := 0; try < 3; try++ {
+	var seen []net.HardwareAddr
+	for try := 0; try < 3 && len(seen) == 0; try++ {
 		if err := unix.Sendto(p.fd, req, 0, to); err != nil {
 			return nil, fmt.Errorf("send ARP probe for %s on %s: %w", ip, p.ifi.Name, err)
 		}
 		slot := time.Until(deadline) / time.Duration(3-try)
 		end := time.Now().Add(slot)
 		for {
+			if len(seen) > 0 && time.Until(end) > answerLinger {
+				end = time.Now().Add(answerLinger)
+			}
 			left := time.Until(end)
 			if left <= 0 {
 				break
@@ -93,8 +99,14 @@ func (p *arpProber) whoHas(ip netip.Addr, wait time.Duration) (net.HardwareAddr,
 			if n < 28 || binary.BigEndian.Uint16(buf[6:]) != 2 || [4]byte(buf[14:18]) != t {
 				continue
 			}
-			return net.HardwareAddr(append([]byte(nil), buf[8:14]...)), nil
+			hw := net.HardwareAddr(append([]byte(nil), buf[8:14]...))
+			if !slices.ContainsFunc(seen, func(h net.HardwareAddr) bool { return h.String() == hw.String() }) {
+				seen = append(seen, hw)
+			}
 		}
 	}
-	return nil, nil
+	return seen, nil
 }
+
+// answerLinger is how long a probe listens for more answers after the first.
+const answerLinger = 150 * time.Millisecond

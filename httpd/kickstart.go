@@ -27,12 +27,11 @@ func (s *Server) handleKickstart(c echo.Context) error {
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", f.Body)
 	case errors.Is(err, inventory.ErrNotFound):
 		s.metrics.render("kickstart", "not_found", 0)
-		s.failures.fail(c.RealIP(), time.Now())
-		return &apiError{status: http.StatusNotFound, msg: "no host with MAC " + mac,
-			hint: "register it with `netkick host add " + mac + " --hostname NAME --profile PROFILE`"}
+		return s.refusal(c, &apiError{status: http.StatusNotFound, msg: "no host with MAC " + mac,
+			hint: "register it with `netkick host add " + mac + " --hostname NAME --profile PROFILE`"})
 	case errors.Is(err, provision.ErrRefused):
 		s.metrics.render("kickstart", "forbidden", 0)
-		return s.forbidden(c, "kickstart", err)
+		return s.refusedFor(c, mac, "kickstart", err)
 	default:
 		s.metrics.render("kickstart", "error", 0)
 		return &apiError{status: http.StatusInternalServerError, msg: err.Error(),

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,11 +28,20 @@ type BuildResponse struct {
 // LeaseFinder tells the address a host currently holds, if any (the DHCP lease store).
 type LeaseFinder = provision.LeaseFinder
 
+// refusedFor is forbidden for a machine's request naming mac: when mac is a
+// known host's, the refusal also goes on its timeline (a fetch event,
+// coalesced like any other, so refusals cannot flood it).
+func (s *Server) refusedFor(c echo.Context, mac, what string, reason error) error {
+	if h, err := s.opts.Store.GetHost(c.Request().Context(), mac); err == nil {
+		s.fetchEvent(c, h.ID(), inventory.KindRefused, what, what+" refused to "+c.RealIP()+": "+provision.Reason(reason))
+	}
+	return s.forbidden(c, what, reason)
+}
+
 // forbidden logs the reason and answers a bare 403.
 func (s *Server) forbidden(c echo.Context, what string, reason error) error {
-	s.failures.fail(c.RealIP(), time.Now())
 	s.log.Warn(what+" refused", "remote", c.RealIP(), "path", c.Request().URL.Path, "reason", provision.Reason(reason))
-	return &apiError{status: http.StatusForbidden, msg: what + " refused", hint: "the reason is in the netkick server log"}
+	return s.refusal(c, &apiError{status: http.StatusForbidden, msg: what + " refused", hint: "the reason is in the netkick server log"})
 }
 
 func (s *Server) lifecycleRoutes(e *echo.Echo, api *echo.Group) {
@@ -55,9 +63,8 @@ func (s *Server) lifecycleRoutes(e *echo.Echo, api *echo.Group) {
 			KickstartURL: s.urls(c).Kickstart(h.ID(), h.BuildToken)})
 	})
 	// Install reports authenticate with the host's build token, not the admin token.
-	limit := s.limitFailures
-	e.POST("/api/v1/hosts/:mac/built", s.report(boot.EventBuilt), limit)
-	e.POST("/api/v1/hosts/:mac/failed", s.report(boot.EventFailed), limit)
+	e.POST("/api/v1/hosts/:mac/built", s.report(boot.EventBuilt))
+	e.POST("/api/v1/hosts/:mac/failed", s.report(boot.EventFailed))
 }
 
 // report handles the %post callback (built) and the failure report (failed).
@@ -71,7 +78,7 @@ func (s *Server) report(t boot.Transition) echo.HandlerFunc {
 		h, err := s.prov.Report(c.Request().Context(), c.Param("mac"), s.requester(c), t, detail)
 		switch {
 		case errors.Is(err, provision.ErrRefused):
-			return s.forbidden(c, "install report", err)
+			return s.refusedFor(c, c.Param("mac"), "install report", err)
 		case err != nil:
 			return err
 		}
@@ -88,48 +95,4 @@ func lastLines(s string, max int) string {
 		}
 	}
 	return s
-}
-
-// failureLimiter counts refused requests per client address in fixed windows.
-type failureLimiter struct {
-	mu     sync.Mutex
-	window time.Duration
-	max    int
-	start  time.Time
-	counts map[string]int
-}
-
-func newFailureLimiter(max int, window time.Duration) *failureLimiter {
-	return &failureLimiter{max: max, window: window, counts: map[string]int{}}
-}
-
-func (l *failureLimiter) roll(now time.Time) {
-	if now.Sub(l.start) >= l.window {
-		l.start, l.counts = now, map[string]int{}
-	}
-}
-
-func (l *failureLimiter) fail(ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.roll(now)
-	l.counts[ip]++
-}
-
-func (l *failureLimiter) blocked(ip string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.roll(now)
-	return l.counts[ip] >= l.max
-}
-
-// limitFailures refuses clients with too many recent refused requests (429).
-func (s *Server) limitFailures(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if s.failures.blocked(c.RealIP(), time.Now()) {
-			return &apiError{status: http.StatusTooManyRequests, msg: "too many refused requests from " + c.RealIP(),
-				hint: "wait a minute; check the token you are sending"}
-		}
-		return next(c)
-	}
 }

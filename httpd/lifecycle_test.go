@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
 )
 
 // realServer runs the handler on a loopback listener.
@@ -142,7 +143,7 @@ func TestExpiredTokenAndWrongSource(t *testing.T) {
 // could send; every one is refused and the inventory is unchanged.
 func TestHostileRequests(t *testing.T) {
 	s, st, base := realServer(t)
-	s.failures.max = 1000 // this test is about refusals, not the rate limit
+	s.failures = newFailureLimiter(1000, time.Minute) // this test is about refusals, not the rate limit
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:20"}, Hostname: "victim", Profile: "centos-5.3"})
 	victim, _ := startBuild(t, ctx, st, "victim", time.Hour, time.Now())
@@ -210,21 +211,55 @@ func TestHostileRequests(t *testing.T) {
 	}
 }
 
-func TestFailedAttemptsAreRateLimited(t *testing.T) {
-	s, _, base := realServer(t)
-	s.failures.max = 5
-	for i := 0; i < 5; i++ {
-		if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", false); code != 401 {
-			t.Fatalf("attempt %d: %d", i, code)
+// TestRefusalLimitSparesValidTokens: refusals are counted per source
+// address and only ever turn refusals into 429; the right token is served
+// from any address, including the one that failed.
+func TestRefusalLimitSparesValidTokens(t *testing.T) {
+	s, st, _ := realServer(t)
+	get := func(addr, token string) int {
+		req := httptest.NewRequest("GET", "/api/v1/hosts", nil)
+		req.RemoteAddr = addr + ":40000"
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec.Code
 	}
-	// Even the right token is refused until the window passes.
-	if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", true); code != 429 {
-		t.Fatalf("after 5 failures: %d", code)
+	codes := map[int]int{}
+	for i := 0; i < 100; i++ {
+		codes[get("192.0.2.66", "wrong-token-wrong-token")]++
 	}
-	s.failures.roll(time.Now().Add(2 * time.Minute))
-	if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", true); code != 200 {
-		t.Fatalf("after the window: %d", code)
+	if codes[401] != 20 || codes[429] != 80 {
+		t.Fatalf("100 bad tokens from one address: %v; want 20 x 401 then 429", codes)
+	}
+	if code := get("192.0.2.77", testToken); code != 200 {
+		t.Fatalf("admin from another address: %d", code)
+	}
+	if code := get("192.0.2.66", testToken); code != 200 {
+		t.Fatalf("admin from the refused address: %d", code)
+	}
+	// A named token too, and a host's own kickstart token.
+	secret, err := s.prov.AddToken(context.Background(), provision.Actor{Via: "test"}, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := get("192.0.2.66", secret); code != 200 {
+		t.Fatalf("named token from the refused address: %d", code)
+	}
+	h, err := startBuild(t, context.Background(), st, "a01", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/ks/"+h.ID()+"?token="+h.BuildToken, nil)
+	req.RemoteAddr = "192.0.2.66:40001"
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("host token from the refused address: %d %s", rec.Code, rec.Body)
+	}
+	if code := get("192.0.2.66", "still-wrong-still-wrong"); code != 429 {
+		t.Fatalf("a bad token from the refused address: %d", code)
 	}
 }
 

@@ -71,7 +71,7 @@ func Scenarios() []Scenario {
 		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{
 				"/etc/sysconfig/network-scripts/ifcfg-lo:0": {"DEVICE=lo:0"},
-				"/etc/sysctl.conf":                          {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
+				"/etc/sysctl.d/90-netkick-lvs.conf":         {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
 			}},
 		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", Layout: "home-opt", ExpectError: "does not fit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
 	}

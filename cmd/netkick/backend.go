@@ -43,6 +43,9 @@ type backend interface {
 	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
 	Export(ctx context.Context) (*inventory.Dump, error)
 	Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error)
+	AddToken(ctx context.Context, name string) (string, error)
+	ListTokens(ctx context.Context) ([]inventory.APIToken, error)
+	RevokeToken(ctx context.Context, name string) error
 	Close() error
 }
 
@@ -175,7 +178,12 @@ func (l *local) Events(ctx context.Context, key string) ([]inventory.Event, erro
 	if err != nil {
 		return nil, err
 	}
-	return l.Store.Events(ctx, h.ID(), 0)
+	ev, err := l.Store.Events(ctx, h.ID(), 0)
+	// As the API does: what clients sent leaves escaped, never raw.
+	for i := range ev {
+		ev[i].Detail = inventory.EscapeControl(ev[i].Detail, true)
+	}
+	return ev, err
 }
 
 func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
@@ -210,6 +218,18 @@ func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 
 func (l *local) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {
 	return l.p.Import(ctx, l.actor, d, o)
+}
+
+func (l *local) AddToken(ctx context.Context, name string) (string, error) {
+	return l.p.AddToken(ctx, l.actor, name)
+}
+
+func (l *local) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
+	return l.p.ListTokens(ctx)
+}
+
+func (l *local) RevokeToken(ctx context.Context, name string) error {
+	return l.p.RevokeToken(ctx, l.actor, name)
 }
 
 // remote talks to a running server's API.
@@ -410,6 +430,20 @@ func (r *remote) Import(ctx context.Context, d *inventory.Dump, o provision.Impo
 	}
 	var res provision.ImportResult
 	return &res, r.do(ctx, "POST", "/api/v1/import?"+q.Encode(), d, &res)
+}
+
+func (r *remote) AddToken(ctx context.Context, name string) (string, error) {
+	var out httpd.TokenCreated
+	return out.Token, r.do(ctx, "POST", "/api/v1/tokens", map[string]string{"name": name}, &out)
+}
+
+func (r *remote) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
+	var out []inventory.APIToken
+	return out, r.do(ctx, "GET", "/api/v1/tokens", nil, &out)
+}
+
+func (r *remote) RevokeToken(ctx context.Context, name string) error {
+	return r.do(ctx, "DELETE", "/api/v1/tokens/"+esc(name), nil, nil)
 }
 
 func (r *remote) Close() error { return nil }

@@ -41,6 +41,7 @@ func commands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		serveCmd(a),
 		hostCmd(a),
+		tokenCmd(a),
 		profileCmd(a),
 		layoutCmd(a),
 		renderCmd(a),
@@ -51,6 +52,7 @@ func commands(a *app) []*cobra.Command {
 		importCmd(a),
 		exportCmd(a),
 		testvmCmd(a),
+		checkCmd(a),
 		versionCmd(a),
 	}
 }
