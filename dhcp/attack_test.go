@@ -572,3 +572,40 @@ func TestAttackSpoofedRequestsMoveNoLease(t *testing.T) {
 }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestInstallerLeaseIsTheHostsAddressAtOnce: the installer does its own
+// DHCP; the address it is ACKed is the host's current lease (what token
+// binding checks) as soon as the ACK arrives, and a move releases the old
+// address in the same commit.
+func TestInstallerLeaseIsTheHostsAddressAtOnce(t *testing.T) {
+	l := newLink(t)
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{l.cliMAC}, Hostname: "i01"}); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, l.srv, fullConfig("vs", UnknownIgnore), st)
+	// The firmware's DHCP.
+	first, _ := udhcpcLease(t, l.cli, "vc", false)
+	if ip, err := st.LeaseIP(ctx, l.cliMAC); err != nil || ip != first {
+		t.Fatalf("right after the firmware's ACK, LeaseIP = %q, %v; want %s", ip, err, first)
+	}
+	// Ops give the host a reservation; the installer's DHCP gets it.
+	if _, err := st.UpdateHost(ctx, l.cliMAC, func(h *inventory.Host) error { h.IP = "192.0.2.41"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // the server's host snapshot refreshes every 200 ms here
+	second, _ := udhcpcLease(t, l.cli, "vc", false)
+	if second != "192.0.2.41" {
+		t.Fatalf("installer got %s, want the new reservation 192.0.2.41", second)
+	}
+	if ip, err := st.LeaseIP(ctx, l.cliMAC); err != nil || ip != second {
+		t.Errorf("right after the installer's ACK, LeaseIP = %q, %v; want %s", ip, err, second)
+	}
+	if id, err := st.HostIDByLease(ctx, second); err != nil || id != l.cliMAC {
+		t.Errorf("HostIDByLease(%s) = %q, %v", second, id, err)
+	}
+	if id, err := st.HostIDByLease(ctx, first); err == nil {
+		t.Errorf("the old address %s still names host %s", first, id)
+	}
+}

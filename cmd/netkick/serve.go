@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
+	"github.com/netkick/netkick/internal/sdnotify"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
@@ -270,6 +271,23 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		return err
 	}
 	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", cfg.DHCP.Mode)
+	// Under systemd (Type=notify) say READY once every listener is up and
+	// STOPPING as soon as the stop signal arrives.
+	notify, err := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+	if err != nil {
+		log.Warn("systemd notifications off", "err", err)
+	}
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			if err := notify.Notify(sdnotify.Stopping, sdnotify.Status("stopping")); err != nil {
+				log.Warn("systemd notification", "err", err)
+			}
+		case <-stopped:
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dhcpDone := make(chan error, 1)
@@ -319,6 +337,16 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 			fmt.Fprintf(a.stderr, "netkick: serving TFTP on %s from %s\n", tconn.LocalAddr(), tree.Dir())
 		}
 		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
+		status := "serving HTTP on " + addr
+		if ts != nil {
+			status += ", TFTP on " + tconn.LocalAddr().String()
+		}
+		if dsrv != nil {
+			status += ", DHCP (" + cfg.DHCP.Mode + ") on " + cfg.DHCP.Interface
+		}
+		if err := notify.Notify(sdnotify.Ready, sdnotify.Status(status)); err != nil {
+			log.Warn("systemd notification", "err", err)
+		}
 		for _, h := range demoHosts {
 			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
 		}
