@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
 	"github.com/netkick/netkick/provision/urls"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	// Binder, when set, is asked whether a machine's request comes from the
 	// machine it names (see provision.Binder).
 	Binder provision.Binder
+	// Check, when set, runs `netkick check` on this server's facts for
+	// GET /api/v1/check.
+	Check func(ctx context.Context) []check.Problem
 	// FetchEventsPerSource bounds the fetch events (boot.ipxe, boot files,
 	// refusals) one client address puts on timelines per minute
 	// (inventory.DefaultFetchEventsPerSource when 0).
@@ -126,6 +130,13 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) err
 	if err != nil {
 		return fmt.Errorf("HTTP listen on %s: %w (choose another address with --http)", addr, err)
 	}
+	return s.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened (e.g. inside a
+// network namespace); it takes ownership of ln.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(string)) error {
+	addr := ln.Addr().String()
 	s.echo.Listener = &limitListener{Listener: ln, l: s.conns}
 	hs := s.echo.Server
 	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.IdleTimeout = s.limits.ReadHeaderTimeout, s.limits.ReadTimeout, s.limits.IdleTimeout
@@ -177,6 +188,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.layoutRoutes(api)
 	s.tokenRoutes(api)
 	s.dumpRoutes(e, api)
+	s.checkRoutes(api)
 	s.bootRoutes(e)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
 	"github.com/netkick/netkick/tftp"
 
 	"github.com/spf13/cobra"
@@ -162,53 +163,10 @@ func serveCmd(a *app) *cobra.Command {
 // serve runs the servers; fs holds the parsed flags (global ones included),
 // flagCfg their values. Flags given on the command line win over the file.
 func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
-	cfg := defaultServeConfig()
-	if d := os.Getenv("NETKICK_DATA"); d != "" {
-		cfg.Data = d // the config file and --data win over the environment
+	cfg, err := resolveServeConfig(fs, configPath, flagCfg)
+	if err != nil {
+		return err
 	}
-	if configPath != "" {
-		if err := loadServeConfig(configPath, &cfg); err != nil {
-			return err
-		}
-	}
-	fs.Visit(func(f *pflag.Flag) {
-		switch f.Name {
-		case "http":
-			cfg.HTTP = flagCfg.HTTP
-		case "tftp":
-			cfg.TFTP = flagCfg.TFTP
-		case "boot-root":
-			cfg.BootRoot = flagCfg.BootRoot
-		case "tftp-max-transfers":
-			cfg.TFTPMaxTransfers = flagCfg.TFTPMaxTransfers
-		case "tftp-max-per-client":
-			cfg.TFTPMaxPerClient = flagCfg.TFTPMaxPerClient
-		case "token-binding":
-			cfg.TokenBinding = flagCfg.TokenBinding
-		case "data":
-			cfg.Data = flagCfg.Data
-		case "store":
-			cfg.Store = flagCfg.Store
-		case "templates":
-			cfg.Templates = flagCfg.Templates
-		case "public-url":
-			cfg.PublicURL = flagCfg.PublicURL
-		case "token-file":
-			cfg.TokenFile = flagCfg.TokenFile
-		case "repo-root":
-			cfg.RepoRoot = flagCfg.RepoRoot
-		case "log-level":
-			cfg.LogLevel = flagCfg.LogLevel
-		case "demo":
-			cfg.Demo = flagCfg.Demo
-		case "token-ttl":
-			cfg.TokenTTL = flagCfg.TokenTTL
-		case "dhcp-interface":
-			cfg.DHCP.Interface = flagCfg.DHCP.Interface
-		case "dhcp-mode":
-			cfg.DHCP.Mode = flagCfg.DHCP.Mode
-		}
-	})
 	log, err := newLogger(a, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -315,6 +273,11 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if dsrv != nil {
 		// A host with a lease gets its kickstart only from that address.
 		hopts.Leases = st
+	}
+	// GET /api/v1/check: the server checks its own installation; the ports
+	// it holds itself are fine.
+	hopts.Check = func(ctx context.Context) []check.Problem {
+		return runCheck(ctx, cfg, st, r, func(pid int) bool { return pid == os.Getpid() })
 	}
 	srv, err := httpd.New(hopts)
 	if err != nil {
@@ -654,4 +617,58 @@ func loopbackURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return host + addr[i:]
+}
+
+// resolveServeConfig is the configuration serve runs with: defaults, then
+// NETKICK_DATA, then the --config file, then the flags given on the command
+// line (fs; flagCfg holds their values). check uses it too.
+func resolveServeConfig(fs *pflag.FlagSet, configPath string, flagCfg serveConfig) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	if d := os.Getenv("NETKICK_DATA"); d != "" {
+		cfg.Data = d // the config file and --data win over the environment
+	}
+	if configPath != "" {
+		if err := loadServeConfig(configPath, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "http":
+			cfg.HTTP = flagCfg.HTTP
+		case "tftp":
+			cfg.TFTP = flagCfg.TFTP
+		case "boot-root":
+			cfg.BootRoot = flagCfg.BootRoot
+		case "tftp-max-transfers":
+			cfg.TFTPMaxTransfers = flagCfg.TFTPMaxTransfers
+		case "tftp-max-per-client":
+			cfg.TFTPMaxPerClient = flagCfg.TFTPMaxPerClient
+		case "token-binding":
+			cfg.TokenBinding = flagCfg.TokenBinding
+		case "data":
+			cfg.Data = flagCfg.Data
+		case "store":
+			cfg.Store = flagCfg.Store
+		case "templates":
+			cfg.Templates = flagCfg.Templates
+		case "public-url":
+			cfg.PublicURL = flagCfg.PublicURL
+		case "token-file":
+			cfg.TokenFile = flagCfg.TokenFile
+		case "repo-root":
+			cfg.RepoRoot = flagCfg.RepoRoot
+		case "log-level":
+			cfg.LogLevel = flagCfg.LogLevel
+		case "demo":
+			cfg.Demo = flagCfg.Demo
+		case "token-ttl":
+			cfg.TokenTTL = flagCfg.TokenTTL
+		case "dhcp-interface":
+			cfg.DHCP.Interface = flagCfg.DHCP.Interface
+		case "dhcp-mode":
+			cfg.DHCP.Mode = flagCfg.DHCP.Mode
+		}
+	})
+	return cfg, nil
 }
