@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,10 +20,14 @@ import (
 // token because the requester is not bound to the host.
 func (s *Server) tokenWithheld(c echo.Context, hostID, name string, reason error) {
 	s.metrics.withheld.Add(1)
-	s.log.Warn("build token withheld", "file", name, "remote", c.RealIP(), "reason", reason.Error())
-	if hostID != "" {
-		s.fetchEvent(c, hostID, inventory.KindWithheld, name, "token withheld from "+c.RealIP()+" ("+name+"): "+reason.Error())
+	// Logged and recorded as coalesced as the timeline is: a flood of
+	// requests is one line a minute per host and file, and a counter.
+	if hostID == "" || !s.gate.Admit(c.RealIP(), hostID, inventory.KindWithheld, name, time.Now()) {
+		s.log.Debug("build token withheld", "file", name, "remote", c.RealIP(), "reason", reason.Error())
+		return
 	}
+	s.log.Warn("build token withheld", "file", name, "remote", c.RealIP(), "reason", reason.Error())
+	s.event(c.Request().Context(), hostID, inventory.KindWithheld, "token withheld from "+c.RealIP()+" ("+name+"): "+reason.Error())
 }
 
 // bootRoutes serves the boot tree over HTTP, for iPXE and lpxelinux.0, which

@@ -129,6 +129,13 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) err
 	if err != nil {
 		return fmt.Errorf("HTTP listen on %s: %w (choose another address with --http)", addr, err)
 	}
+	return s.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened (e.g. inside a
+// network namespace); it takes ownership of ln.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(string)) error {
+	addr := ln.Addr().String()
 	s.echo.Listener = &limitListener{Listener: ln, l: s.conns}
 	hs := s.echo.Server
 	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.IdleTimeout = s.limits.ReadHeaderTimeout, s.limits.ReadTimeout, s.limits.IdleTimeout

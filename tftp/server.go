@@ -92,6 +92,9 @@ type Options struct {
 	// cannot take every slot; over it that request gets a TFTP error while
 	// other clients are served.
 	MaxPerClient int
+	// FetchEventsPerSource bounds the timeline events one client address
+	// causes per minute (inventory.DefaultFetchEventsPerSource when 0).
+	FetchEventsPerSource int
 	// BlockSize caps the negotiated blksize (DefaultBlockSize when 0).
 	BlockSize int
 	// Timeout and Retries tune retransmission (defaults when 0).
@@ -112,6 +115,7 @@ type Server struct {
 	log      *slog.Logger
 	sem      chan struct{}
 	share    share
+	gate     *inventory.EventGate
 	srv      *ptftp.Server
 	metrics  Metrics
 	hosts    ipHosts
@@ -149,7 +153,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
 		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
-		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}}
+		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource)}
 	s.public = strings.TrimRight(o.PublicURL, "/")
 	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
 		return nil, err
@@ -282,15 +286,16 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 			s.log.Error("tftp failed", "file", name, "client", remote.IP, "err", err)
 		}
 		if f != nil && f.HostID != "" {
-			s.event(f.HostID, fmt.Sprintf("failed %s to %s: %v", name, remote.IP, err))
+			s.event(client, f.HostID, EventKind, "failed "+name, fmt.Sprintf("failed %s to %s: %v", name, remote.IP, err))
 		}
 		return reply
 	}
 	defer f.Close()
 	if f.Withheld != nil {
 		s.metrics.withheld.Add(1)
-		s.log.Warn("tftp: build token withheld", "file", f.Name, "client", remote.IP, "reason", f.Withheld)
-		s.event(f.HostID, fmt.Sprintf("token withheld from %s (%s): %v", remote.IP, f.Name, f.Withheld))
+		if s.event(client, f.HostID, inventory.KindWithheld, f.Name, fmt.Sprintf("token withheld from %s (%s): %v", remote.IP, f.Name, f.Withheld)) {
+			s.log.Warn("tftp: build token withheld", "file", f.Name, "client", remote.IP, "reason", f.Withheld)
+		}
 	}
 	hostID := f.HostID
 	if hostID != "" {
@@ -309,7 +314,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.metrics.nanos.Add(int64(dur))
 		s.log.Info("tftp sent", "file", f.Name, "client", remote.IP, "bytes", n, "duration", dur.Round(time.Millisecond))
 		if hostID != "" {
-			s.event(hostID, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
+			s.event(client, hostID, EventKind, "sent "+f.Name, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
 			if boot.StallWatched(f.Name) {
 				s.stalls.watch(hostID, s.checkStall)
 			}
@@ -323,7 +328,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.metrics.bytes.Add(n)
 		s.log.Warn("tftp transfer failed", "file", f.Name, "client", remote.IP, "bytes", n, "err", err)
 		if hostID != "" {
-			s.event(hostID, fmt.Sprintf("failed %s to %s after %d bytes: %v", f.Name, remote.IP, n, err))
+			s.event(client, hostID, EventKind, "failed "+f.Name, fmt.Sprintf("failed %s to %s after %d bytes: %v", f.Name, remote.IP, n, err))
 		}
 	}
 	return nil // ReadFrom already answered the client
@@ -369,15 +374,19 @@ func (s *Server) baseURL(local net.IP) string {
 	return "http://" + net.JoinHostPort(h, s.httpPort)
 }
 
-func (s *Server) event(hostID, detail string) {
-	if s.events == nil {
-		return
+// event records a transfer on the host's timeline unless the gate
+// coalesces it (one per host, kind, subject and minute; a bounded number
+// per client address): anyone can send RRQs. It reports whether it did.
+func (s *Server) event(client netip.Addr, hostID, kind, subject, detail string) bool {
+	if s.events == nil || hostID == "" || !s.gate.Admit(client.String(), hostID, kind, subject, time.Now()) {
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: EventKind, Detail: detail}); err != nil {
+	if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: kind, Detail: detail}); err != nil {
 		s.log.Warn("tftp event not recorded", "host", hostID, "err", err)
 	}
+	return true
 }
 
 // ipHosts remembers which known host last fetched its pxelinux config from an
