@@ -162,6 +162,7 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		f.Renders = renderKickstarts(ctx, st, r, cfg.Templates, f.Hosts)
 	}
 	f.Files = check.StatFiles(f.BootRoot, check.Needed(f.Hosts, f.Profiles))
+	f.SecureBoot = check.SecureBootFacts(f.BootRoot, f.Hosts, f.Profiles)
 	f.DHCP = dhcpFacts(cfg.DHCP)
 
 	// Ports and the token file.
@@ -183,12 +184,8 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		tokenFile = filepath.Join(cfg.Data, "admin.token")
 	}
 	f.Token = check.TokenFacts(tokenFile)
-	f.Extra = extraChecks()
 	return append(ps, check.Run(f)...)
 }
-
-// extraChecks are checks other parts of netkick add to check.Run.
-func extraChecks() []func(check.Facts) []check.Problem { return nil }
 
 // renderKickstarts renders the kickstart of every host with a profile, as
 // GET /ks/{mac} would (the template, its snippets, the host's roles and layout).
