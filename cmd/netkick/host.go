@@ -174,7 +174,7 @@ func hostSetCmd(a *app) *cobra.Command {
 	f.BoolVar(&pwStdin, "root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
 	f.StringArrayVar(&labels, "label", nil, "set a label k=v, or remove it with k- (repeatable)")
 	f.StringArrayVar(&params, "param", nil, "set a kickstart parameter k=v, or remove it with k- (repeatable)")
-	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use `host tag`/`untag` to add or remove one")
+	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use host tag or host untag to add or remove one")
 	return c
 }
 
