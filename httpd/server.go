@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -22,6 +23,8 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // Options configure a Server.
@@ -50,6 +53,15 @@ type Options struct {
 	// Binder, when set, is asked whether a machine's request comes from the
 	// machine it names (see provision.Binder).
 	Binder provision.Binder
+	// Check, when set, runs `netkick check` on this server's facts for
+	// GET /api/v1/check.
+	Check func(ctx context.Context) []check.Problem
+	// FetchEventsPerSource bounds the fetch events (boot.ipxe, boot files,
+	// refusals) one client address puts on timelines per minute
+	// (inventory.DefaultFetchEventsPerSource when 0).
+	FetchEventsPerSource int
+	// Limits bound connections (see Limits); zero fields take defaults.
+	Limits Limits
 }
 
 // Server is the HTTP server's state.
@@ -60,6 +72,9 @@ type Server struct {
 	echo     *echo.Echo
 	prov     *provision.Service
 	failures *failureLimiter
+	gate     *inventory.EventGate
+	limits   Limits
+	conns    *connLimiter
 }
 
 // New builds the server and its routes.
@@ -76,16 +91,19 @@ func New(opts Options) (*Server, error) {
 	if opts.FailureLimit <= 0 {
 		opts.FailureLimit = 20
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute)}
-	var urls provision.URLs
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute),
+		gate: inventory.NewEventGate(opts.FetchEventsPerSource)}
+	s.limits = opts.Limits.withDefaults()
+	s.conns = newConnLimiter(s.limits.MaxConns, s.limits.MaxConnsPerClient)
+	var pub urls.URLs
 	if opts.PublicURL != "" {
-		u, err := provision.NewURLs(opts.PublicURL)
+		u, err := urls.New(opts.PublicURL)
 		if err != nil {
 			return nil, fmt.Errorf("httpd: %w", err)
 		}
-		urls = u
+		pub = u
 	}
-	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: urls, TokenTTL: opts.TokenTTL,
+	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: pub, TokenTTL: opts.TokenTTL,
 		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
 	if err != nil {
 		return nil, err
@@ -108,6 +126,24 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Serve listens on addr until ctx is done, then shuts down gracefully.
 // ready, if not nil, receives the bound address once listening.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP listen on %s: %w (choose another address with --http)", addr, err)
+	}
+	return s.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened (e.g. inside a
+// network namespace); it takes ownership of ln.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(string)) error {
+	addr := ln.Addr().String()
+	s.echo.Listener = &limitListener{Listener: ln, l: s.conns}
+	hs := s.echo.Server
+	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.IdleTimeout = s.limits.ReadHeaderTimeout, s.limits.ReadTimeout, s.limits.IdleTimeout
+	hs.MaxHeaderBytes = 64 << 10
+	hs.ConnState = s.conns.connState
+	s.log.Info("HTTP limits", "max_conns", s.limits.MaxConns, "max_conns_per_client", s.limits.MaxConnsPerClient,
+		"read_header_timeout", s.limits.ReadHeaderTimeout, "read_timeout", s.limits.ReadTimeout, "idle_timeout", s.limits.IdleTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- s.echo.Start(addr) }()
 	deadline := time.Now().Add(5 * time.Second)
@@ -152,6 +188,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.layoutRoutes(api)
 	s.tokenRoutes(api)
 	s.dumpRoutes(e, api)
+	s.checkRoutes(api)
 	s.bootRoutes(e)
 }
 
@@ -160,6 +197,7 @@ func (s *Server) handleMetrics(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4")
 	w.WriteHeader(http.StatusOK)
 	s.metrics.WriteMetrics(w)
+	s.conns.WriteMetrics(w)
 	for _, m := range s.opts.Metrics {
 		m.WriteMetrics(w)
 	}
@@ -310,15 +348,30 @@ func actorOf(c echo.Context) provision.Actor {
 // actorKey is the echo context key of the request's actor.
 const actorKey = "netkick.actor"
 
-// urls builds the URLs a machine is given, for this request.
-func (s *Server) urls(c echo.Context) provision.URLs {
+// urls builds the URLs a machine is given: from the public base URL, or
+// without one, from the base this request came in on.
+func (s *Server) urls(c echo.Context) urls.URLs {
 	return s.prov.URLs().Or(s.serverURL(c))
 }
 
 // serverURL is the base URL the client used to reach us, unless configured.
 func (s *Server) serverURL(c echo.Context) string {
-	if s.opts.PublicURL != "" {
-		return strings.TrimRight(s.opts.PublicURL, "/")
+	if u := s.prov.URLs(); !u.IsZero() {
+		return u.Base()
 	}
 	return "http://" + c.Request().Host
 }
+
+// SetPublicURL sets the base URL of every URL a machine is given (serve sets
+// it once it knows the port it listens on).
+func (s *Server) SetPublicURL(base string) error {
+	u, err := urls.New(base)
+	if err != nil {
+		return err
+	}
+	s.prov.SetURLs(u)
+	return nil
+}
+
+// PublicURL is the base URL the server gives machines ("" when it uses each request's own).
+func (s *Server) PublicURL() string { return s.prov.URLs().Base() }
