@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/provision/check"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // checkCmd is `netkick check`: the whole installation, like `cobbler check`.
@@ -199,8 +200,8 @@ func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Rend
 			return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 		}
 	}
-	urls, _ := provision.NewURLs("http://netkick.invalid")
-	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	u, _ := urls.New("http://netkick.invalid")
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u})
 	if err != nil {
 		return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 	}
