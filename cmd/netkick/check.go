@@ -180,6 +180,9 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 	if m := strings.ToLower(cfg.DHCP.Mode); m == dhcp.ModeFull || m == dhcp.ModeProxy {
 		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":67", self))
 	}
+	if strings.ToLower(cfg.DHCP.Mode) == dhcp.ModeProxy {
+		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":4011", self)) // PXE boot server requests
+	}
 	tokenFile := cfg.TokenFile
 	if tokenFile == "" {
 		tokenFile = filepath.Join(cfg.Data, "admin.token")
