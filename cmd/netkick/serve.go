@@ -344,6 +344,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 			if err := ts.SetHTTPAddr(addr); err != nil {
 				log.Error("TFTP: HTTP address for kickstart URLs", "err", err)
 			}
+			ts.SetPublicURL(pub) // the same base as HTTP's
 			go func() {
 				if err := ts.Serve(tconn); err != nil {
 					log.Error("TFTP server stopped", "err", err)
