@@ -170,6 +170,10 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// SetPublicURL sets the HTTP base URL generated configs use, as PublicURL
+// does (call it before Serve).
+func (s *Server) SetPublicURL(base string) { s.public = strings.TrimRight(base, "/") }
+
 // SetHTTPAddr sets the HTTP address used in kickstart URLs (see
 // Options.HTTPAddr), e.g. once the HTTP server has bound its real port.
 // Call it before Serve.
@@ -268,7 +272,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), ClientIP: client.String()})
+	f, err := s.tree.Open(ctx, boot.TFTPName(name), bootfs.Request{BaseURL: s.baseURL(local), ClientIP: client.String()})
 	if err != nil {
 		var reply error
 		switch {

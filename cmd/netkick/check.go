@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/provision/check"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // checkCmd is `netkick check`: the whole installation, like `cobbler check`.
@@ -162,13 +163,14 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		f.Renders = renderKickstarts(ctx, st, r, cfg.Templates, f.Hosts)
 	}
 	f.Files = check.StatFiles(f.BootRoot, check.Needed(f.Hosts, f.Profiles))
+	f.SecureBoot = check.SecureBootFacts(f.BootRoot, f.Hosts, f.Profiles)
 	f.DHCP = dhcpFacts(cfg.DHCP)
 
 	// Ports and the token file.
 	if self == nil {
 		self = func(pid int) bool {
-			d, ok := check.ServeDataDir(pid)
-			return ok && check.SameDir(d, cfg.Data)
+			p, ok := check.ServeProcess(pid)
+			return ok && check.SameDir(serveDataDir(p), cfg.Data)
 		}
 	}
 	f.Ports = append(f.Ports, check.ProbePort("http", "tcp", cfg.HTTP, self))
@@ -178,17 +180,16 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 	if m := strings.ToLower(cfg.DHCP.Mode); m == dhcp.ModeFull || m == dhcp.ModeProxy {
 		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":67", self))
 	}
+	if strings.ToLower(cfg.DHCP.Mode) == dhcp.ModeProxy {
+		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":4011", self)) // PXE boot server requests
+	}
 	tokenFile := cfg.TokenFile
 	if tokenFile == "" {
 		tokenFile = filepath.Join(cfg.Data, "admin.token")
 	}
 	f.Token = check.TokenFacts(tokenFile)
-	f.Extra = extraChecks()
 	return append(ps, check.Run(f)...)
 }
-
-// extraChecks are checks other parts of netkick add to check.Run.
-func extraChecks() []func(check.Facts) []check.Problem { return nil }
 
 // renderKickstarts renders the kickstart of every host with a profile, as
 // GET /ks/{mac} would (the template, its snippets, the host's roles and layout).
@@ -199,8 +200,8 @@ func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Rend
 			return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 		}
 	}
-	urls, _ := provision.NewURLs("http://netkick.invalid")
-	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	u, _ := urls.New("http://netkick.invalid")
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u})
 	if err != nil {
 		return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 	}
@@ -265,4 +266,25 @@ func dhcpFacts(c dhcp.Config) check.DHCP {
 		d.InterfaceExists, d.InterfaceAddrs = check.InterfaceFacts(c.Interface)
 	}
 	return d
+}
+
+// serveDataDir is the data directory a running `netkick serve` uses,
+// resolved as resolveServeConfig does: its --data, else its config file's
+// data:, else its NETKICK_DATA, else ./netkick-data, relative to its
+// working directory.
+func serveDataDir(p check.ServeProc) string {
+	cfg := defaultServeConfig()
+	if p.EnvData != "" {
+		cfg.Data = p.EnvData
+	}
+	if p.Config != "" {
+		_ = loadServeConfig(p.Config, &cfg) // unreadable: the other sources decide
+	}
+	if p.Data != "" {
+		cfg.Data = p.Data
+	}
+	if !filepath.IsAbs(cfg.Data) {
+		cfg.Data = filepath.Join(p.Cwd, cfg.Data)
+	}
+	return cfg.Data
 }
