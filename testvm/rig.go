@@ -87,15 +87,15 @@ func Prerequisites() []string {
 
 // rig is one run's shared state: the network, the server, the report sink.
 type rig struct {
-	opts    Options
-	net     *Net
-	kernel  *Kernel
-	initrd  string
-	data    string
-	token   string
-	sink    *ReportSink
-	client  *http.Client
-	pxe     bool
+	opts   Options
+	net    *Net
+	kernel *Kernel
+	initrd string
+	data   string
+	token  string
+	sink   *ReportSink
+	client *http.Client
+	pxe    bool
 	// proxy: netkick runs in proxy mode beside a site DHCP server (dnsmasq
 	// in its own namespace on the bridge) that hands out the addresses.
 	proxy   bool
