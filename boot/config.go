@@ -30,13 +30,20 @@ const (
 	PXELinuxHost               // pxelinux.cfg/01-<mac>
 	PXELinuxFallback           // pxelinux.cfg/default
 	LocalBootFile              // FileLocalBoot: always refused, see LocalBootByFirmware
+	GRUBHost                   // [dir/]grub.cfg-01-<mac>, grub.cfg-<mac>: GRUBConfig of that MAC
+	GRUBAddress                // [dir/]grub.cfg, grub.cfg-<hex address>: GRUBConfig of the requester (GRUBRequester)
 )
 
 // GeneratedName decides whether a cleaned boot file name (see CleanPath) is
-// one netkick generates, and for PXELinuxHost the host's MAC in canonical form.
+// one netkick generates, and its key: for PXELinuxHost and GRUBHost the
+// host's MAC in canonical form, for GRUBAddress the address the name spells
+// ("" for plain grub.cfg, which names the requester).
 func GeneratedName(clean string) (Generated, string) {
 	if clean == FileLocalBoot {
 		return LocalBootFile, ""
+	}
+	if kind, key, ok := grubConfigName(clean); ok {
+		return kind, key
 	}
 	rest, ok := strings.CutPrefix(clean, "pxelinux.cfg/")
 	if !ok {

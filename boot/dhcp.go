@@ -221,6 +221,8 @@ func httpBase(s DHCPServer) string {
 // build mode: it is named FileLocalBoot, which is refused (see
 // LocalBootByFirmware). A bootloader of "pxelinux" named on the host or its
 // profile sends BIOS iPXE ROMs pxelinux.0 too; left empty, iPXE gets its script.
+// A bootloader of "grub" sends UEFI x86-64 firmware shim (ShimFile) instead
+// of iPXE, which Secure Boot refuses; iPXE itself still gets its script.
 func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, s DHCPServer) DHCPBoot {
 	fw := FirmwareOf(req.Arch, req.VendorClass)
 	ipxe := IsIPXE(req.UserClass)
@@ -247,6 +249,14 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 		out.IPXE = true
 		out.File = IPXEScriptURLFor(s, req.MAC, fw)
 		if strings.HasPrefix(req.VendorClass, ClassHTTP) {
+			out.VendorClass = ClassHTTP
+		}
+	case loader == LoaderGRUB && (fw == FirmwareEFIX8664 || fw == FirmwareEFIX8664HTTP):
+		// Secure Boot: shim (signed by Microsoft) first; it loads grubx64.efi
+		// from its own directory.
+		out.File = ShimFile(prof)
+		if fw == FirmwareEFIX8664HTTP {
+			out.File = httpBase(s) + "/boot/" + out.File
 			out.VendorClass = ClassHTTP
 		}
 	case fw == FirmwareEFIX8664HTTP:
@@ -298,4 +308,13 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 		out.PXEVendor = PXEVendorBootFile()
 	}
 	return out
+}
+
+// ShimFile is the shim a profile boots through under the boot root: its own
+// (Profile.Shim, from its install tree) or FileShim at the top.
+func ShimFile(p *inventory.Profile) string {
+	if p != nil && p.Shim != "" {
+		return p.Shim
+	}
+	return FileShim
 }

@@ -12,6 +12,10 @@ import (
 // before another client may be offered it.
 const offerHold = 30 * time.Second
 
+// maxOffersPerMAC bounds the offers one MAC holds at once, over all subnets
+// (within a subnet a MAC holds one: a repeated DISCOVER gets it again).
+const maxOffersPerMAC = 2
+
 // Errors the allocator returns; the server turns them into NAKs or silence.
 var (
 	errPoolFull      = errors.New("no free address in the pools")
@@ -42,18 +46,23 @@ type allocator struct {
 	leases   map[uint32]*inventory.Lease
 	byMAC    map[macKey]uint32
 	offers   map[uint32]pending
+	offerOf  map[macKey]uint32 // last address offered to a MAC in a subnet
 	reserved map[uint32]string // host reservations: address → MAC
-	cursor   []uint32          // next pool index to try, per subnet
+	// declinedSet indexes the addresses whose lease is declined.
+	declinedSet map[uint32]struct{}
+	cursor      []uint32 // next pool index to try, per subnet
 }
 
 func newAllocator(subs []*subnet, stored []inventory.Lease) *allocator {
 	a := &allocator{
-		subnets:  subs,
-		leases:   map[uint32]*inventory.Lease{},
-		byMAC:    map[macKey]uint32{},
-		offers:   map[uint32]pending{},
-		reserved: map[uint32]string{},
-		cursor:   make([]uint32, len(subs)),
+		subnets:     subs,
+		leases:      map[uint32]*inventory.Lease{},
+		byMAC:       map[macKey]uint32{},
+		offers:      map[uint32]pending{},
+		offerOf:     map[macKey]uint32{},
+		reserved:    map[uint32]string{},
+		cursor:      make([]uint32, len(subs)),
+		declinedSet: map[uint32]struct{}{},
 	}
 	for i := range stored {
 		l := stored[i]
@@ -62,6 +71,9 @@ func newAllocator(subs []*subnet, stored []inventory.Lease) *allocator {
 			continue
 		}
 		a.leases[ip] = &l
+		if l.State == inventory.LeaseDeclined {
+			a.declinedSet[ip] = struct{}{}
+		}
 		if l.State == inventory.LeaseBound && l.MAC != "" {
 			if si := a.subnetOf(ip); si >= 0 {
 				a.byMAC[macKey{l.MAC, si}] = ip
@@ -103,10 +115,7 @@ func (a *allocator) free(ip uint32, mac string, now time.Time) bool {
 // address is held for offerHold.
 func (a *allocator) offer(si int, mac string, reservation, requested uint32, now time.Time) (uint32, error) {
 	s := a.subnets[si]
-	hold := func(ip uint32) (uint32, error) {
-		a.offers[ip] = pending{mac: mac, until: now.Add(offerHold)}
-		return ip, nil
-	}
+	hold := func(ip uint32) (uint32, error) { return a.hold(si, mac, ip, now), nil }
 	if reservation != 0 {
 		if !s.prefix.Contains(addrOf(reservation)) {
 			return 0, fmt.Errorf("reservation %s: %w %s", addrOf(reservation), errWrongSubnet, s.prefix)
@@ -131,6 +140,77 @@ func (a *allocator) offer(si int, mac string, reservation, requested uint32, now
 		}
 	}
 	return 0, fmt.Errorf("subnet %s: %w (%d addresses; widen dhcp.subnets[].pools or shorten the lease)", s.prefix, errPoolFull, n)
+}
+
+// hold reserves ip for mac's offer in subnet si for offerHold: the MAC's
+// one offer there, replacing any other it held.
+func (a *allocator) hold(si int, mac string, ip uint32, now time.Time) uint32 {
+	key := macKey{mac, si}
+	if prev, ok := a.offerOf[key]; ok && prev != ip {
+		if o := a.offers[prev]; o.mac == mac {
+			delete(a.offers, prev)
+		}
+	}
+	if o, ok := a.offers[ip]; ok && o.mac != mac {
+		// The address goes to another MAC: that MAC's offer is gone.
+		if k := (macKey{o.mac, si}); a.offerOf[k] == ip {
+			delete(a.offerOf, k)
+		}
+	}
+	a.offers[ip] = pending{mac: mac, until: now.Add(offerHold)}
+	a.offerOf[key] = ip
+	return ip
+}
+
+// offerAgain offers mac the address it was offered before, when it may
+// still have it, and otherwise picks as offer does.
+func (a *allocator) offerAgain(si int, mac string, ip, reservation uint32, now time.Time) (uint32, error) {
+	s := a.subnets[si]
+	if (reservation == 0 || ip == reservation) && (s.inPool(ip) || ip == reservation) && a.free(ip, mac, now) {
+		return a.hold(si, mac, ip, now), nil
+	}
+	return a.offer(si, mac, reservation, 0, now)
+}
+
+// offered returns the last address offered to mac in subnet si and whether
+// its hold lasts; ok is false when there is none.
+func (a *allocator) offered(si int, mac string, now time.Time) (ip uint32, held, ok bool) {
+	ip, ok = a.offerOf[macKey{mac, si}]
+	if !ok {
+		return 0, false, false
+	}
+	o, has := a.offers[ip]
+	if !has || o.mac != mac {
+		return 0, false, false
+	}
+	return ip, now.Before(o.until), true
+}
+
+// heldOffers counts the offers mac holds in subnets other than si.
+func (a *allocator) heldOffers(si int, mac string, now time.Time) int {
+	n := 0
+	for i := range a.subnets {
+		if i == si {
+			continue
+		}
+		if _, held, ok := a.offered(i, mac, now); ok && held {
+			n++
+		}
+	}
+	return n
+}
+
+// bound returns mac's active lease in subnet si.
+func (a *allocator) bound(si int, mac string, now time.Time) (uint32, bool) {
+	ip, ok := a.byMAC[macKey{mac, si}]
+	if !ok {
+		return 0, false
+	}
+	l := a.leases[ip]
+	if l == nil || l.MAC != mac || l.State != inventory.LeaseBound || !l.Active(now) {
+		return 0, false
+	}
+	return ip, true
 }
 
 // bind gives ip to mac for the subnet's lease time. It returns the leases to
@@ -163,6 +243,7 @@ func (a *allocator) bind(si int, mac string, ip, reservation uint32, hostname st
 	a.leases[ip] = l
 	a.byMAC[key] = ip
 	delete(a.offers, ip)
+	delete(a.offerOf, key)
 	return out, nil
 }
 
@@ -195,15 +276,63 @@ func (a *allocator) decline(mac string, ip uint32, hold time.Duration, now time.
 			delete(a.byMAC, macKey{mac, si})
 		}
 	}
-	delete(a.offers, ip)
+	if o, ok := a.offers[ip]; ok {
+		delete(a.offers, ip)
+		if si := a.subnetOf(ip); si >= 0 && a.offerOf[macKey{o.mac, si}] == ip {
+			delete(a.offerOf, macKey{o.mac, si})
+		}
+	}
 	nl := &inventory.Lease{IP: addrOf(ip).String(), MAC: "", State: inventory.LeaseDeclined,
 		Expires: now.Add(hold), Updated: now, Hostname: "declined by " + mac}
 	a.leases[ip] = nl
+	a.declinedSet[ip] = struct{}{}
 	return []inventory.Lease{*nl}
 }
 
-// forget drops mac's pending offer on ip (the client chose another server).
-func (a *allocator) forget(mac string, ip uint32) {
+// lease returns a copy of the lease record on ip, nil when there is none.
+func (a *allocator) lease(ip uint32) *inventory.Lease {
+	if l := a.leases[ip]; l != nil {
+		c := *l
+		return &c
+	}
+	return nil
+}
+
+// isDeclined reports whether ip's lease is declined.
+func (a *allocator) isDeclined(ip uint32) bool {
+	l := a.leases[ip]
+	return l != nil && l.State == inventory.LeaseDeclined
+}
+
+// giveBack ends the decline of ip, a reservation of mac: mac's lease from
+// before the DECLINE comes back when prev is still unexpired, otherwise ip
+// is recorded as released by mac (free for it, and it may INIT-REBOOT).
+func (a *allocator) giveBack(ip uint32, mac string, prev *inventory.Lease, now time.Time) []inventory.Lease {
+	delete(a.declinedSet, ip)
+	if !a.isDeclined(ip) {
+		return nil
+	}
+	l := &inventory.Lease{IP: addrOf(ip).String(), MAC: mac, State: inventory.LeaseReleased, Expires: now, Updated: now}
+	if prev != nil && prev.MAC == mac && prev.State == inventory.LeaseBound && now.Before(prev.Expires) {
+		c := *prev
+		c.Updated = now
+		l = &c
+		if si := a.subnetOf(ip); si >= 0 {
+			a.byMAC[macKey{mac, si}] = ip
+		}
+	}
+	a.leases[ip] = l
+	return []inventory.Lease{*l}
+}
+
+// forget drops mac's offer in subnet si (the client chose another server).
+func (a *allocator) forget(si int, mac string) {
+	key := macKey{mac, si}
+	ip, ok := a.offerOf[key]
+	if !ok {
+		return
+	}
+	delete(a.offerOf, key)
 	if o, ok := a.offers[ip]; ok && o.mac == mac {
 		delete(a.offers, ip)
 	}

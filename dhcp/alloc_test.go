@@ -146,7 +146,7 @@ func TestAllocatorReleaseDeclineReload(t *testing.T) {
 	if r := b.release(macB, ip("192.0.2.100"), t0.Add(2*time.Minute)); r != nil {
 		t.Fatalf("B released A's address: %+v", r)
 	}
-	b.forget(macA, ip("192.0.2.100"))
+	b.forget(0, macA)
 	if _, err := b.bind(0, macB, ip("192.0.2.100"), 0, "", t0.Add(3*time.Minute)); err != nil {
 		t.Fatalf("bind after release: %v", err)
 	}

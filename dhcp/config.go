@@ -6,6 +6,8 @@ package dhcp
 
 import (
 	"fmt"
+
+	"github.com/netkick/netkick/boot"
 	"net/netip"
 	"strings"
 	"time"
@@ -20,9 +22,9 @@ const (
 
 // Policies for MACs the inventory does not know (full mode).
 const (
-	UnknownIgnore   = "ignore"
-	UnknownPool     = "pool"
-	UnknownDiscover = "discover"
+	UnknownIgnore   = boot.UnknownIgnore
+	UnknownPool     = boot.UnknownPool
+	UnknownDiscover = boot.UnknownDiscover
 )
 
 // Config is the `dhcp:` block of netkick's YAML config.
@@ -38,7 +40,25 @@ type Config struct {
 	Subnets []SubnetConfig `yaml:"subnets" json:"subnets"`
 	// Workers is the size of the fixed worker pool (default 64).
 	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
+	// Relays are the relay agents (addresses or CIDRs) whose relayed
+	// packets (giaddr set) are served; a packet with giaddr from any other
+	// source, or sent to a broadcast address, is dropped. Replies go to
+	// giaddr only for these.
+	Relays []string `yaml:"relays,omitempty" json:"relays,omitempty"`
+	// OfferRate bounds the new offers per second made to MACs the inventory
+	// does not know, per ingress (the interface, and each relay); OfferBurst
+	// is how many may come at once. Defaults 1000 and 5000: a 1,000-machine
+	// boot storm fits in the burst. Known hosts, and clients that already
+	// hold a lease or an offer, are not counted.
+	OfferRate  float64 `yaml:"offer_rate,omitempty" json:"offer_rate,omitempty"`
+	OfferBurst int     `yaml:"offer_burst,omitempty" json:"offer_burst,omitempty"`
 }
+
+// Default bounds of new offers to unknown MACs, per ingress.
+const (
+	DefaultOfferRate  = 1000
+	DefaultOfferBurst = 5000
+)
 
 // SubnetConfig is one subnet served in full mode: the one on Interface, or
 // one behind a relay agent (chosen by the relay's giaddr).
@@ -89,6 +109,18 @@ func (c *Config) Normalize() error {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 64
+	}
+	if c.OfferRate < 0 || c.OfferBurst < 0 {
+		return fmt.Errorf("dhcp.offer_rate %g / dhcp.offer_burst %d: want positive numbers (defaults %d and %d)", c.OfferRate, c.OfferBurst, DefaultOfferRate, DefaultOfferBurst)
+	}
+	if c.OfferRate == 0 {
+		c.OfferRate = DefaultOfferRate
+	}
+	if c.OfferBurst == 0 {
+		c.OfferBurst = DefaultOfferBurst
+	}
+	if _, err := parseRelays(c.Relays); err != nil {
+		return err
 	}
 	if c.Mode == ModeOff {
 		return nil
@@ -168,6 +200,24 @@ func (sc SubnetConfig) parse() (*subnet, error) {
 		s.pools = append(s.pools, r)
 	}
 	return s, nil
+}
+
+// parseRelays reads dhcp.relays: IPv4 addresses or CIDRs.
+func parseRelays(rs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, r := range rs {
+		r = strings.TrimSpace(r)
+		if p, err := netip.ParsePrefix(r); err == nil && p.Addr().Is4() {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(r)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("dhcp.relays[%d] %q: want the IPv4 address a relay agent sends from (192.0.2.2) or a CIDR (192.0.2.0/28)", i, r)
+		}
+		out = append(out, netip.PrefixFrom(a, 32))
+	}
+	return out, nil
 }
 
 func parseRange(s string) (addrRange, error) {

@@ -162,6 +162,7 @@ dhcp:
   interface: vs
   mode: full
   unknown: pool
+  relays: ["198.18.0.2"] # perfdhcp sends as a relay agent
   subnets:
     - cidr: 198.18.0.0/16
       pools: ["198.18.1.0-198.18.255.254"]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func (s *Server) HandleBytes(ctx context.Context, b []byte, peer *net.UDPAddr, p
 		s.Metrics.count(typeInvalid, outBad)
 		return nil, nil
 	}
-	r := s.decide(ctx, req, peer, port)
+	r := s.decide(ctx, req, origin{peer: peer, port: port})
 	if r.commit != nil {
 		select {
 		case err = <-r.commit:
@@ -80,149 +81,240 @@ func (s *Server) committed(req *dhcpv4.DHCPv4, r reply, err error) bool {
 	return false
 }
 
-func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.UDPAddr, port int) reply {
+// origin is where a packet came from.
+type origin struct {
+	peer *net.UDPAddr
+	port int
+	// broadcast is true when the packet was sent to a broadcast address.
+	broadcast bool
+}
+
+func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, from origin) reply {
 	mac := req.ClientHWAddr.String()
 	host, prof := s.lookup(mac)
 	breq := bootRequest(req, mac)
 	bd := boot.DecideDHCP(breq, host, prof, boot.DHCPServer{IP: s.serverIP.String(), HTTPPort: s.httpPort})
 
 	if s.cfg.Mode == ModeProxy {
-		return s.decideProxy(ctx, req, peer, port, host, bd)
+		return s.decideProxy(ctx, req, from.peer, from.port, host, bd)
 	}
-	if port != dhcpv4.ServerPort {
-		return reply{nil, nil, outIgnored, nil}
-	}
+	return s.full(ctx, req, from, mac, host, bd)
+}
+
+// full answers a request in full mode: it gathers the facts under the
+// allocator lock, lets boot.DecideLease decide, and applies the decision.
+func (s *Server) full(ctx context.Context, req *dhcpv4.DHCPv4, from origin, mac string, host *inventory.Host, bd boot.DHCPBoot) reply {
 	si := s.subnetFor(req)
-	if si < 0 {
-		return reply{nil, nil, outIgnored, nil}
+	now := time.Now()
+	s.mu.Lock()
+	f := s.facts(req, from, si, mac, host, now)
+	d := boot.DecideLease(f)
+	if d.NewOffer {
+		s.rates.take(s.ingress(req, from), now)
 	}
-	if host == nil {
-		switch s.cfg.Unknown {
-		case UnknownIgnore:
-			return reply{nil, nil, outIgnored, nil}
-		case UnknownDiscover:
-			if req.MessageType() == dhcpv4.MessageTypeDiscover {
-				h, err := s.discoverHost(ctx, mac, bd.Firmware)
-				if err != nil {
-					s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
-					return reply{nil, nil, outError, nil}
-				}
-				host = h
-			}
+	if d.Discover {
+		// Record the host outside the lock (a store write), then offer.
+		s.mu.Unlock()
+		h, err := s.discoverHost(ctx, mac, bd.Firmware)
+		if err != nil {
+			s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
+			return reply{nil, nil, outError, nil}
+		}
+		host = h
+		s.mu.Lock()
+	}
+	ap := s.applyLocked(ctx, d, si, mac, host, f.Reservation, now)
+	s.mu.Unlock()
+	return s.answer(req, d, ap, si, mac, host, bd, from)
+}
+
+// facts reads what boot.DecideLease needs. Call it under s.mu.
+func (s *Server) facts(req *dhcpv4.DHCPv4, from origin, si int, mac string, host *inventory.Host, now time.Time) boot.LeaseFacts {
+	f := boot.LeaseFacts{
+		Msg:        uint8(req.MessageType()),
+		ServerPort: from.port == dhcpv4.ServerPort,
+		Relayed:    ipv4Of(req.GatewayIPAddr) != 0,
+		Known:      host != nil,
+		Unknown:    s.cfg.Unknown,
+		Requested:  optAddr(req.RequestedIPAddress()),
+		CIAddr:     optAddr(req.ClientIPAddr),
+		MaxOffers:  maxOffersPerMAC,
+	}
+	f.TrustedRelay = f.Relayed && !from.broadcast && from.peer != nil && s.trustedRelay(from.peer.IP)
+	if sid := req.ServerIdentifier(); sid != nil && !sid.IsUnspecified() {
+		f.ServerID = boot.ServerIDOther
+		if sid.Equal(s.serverIP.AsSlice()) {
+			f.ServerID = boot.ServerIDOurs
 		}
 	}
+	if host != nil {
+		if r, ok := parseIPv4(host.IP); ok {
+			f.Reservation = addrOf(r)
+		}
+	}
+	if si < 0 {
+		return f
+	}
+	f.Served, f.Subnet = true, s.subnets[si].prefix
+	a := s.alloc
+	if ip, ok := a.bound(si, mac, now); ok {
+		f.Bound = addrOf(ip)
+	}
+	if ip, held, ok := a.offered(si, mac, now); ok {
+		f.Offered, f.OfferHeld = addrOf(ip), held
+	}
+	if f.Requested.IsValid() {
+		f.RecordRequested = a.hasRecord(u32(f.Requested), mac)
+	}
+	if f.CIAddr.IsValid() {
+		ci := u32(f.CIAddr)
+		f.RecordCIAddr = a.hasRecord(ci, mac)
+		f.CIAddrTaken = !a.free(ci, mac, now)
+	}
+	f.OffersHeld = a.heldOffers(si, mac, now)
+	f.RateAllows = s.rates.allows(s.ingress(req, from), now)
+	return f
+}
+
+// applied is what applying a decision to the allocator yielded.
+type applied struct {
+	ip     uint32
+	err    error
+	commit chan error
+	leases []inventory.Lease
+}
+
+// applyLocked makes the allocator change a decision asks for and queues
+// its lease writes. Call it under s.mu (the commit queue keeps its order).
+func (s *Server) applyLocked(ctx context.Context, d boot.LeaseDecision, si int, mac string, host *inventory.Host, res netip.Addr, now time.Time) applied {
 	var reservation uint32
+	if res.IsValid() {
+		reservation = u32(res)
+	}
 	hostname := ""
 	if host != nil {
-		reservation, _ = parseIPv4(host.IP)
 		hostname = host.Hostname
 	}
-	sub := s.subnets[si]
-	now := time.Now()
+	var ap applied
+	switch d.Action {
+	case boot.ActOffer:
+		if d.Addr.IsValid() {
+			ap.ip, ap.err = s.alloc.offerAgain(si, mac, u32(d.Addr), reservation, now)
+		} else {
+			ap.ip, ap.err = s.alloc.offer(si, mac, reservation, 0, now)
+		}
+	case boot.ActAck:
+		ap.ip = u32(d.Addr)
+		ap.leases, ap.err = s.alloc.bind(si, mac, ap.ip, reservation, hostname, now)
+		if ap.err == nil {
+			ap.commit = s.commit.enqueue(ctx, ap.leases)
+		}
+	case boot.ActForget:
+		s.alloc.forget(si, mac)
+	case boot.ActRelease:
+		ap.ip = u32(d.Addr)
+		ap.leases = s.alloc.release(mac, ap.ip, now)
+		ap.commit = s.commit.enqueue(ctx, ap.leases)
+	case boot.ActDecline:
+		ap.ip = u32(d.Addr)
+		prev := s.alloc.lease(ap.ip)
+		ap.leases = s.alloc.decline(mac, ap.ip, declineHold, now)
+		ap.commit = s.commit.enqueue(ctx, ap.leases)
+		if len(ap.leases) > 0 && ap.ip == reservation {
+			s.probeLater(ap.ip, mac, host, prev, now)
+		}
+	}
+	return ap
+}
 
-	switch req.MessageType() {
-	case dhcpv4.MessageTypeDiscover:
-		s.mu.Lock()
-		ip, err := s.alloc.offer(si, mac, reservation, ipv4Of(req.RequestedIPAddress()), now)
-		s.mu.Unlock()
-		if err != nil {
-			if errors.Is(err, errReservedInUse) || errors.Is(err, errWrongSubnet) {
-				s.log.Warn("dhcp: host not answered", "mac", mac, "host", hostname, "err", err)
+// answer builds the reply of an applied decision and records its events.
+func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si int, mac string, host *inventory.Host, bd boot.DHCPBoot, from origin) reply {
+	hostname := ""
+	if host != nil {
+		hostname = host.Hostname
+	}
+	switch d.Action {
+	case boot.ActOffer:
+		if ap.err != nil {
+			if errors.Is(ap.err, errReservedInUse) || errors.Is(ap.err, errWrongSubnet) {
+				s.log.Warn("dhcp: host not answered", "mac", mac, "host", hostname, "err", ap.err)
 			} else {
-				s.log.Debug("dhcp: no offer", "mac", mac, "err", err)
+				s.log.Debug("dhcp: no offer", "mac", mac, "err", ap.err)
 			}
 			return reply{nil, nil, outNoAddress, nil}
 		}
-		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ip).AsSlice(), sub, bd, hostname)
+		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ap.ip).AsSlice(), s.subnets[si], bd, hostname)
 		if host != nil {
 			s.noteFirmware(host, bd.Firmware)
-			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: bootDetail(addrOf(ip).String(), bd)})
+			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: bootDetail(addrOf(ap.ip).String(), bd)})
 		}
-		return reply{resp, s.dest(req, false), outOffer, nil}
-
-	case dhcpv4.MessageTypeRequest:
-		sid := req.ServerIdentifier()
-		requested := ipv4Of(req.RequestedIPAddress())
-		ciaddr := ipv4Of(req.ClientIPAddr)
-		var ip uint32
-		switch {
-		case sid != nil && !sid.IsUnspecified():
-			// SELECTING: the client answers an offer.
-			if !sid.Equal(s.serverIP.AsSlice()) {
-				s.mu.Lock()
-				s.alloc.forget(mac, requested)
-				s.mu.Unlock()
-				return reply{nil, nil, outIgnored, nil}
-			}
-			ip = requested
-		case requested != 0:
-			// INIT-REBOOT: silent unless we have a record or it is wrong here.
-			if !sub.prefix.Contains(addrOf(requested)) {
-				return reply{s.nak(req, "requested address is not on this network"), s.dest(req, true), outNak, nil}
-			}
-			s.mu.Lock()
-			rec := s.alloc.hasRecord(requested, mac) || requested == reservation
-			free := s.alloc.free(requested, mac, now)
-			s.mu.Unlock()
-			if !rec {
-				if !free {
-					return reply{s.nak(req, "address is in use"), s.dest(req, true), outNak, nil}
-				}
-				return reply{nil, nil, outIgnored, nil}
-			}
-			ip = requested
-		case ciaddr != 0:
-			// RENEWING or REBINDING.
-			ip = ciaddr
-		default:
-			return reply{nil, nil, outIgnored, nil}
+		return reply{resp, s.destOf(req, d.Dest), outOffer, nil}
+	case boot.ActAck:
+		if ap.err != nil {
+			s.log.Info("dhcp: NAK", "mac", mac, "err", ap.err)
+			return reply{s.nak(req, ap.err.Error()), s.destOf(req, nakDest(d.Dest)), outNak, nil}
 		}
-		s.mu.Lock()
-		ls, err := s.alloc.bind(si, mac, ip, reservation, hostname, now)
-		var done chan error
-		if err == nil {
-			done = s.commit.enqueue(ctx, ls)
-		}
-		s.mu.Unlock()
-		if err != nil {
-			s.log.Info("dhcp: NAK", "mac", mac, "err", err)
-			return reply{s.nak(req, err.Error()), s.dest(req, true), outNak, nil}
-		}
-		resp := s.reply(req, dhcpv4.MessageTypeAck, addrOf(ip).AsSlice(), sub, bd, hostname)
+		resp := s.reply(req, dhcpv4.MessageTypeAck, addrOf(ap.ip).AsSlice(), s.subnets[si], bd, hostname)
 		if host != nil {
-			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: bootDetail(addrOf(ip).String(), bd)})
+			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: bootDetail(addrOf(ap.ip).String(), bd)})
 		}
 		// The ACK leaves only once the lease is on disk (see Server.sender).
-		return reply{resp, s.dest(req, false), outAck, done}
-
-	case dhcpv4.MessageTypeRelease:
-		s.mu.Lock()
-		ls := s.alloc.release(mac, ipv4Of(req.ClientIPAddr), now)
-		done := s.commit.enqueue(ctx, ls)
-		s.mu.Unlock()
-		return reply{nil, nil, outReleased, done}
-
-	case dhcpv4.MessageTypeDecline:
-		s.mu.Lock()
-		ls := s.alloc.decline(mac, ipv4Of(req.RequestedIPAddress()), declineHold, now)
-		done := s.commit.enqueue(ctx, ls)
-		s.mu.Unlock()
-		if len(ls) > 0 {
-			s.log.Warn("dhcp: address declined: another machine uses it", "ip", ls[0].IP, "by", mac)
+		return reply{resp, s.destOf(req, d.Dest), outAck, ap.commit}
+	case boot.ActNak:
+		s.log.Info("dhcp: NAK", "mac", mac, "err", d.Reason)
+		return reply{s.nak(req, d.Reason), s.destOf(req, d.Dest), outNak, nil}
+	case boot.ActRelease:
+		return reply{nil, nil, outReleased, ap.commit}
+	case boot.ActDecline:
+		if len(ap.leases) > 0 {
+			args := []any{"ip", addrOf(ap.ip).String(), "mac", mac}
+			if host != nil {
+				args = append(args, "host", host.ID())
+				s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-decline",
+					Detail: fmt.Sprintf("%s declined by this MAC (it says another machine answers for it)", addrOf(ap.ip))})
+			}
+			s.log.Warn("dhcp: client declined its address, saying another machine answers for it", args...)
 		}
-		return reply{nil, nil, outDeclined, done}
-
-	case dhcpv4.MessageTypeInform:
-		if req.ClientIPAddr.IsUnspecified() {
-			return reply{nil, nil, outIgnored, nil}
-		}
-		resp := s.reply(req, dhcpv4.MessageTypeAck, nil, sub, bd, hostname)
+		return reply{nil, nil, outDeclined, ap.commit}
+	case boot.ActInform:
+		resp := s.reply(req, dhcpv4.MessageTypeAck, nil, s.subnets[si], bd, hostname)
 		resp.Options.Del(dhcpv4.OptionIPAddressLeaseTime)
 		resp.Options.Del(dhcpv4.OptionRenewTimeValue)
 		resp.Options.Del(dhcpv4.OptionRebindingTimeValue)
-		return reply{resp, s.dest(req, false), outAck, nil}
+		return reply{resp, s.destOf(req, d.Dest), outAck, nil}
+	}
+	if d.Reason != "" {
+		s.log.Debug("dhcp: no answer", "mac", mac, "type", req.MessageType().String(), "why", d.Reason)
 	}
 	return reply{nil, nil, outIgnored, nil}
+}
+
+// nakDest is where a NAK goes instead of a reply meant for dest: never to
+// ciaddr (the client may not hold it).
+func nakDest(d boot.Dest) boot.Dest {
+	if d == boot.DestClient {
+		return boot.DestBroadcast
+	}
+	return d
+}
+
+// destOf turns a decided destination into an address.
+func (s *Server) destOf(req *dhcpv4.DHCPv4, d boot.Dest) *net.UDPAddr {
+	switch d {
+	case boot.DestRelay:
+		return &net.UDPAddr{IP: req.GatewayIPAddr, Port: dhcpv4.ServerPort}
+	case boot.DestClient:
+		return &net.UDPAddr{IP: req.ClientIPAddr, Port: dhcpv4.ClientPort}
+	}
+	return &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}
+}
+
+// optAddr is ip as an address, the zero Addr when absent or 0.0.0.0.
+func optAddr(ip net.IP) netip.Addr {
+	if v := ipv4Of(ip); v != 0 {
+		return addrOf(v)
+	}
+	return netip.Addr{}
 }
 
 // discoverHost records an unknown MAC as a host in state discovered.

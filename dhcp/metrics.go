@@ -61,6 +61,17 @@ func typeOf(req *dhcpv4.DHCPv4) msgType {
 // latencyBuckets are the upper bounds (seconds) of the reply latency histogram.
 var latencyBuckets = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
 
+// Results of probing a declined reservation.
+const (
+	probeFree  = iota // nobody answered: given back
+	probeOwner        // only the host's own MAC answered: given back
+	probeInUse        // another MAC answered: kept out
+	probeError        // could not probe: kept out for the decline hold
+	numProbeResults
+)
+
+var probeNames = [numProbeResults]string{"free", "owner", "in_use", "error"}
+
 type poolStat struct {
 	subnet       string
 	active, size int
@@ -72,7 +83,21 @@ type Metrics struct {
 	packets [numTypes][numOutcomes]atomic.Uint64
 	buckets [len(latencyBuckets) + 1]atomic.Uint64
 	sumNs   atomic.Uint64
+	probes  [numProbeResults]atomic.Uint64
 	pool    func() []poolStat
+}
+
+func (m *Metrics) probed(result int) { m.probes[result].Add(1) }
+
+// Probes returns how many probes of declined reservations ended with a
+// result ("free", "owner", "in_use", "error").
+func (m *Metrics) Probes(result string) uint64 {
+	for i, n := range probeNames {
+		if n == result {
+			return m.probes[i].Load()
+		}
+	}
+	return 0
 }
 
 func newMetrics() *Metrics { return &Metrics{} }
@@ -123,6 +148,10 @@ func (m *Metrics) WriteMetrics(w io.Writer) {
 	cum += m.buckets[len(latencyBuckets)].Load()
 	p("netkick_dhcp_reply_seconds_bucket{le=\"+Inf\"} %d\n", cum)
 	p("netkick_dhcp_reply_seconds_sum %g\nnetkick_dhcp_reply_seconds_count %d\n", float64(m.sumNs.Load())/1e9, cum)
+	p("# HELP netkick_dhcp_decline_probes_total Probes of declined reserved addresses, by result (free and owner give the address back).\n# TYPE netkick_dhcp_decline_probes_total counter\n")
+	for i, n := range probeNames {
+		p("netkick_dhcp_decline_probes_total{result=%q} %d\n", n, m.probes[i].Load())
+	}
 	if m.pool != nil {
 		ps := m.pool()
 		p("# HELP netkick_dhcp_pool_addresses Addresses in a subnet's pools.\n# TYPE netkick_dhcp_pool_addresses gauge\n")

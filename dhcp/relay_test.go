@@ -20,6 +20,7 @@ func TestRelayedClientGetsAnAddressOfTheRelaySubnet(t *testing.T) {
 	st := openStore(t)
 	cfg := fullConfig("vs", UnknownPool)
 	cfg.Subnets = append(cfg.Subnets, SubnetConfig{CIDR: "198.18.0.0/24", Pools: []string{"198.18.0.100-198.18.0.110"}, Router: "198.18.0.1", Lease: "30m"})
+	cfg.Relays = []string{"198.18.0.1"}
 	startServer(t, l.srv, cfg, st)
 
 	var relay *net.UDPConn

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -62,9 +63,14 @@ type Server struct {
 	serverIP netip.Addr
 	local    int // index of the subnet on the interface, -1 if none
 
-	mu     sync.Mutex // guards alloc and commit ordering
+	mu     sync.Mutex // guards alloc, rates, declined and commit ordering
 	alloc  *allocator
 	commit *committer
+	rates  *rates
+	relays []netip.Prefix
+	// declined are the declined reservations waiting for a probe.
+	declined map[uint32]*declinedAddr
+	prober   prober
 	// sightings are the addresses proxy mode learned, by MAC (see learn).
 	sightings map[string]sighting
 
@@ -89,8 +95,10 @@ type packet struct {
 	raw  []byte
 	peer *net.UDPAddr
 	port int
-	conn *net.UDPConn
-	at   time.Time
+	// broadcast is true when the packet was sent to a broadcast address.
+	broadcast bool
+	conn      *net.UDPConn
+	at        time.Time
 }
 
 // New validates the config and loads the leases from the store.
@@ -109,8 +117,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	relays, err := parseRelays(cfg.Relays)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, refresh: o.RefreshEvery,
 		subnets: subs, local: -1, Metrics: newMetrics(),
+		relays: relays, rates: newRates(cfg.OfferRate, cfg.OfferBurst), declined: map[uint32]*declinedAddr{},
 		known:    make(chan packet, 1024),
 		unknown:  make(chan packet, 1024),
 		jobs:     make(chan func(context.Context) error, 1024),
@@ -194,9 +207,18 @@ func (s *Server) Listen() error {
 			s.Close()
 			return fmt.Errorf("dhcp: listen on %s port %d: %w (is another DHCP server running? netkick needs root or CAP_NET_BIND_SERVICE+CAP_NET_RAW)", s.cfg.Interface, p, err)
 		}
+		_ = ipv4.NewPacketConn(c).SetControlMessage(ipv4.FlagDst, true) // tells relayed broadcasts apart
 		_ = c.SetReadBuffer(4 << 20)
 		_ = c.SetWriteBuffer(4 << 20)
 		s.conns = append(s.conns, c)
+	}
+	if s.cfg.Mode == ModeFull && s.prober == nil {
+		p, err := newARPProber(s.cfg.Interface, s.serverIP)
+		if err != nil {
+			s.log.Warn("dhcp: declined reservations cannot be probed; they stay out for the decline hold", "interface", s.cfg.Interface, "err", err)
+		} else {
+			s.prober = p
+		}
 	}
 	return nil
 }
@@ -211,6 +233,9 @@ func (s *Server) Close() error {
 		if err := c.Close(); err != nil && first == nil {
 			first = err
 		}
+	}
+	if p, ok := s.prober.(io.Closer); ok {
+		p.Close()
 	}
 	return first
 }
@@ -233,6 +258,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); s.sender(ctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.probeLoop(ctx) }()
 	for i := 0; i < s.cfg.Workers; i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.worker(ctx) }()
@@ -267,6 +294,7 @@ func (s *Server) readLoop(ctx context.Context, c *net.UDPConn, port int) error {
 	msgs := make([]ipv4.Message, readBatch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 4096)}
+		msgs[i].OOB = make([]byte, 128)
 	}
 	for {
 		n, err := pc.ReadBatch(msgs, 0) // recvmmsg: many packets per system call under load
@@ -285,7 +313,15 @@ func (s *Server) readLoop(ctx context.Context, c *net.UDPConn, port int) error {
 			peer, _ := m.Addr.(*net.UDPAddr)
 			raw := make([]byte, m.N)
 			copy(raw, m.Buffers[0][:m.N])
-			s.enqueue(packet{raw: raw, peer: peer, port: port, conn: c, at: now})
+			p := packet{raw: raw, peer: peer, port: port, conn: c, at: now}
+			if m.N >= 28 && m.NN > 0 && (raw[24]|raw[25]|raw[26]|raw[27]) != 0 {
+				// giaddr set: a relay sends unicast, never to a broadcast address.
+				var cm ipv4.ControlMessage
+				if cm.Parse(m.OOB[:m.NN]) == nil && cm.Dst != nil {
+					p.broadcast = s.isBroadcast(cm.Dst)
+				}
+			}
+			s.enqueue(p)
 		}
 	}
 }
@@ -322,7 +358,7 @@ func (s *Server) worker(ctx context.Context) {
 				return
 			}
 		}
-		r := s.decide(ctx, p.req, p.peer, p.port)
+		r := s.decide(ctx, p.req, origin{peer: p.peer, port: p.port, broadcast: p.broadcast})
 		if r.commit != nil {
 			// Never wait for the disk here: the sender sends the reply
 			// once the lease is durable, and this worker moves on.
@@ -480,16 +516,23 @@ func (s *Server) reloadHosts(ctx context.Context) error {
 }
 
 func (s *Server) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(s.refresh)
+	every(ctx, s.refresh, func() {
+		if err := s.reloadHosts(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("dhcp: host snapshot not refreshed", "err", err)
+		}
+	})
+}
+
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.reloadHosts(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("dhcp: host snapshot not refreshed", "err", err)
-			}
+			fn()
 		}
 	}
 }

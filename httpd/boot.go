@@ -3,6 +3,7 @@ package httpd
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,7 +27,10 @@ func (s *Server) bootRoutes(e *echo.Echo) {
 func (s *Server) bootRequest(c echo.Context) bootfs.Request {
 	base := s.serverURL(c)
 	// Fetched over HTTP, so the loader speaks HTTP: kernels come from /boot/ too.
-	return bootfs.Request{BaseURL: base, FileBase: base + "/boot/", Platform: c.QueryParam("platform")}
+	// The requester is the socket's peer, never a forwarded-for header: it
+	// names the host a plain grub.cfg is rendered for.
+	client, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
+	return bootfs.Request{BaseURL: base, FileBase: base + "/boot/", Platform: c.QueryParam("platform"), ClientIP: client}
 }
 
 func errBootDisabled() error {

@@ -3,7 +3,6 @@ package httpd
 import (
 	"context"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -59,16 +58,8 @@ func (s *Server) putCluster(c echo.Context) error {
 	if cl.Name != name {
 		return badRequest("the name in the body ("+cl.Name+") differs from the path ("+name+")", "PUT /api/v1/clusters/<name> with the same name in the body, or leave it out")
 	}
-	ctx := c.Request().Context()
-	hosts, others, err := s.clusterContext(ctx)
+	d, err := s.prov.PutCluster(c.Request().Context(), actorOf(c), &cl)
 	if err != nil {
-		return err
-	}
-	if err := lvs.Validate(&cl, hosts, others); err != nil {
-		return badRequest(err.Error(), "see docs/lvs.md for the cluster fields and what direct routing requires")
-	}
-	d := lvs.WithDefaults(cl)
-	if err := s.opts.Store.PutCluster(ctx, &d); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, d)
@@ -76,44 +67,10 @@ func (s *Server) putCluster(c echo.Context) error {
 
 // deleteCluster refuses while hosts still name the cluster.
 func (s *Server) deleteCluster(c echo.Context) error {
-	ctx := c.Request().Context()
-	name := c.Param("name")
-	if _, err := s.opts.Store.GetCluster(ctx, name); err != nil {
-		return err
-	}
-	hosts, err := s.opts.Store.ListHosts(ctx, inventory.HostFilter{})
-	if err != nil {
-		return err
-	}
-	var users []string
-	for i := range hosts {
-		for _, m := range lvs.MemberOf(&hosts[i]) {
-			if m == name {
-				users = append(users, hosts[i].Hostname)
-			}
-		}
-	}
-	if len(users) > 0 && c.QueryParam("force") != "1" {
-		sort.Strings(users)
-		return &apiError{status: http.StatusConflict, msg: "hosts still name cluster " + name + ": " + strings.Join(users, ", "),
-			hint: "move those hosts to another cluster first, or DELETE with ?force=1"}
-	}
-	if err := s.opts.Store.DeleteCluster(ctx, name); err != nil {
+	if err := s.prov.DeleteCluster(c.Request().Context(), actorOf(c), c.Param("name")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func (s *Server) clusterContext(ctx context.Context) ([]inventory.Host, []inventory.Cluster, error) {
-	hosts, err := s.opts.Store.ListHosts(ctx, inventory.HostFilter{})
-	if err != nil {
-		return nil, nil, err
-	}
-	others, err := s.opts.Store.ListClusters(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return hosts, others, nil
 }
 
 func (s *Server) plan(ctx context.Context, name string) (*lvs.Plan, error) {
@@ -150,21 +107,4 @@ func (s *Server) renderCluster(c echo.Context) error {
 		return badRequest(err.Error(), "formats: "+strings.Join(lvs.Formats(), ", "))
 	}
 	return c.String(http.StatusOK, out)
-}
-
-// ValidateImport checks the LVS clusters of an import document against what
-// is stored plus what the document brings, as PUT /api/v1/clusters would.
-func ValidateImport(ctx context.Context, st inventory.Store, d *inventory.Dump) error {
-	if len(d.Clusters) == 0 {
-		return nil
-	}
-	hosts, err := st.ListHosts(ctx, inventory.HostFilter{})
-	if err != nil {
-		return err
-	}
-	clusters, err := st.ListClusters(ctx)
-	if err != nil {
-		return err
-	}
-	return lvs.ValidateImport(clusters, hosts, d.Clusters, d.Hosts)
 }

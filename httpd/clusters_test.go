@@ -50,8 +50,13 @@ func TestClusterAPI(t *testing.T) {
 		{"render unknown format", call{"GET", "/api/v1/clusters/web/render/haproxy", "", true}, 400, "want one of piranha"},
 		{"plan", call{"GET", "/api/v1/clusters/web/plan", "", true}, 200, `"Reals":[{"Name":"b01"`},
 		{"missing cluster", call{"GET", "/api/v1/clusters/nope", "", true}, 404, "not found"},
-		{"delete while hosts use it", call{"DELETE", "/api/v1/clusters/web", "", true}, 409, "a01, a02, b01, b02"},
-		{"delete forced", call{"DELETE", "/api/v1/clusters/web?force=1", "", true}, 204, ""},
+		{"delete while hosts use it", call{"DELETE", "/api/v1/clusters/web", "", true}, 409, `"users":["host a01","host a02","host b01","host b02"]`},
+		{"remove a director it names", call{"DELETE", "/api/v1/hosts/a01", "", true}, 409, "cluster web (primary)"},
+		{"move a01 out", call{"PATCH", "/api/v1/hosts/a01", `{"cluster":null}`, true}, 200, ""},
+		{"move a02 out", call{"PATCH", "/api/v1/hosts/a02", `{"cluster":null}`, true}, 200, ""},
+		{"move b01 out", call{"PATCH", "/api/v1/hosts/b01", `{"cluster":null}`, true}, 200, ""},
+		{"move b02 out", call{"PATCH", "/api/v1/hosts/b02", `{"cluster":null}`, true}, 200, ""},
+		{"delete unused", call{"DELETE", "/api/v1/clusters/web", "", true}, 204, ""},
 		{"gone", call{"GET", "/api/v1/clusters/web", "", true}, 404, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,6 +69,7 @@ func TestClusterAPI(t *testing.T) {
 	// A director that is also its own real server is refused at PUT.
 	if _, err := st.UpdateHost(ctx, "a01", func(h *inventory.Host) error {
 		h.Roles = append(h.Roles, inventory.RoleLVSRealServer)
+		h.Cluster = "web"
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
 )
 
 // dumpRoutes serves export and import; import takes bodies up to 64 MiB (whole inventories).
@@ -23,15 +24,11 @@ func (s *Server) dumpRoutes(e *echo.Echo, api *echo.Group) {
 		if err := decodeJSON(c, &d); err != nil {
 			return err
 		}
-		if err := validateDumpLayouts(&d); err != nil {
+		o := provision.ImportOptions{Replace: c.QueryParam("replace") == "1", DryRun: c.QueryParam("dry_run") == "1"}
+		res, err := s.prov.Import(c.Request().Context(), actorOf(c), &d, o)
+		if err != nil {
 			return err
 		}
-		if err := ValidateImport(c.Request().Context(), s.opts.Store, &d); err != nil {
-			return err
-		}
-		if err := inventory.Import(c.Request().Context(), s.opts.Store, &d); err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, map[string]int{"profiles": len(d.Profiles), "layouts": len(d.Layouts), "clusters": len(d.Clusters), "hosts": len(d.Hosts)})
+		return c.JSON(http.StatusOK, res)
 	}, middleware.BodyLimit("64M"), s.requireAdmin)
 }

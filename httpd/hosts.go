@@ -2,21 +2,22 @@ package httpd
 
 import (
 	"context"
-	"errors"
+	"io"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
-	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 )
 
 func (s *Server) hostRoutes(api *echo.Group) {
 	api.GET("/hosts", s.listHosts)
+	api.POST("/hosts", s.postHost)
 	api.GET("/hosts/:mac", s.getHost)
 	api.PUT("/hosts/:mac", s.putHost)
+	api.PATCH("/hosts/:mac", s.patchHost)
 	api.DELETE("/hosts/:mac", s.deleteHost)
 	api.POST("/hosts/:mac/roles", s.postRoles)
 	api.GET("/hosts/:mac/events", s.hostEvents)
@@ -35,38 +36,71 @@ func (s *Server) listHosts(c echo.Context) error {
 	return c.JSON(http.StatusOK, hosts)
 }
 
+// hostJSON answers a host with its ETag.
+func hostJSON(c echo.Context, status int, h *inventory.Host) error {
+	c.Response().Header().Set("ETag", provision.ETag(h))
+	return c.JSON(status, h)
+}
+
 func (s *Server) getHost(c echo.Context) error {
 	h, err := s.opts.Store.GetHost(c.Request().Context(), c.Param("mac"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h)
+	return hostJSON(c, http.StatusOK, h)
 }
 
-// putHost creates or replaces the host whose first MAC is in the path.
+func ifMatch(c echo.Context) string { return c.Request().Header.Get("If-Match") }
+
+// postHost adds a new host; a MAC or hostname that is taken is 409 with a
+// hint, unless ?replace=1 (the host with the first MAC is replaced whole).
+func (s *Server) postHost(c echo.Context) error {
+	h, err := hostBody(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.prov.Add(c.Request().Context(), actorOf(c), h, provision.AddOptions{Replace: c.QueryParam("replace") == "1"})
+	if err != nil {
+		return err
+	}
+	return hostJSON(c, http.StatusCreated, out)
+}
+
+// hostBody reads a host from the request body; a clear root_password is
+// hashed (SHA-512 crypt) and forgotten.
+func hostBody(c echo.Context) (inventory.Host, error) {
+	var body struct {
+		inventory.Host
+		RootPassword string `json:"root_password,omitempty"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		return inventory.Host{}, err
+	}
+	h := body.Host
+	if body.RootPassword != "" {
+		if h.RootPasswordHash != "" {
+			return h, badRequest("give root_password or root_password_hash, not both", "send the clear password as root_password to have it hashed, or a crypt hash as root_password_hash")
+		}
+		hash, err := inventory.HashPassword(body.RootPassword)
+		if err != nil {
+			return h, err
+		}
+		h.RootPasswordHash = hash
+	}
+	return h, nil
+}
+
+// putHost creates or replaces the host whose first MAC is in the path. Its
+// state and build token are kept: they move only through build and the
+// install report.
 func (s *Server) putHost(c echo.Context) error {
 	mac, err := inventory.NormalizeMAC(c.Param("mac"))
 	if err != nil {
 		return badRequest(err.Error(), "PUT /api/v1/hosts/<mac> with the host's first MAC in the path")
 	}
-	var body struct {
-		inventory.Host
-		// RootPassword is clear text to be hashed (SHA-512 crypt) and forgotten.
-		RootPassword string `json:"root_password,omitempty"`
-	}
-	if err := decodeJSON(c, &body); err != nil {
+	h, err := hostBody(c)
+	if err != nil {
 		return err
-	}
-	h := body.Host
-	if body.RootPassword != "" {
-		if h.RootPasswordHash != "" {
-			return badRequest("give root_password or root_password_hash, not both", "send the clear password as root_password to have it hashed, or a crypt hash as root_password_hash")
-		}
-		hash, err := inventory.HashPassword(body.RootPassword)
-		if err != nil {
-			return err
-		}
-		h.RootPasswordHash = hash
 	}
 	if len(h.MACs) == 0 {
 		h.MACs = []string{mac}
@@ -74,31 +108,40 @@ func (s *Server) putHost(c echo.Context) error {
 	if first, err := inventory.NormalizeMAC(h.MACs[0]); err != nil || first != mac {
 		return badRequest("the first MAC in the body must be the MAC in the path ("+mac+")", "list the path's MAC first in \"macs\"")
 	}
-	ctx := c.Request().Context()
-	old, err := s.opts.Store.GetHost(ctx, mac)
-	switch {
-	case err == nil:
-		// Lifecycle fields are not set through PUT.
-		h.BuildToken, h.TokenExpires, h.FirstSeen, h.LastSeen = old.BuildToken, old.TokenExpires, old.FirstSeen, old.LastSeen
-		if h.State == "" {
-			h.State = old.State
-		}
-	case errors.Is(err, inventory.ErrNotFound):
-		h.BuildToken, h.TokenExpires = "", time.Time{}
-	default:
+	out, created, err := s.prov.Replace(c.Request().Context(), actorOf(c), h, ifMatch(c))
+	if err != nil {
 		return err
 	}
-	if err := s.opts.Store.PutHost(ctx, &h); err != nil {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return hostJSON(c, status, out)
+}
+
+// patchHost applies a JSON merge patch (RFC 7396): only the named fields change.
+func (s *Server) patchHost(c echo.Context) error {
+	b, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return badRequest("read request body: "+err.Error(), "send a JSON merge patch such as {\"timezone\": \"Asia/Tokyo\"}")
+	}
+	ch, err := provision.ChangeFromMergePatch(b)
+	if err != nil {
 		return err
 	}
-	s.event(ctx, h.ID(), "updated", "host saved through the API")
-	return c.JSON(http.StatusOK, h)
+	h, err := s.prov.Set(c.Request().Context(), actorOf(c), c.Param("mac"), ch, ifMatch(c))
+	if err != nil {
+		return err
+	}
+	return hostJSON(c, http.StatusOK, h)
 }
 
 func (s *Server) deleteHost(c echo.Context) error {
-	if err := s.opts.Store.DeleteHost(c.Request().Context(), c.Param("mac")); err != nil {
+	h, err := s.prov.Remove(c.Request().Context(), actorOf(c), c.Param("mac"), ifMatch(c))
+	if err != nil {
 		return err
 	}
+	s.log.Info("host removed", "host", h.Hostname, "mac", h.ID(), "by", actorOf(c).String())
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -113,37 +156,11 @@ func (s *Server) postRoles(c echo.Context) error {
 	if err := decodeJSON(c, &rc); err != nil {
 		return err
 	}
-	for _, r := range append(append([]string{}, rc.Add...), rc.Remove...) {
-		if err := inventory.ValidateName("role", r); err != nil {
-			return err
-		}
-	}
-	h, err := s.opts.Store.UpdateHost(c.Request().Context(), c.Param("mac"), func(h *inventory.Host) error {
-		h.Roles = ApplyRoles(h.Roles, rc)
-		return nil
-	})
+	h, err := s.prov.Roles(c.Request().Context(), actorOf(c), c.Param("mac"), rc.Add, rc.Remove, ifMatch(c))
 	if err != nil {
 		return err
 	}
-	s.event(c.Request().Context(), h.ID(), "roles", "roles now: "+joinOr(h.Roles, "none"))
-	return c.JSON(http.StatusOK, h)
-}
-
-// ApplyRoles returns roles with rc.Add appended (once each) and rc.Remove taken out.
-func ApplyRoles(roles []string, rc RolesChange) []string {
-	out := []string{}
-	drop := map[string]bool{}
-	for _, r := range rc.Remove {
-		drop[r] = true
-	}
-	seen := map[string]bool{}
-	for _, r := range append(append([]string{}, roles...), rc.Add...) {
-		if !drop[r] && !seen[r] {
-			seen[r] = true
-			out = append(out, r)
-		}
-	}
-	return out
+	return hostJSON(c, http.StatusOK, h)
 }
 
 func (s *Server) hostEvents(c echo.Context) error {
@@ -167,12 +184,12 @@ func (s *Server) renderHost(c echo.Context) error {
 	ctx := c.Request().Context()
 	switch kind := c.Param("kind"); kind {
 	case "kickstart":
-		out, err := s.opts.Renderer.Kickstart(ctx, s.opts.Store, kickstart.Request{Host: c.Param("mac"), Server: s.serverURL(c)})
+		out, err := s.prov.RenderKickstart(ctx, c.Param("mac"), s.serverURL(c))
 		if err != nil {
 			return err
 		}
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", out)
-	case "pxelinux", "ipxe":
+	case "pxelinux", "ipxe", "grub":
 		req := bootfs.Request{BaseURL: s.serverURL(c)}
 		if kind == "ipxe" {
 			req.FileBase = req.BaseURL + "/boot/"
@@ -183,7 +200,7 @@ func (s *Server) renderHost(c echo.Context) error {
 		}
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
 	default:
-		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe")
+		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe, grub")
 	}
 }
 
@@ -191,17 +208,6 @@ func (s *Server) event(ctx context.Context, hostID, kind, detail string) {
 	if err := s.opts.Store.AddEvent(ctx, inventory.Event{HostID: hostID, Kind: kind, Detail: detail}); err != nil {
 		s.log.Warn("record event", "host", hostID, "kind", kind, "err", err)
 	}
-}
-
-func joinOr(ss []string, empty string) string {
-	if len(ss) == 0 {
-		return empty
-	}
-	out := ss[0]
-	for _, x := range ss[1:] {
-		out += " " + x
-	}
-	return out
 }
 
 func (s *Server) profileRoutes(api *echo.Group) {
@@ -233,13 +239,13 @@ func (s *Server) profileRoutes(api *echo.Group) {
 		if p.Name != c.Param("name") {
 			return badRequest("the name in the body must match the path", "PUT /api/v1/profiles/<name> with the same name in the body, or leave it out")
 		}
-		if err := s.opts.Store.PutProfile(c.Request().Context(), &p); err != nil {
+		if err := s.prov.PutProfile(c.Request().Context(), actorOf(c), &p); err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, p)
 	})
 	api.DELETE("/profiles/:name", func(c echo.Context) error {
-		if err := s.opts.Store.DeleteProfile(c.Request().Context(), c.Param("name")); err != nil {
+		if err := s.prov.DeleteProfile(c.Request().Context(), actorOf(c), c.Param("name")); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 )
 
 const (
@@ -90,9 +91,9 @@ func TestAPI(t *testing.T) {
 		{"put mismatched MAC", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","macs":["52:54:00:00:00:03"]}`, true}, 400, "must be the MAC in the path"},
 		{"put clear password refused", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","root_password_hash":"hunter2"}`, true}, 400, "crypt"},
 		{"put bad label", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","labels":{"Bad Key":"x"}}`, true}, 400, "label"},
-		{"put duplicate hostname", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"a01"}`, true}, 409, "already belongs"},
+		{"put duplicate hostname", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"a01"}`, true}, 409, "already exists with hostname a01"},
 		{"put clear and hash", call{"PUT", "/api/v1/hosts/52:54:00:00:00:02", `{"hostname":"b01","root_password":"x","root_password_hash":"$6$a$b"}`, true}, 400, "not both"},
-		{"put ok", call{"PUT", "/api/v1/hosts/52-54-00-00-00-02", `{"hostname":"b01","profile":"centos-5.3","labels":{"rack":"r1"}}`, true}, 200, `"macs":["52:54:00:00:00:02"]`},
+		{"put ok", call{"PUT", "/api/v1/hosts/52-54-00-00-00-02", `{"hostname":"b01","profile":"centos-5.3","labels":{"rack":"r1"}}`, true}, 201, `"macs":["52:54:00:00:00:02"]`},
 		{"tag role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["lvs-real-server","web"]}`, true}, 200, `"roles":["lvs-real-server","web"]`},
 		{"untag role", call{"POST", "/api/v1/hosts/b01/roles", `{"remove":["web"]}`, true}, 200, `"roles":["lvs-real-server"]`},
 		{"tag bad role", call{"POST", "/api/v1/hosts/b01/roles", `{"add":["x;y"]}`, true}, 400, "role"},
@@ -100,7 +101,7 @@ func TestAPI(t *testing.T) {
 		{"render shows role", call{"GET", "/api/v1/hosts/b01/render/kickstart", "", true}, 200, "# role lvs-real-server"},
 		{"render admin", call{"GET", "/api/v1/hosts/b01/render/kickstart", "", true}, 200, "%post"},
 		{"render unknown kind", call{"GET", "/api/v1/hosts/b01/render/nope", "", true}, 400, "cannot render"},
-		{"events", call{"GET", "/api/v1/hosts/b01/events", "", true}, 200, "roles now"},
+		{"events", call{"GET", "/api/v1/hosts/b01/events", "", true}, 200, "roles lvs-real-server web -\\u003e lvs-real-server (by API token admin)"},
 		{"profile bad version", call{"PUT", "/api/v1/profiles/x", `{"os":"centos","version":"7; reboot"}`, true}, 400, "version"},
 		{"profile ok", call{"PUT", "/api/v1/profiles/c7", `{"os":"centos","version":"7.9"}`, true}, 200, `"name":"c7"`},
 		{"profiles list", call{"GET", "/api/v1/profiles", "", true}, 200, `"c7"`},
@@ -125,7 +126,7 @@ func TestAPI(t *testing.T) {
 	}
 	// A clear password is hashed on input and never stored or shown.
 	rec := s.do(call{"PUT", "/api/v1/hosts/52:54:00:00:00:03", `{"hostname":"c01","root_password":"hunter2 secret"}`, true})
-	if rec.Code != 200 || strings.Contains(rec.Body.String(), "hunter2") || !strings.Contains(rec.Body.String(), `"root_password_hash":"$6$`) {
+	if rec.Code != 201 || strings.Contains(rec.Body.String(), "hunter2") || !strings.Contains(rec.Body.String(), `"root_password_hash":"$6$`) {
 		t.Fatalf("clear password: %d %s", rec.Code, rec.Body)
 	}
 	st.DeleteHost(context.Background(), "c01")
@@ -141,7 +142,7 @@ func TestRenderErrorIs500NotEmpty(t *testing.T) {
 	if err := st.PutHost(context.Background(), &inventory.Host{MACs: []string{"52:54:00:00:00:05"}, Hostname: "c01", Profile: "gone"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartBuild(context.Background(), st, "c01", time.Hour, time.Now()); err != nil {
+	if _, err := startBuild(t, context.Background(), st, "c01", time.Hour, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	h, _ := st.GetHost(context.Background(), "c01")
@@ -151,26 +152,14 @@ func TestRenderErrorIs500NotEmpty(t *testing.T) {
 	}
 }
 
-func TestApplyRoles(t *testing.T) {
-	tests := []struct {
-		name  string
-		roles []string
-		rc    RolesChange
-		want  string
-	}{
-		{"add to none", nil, RolesChange{Add: []string{"a"}}, "a"},
-		{"add twice", []string{"a"}, RolesChange{Add: []string{"a", "b", "b"}}, "a b"},
-		{"remove", []string{"a", "b"}, RolesChange{Remove: []string{"a"}}, "b"},
-		{"remove missing", []string{"a"}, RolesChange{Remove: []string{"z"}}, "a"},
-		{"add and remove same", []string{}, RolesChange{Add: []string{"a"}, Remove: []string{"a"}}, ""},
+// startBuild puts a host in build mode as of now (which may be in the past).
+func startBuild(t *testing.T, ctx context.Context, st inventory.Store, key string, ttl time.Duration, now time.Time) (*inventory.Host, error) {
+	t.Helper()
+	p, err := provision.New(provision.Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := strings.Join(ApplyRoles(tc.roles, tc.rc), " "); got != tc.want {
-				t.Fatalf("got %q want %q", got, tc.want)
-			}
-		})
-	}
+	return p.Build(ctx, provision.Actor{Via: "test"}, key, ttl)
 }
 
 // testWriter sends server logs to the test log.

@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 
@@ -38,17 +37,13 @@ func (s *Server) layoutRoutes(api *echo.Group) {
 		if l.Name != c.Param("name") {
 			return badRequest("the name in the body must match the path", "PUT /api/v1/layouts/<name> with the same name in the body, or leave it out")
 		}
-		if err := layout.Validate(&l); err != nil {
-			return &apiError{status: http.StatusBadRequest, msg: err.Error(),
-				hint: "see docs/layouts.md; `netkick layout plan NAME --disk 500G` shows what a layout does"}
-		}
-		if err := s.opts.Store.PutLayout(c.Request().Context(), &l); err != nil {
+		if err := s.prov.PutLayout(c.Request().Context(), actorOf(c), &l); err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, l)
 	})
 	api.DELETE("/layouts/:name", func(c echo.Context) error {
-		if err := s.opts.Store.DeleteLayout(c.Request().Context(), c.Param("name")); err != nil {
+		if err := s.prov.DeleteLayout(c.Request().Context(), actorOf(c), c.Param("name")); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
@@ -72,15 +67,4 @@ func (s *Server) listLayouts(c echo.Context) error {
 	}
 	sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
 	return c.JSON(http.StatusOK, ls)
-}
-
-// validateDumpLayouts checks every layout of an import before anything is written.
-func validateDumpLayouts(d *inventory.Dump) error {
-	for i := range d.Layouts {
-		if err := layout.Validate(&d.Layouts[i]); err != nil {
-			return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("layouts[%d]: %v", i, err),
-				hint: "fix the layout; nothing was imported"}
-		}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
 )
 
 // realServer runs the handler on a loopback listener.
@@ -102,7 +103,7 @@ func TestLifecycleFailureReport(t *testing.T) {
 	_, st, base := realServer(t)
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:11"}, Hostname: "web2", Profile: "centos-5.3"})
-	h, err := StartBuild(ctx, st, "web2", time.Hour, time.Now())
+	h, err := startBuild(t, ctx, st, "web2", time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,18 +122,18 @@ func TestExpiredTokenAndWrongSource(t *testing.T) {
 	_, st, base := realServer(t)
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:12"}, Hostname: "old", Profile: "centos-5.3"})
-	h, _ := StartBuild(ctx, st, "old", time.Hour, time.Now().Add(-2*time.Hour)) // expired an hour ago
+	h, _ := startBuild(t, ctx, st, "old", time.Hour, time.Now().Add(-2*time.Hour)) // expired an hour ago
 	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:12?token="+h.BuildToken, "", false); code != 403 {
 		t.Fatalf("expired token: %d", code)
 	}
 	// A host with a reservation only gets its kickstart from that address (the test client is 127.0.0.1).
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:13"}, Hostname: "res", Profile: "centos-5.3", IP: "192.0.2.50"})
-	h, _ = StartBuild(ctx, st, "res", time.Hour, time.Now())
+	h, _ = startBuild(t, ctx, st, "res", time.Hour, time.Now())
 	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:13?token="+h.BuildToken, "", false); code != 403 {
 		t.Fatalf("wrong source: %d", code)
 	}
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:14"}, Hostname: "lo", Profile: "centos-5.3", IP: "127.0.0.1"})
-	h, _ = StartBuild(ctx, st, "lo", time.Hour, time.Now())
+	h, _ = startBuild(t, ctx, st, "lo", time.Hour, time.Now())
 	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:14?token="+h.BuildToken, "", false); code != 200 {
 		t.Fatalf("right source: %d", code)
 	}
@@ -142,12 +143,12 @@ func TestExpiredTokenAndWrongSource(t *testing.T) {
 // could send; every one is refused and the inventory is unchanged.
 func TestHostileRequests(t *testing.T) {
 	s, st, base := realServer(t)
-	s.failures.max = 1000 // this test is about refusals, not the rate limit
+	s.failures = newFailureLimiter(1000, time.Minute) // this test is about refusals, not the rate limit
 	ctx := context.Background()
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:20"}, Hostname: "victim", Profile: "centos-5.3"})
-	victim, _ := StartBuild(ctx, st, "victim", time.Hour, time.Now())
+	victim, _ := startBuild(t, ctx, st, "victim", time.Hour, time.Now())
 	st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:21"}, Hostname: "other", Profile: "centos-5.3"})
-	other, _ := StartBuild(ctx, st, "other", time.Hour, time.Now())
+	other, _ := startBuild(t, ctx, st, "other", time.Hour, time.Now())
 	before, _ := inventory.Export(ctx, st)
 	big := strings.Repeat("a", 2<<20)
 	tests := []struct {
@@ -210,21 +211,55 @@ func TestHostileRequests(t *testing.T) {
 	}
 }
 
-func TestFailedAttemptsAreRateLimited(t *testing.T) {
-	s, _, base := realServer(t)
-	s.failures.max = 5
-	for i := 0; i < 5; i++ {
-		if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", false); code != 401 {
-			t.Fatalf("attempt %d: %d", i, code)
+// TestRefusalLimitSparesValidTokens: refusals are counted per source
+// address and only ever turn refusals into 429; the right token is served
+// from any address, including the one that failed.
+func TestRefusalLimitSparesValidTokens(t *testing.T) {
+	s, st, _ := realServer(t)
+	get := func(addr, token string) int {
+		req := httptest.NewRequest("GET", "/api/v1/hosts", nil)
+		req.RemoteAddr = addr + ":40000"
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec.Code
 	}
-	// Even the right token is refused until the window passes.
-	if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", true); code != 429 {
-		t.Fatalf("after 5 failures: %d", code)
+	codes := map[int]int{}
+	for i := 0; i < 100; i++ {
+		codes[get("192.0.2.66", "wrong-token-wrong-token")]++
 	}
-	s.failures.roll(time.Now().Add(2 * time.Minute))
-	if code, _ := httpDo(t, "GET", base+"/api/v1/hosts", "", true); code != 200 {
-		t.Fatalf("after the window: %d", code)
+	if codes[401] != 20 || codes[429] != 80 {
+		t.Fatalf("100 bad tokens from one address: %v; want 20 x 401 then 429", codes)
+	}
+	if code := get("192.0.2.77", testToken); code != 200 {
+		t.Fatalf("admin from another address: %d", code)
+	}
+	if code := get("192.0.2.66", testToken); code != 200 {
+		t.Fatalf("admin from the refused address: %d", code)
+	}
+	// A named token too, and a host's own kickstart token.
+	secret, err := s.prov.AddToken(context.Background(), provision.Actor{Via: "test"}, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := get("192.0.2.66", secret); code != 200 {
+		t.Fatalf("named token from the refused address: %d", code)
+	}
+	h, err := startBuild(t, context.Background(), st, "a01", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/ks/"+h.ID()+"?token="+h.BuildToken, nil)
+	req.RemoteAddr = "192.0.2.66:40001"
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("host token from the refused address: %d %s", rec.Code, rec.Body)
+	}
+	if code := get("192.0.2.66", "still-wrong-still-wrong"); code != 429 {
+		t.Fatalf("a bad token from the refused address: %d", code)
 	}
 }
 

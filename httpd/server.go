@@ -21,6 +21,7 @@ import (
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 )
 
 // Options configure a Server.
@@ -46,6 +47,9 @@ type Options struct {
 	Leases LeaseFinder
 	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
 	FailureLimit int
+	// Binder, when set, is asked whether a machine's request comes from the
+	// machine it names (see provision.Binder).
+	Binder provision.Binder
 }
 
 // Server is the HTTP server's state.
@@ -54,8 +58,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	echo     *echo.Echo
-	ks       ksCache
-	fetches  fetchLog
+	prov     *provision.Service
 	failures *failureLimiter
 }
 
@@ -74,6 +77,20 @@ func New(opts Options) (*Server, error) {
 		opts.FailureLimit = 20
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute)}
+	var urls provision.URLs
+	if opts.PublicURL != "" {
+		u, err := provision.NewURLs(opts.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("httpd: %w", err)
+		}
+		urls = u
+	}
+	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: urls, TokenTTL: opts.TokenTTL,
+		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
+	if err != nil {
+		return nil, err
+	}
+	s.prov = prov
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect()
@@ -124,15 +141,16 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) err
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/metrics", s.handleMetrics)
-	e.GET("/ks/:mac", s.handleKickstart, s.limitFailures)
+	e.GET("/ks/:mac", s.handleKickstart)
 	s.repoRoutes(e)
 
-	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.limitFailures, s.requireAdmin)
+	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
 	s.profileRoutes(api)
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)
+	s.tokenRoutes(api)
 	s.dumpRoutes(e, api)
 	s.bootRoutes(e)
 }
@@ -162,25 +180,43 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		s.metrics.request(route, status)
-		s.log.Debug("http", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
-			"remote", c.RealIP(), "dur", time.Since(start))
+		if a, ok := c.Get(actorKey).(provision.Actor); ok && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			// Changes name who made them.
+			s.log.Info("api", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
+				"remote", c.RealIP(), "by", a.String())
+		} else {
+			s.log.Debug("http", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
+				"remote", c.RealIP(), "dur", time.Since(start))
+		}
 		return nil
 	}
 }
 
-// requireAdmin checks the bearer token in constant time.
+// requireAdmin lets in the bootstrap admin token (compared in constant
+// time) or a named API token, and records which one as the request's actor.
+// A valid token is never refused for other requests' failures.
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	want := []byte(s.opts.AdminToken)
 	return func(c echo.Context) error {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		got, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			s.failures.fail(c.RealIP(), time.Now())
-			s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
-			return &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
-				hint: "send Authorization: Bearer <token>; the token is in <data>/admin.token on the server"}
+		if ok && subtle.ConstantTimeCompare([]byte(got), want) == 1 {
+			c.Set(actorKey, provision.Actor{Via: "api", Name: provision.AdminTokenName})
+			return next(c)
 		}
-		return next(c)
+		if ok {
+			a, found, err := s.prov.Authenticate(c.Request().Context(), got)
+			if err != nil {
+				return err
+			}
+			if found {
+				c.Set(actorKey, a)
+				return next(c)
+			}
+		}
+		s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
+		return s.refusal(c, &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
+			hint: "send Authorization: Bearer <token>: <data>/admin.token on the server, or a token made with `netkick token add NAME`"})
 	}
 }
 
@@ -206,12 +242,18 @@ func statusOf(err error) (int, string, string) {
 		return ae.status, ae.msg, ae.hint
 	case errors.As(err, &he):
 		return he.Code, fmt.Sprint(he.Message), ""
+	case errors.Is(err, provision.ErrStale):
+		return http.StatusPreconditionFailed, err.Error(), hintOr(err, "GET the host again for its current ETag and repeat the change")
+	case errors.Is(err, provision.ErrInUse):
+		return http.StatusConflict, err.Error(), hintOr(err, "change what still uses it first")
+	case errors.Is(err, provision.ErrRefused):
+		return http.StatusForbidden, "refused", "the reason is in the netkick server log"
 	case errors.Is(err, inventory.ErrInvalid):
-		return http.StatusBadRequest, err.Error(), "fix the value named in the error and send the request again"
+		return http.StatusBadRequest, err.Error(), hintOr(err, "fix the value named in the error and send the request again")
 	case errors.Is(err, inventory.ErrNotFound):
-		return http.StatusNotFound, err.Error(), "list what exists with GET /api/v1/hosts or `netkick host list`"
+		return http.StatusNotFound, err.Error(), hintOr(err, "list what exists with GET /api/v1/hosts or `netkick host list`")
 	case errors.Is(err, inventory.ErrConflict):
-		return http.StatusConflict, err.Error(), "the name or MAC is taken by another entry; remove or rename that entry first"
+		return http.StatusConflict, err.Error(), hintOr(err, "the name or MAC is taken by another entry; remove or rename that entry first")
 	default:
 		return http.StatusInternalServerError, err.Error(), "see the server log for details"
 	}
@@ -225,9 +267,13 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if status >= 500 {
 		s.log.Error("http request failed", "uri", c.Request().URL.Path, "err", err)
 	}
-	body := map[string]string{"error": msg}
+	body := map[string]any{"error": msg}
 	if hint != "" {
 		body["hint"] = hint
+	}
+	var pe *provision.Error
+	if errors.As(err, &pe) && len(pe.Users) > 0 {
+		body["users"] = pe.Users
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -244,6 +290,29 @@ func decodeJSON(c echo.Context, v any) error {
 		return badRequest("request body: "+err.Error(), "send a JSON object with the documented fields (see docs/api.md)")
 	}
 	return nil
+}
+
+func hintOr(err error, def string) string {
+	if h := provision.HintOf(err); h != "" {
+		return h
+	}
+	return def
+}
+
+// actorOf names who makes an API request, for the timeline.
+func actorOf(c echo.Context) provision.Actor {
+	if a, ok := c.Get(actorKey).(provision.Actor); ok {
+		return a
+	}
+	return provision.Actor{Via: "api", Name: "admin"}
+}
+
+// actorKey is the echo context key of the request's actor.
+const actorKey = "netkick.actor"
+
+// urls builds the URLs a machine is given, for this request.
+func (s *Server) urls(c echo.Context) provision.URLs {
+	return s.prov.URLs().Or(s.serverURL(c))
 }
 
 // serverURL is the base URL the client used to reach us, unless configured.

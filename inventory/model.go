@@ -90,8 +90,15 @@ type Profile struct {
 	// BootLoader selects the first stage: empty (pxelinux.0 for BIOS PXE
 	// ROMs, the HTTP script for iPXE ROMs, ipxe.efi for UEFI), "pxelinux"
 	// (pxelinux.0 for every BIOS ROM, iPXE ones too), "ipxe" or "undionly"
-	// (undionly.kpxe for BIOS), "snponly" (snponly.efi for UEFI).
+	// (undionly.kpxe for BIOS), "snponly" (snponly.efi for UEFI), "grub"
+	// (UEFI x86-64 PXE: shim, then signed GRUB, for Secure Boot).
 	BootLoader string `json:"bootloader,omitempty" yaml:"bootloader,omitempty"`
+	// Shim is the profile's own signed shim under the boot root (grubx64.efi
+	// beside it), named in DHCP for bootloader "grub" so the profile's kernel
+	// boots through its own distribution's shim and GRUB; `netkick profile
+	// fetch` sets it. Empty: shimx64.efi at the top of the boot root
+	// (`netkick bootfiles`, from this machine's packages).
+	Shim string `json:"shim,omitempty" yaml:"shim,omitempty"`
 }
 
 // Event is one thing that happened to a host, for its timeline.

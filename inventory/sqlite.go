@@ -60,6 +60,12 @@ var migrations = []string{
 		updated INTEGER NOT NULL
 	);
 	CREATE INDEX leases_mac ON leases(mac);`,
+	// 4: named API tokens, stored as SHA-256 hashes only.
+	`CREATE TABLE api_tokens (
+		name TEXT PRIMARY KEY,
+		hash TEXT NOT NULL UNIQUE,
+		created INTEGER NOT NULL
+	);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous

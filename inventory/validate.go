@@ -213,7 +213,7 @@ func ValidateProfile(p *Profile) error {
 	if !regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`).MatchString(p.Version) {
 		return fmt.Errorf("%w: profile %s: version %q: want digits and dots such as 5.3 or 7.9", ErrInvalid, p.Name, trunc(p.Version))
 	}
-	for _, f := range []struct{ kind, v string }{{"kernel", p.Kernel}, {"initrd", p.Initrd}, {"install_url", p.InstallURL}, {"template", p.Template}, {"kernel_args", p.KernelArgs}} {
+	for _, f := range []struct{ kind, v string }{{"kernel", p.Kernel}, {"initrd", p.Initrd}, {"install_url", p.InstallURL}, {"template", p.Template}, {"kernel_args", p.KernelArgs}, {"shim", p.Shim}} {
 		if err := ValidateValue(f.kind, f.v); err != nil {
 			return fmt.Errorf("profile %s: %w", p.Name, err)
 		}
@@ -232,9 +232,12 @@ func ValidateProfile(p *Profile) error {
 		}
 	}
 	switch p.BootLoader {
-	case "", "pxelinux", "ipxe", "undionly", "snponly":
+	case "", "pxelinux", "ipxe", "undionly", "snponly", "grub":
 	default:
-		return fmt.Errorf("%w: profile %s: bootloader %q: want pxelinux, ipxe (undionly.kpxe for BIOS) or snponly (snponly.efi for UEFI), or leave it empty", ErrInvalid, p.Name, trunc(p.BootLoader))
+		return fmt.Errorf("%w: profile %s: bootloader %q: want pxelinux, ipxe (undionly.kpxe for BIOS), snponly (snponly.efi for UEFI) or grub (shim and signed GRUB for UEFI Secure Boot), or leave it empty", ErrInvalid, p.Name, trunc(p.BootLoader))
+	}
+	if p.Shim != "" && (strings.HasPrefix(p.Shim, "/") || strings.Contains(p.Shim, "..") || strings.ContainsAny(p.Shim, " \\'\"$") || !strings.HasSuffix(strings.ToLower(p.Shim), ".efi")) {
+		return fmt.Errorf("%w: profile %s: shim %q: want a .efi file under the boot root such as %s/shimx64.efi (no leading '/', no '..', no spaces or quotes)", ErrInvalid, p.Name, trunc(p.Shim), p.Name)
 	}
 	return nil
 }

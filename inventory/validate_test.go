@@ -110,7 +110,8 @@ func TestValidateProfileBootLoader(t *testing.T) {
 		{"ipxe", "ipxe", true},
 		{"undionly", "undionly", true},
 		{"snponly for UEFI NICs", "snponly", true},
-		{"unknown", "grub", false},
+		{"grub for Secure Boot", "grub", true},
+		{"unknown", "grub2", false},
 		{"case matters", "PXELINUX", false},
 	}
 	for _, tc := range tests {
@@ -119,6 +120,28 @@ func TestValidateProfileBootLoader(t *testing.T) {
 			err := ValidateProfile(p)
 			if (err == nil) != tc.ok {
 				t.Errorf("ValidateProfile(bootloader %q) = %v, want ok=%v", tc.loader, err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestValidateProfileShim(t *testing.T) {
+	tests := []struct {
+		name, shim string
+		ok         bool
+	}{
+		{"empty: the boot root's shimx64.efi", "", true},
+		{"profile's own", "rocky-9.4/shimx64.efi", true},
+		{"absolute refused", "/srv/shimx64.efi", false},
+		{"parent refused", "../shimx64.efi", false},
+		{"quote refused", "a'b/shimx64.efi", false},
+		{"not an EFI binary", "rocky-9.4/vmlinuz", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Profile{Name: "r9", OS: "rocky", Version: "9.4", Kernel: "r9/vmlinuz", Initrd: "r9/initrd.img", BootLoader: "grub", Shim: tc.shim}
+			if err := ValidateProfile(p); (err == nil) != tc.ok {
+				t.Errorf("ValidateProfile(shim %q) = %v, want ok=%v", tc.shim, err, tc.ok)
 			}
 		})
 	}

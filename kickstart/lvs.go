@@ -49,8 +49,31 @@ type LVSDirector struct {
 
 // LVSRealServer is what the lvs-real-server role templates write.
 type LVSRealServer struct {
-	Files   []LVSFile // ifcfg-lo:N
-	Sysctls []string  // appended once to /etc/sysctl.conf
+	// Files put the VIPs on lo at boot: ifcfg-lo:N up to EL7, the
+	// systemd unit VIPUnit from EL8 on.
+	Files []LVSFile
+	// VIPUnit is the unit to enable (EL8 and later with VIPs), else "".
+	VIPUnit string
+	// Sysctls are the ARP lines; SysctlPath is where they go: appended once
+	// to /etc/sysctl.conf on EL5/6 (SysctlAppend), a sysctl.d file of its
+	// own from EL7 on.
+	Sysctls      []string
+	SysctlPath   string
+	SysctlAppend bool
+}
+
+// realServerData builds a real server's role data for OS o and its VIPs.
+func realServerData(vips []lvs.VIP, o OS) (*LVSRealServer, error) {
+	files, err := heredocFiles(lvs.RealServerFiles(vips, o.Major))
+	if err != nil {
+		return nil, err
+	}
+	rs := &LVSRealServer{Files: files, Sysctls: lvs.ARPSysctls(), SysctlPath: lvs.SysctlPathFor(o.Major)}
+	rs.SysctlAppend = rs.SysctlPath == lvs.SysctlConf
+	if len(vips) > 0 && lvs.VIPMechanismFor(o.Major) == lvs.VIPUnit {
+		rs.VIPUnit = lvs.VIPUnitName
+	}
+	return rs, nil
 }
 
 // HeredocEnd delimits every file the LVS roles write; no rendered line may equal it.
@@ -81,7 +104,11 @@ func gatherLVS(ctx context.Context, src Source, h *inventory.Host, o OS) (*LVS, 
 			out.Director = d
 		}
 		if real {
-			out.RealServer = &LVSRealServer{Sysctls: lvs.ARPSysctls()}
+			rs, err := realServerData(nil, o)
+			if err != nil {
+				return nil, err
+			}
+			out.RealServer = rs
 		}
 		return out, nil
 	}
@@ -111,11 +138,9 @@ func gatherLVS(ctx context.Context, src Source, h *inventory.Host, o OS) (*LVS, 
 		if err != nil {
 			return nil, err
 		}
-		files, err := heredocFiles(lvs.RealServerFiles(vips))
-		if err != nil {
+		if out.RealServer, err = realServerData(vips, o); err != nil {
 			return nil, err
 		}
-		out.RealServer = &LVSRealServer{Files: files, Sysctls: lvs.ARPSysctls()}
 	}
 	return out, nil
 }

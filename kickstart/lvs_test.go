@@ -22,9 +22,10 @@ func roleScript(t *testing.T, ks, role string) string {
 		t.Fatalf("no %%post block for role %s in:\n%s", role, ks)
 	}
 	body := ks[start+i:]
-	for _, end := range []string{"\n\n", "\n%end", "\n# tell netkick"} {
+	for _, end := range []string{"\n# tell netkick", "\n%end"} {
 		if j := strings.Index(body, end); j >= 0 {
 			body = body[:j]
+			break
 		}
 	}
 	return body + "\n"

@@ -20,8 +20,14 @@ type OS struct {
 	DeviceByMAC bool
 	// Authconfig: `authconfig` exists (RHEL 5-7); 8+ replaced it with authselect.
 	Authconfig bool
-	// ZerombrYes: RHEL 5 spells it `zerombr yes`.
-	ZerombrYes bool
+	// FirewallSSH is how `firewall` opens ssh: RHEL 5 knows only --ssh,
+	// RHEL 6 and later --service=ssh.
+	FirewallSSH string
+	// UEFI: an x86_64 UEFI install is supported (RHEL 6 and later).
+	UEFI bool
+	// Validator is the syntax version of pykickstart's ksvalidator for this
+	// installer (-v RHEL5 … RHEL9, or Fedora's F<N>).
+	Validator string
 	// FSType is the default filesystem for the fallback layout.
 	FSType string
 }
@@ -40,7 +46,9 @@ func ParseOS(name, version string) (OS, error) {
 			return o, fmt.Errorf("OS version %q: want a number such as 5.3 or 7", version)
 		}
 	}
+	o.Validator = "RHEL" + strconv.Itoa(o.Major)
 	if name == "fedora" {
+		o.Validator = "F" + strconv.Itoa(o.Major)
 		// Fedora's anaconda maps to RHEL's dialect roughly by era.
 		switch {
 		case o.Major >= 19:
@@ -60,7 +68,13 @@ func ParseOS(name, version string) (OS, error) {
 	}
 	o.InstallKeyword = o.Major <= 6
 	o.Authconfig = o.Major <= 7
-	o.ZerombrYes = o.Major == 5
+	// Plain `zerombr` on every release: RHEL 5's parser already ignores
+	// (and warns about) the old `zerombr yes`.
+	o.FirewallSSH = "--service=ssh"
+	if o.Major == 5 {
+		o.FirewallSSH = "--ssh"
+	}
+	o.UEFI = o.Major >= 6
 	switch {
 	case o.Major == 5:
 		o.FSType = "ext3"

@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart/layout"
 	"github.com/netkick/netkick/templates"
 )
 
@@ -26,6 +27,7 @@ type Data struct {
 	Server       string // base URL of netkick as the installer reaches it, no trailing slash
 	InstallURL   string
 	Timezone     Timezone
+	Network      Network
 	CPAN         CPAN
 	Partitioning Partitioning
 	Callback     Callback
@@ -56,7 +58,7 @@ type Callback struct {
 // callbackScript returns sh that POSTs to url with curl or wget, retrying.
 func callbackScript(url string) string {
 	return `netkick_report() {
-  for i in 1 2 3 4 5 6 7 8 9 10; do
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
     if command -v curl >/dev/null 2>&1; then
       curl -fsS -X POST --max-time 20 "$1" >/dev/null && return 0
     elif command -v wget >/dev/null 2>&1; then
@@ -76,6 +78,9 @@ type Options struct {
 	FallbackZone string // zone for installers with broken zone data; empty: Europe/Paris
 	CPANRepo     string // repository name under /repo/ for CPAN RPMs; empty: "cpan"; "-": none
 	CPANGPGCheck bool
+	// Subnets are the DHCP subnets: a host whose reserved IP lies in one
+	// installs with static networking from its router and DNS.
+	Subnets []Subnet
 }
 
 // Renderer holds parsed templates; it is safe for concurrent use.
@@ -178,6 +183,9 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
+	if !o.UEFI && layout.ParseFirmware(h.Arch) == layout.FirmwareUEFI {
+		return nil, fmt.Errorf("host %s boots UEFI (arch %s), and %s %s has no supported x86_64 UEFI install: boot it in BIOS (legacy/CSM) mode, or give it a profile of release 6 or later", h.Hostname, h.Arch, p.OS, p.Version)
+	}
 	server := strings.TrimRight(req.Server, "/")
 	if _, err := url.Parse(server); err != nil || server == "" {
 		return nil, fmt.Errorf("server URL %q is not valid; set --public-url", req.Server)
@@ -195,6 +203,7 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 		Server:     server,
 		InstallURL: p.InstallURL,
 		Timezone:   PlanTimezone(p.OS, p.Version, zone, r.opts.FallbackZone),
+		Network:    PlanNetwork(h, o, r.opts.Subnets),
 	}
 	token := req.Token
 	if token == "" {

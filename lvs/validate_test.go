@@ -226,13 +226,42 @@ func TestRealServerVIPs(t *testing.T) {
 }
 
 func TestRealServerFiles(t *testing.T) {
-	files := RealServerFiles([]VIP{{Addr: "192.0.2.40", LoAlias: "lo:0"}, {Addr: "192.0.2.50", LoAlias: "lo:1"}})
-	if len(files) != 2 || files[1].Path != "/etc/sysconfig/network-scripts/ifcfg-lo:1" {
-		t.Fatalf("files = %+v", files)
+	vips := []VIP{{Addr: "192.0.2.40", LoAlias: "lo:0"}, {Addr: "192.0.2.50", LoAlias: "lo:1"}}
+	for _, major := range []int{5, 6, 7} {
+		files := RealServerFiles(vips, major)
+		if len(files) != 2 || files[1].Path != "/etc/sysconfig/network-scripts/ifcfg-lo:1" {
+			t.Fatalf("EL%d: files = %+v", major, files)
+		}
+		want := "DEVICE=lo:0\nIPADDR=192.0.2.40\nNETMASK=255.255.255.255\nONBOOT=yes\nNAME=lvs-vip-lo-0\n"
+		if files[0].Content != want {
+			t.Errorf("EL%d: ifcfg-lo:0 = %q, want %q", major, files[0].Content, want)
+		}
 	}
-	want := "DEVICE=lo:0\nIPADDR=192.0.2.40\nNETMASK=255.255.255.255\nONBOOT=yes\nNAME=lvs-vip-lo-0\n"
-	if files[0].Content != want {
-		t.Errorf("ifcfg-lo:0 = %q, want %q", files[0].Content, want)
+	for _, major := range []int{8, 9} {
+		files := RealServerFiles(vips, major)
+		if len(files) != 1 || files[0].Path != VIPUnitPath {
+			t.Fatalf("EL%d: files = %+v", major, files)
+		}
+		for _, want := range []string{
+			"After=systemd-sysctl.service",
+			"Type=oneshot\nRemainAfterExit=yes\n",
+			"ExecStart=/usr/sbin/ip addr replace 192.0.2.40/32 dev lo label lo:0\n",
+			"ExecStart=/usr/sbin/ip addr replace 192.0.2.50/32 dev lo label lo:1\n",
+			"ExecStop=/usr/sbin/ip addr del 192.0.2.50/32 dev lo\n",
+			"WantedBy=multi-user.target\n",
+		} {
+			if !strings.Contains(files[0].Content, want) {
+				t.Errorf("EL%d: unit lacks %q:\n%s", major, want, files[0].Content)
+			}
+		}
+	}
+	if f := RealServerFiles(nil, 9); f != nil {
+		t.Errorf("no VIPs: files = %+v", f)
+	}
+	for major, want := range map[int]string{5: SysctlConf, 6: SysctlConf, 7: SysctlDropIn, 9: SysctlDropIn} {
+		if got := SysctlPathFor(major); got != want {
+			t.Errorf("SysctlPathFor(%d) = %s, want %s", major, got, want)
+		}
 	}
 }
 

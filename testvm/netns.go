@@ -4,12 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // ServerIP is netkick's address on the rig's bridge (TEST-NET-1, RFC 5737).
@@ -33,6 +29,9 @@ func ipCmd(ctx context.Context, args ...string) error {
 
 // NewNet creates namespace name with bridge br0 at ServerIP/24.
 func NewNet(ctx context.Context, name string) (*Net, error) {
+	if err := rigSupported(); err != nil {
+		return nil, err
+	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("the ip command is missing: install iproute2")
 	}
@@ -77,25 +76,6 @@ func (n *Net) Command(ctx context.Context, name string, args ...string) *exec.Cm
 // inNS runs f on an OS thread that has entered the namespace; the thread is
 // discarded afterwards, so no other goroutine ever runs inside it. Sockets
 // made by f stay in the namespace.
-func (n *Net) inNS(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		fd, err := os.Open("/run/netns/" + n.NS)
-		if err != nil {
-			errc <- fmt.Errorf("open netns %s: %w", n.NS, err)
-			return
-		}
-		defer fd.Close()
-		if err := unix.Setns(int(fd.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", n.NS, err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
-}
-
 // Listen opens a TCP listener inside the namespace.
 func (n *Net) Listen(addr string) (net.Listener, error) {
 	var l net.Listener

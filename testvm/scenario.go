@@ -64,7 +64,7 @@ func Scenarios() []Scenario {
 		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{
 				"/etc/sysconfig/network-scripts/ifcfg-lo:0": {"DEVICE=lo:0"},
-				"/etc/sysctl.conf":                          {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
+				"/etc/sysctl.d/90-netkick-lvs.conf":         {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
 			}},
 		{Name: "proxy-bios-ipxe", Summary: "beside a site DHCP server: iPXE ROM, netkick's iPXE script, proxyDHCP only", Hostname: "tv-proxy-ipxe", Layout: "simple", MAC: "52:54:00:4e:54:0b", Disks: []string{"200G"}, Proxy: true},
 		{Name: "proxy-bios-pxelinux", Summary: "beside a site DHCP server: pxelinux over TFTP, proxyDHCP only", Hostname: "tv-proxy-pxelinux", Layout: "simple", MAC: "52:54:00:4e:54:0c", Disks: []string{"200G"}, Proxy: true,

@@ -55,12 +55,12 @@ func startServer(t testing.TB, base, root string, mod func(*Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tree, err := bootfs.New(bootfs.Options{Dir: root, Lookup: st})
+	tree, err := bootfs.New(bootfs.Options{Dir: root, Lookup: st, Leases: st})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tree.Close() })
-	o := Options{Tree: tree, Events: st, Leases: st, HTTPAddr: ":8080", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := Options{Tree: tree, Events: st, Leases: st, Timeline: st, HTTPAddr: ":8080", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if mod != nil {
 		mod(&o)
 	}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	ptftp "github.com/pin/tftp/v3"
@@ -51,12 +52,23 @@ type LeaseHosts interface {
 	HostIDByLease(ctx context.Context, ip string) (string, error)
 }
 
+// Timeline reads a host's events, oldest first (inventory.Store has it), so
+// that a loader that never ran can be told from its silence.
+type Timeline interface {
+	Events(ctx context.Context, hostID string, limit int) ([]inventory.Event, error)
+}
+
 // Options configure a Server.
 type Options struct {
 	// Tree is the boot tree to serve.
 	Tree *bootfs.Tree
 	// Events, when set, receives a "tftp" event per transfer of a known host.
 	Events EventAdder
+	// Timeline, when set with Events, lets the server add a hint to a host's
+	// timeline when a UEFI loader it sent never ran (boot.LoaderStalled).
+	Timeline Timeline
+	// StallQuiet overrides boot.StallQuiet (tests).
+	StallQuiet time.Duration
 	// Leases, when set, names the host of a client address that has not
 	// fetched its pxelinux config yet (pxelinux.0, ldlinux.c32, ipxe.efi).
 	Leases LeaseHosts
@@ -92,6 +104,7 @@ type Server struct {
 	srv      *ptftp.Server
 	metrics  Metrics
 	hosts    ipHosts
+	stalls   stallWatch
 }
 
 // New builds a Server; call Serve or ListenAndServe to run it.
@@ -117,14 +130,22 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.StallQuiet <= 0 {
+		o.StallQuiet = boot.StallQuiet
+	}
 	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
-		hosts: ipHosts{m: map[string]string{}}}
+		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}}}
 	s.public = strings.TrimRight(o.PublicURL, "/")
 	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
 		return nil, err
 	}
 	s.srv = ptftp.NewServer(s.read, nil) // nil write handler: WRQs get an error
 	s.srv.SetBlockSize(o.BlockSize)
+	// Keep the negotiated blksize within the MTU of the NIC the request came
+	// in on (the library's default, stated here because it matters): a
+	// client asking for 8192 on a 1500-byte link would otherwise get IP
+	// fragments, which many PXE ROMs cannot reassemble.
+	s.srv.SetBlockSizeNegotiation(true)
 	s.srv.SetTimeout(o.Timeout)
 	s.srv.SetRetries(o.Retries)
 	return s, nil
@@ -183,7 +204,10 @@ func Listen(addr string) (*net.UDPConn, error) {
 func (s *Server) Serve(conn *net.UDPConn) error { return s.srv.Serve(conn) }
 
 // Shutdown stops accepting requests and waits for running transfers.
-func (s *Server) Shutdown() { s.srv.Shutdown() }
+func (s *Server) Shutdown() {
+	s.srv.Shutdown()
+	s.stalls.stop()
+}
 
 // Client-facing error texts: short, no server paths.
 var (
@@ -216,7 +240,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local)})
+	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), ClientIP: remote.IP.String()})
 	if err != nil {
 		var reply error
 		switch {
@@ -257,6 +281,9 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.log.Info("tftp sent", "file", f.Name, "client", remote.IP, "bytes", n, "duration", dur.Round(time.Millisecond))
 		if hostID != "" {
 			s.event(hostID, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
+			if boot.StallWatched(f.Name) {
+				s.stalls.watch(hostID, s.checkStall)
+			}
 		}
 	case isSizeProbe(err):
 		// UEFI asks for tsize, reads the OACK, aborts with error 8 and asks again.
@@ -347,4 +374,70 @@ func (c *ipHosts) lookup(ip string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[ip]
+}
+
+// checkStall reads a host's timeline and, when boot.LoaderStalled says the
+// loader it was sent never ran, adds the hint.
+func (s *Server) checkStall(hostID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	evs, err := s.stalls.timeline.Events(ctx, hostID, 50)
+	if err != nil {
+		s.log.Warn("tftp: timeline not read for the loader check", "host", hostID, "err", err)
+		return
+	}
+	if hint := boot.LoaderStalled(evs, time.Now(), s.stalls.quiet); hint != "" {
+		s.log.Warn("loader never ran", "host", hostID, "hint", hint)
+		if s.events != nil {
+			if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: boot.EventKindHint, Detail: hint}); err != nil {
+				s.log.Warn("tftp hint not recorded", "host", hostID, "err", err)
+			}
+		}
+	}
+}
+
+// stallWatch runs one check per host, quiet after the host's last loader
+// fetch; at most maxIPHosts hosts are watched at a time.
+type stallWatch struct {
+	timeline Timeline
+	quiet    time.Duration
+	mu       sync.Mutex
+	timers   map[string]*time.Timer
+	stopped  bool
+}
+
+func (w *stallWatch) watch(hostID string, check func(string)) {
+	if w.timeline == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	if t, ok := w.timers[hostID]; ok {
+		t.Stop()
+	} else if len(w.timers) >= maxIPHosts {
+		return
+	}
+	// A second past the quiet time, so the check sees it elapsed.
+	w.timers[hostID] = time.AfterFunc(w.quiet+time.Second, func() {
+		w.mu.Lock()
+		delete(w.timers, hostID)
+		stopped := w.stopped
+		w.mu.Unlock()
+		if !stopped {
+			check(hostID)
+		}
+	})
+}
+
+func (w *stallWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	for id, t := range w.timers {
+		t.Stop()
+		delete(w.timers, id)
+	}
 }

@@ -37,6 +37,13 @@ type Lookup interface {
 // (inventory.Host.BuildToken).
 type TokenFunc func(ctx context.Context, h *inventory.Host) (string, error)
 
+// LeaseHosts names the inventory host holding an address by an active DHCP
+// lease (inventory.SQLite has it): GRUB builds that ask for plain grub.cfg
+// say nothing else about who they are.
+type LeaseHosts interface {
+	HostIDByLease(ctx context.Context, ip string) (string, error)
+}
+
 // Options configure a Tree.
 type Options struct {
 	// Dir is the boot root directory; it must exist.
@@ -45,6 +52,9 @@ type Options struct {
 	Lookup Lookup
 	// Token, when set, supplies kickstart URL tokens (default: the host's BuildToken).
 	Token TokenFunc
+	// Leases, when set, names the requester of grub.cfg by its address;
+	// without it grub.cfg is GRUB's dispatch on its own MAC.
+	Leases LeaseHosts
 }
 
 // Tree serves the boot root. It is safe for concurrent use.
@@ -53,6 +63,7 @@ type Tree struct {
 	root   *os.Root
 	lookup Lookup
 	token  TokenFunc
+	leases LeaseHosts
 }
 
 // New opens the boot root.
@@ -64,7 +75,7 @@ func New(o Options) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening boot root %s: %w (create it, or fill it with `netkick bootfiles`)", o.Dir, err)
 	}
-	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token}, nil
+	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token, leases: o.Leases}, nil
 }
 
 // Dir is the boot root's path.
@@ -83,6 +94,9 @@ type Request struct {
 	FileBase string
 	// Platform is iPXE's ${platform} when known.
 	Platform string
+	// ClientIP is the address the request came from (the socket's peer, never
+	// a header), which names the requester of grub.cfg.
+	ClientIP string
 }
 
 // File is an opened boot file: a regular file under the root or a generated config.
@@ -122,20 +136,11 @@ func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error
 	}
 	switch kind, mac := boot.GeneratedName(clean); kind {
 	case boot.PXELinuxHost:
-		in, err := input(ctx, t.lookup, t.token, mac, req)
-		if err != nil {
-			return nil, err
-		}
-		f := generated(clean, kind, mac, "")
-		if in.Host != nil {
-			f.HostID = in.Host.ID()
-		}
-		text, err := boot.PXELinuxConfig(in)
-		if err != nil {
-			return f, err
-		}
-		f.ReadSeeker, f.Size = bytes.NewReader([]byte(text)), int64(len(text))
-		return f, nil
+		return t.generate(ctx, clean, kind, mac, req, boot.PXELinuxConfig)
+	case boot.GRUBHost:
+		return t.generate(ctx, clean, kind, mac, req, boot.GRUBConfig)
+	case boot.GRUBAddress:
+		return t.grubByAddress(ctx, clean, mac, req)
 	case boot.PXELinuxFallback:
 		// An operator's own pxelinux.cfg/default wins; otherwise local boot.
 		if f, err := t.openDisk(clean); err == nil {
@@ -148,6 +153,49 @@ func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error
 		return nil, fmt.Errorf("%w: %s is never served: DHCP names it to the UEFI firmware of hosts not in build mode so that the firmware boots its disk", ErrNotFound, clean)
 	}
 	return t.openDisk(clean)
+}
+
+// generate renders a per-MAC config with decide.
+func (t *Tree) generate(ctx context.Context, clean string, kind boot.Generated, mac string, req Request, decide func(boot.ConfigInput) (string, error)) (*File, error) {
+	in, err := input(ctx, t.lookup, t.token, mac, req)
+	if err != nil {
+		return nil, err
+	}
+	f := generated(clean, kind, mac, "")
+	if in.Host != nil {
+		f.HostID = in.Host.ID()
+	}
+	text, err := decide(in)
+	if err != nil {
+		return f, err
+	}
+	f.ReadSeeker, f.Size = bytes.NewReader([]byte(text)), int64(len(text))
+	return f, nil
+}
+
+// grubByAddress answers grub.cfg and grub.cfg-<hex address>: the config of
+// the host that holds the requester's address by a lease. With no such host,
+// grub.cfg is the operator's file when the boot root has one, else the
+// dispatch on GRUB's own MAC; a hex name is not found (GRUB tries the next).
+func (t *Tree) grubByAddress(ctx context.Context, clean, named string, req Request) (*File, error) {
+	if addr, ok := boot.GRUBRequester(named, req.ClientIP); ok && t.leases != nil {
+		id, err := t.leases.HostIDByLease(ctx, addr)
+		switch {
+		case err == nil:
+			return t.generate(ctx, clean, boot.GRUBAddress, id, req, boot.GRUBConfig)
+		case !errors.Is(err, inventory.ErrNotFound):
+			return nil, fmt.Errorf("looking up the host leasing %s for %s: %w", addr, clean, err)
+		}
+	}
+	if named != "" {
+		return nil, fmt.Errorf("%w: %s: no host of this requester holds address %s by a lease", ErrNotFound, clean, named)
+	}
+	if f, err := t.openDisk(clean); err == nil {
+		return f, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return generated(clean, boot.GRUBAddress, "", boot.GRUBDispatch()), nil
 }
 
 func generated(name string, kind boot.Generated, mac, text string) *File {
@@ -223,8 +271,8 @@ func (t *Tree) IPXE(ctx context.Context, mac string, req Request) (string, error
 	return Render(ctx, t.lookup, t.token, "ipxe", m, req)
 }
 
-// Render decides the generated pxelinux config ("pxelinux") or iPXE script
-// ("ipxe") for key: a MAC in any spelling, or a known host's name. It needs
+// Render decides the generated pxelinux config ("pxelinux"), iPXE script
+// ("ipxe") or GRUB config ("grub") for key: a MAC in any spelling, or a known host's name. It needs
 // no boot root, so `netkick render` can show exactly what a host gets.
 func Render(ctx context.Context, l Lookup, token TokenFunc, kind, key string, req Request) (string, error) {
 	mac, err := inventory.NormalizeMAC(key)
@@ -247,7 +295,9 @@ func Render(ctx context.Context, l Lookup, token TokenFunc, kind, key string, re
 		return boot.PXELinuxConfig(in)
 	case "ipxe":
 		return boot.IPXEScript(in)
+	case "grub":
+		return boot.GRUBConfig(in)
 	default:
-		return "", fmt.Errorf("cannot render %q: want pxelinux or ipxe", kind)
+		return "", fmt.Errorf("cannot render %q: want pxelinux, ipxe or grub", kind)
 	}
 }

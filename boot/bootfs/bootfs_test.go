@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
@@ -175,4 +176,93 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("Open(%q) served the file outside the root", name)
 		}
 	})
+}
+
+// TestGRUBPaths opens every config name the GRUB builds ask for, with the
+// real SQLite store's leases naming the requester.
+func TestGRUBPaths(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "boot")
+	if err := os.MkdirAll(filepath.Join(root, "grub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := inventory.OpenSQLite(filepath.Join(base, "inv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tr, err := New(Options{Dir: root, Lookup: st, Leases: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	ctx := context.Background()
+	now := time.Now()
+	if err := st.PutProfile(ctx, &inventory.Profile{Name: "deb", OS: "debian", Version: "12", Kernel: "deb/vmlinuz", Initrd: "deb/initrd.img", BootLoader: "grub"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*inventory.Host{
+		{MACs: []string{"52:54:00:00:a0:01"}, Hostname: "a01", Profile: "deb", State: inventory.StateBuild, BuildToken: "tok-a01"},
+		{MACs: []string{"52:54:00:00:b0:01"}, Hostname: "b01", Profile: "deb", State: inventory.StateInstalled},
+	} {
+		if err := st.PutHost(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SaveLeases(ctx, []inventory.Lease{
+		{IP: "192.0.2.10", MAC: "52:54:00:00:a0:01", State: inventory.LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+		{IP: "192.0.2.11", MAC: "52:54:00:00:b0:01", State: inventory.LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	install := "linux '/deb/vmlinuz' 'ks=http://192.0.2.1:8080/ks/52:54:00:00:a0:01?token=tok-a01'"
+	tests := []struct {
+		name, file, client string
+		want, host         string // substring of the content; host ID on the File
+		err                error
+	}{
+		{"Debian grubnetx64 by lease address", "grub/grub.cfg", "192.0.2.10", install, "52:54:00:00:a0:01", nil},
+		{"EL grub2 per MAC", "grub.cfg-01-52-54-00-00-a0-01", "192.0.2.10", install, "52:54:00:00:a0:01", nil},
+		{"upstream per MAC", "grub.cfg-52-54-00-00-a0-01", "192.0.2.10", install, "52:54:00:00:a0:01", nil},
+		{"own hex address", "grub.cfg-C000020A", "192.0.2.10", install, "52:54:00:00:a0:01", nil},
+		{"another machine's hex address", "grub.cfg-C000020A", "192.0.2.11", "", "", ErrNotFound},
+		{"shortened hex address", "grub.cfg-C00002", "192.0.2.10", "", "", ErrNotFound},
+		{"installed host by address boots locally", "grub/grub.cfg", "192.0.2.11", "exit 1", "52:54:00:00:b0:01", nil},
+		{"no lease: dispatch on GRUB's MAC", "grub/grub.cfg", "192.0.2.99", `configfile "$prefix/grub.cfg-$net_default_mac"`, "", nil},
+		{"dispatched by colon MAC", "grub/grub.cfg-52:54:00:00:a0:01", "192.0.2.99", install, "52:54:00:00:a0:01", nil},
+		{"module lists absent", "grub/x86_64-efi/command.lst", "192.0.2.10", "", "", ErrNotFound},
+		{"shim's optional file absent", "revocations_sbat.efi", "192.0.2.10", "", "", ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := tr.Open(ctx, tc.file, Request{BaseURL: "http://192.0.2.1:8080", ClientIP: tc.client})
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("Open(%q) = %v; want %v", tc.file, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open(%q): %v", tc.file, err)
+			}
+			if f.HostID != tc.host {
+				t.Errorf("HostID = %q, want %q", f.HostID, tc.host)
+			}
+			if got := read(t, f); !strings.Contains(got, tc.want) {
+				t.Fatalf("Open(%q) from %s:\n%s\nwant it to contain %q", tc.file, tc.client, got, tc.want)
+			}
+		})
+	}
+	// An operator's own grub.cfg is served to machines no lease names.
+	if err := os.WriteFile(filepath.Join(root, "grub", "grub.cfg"), []byte("menuentry own {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tr.Open(ctx, "grub/grub.cfg", Request{ClientIP: "192.0.2.99"})
+	if err != nil || read(t, f) != "menuentry own {}\n" {
+		t.Fatalf("operator's grub.cfg not served: %v", err)
+	}
+	s, err := Render(ctx, st, nil, "grub", "a01", Request{BaseURL: "http://192.0.2.1:8080"})
+	if err != nil || !strings.Contains(s, install) {
+		t.Fatalf("Render grub a01 = %q, %v", s, err)
+	}
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,7 +18,7 @@ import (
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
-	"github.com/netkick/netkick/kickstart/layout"
+	"github.com/netkick/netkick/provision"
 
 	"github.com/spf13/pflag"
 )
@@ -27,7 +27,10 @@ import (
 type backend interface {
 	ListHosts(ctx context.Context, f inventory.HostFilter) ([]inventory.Host, error)
 	GetHost(ctx context.Context, key string) (*inventory.Host, error)
-	PutHost(ctx context.Context, h *inventory.Host) error
+	// AddHost adds a new host; an existing MAC or hostname is refused unless replace.
+	AddHost(ctx context.Context, h *inventory.Host, replace bool) (*inventory.Host, error)
+	// SetHost changes only what c names, on the version of the host just read.
+	SetHost(ctx context.Context, key string, c provision.Change) (*inventory.Host, error)
 	DeleteHost(ctx context.Context, key string) error
 	ChangeRoles(ctx context.Context, key string, rc httpd.RolesChange) (*inventory.Host, error)
 	Events(ctx context.Context, key string) ([]inventory.Event, error)
@@ -39,7 +42,10 @@ type backend interface {
 	Render(ctx context.Context, kind, key string) ([]byte, error)
 	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
 	Export(ctx context.Context) (*inventory.Dump, error)
-	Import(ctx context.Context, d *inventory.Dump) error
+	Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error)
+	AddToken(ctx context.Context, name string) (string, error)
+	ListTokens(ctx context.Context) ([]inventory.APIToken, error)
+	RevokeToken(ctx context.Context, name string) error
 	Close() error
 }
 
@@ -50,12 +56,14 @@ type storeFlags struct {
 	tokenFile string
 	templates string
 	publicURL string
+	// create lets open make a missing data directory (import does).
+	create bool
 }
 
 // register adds them to the root command: they are global, given before or
 // after the subcommand.
 func (sf *storeFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&sf.data, "data", "./netkick-data", "local data directory (safe to use while a server runs on it)")
+	fs.StringVar(&sf.data, "data", envData(), "local data directory, safe to use while a server runs on it (env NETKICK_DATA)")
 	fs.StringVar(&sf.server, "server", os.Getenv("NETKICK_SERVER"), "URL of a running netkick server instead of --data (env NETKICK_SERVER)")
 	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file: read with --server (default: env NETKICK_TOKEN, else <data>/admin.token); serve creates it on first start")
 	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (serve, and local render)")
@@ -74,6 +82,11 @@ func (sf *storeFlags) open() (backend, error) {
 		}
 		return &remote{base: strings.TrimRight(sf.server, "/"), token: tok, c: &http.Client{Timeout: 60 * time.Second}}, nil
 	}
+	if !sf.create {
+		if err := sf.needData(); err != nil {
+			return nil, err
+		}
+	}
 	st, err := inventory.OpenSQLite(filepath.Join(sf.data, "inventory.db"))
 	if err != nil {
 		return nil, err
@@ -91,7 +104,26 @@ func (sf *storeFlags) open() (backend, error) {
 		}
 		pub = "http://" + hn + ":8080"
 	}
-	return &local{Store: st, r: r, publicURL: pub}, nil
+	urls, err := provision.NewURLs(pub)
+	if err != nil {
+		st.Close()
+		return nil, usageError{err.Error()}
+	}
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &local{Store: st, p: p, actor: localActor()}, nil
+}
+
+// localActor names the local user for the timeline.
+func localActor() provision.Actor {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return provision.Actor{Via: "cli", Name: name}
 }
 
 func (sf *storeFlags) token() (string, error) {
@@ -108,27 +140,37 @@ func (sf *storeFlags) token() (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// local works on the SQLite store directly.
+// local works on the SQLite store directly, through the same provision
+// operations the server runs.
 type local struct {
 	inventory.Store
-	r         *kickstart.Renderer
-	publicURL string
+	p     *provision.Service
+	actor provision.Actor
+}
+
+func (l *local) AddHost(ctx context.Context, h *inventory.Host, replace bool) (*inventory.Host, error) {
+	return l.p.Add(ctx, l.actor, *h, provision.AddOptions{Replace: replace})
+}
+
+func (l *local) SetHost(ctx context.Context, key string, c provision.Change) (*inventory.Host, error) {
+	return l.p.Set(ctx, l.actor, key, c, "")
+}
+
+func (l *local) DeleteHost(ctx context.Context, key string) error {
+	_, err := l.p.Remove(ctx, l.actor, key, "")
+	return err
 }
 
 func (l *local) ChangeRoles(ctx context.Context, key string, rc httpd.RolesChange) (*inventory.Host, error) {
-	for _, r := range append(append([]string{}, rc.Add...), rc.Remove...) {
-		if err := inventory.ValidateName("role", r); err != nil {
-			return nil, err
-		}
-	}
-	h, err := l.UpdateHost(ctx, key, func(h *inventory.Host) error {
-		h.Roles = httpd.ApplyRoles(h.Roles, rc)
-		return nil
-	})
-	if err == nil {
-		_ = l.AddEvent(ctx, inventory.Event{HostID: h.ID(), Kind: "roles", Detail: "roles now: " + strings.Join(h.Roles, " ")})
-	}
-	return h, err
+	return l.p.Roles(ctx, l.actor, key, rc.Add, rc.Remove, "")
+}
+
+func (l *local) PutProfile(ctx context.Context, p *inventory.Profile) error {
+	return l.p.PutProfile(ctx, l.actor, p)
+}
+
+func (l *local) PutLayout(ctx context.Context, lay *inventory.Layout) error {
+	return l.p.PutLayout(ctx, l.actor, lay)
 }
 
 func (l *local) Events(ctx context.Context, key string) ([]inventory.Event, error) {
@@ -140,43 +182,49 @@ func (l *local) Events(ctx context.Context, key string) ([]inventory.Event, erro
 }
 
 func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
+	base := l.p.URLs().Base()
 	switch kind {
 	case "kickstart":
-		return l.r.Kickstart(ctx, l.Store, kickstart.Request{Host: key, Server: l.publicURL})
-	case "pxelinux", "ipxe":
-		req := bootfs.Request{BaseURL: strings.TrimRight(l.publicURL, "/")}
+		return l.p.RenderKickstart(ctx, key, base)
+	case "pxelinux", "ipxe", "grub":
+		req := bootfs.Request{BaseURL: base}
 		if kind == "ipxe" {
-			req.FileBase = req.BaseURL + "/boot/"
+			req.FileBase = l.p.URLs().BootRoot()
 		}
 		out, err := bootfs.Render(ctx, l.Store, nil, kind, key, req)
 		return []byte(out), err
 	default:
-		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux or ipxe"}
+		return nil, usageError{"cannot render " + kind + "; want: kickstart, pxelinux, ipxe or grub"}
 	}
 }
 
 func (l *local) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
-	h, err := httpd.StartBuild(ctx, l.Store, key, ttl, time.Now())
+	h, err := l.p.Build(ctx, l.actor, key, ttl)
 	if err != nil {
 		return nil, err
 	}
 	return &httpd.BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
-		KickstartURL: l.publicURL + "/ks/" + h.ID() + "?token=" + h.BuildToken}, nil
+		KickstartURL: l.p.URLs().Kickstart(h.ID(), h.BuildToken)}, nil
 }
 
 func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 	return inventory.Export(ctx, l.Store)
 }
-func (l *local) Import(ctx context.Context, d *inventory.Dump) error {
-	for i := range d.Layouts {
-		if err := layout.Validate(&d.Layouts[i]); err != nil {
-			return fmt.Errorf("layouts[%d]: %w", i, err)
-		}
-	}
-	if err := httpd.ValidateImport(ctx, l.Store, d); err != nil {
-		return err
-	}
-	return inventory.Import(ctx, l.Store, d)
+
+func (l *local) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {
+	return l.p.Import(ctx, l.actor, d, o)
+}
+
+func (l *local) AddToken(ctx context.Context, name string) (string, error) {
+	return l.p.AddToken(ctx, l.actor, name)
+}
+
+func (l *local) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
+	return l.p.ListTokens(ctx)
+}
+
+func (l *local) RevokeToken(ctx context.Context, name string) error {
+	return l.p.RevokeToken(ctx, l.actor, name)
 }
 
 // remote talks to a running server's API.
@@ -214,6 +262,12 @@ func (e *apiErr) Is(target error) bool {
 }
 
 func (r *remote) do(ctx context.Context, method, path string, in, out any) error {
+	return r.doMatch(ctx, method, path, "", in, out, nil)
+}
+
+// doMatch is do with an If-Match header (when etag is not empty) and the
+// response's ETag stored in *gotETag (when not nil).
+func (r *remote) doMatch(ctx context.Context, method, path, etag string, in, out any, gotETag *string) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -229,6 +283,12 @@ func (r *remote) do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("Authorization", "Bearer "+r.token)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+		if method == http.MethodPatch {
+			req.Header.Set("Content-Type", "application/merge-patch+json")
+		}
+	}
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
 	}
 	resp, err := r.c.Do(req)
 	if err != nil {
@@ -245,6 +305,9 @@ func (r *remote) do(ctx context.Context, method, path string, in, out any) error
 			e.Error = strings.TrimSpace(string(b))
 		}
 		return &apiErr{status: resp.StatusCode, msg: e.Error, hint: e.Hint}
+	}
+	if gotETag != nil {
+		*gotETag = resp.Header.Get("ETag")
 	}
 	switch o := out.(type) {
 	case nil:
@@ -279,11 +342,25 @@ func (r *remote) GetHost(ctx context.Context, key string) (*inventory.Host, erro
 	return &h, r.do(ctx, "GET", "/api/v1/hosts/"+esc(key), nil, &h)
 }
 
-func (r *remote) PutHost(ctx context.Context, h *inventory.Host) error {
-	if len(h.MACs) == 0 {
-		return errors.New("host has no MAC")
+func (r *remote) AddHost(ctx context.Context, h *inventory.Host, replace bool) (*inventory.Host, error) {
+	q := ""
+	if replace {
+		q = "?replace=1"
 	}
-	return r.do(ctx, "PUT", "/api/v1/hosts/"+esc(h.MACs[0]), h, h)
+	var out inventory.Host
+	return &out, r.do(ctx, "POST", "/api/v1/hosts"+q, h, &out)
+}
+
+// SetHost reads the host for its ETag and sends the change with If-Match,
+// so a change made by someone else in between is refused (412), not overwritten.
+func (r *remote) SetHost(ctx context.Context, key string, c provision.Change) (*inventory.Host, error) {
+	var cur inventory.Host
+	var etag string
+	if err := r.doMatch(ctx, "GET", "/api/v1/hosts/"+esc(key), "", nil, &cur, &etag); err != nil {
+		return nil, err
+	}
+	var out inventory.Host
+	return &out, r.doMatch(ctx, "PATCH", "/api/v1/hosts/"+esc(cur.ID()), etag, c.MergePatch(), &out, nil)
 }
 
 func (r *remote) DeleteHost(ctx context.Context, key string) error {
@@ -338,8 +415,30 @@ func (r *remote) Export(ctx context.Context) (*inventory.Dump, error) {
 	return &d, r.do(ctx, "GET", "/api/v1/export", nil, &d)
 }
 
-func (r *remote) Import(ctx context.Context, d *inventory.Dump) error {
-	return r.do(ctx, "POST", "/api/v1/import", d, nil)
+func (r *remote) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {
+	q := url.Values{}
+	if o.Replace {
+		q.Set("replace", "1")
+	}
+	if o.DryRun {
+		q.Set("dry_run", "1")
+	}
+	var res provision.ImportResult
+	return &res, r.do(ctx, "POST", "/api/v1/import?"+q.Encode(), d, &res)
+}
+
+func (r *remote) AddToken(ctx context.Context, name string) (string, error) {
+	var out httpd.TokenCreated
+	return out.Token, r.do(ctx, "POST", "/api/v1/tokens", map[string]string{"name": name}, &out)
+}
+
+func (r *remote) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
+	var out []inventory.APIToken
+	return out, r.do(ctx, "GET", "/api/v1/tokens", nil, &out)
+}
+
+func (r *remote) RevokeToken(ctx context.Context, name string) error {
+	return r.do(ctx, "DELETE", "/api/v1/tokens/"+esc(name), nil, nil)
 }
 
 func (r *remote) Close() error { return nil }

@@ -31,20 +31,26 @@ func freeUDPPort(t *testing.T) int {
 // runs `netkick serve --demo --tftp` and fetches loaders and generated
 // configs with tftp-hpa and over HTTP.
 func TestBootfilesAndServeTFTP(t *testing.T) {
-	for _, f := range []string{"/usr/lib/PXELINUX/pxelinux.0", "/usr/lib/syslinux/modules/bios/ldlinux.c32", "/usr/lib/ipxe/undionly.kpxe", "/usr/lib/ipxe/ipxe.efi"} {
+	for _, f := range []string{"/usr/lib/PXELINUX/pxelinux.0", "/usr/lib/syslinux/modules/bios/ldlinux.c32", "/usr/lib/ipxe/undionly.kpxe", "/usr/lib/ipxe/ipxe.efi",
+		"/usr/lib/shim/shimx64.efi.signed", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"} {
 		testenv.RequireFile(t, f)
 	}
 	tftpBin := testenv.RequireProgram(t, "tftp")
 	bin := buildNetkick(t)
 	data := t.TempDir()
 	out := run(t, bin, "bootfiles", "--data", data)
-	if strings.Count(out, "found ") != 6 || !strings.Contains(out, "has all 6 PXE loaders") {
+	if strings.Count(out, "found ") != 8 || !strings.Contains(out, "has all 8 PXE loaders") {
 		t.Fatalf("bootfiles:\n%s", out)
 	}
 	want, _ := os.ReadFile("/usr/lib/PXELINUX/pxelinux.0")
 	got, _ := os.ReadFile(filepath.Join(data, "boot", "pxelinux.0"))
 	if !bytes.Equal(got, want) {
 		t.Fatal("bootfiles: pxelinux.0 differs from the package's")
+	}
+	wantGRUB, _ := os.ReadFile("/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed")
+	gotGRUB, _ := os.ReadFile(filepath.Join(data, "boot", "grubx64.efi"))
+	if len(wantGRUB) == 0 || !bytes.Equal(gotGRUB, wantGRUB) {
+		t.Fatal("bootfiles: grubx64.efi is not grub-efi-amd64-signed's grubnetx64.efi.signed")
 	}
 
 	port := freeUDPPort(t)
@@ -116,6 +122,13 @@ func TestBootfilesAndServeTFTP(t *testing.T) {
 	}
 	if out := run(t, bin, "render", "ipxe", "52:54:00:4e:4b:03", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(out, "kernel http://192.0.2.1:8080/boot/centos-6.10/vmlinuz") {
 		t.Fatalf("render ipxe b01:\n%s", out)
+	}
+	// GRUB's per-MAC config over TFTP (EL grub2's first try), and render grub.
+	if c := string(tftpGet("grub.cfg-01-52-54-00-4e-4b-01")); !strings.Contains(c, "linux '/centos-5.3/vmlinuz' 'ks=http://"+httpHost+"/ks/52:54:00:4e:4b:01") {
+		t.Fatalf("a01's GRUB config over TFTP:\n%s", c)
+	}
+	if out := run(t, bin, "render", "grub", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(out, "'ks=http://192.0.2.1:8080/ks/52:54:00:4e:4b:01") || !strings.Contains(out, "initrd '/centos-5.3/initrd.img'") {
+		t.Fatalf("render grub a01:\n%s", out)
 	}
 }
 

@@ -154,7 +154,7 @@ func TestCLIServeDemoAndHostCommands(t *testing.T) {
 		}
 	}
 	show := run(t, bin, "host", "show", "web9", "--data", data)
-	if !strings.Contains(show, "roles now") || !strings.Contains(show, "kickstart fetched") {
+	if !strings.Contains(show, "roles lvs-real-server -> - (by API token admin)") || !strings.Contains(show, "kickstart fetched") {
 		t.Fatalf("host show lacks the timeline:\n%s", show)
 	}
 	local := run(t, bin, "render", "kickstart", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080")

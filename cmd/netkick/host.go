@@ -10,24 +10,25 @@ import (
 
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
 
 	"github.com/spf13/cobra"
 )
 
 // hostCmd is `netkick host …`: the inventory's machines.
 func hostCmd(a *app) *cobra.Command {
-	return group("host", "manage hosts: add, tag, untag, list, show, rm, build",
-		hostAddCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
+	return group("host", "manage hosts: add, set, tag, untag, list, show, rm, build",
+		hostAddCmd(a), hostSetCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
 		hostListCmd(a), hostShowCmd(a), hostRmCmd(a), hostBuildCmd(a))
 }
 
 func hostAddCmd(a *app) *cobra.Command {
 	var h inventory.Host
 	var roles, labels, params, macs []string
-	var pwStdin bool
+	var pwStdin, replace bool
 	c := &cobra.Command{
-		Use:   "add MAC --hostname H [--ip IP] [--profile P] [--role R]… [--label k=v]… [--param k=v]…",
-		Short: "add a host",
+		Use:   "add MAC --hostname H [--ip IP] [--profile P] [--role R]… [--label k=v]… [--param k=v]… [--replace]",
+		Short: "add a new host (an existing MAC or hostname is refused: edit with `host set`, or --replace)",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 1 {
 				return usageError{"want exactly one MAC"}
@@ -39,13 +40,11 @@ func hostAddCmd(a *app) *cobra.Command {
 				if h.RootPasswordHash != "" {
 					return usageError{"give --root-password-hash or --root-password-stdin, not both"}
 				}
-				line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-				if err != nil && line == "" {
-					return fmt.Errorf("read the root password from stdin: %w", err)
-				}
-				if h.RootPasswordHash, err = inventory.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
+				hash, err := passwordFromStdin()
+				if err != nil {
 					return err
 				}
+				h.RootPasswordHash = hash
 			}
 			h.MACs = append([]string{pos[0]}, macs...)
 			h.Roles = roles
@@ -61,10 +60,15 @@ func hostAddCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			if err := b.PutHost(c.Context(), &h); err != nil {
+			out, err := b.AddHost(c.Context(), &h, replace)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "added %s (%s), state %s\n", h.Hostname, strings.Join(h.MACs, ", "), h.State)
+			verb := "added"
+			if replace {
+				verb = "saved"
+			}
+			fmt.Fprintf(a.stdout, "%s %s (%s), state %s\n", verb, out.Hostname, strings.Join(out.MACs, ", "), out.State)
 			return nil
 		},
 	}
@@ -81,6 +85,96 @@ func hostAddCmd(a *app) *cobra.Command {
 	f.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	f.StringArrayVar(&params, "param", nil, "kickstart parameter key=value (repeatable)")
 	f.StringArrayVar(&macs, "mac", nil, "additional MAC (repeatable)")
+	f.BoolVar(&replace, "replace", false, "replace the host with this MAC whole (roles, labels, state and build token are lost)")
+	return c
+}
+
+// passwordFromStdin reads one line, the clear root password, and returns its SHA-512 crypt hash.
+func passwordFromStdin() (string, error) {
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read the root password from stdin: %w", err)
+	}
+	return inventory.HashPassword(strings.TrimRight(line, "\r\n"))
+}
+
+// hostSetCmd is `host set HOST --field …`: a partial edit; only the flags
+// given change anything.
+func hostSetCmd(a *app) *cobra.Command {
+	var labels, params, roles []string
+	var pwStdin bool
+	c := &cobra.Command{
+		Use:   "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
+		Short: "change some fields of a host, keeping the rest (roles, state, build token)",
+		Long: "Change only the fields named by flags. An empty value clears a field (--ip \"\").\n" +
+			"--label k=v sets a label, --label k- removes it; --param likewise.\n" +
+			"With --server the change carries the host's ETag: if someone changed the host\n" +
+			"since it was read, the server refuses (412) and nothing is overwritten.",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return usageError{"want exactly one HOST (MAC or hostname)"}
+			}
+			var ch provision.Change
+			f := c.Flags()
+			str := func(name string) *string {
+				if !f.Changed(name) {
+					return nil
+				}
+				v, _ := f.GetString(name)
+				return &v
+			}
+			ch.Hostname, ch.IP, ch.Profile = str("hostname"), str("ip"), str("profile")
+			ch.Layout, ch.Timezone, ch.Cluster = str("layout"), str("timezone"), str("cluster")
+			ch.RootPasswordHash = str("root-password-hash")
+			if f.Changed("roles") {
+				r := strings.Fields(strings.ReplaceAll(strings.Join(roles, " "), ",", " "))
+				ch.Roles = &r
+			}
+			if pwStdin {
+				if ch.RootPasswordHash != nil {
+					return usageError{"give --root-password-hash or --root-password-stdin, not both"}
+				}
+				hash, err := passwordFromStdin()
+				if err != nil {
+					return err
+				}
+				ch.RootPasswordHash = &hash
+			}
+			var err error
+			if ch.Labels, err = provision.ParseKeyEdits("label", labels); err != nil {
+				return usageError{err.Error()}
+			}
+			if ch.Params, err = provision.ParseKeyEdits("param", params); err != nil {
+				return usageError{err.Error()}
+			}
+			if ch.Empty() {
+				return usageError{"name at least one field to change, e.g. host set " + pos[0] + " --timezone Asia/Tokyo"}
+			}
+			b, err := a.sf.open()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			h, err := b.SetHost(c.Context(), pos[0], ch)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "updated %s (%s), state %s\n", h.Hostname, h.ID(), h.State)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.String("hostname", "", "new host name (RFC 1123)")
+	f.String("ip", "", "static IPv4 address (the DHCP reservation); \"\" clears it")
+	f.String("profile", "", "OS profile name (must exist)")
+	f.String("layout", "", "disk layout name (must exist); \"\" clears it")
+	f.String("timezone", "", "IANA time zone, e.g. Asia/Tokyo; \"\" uses the profile's")
+	f.String("cluster", "", "LVS cluster name (must exist); \"\" takes the host out")
+	f.String("root-password-hash", "", "root password as a crypt(3) hash ($6$…)")
+	f.BoolVar(&pwStdin, "root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
+	f.StringArrayVar(&labels, "label", nil, "set a label k=v, or remove it with k- (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "set a kickstart parameter k=v, or remove it with k- (repeatable)")
+	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use `host tag`/`untag` to add or remove one")
 	return c
 }
 
@@ -91,8 +185,9 @@ func hostTagCmd(a *app, sub string) *cobra.Command {
 		short = "take roles from a host"
 	}
 	return &cobra.Command{
-		Use:   sub + " HOST ROLE…",
-		Short: short,
+		Use:               sub + " HOST ROLE…",
+		Short:             short,
+		ValidArgsFunction: a.completeHosts(1),
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) < 2 {
 				return usageError{"want HOST and at least one ROLE"}
@@ -117,13 +212,16 @@ func hostTagCmd(a *app, sub string) *cobra.Command {
 }
 
 func hostListCmd(a *app) *cobra.Command {
-	var state, role, cluster string
+	var state, role, cluster, output string
 	c := &cobra.Command{
-		Use:   "list [--state S] [--role R] [--cluster C]",
+		Use:   "list [--state S] [--role R] [--cluster C] [-o json|yaml]",
 		Short: "list hosts",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"host list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			b, err := a.sf.open()
 			if err != nil {
@@ -134,25 +232,39 @@ func hostListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
-			for _, h := range hosts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
-			}
-			return tw.Flush()
+			return a.emit(output, hosts, func() error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOSTNAME\tMAC\tIP\tPROFILE\tSTATE\tROLES")
+				for _, h := range hosts {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Hostname, h.ID(), dash(h.IP), dash(h.Profile), h.State, orNone(h.Roles))
+				}
+				return tw.Flush()
+			})
 		},
 	}
+	addOutputFlag(c, &output, outTable)
 	c.Flags().StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")
 	c.Flags().StringVar(&role, "role", "", "only hosts with this role")
 	c.Flags().StringVar(&cluster, "cluster", "", "only hosts in this LVS cluster")
 	return c
 }
 
+// hostView is host show's JSON and YAML document: the host and its timeline.
+type hostView struct {
+	inventory.Host `yaml:",inline"`
+	Events         []inventory.Event `json:"events" yaml:"events"`
+}
+
 func hostShowCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show HOST",
-		Short: "show a host and its timeline",
+	var output string
+	c := &cobra.Command{
+		Use:               "show HOST [-o json|yaml]",
+		Short:             "show a host and its timeline",
+		ValidArgsFunction: a.completeHosts(1),
 		RunE: func(c *cobra.Command, pos []string) error {
+			if err := validOutput(output, true); err != nil {
+				return err
+			}
 			key, b, err := a.oneHost(pos)
 			if err != nil {
 				return err
@@ -166,16 +278,24 @@ func hostShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printHost(a, h, ev)
-			return nil
+			if ev == nil {
+				ev = []inventory.Event{}
+			}
+			return a.emit(output, hostView{Host: *h, Events: ev}, func() error {
+				printHost(a, h, ev)
+				return nil
+			})
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 func hostRmCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "rm HOST",
-		Short: "remove a host",
+		Use:               "rm HOST",
+		Short:             "remove a host",
+		ValidArgsFunction: a.completeHosts(1),
 		RunE: func(c *cobra.Command, pos []string) error {
 			key, b, err := a.oneHost(pos)
 			if err != nil {
@@ -194,8 +314,9 @@ func hostRmCmd(a *app) *cobra.Command {
 func hostBuildCmd(a *app) *cobra.Command {
 	var ttl time.Duration
 	c := &cobra.Command{
-		Use:   "build HOST…",
-		Short: "put hosts in build mode: their next network boot installs, once",
+		Use:               "build HOST…",
+		Short:             "put hosts in build mode: their next network boot installs, once",
+		ValidArgsFunction: a.completeHosts(-1),
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) == 0 {
 				return usageError{"want at least one HOST (MAC or hostname)"}

@@ -7,25 +7,57 @@ import (
 	"io"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
 
 	"github.com/spf13/cobra"
 )
 
 // importCmd is `netkick import FILE`.
 func importCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "import FILE",
+	var o provision.ImportOptions
+	c := &cobra.Command{
+		Use:   "import FILE [--dry-run] [--replace]",
 		Short: "load an inventory YAML file (hosts, profiles, layouts, clusters) as written by export; - reads stdin",
+		Long: "Merge (the default): the file's entries are added, or overwrite the entries with the\n" +
+			"same key; everything else stays. --replace: the inventory becomes the file, and\n" +
+			"entries it does not list are deleted. --dry-run prints what would change.\n" +
+			"Hosts listed in build mode get a fresh build token.",
 		RunE: func(c *cobra.Command, pos []string) error {
-			return a.importFile(c.Context(), pos)
+			a.sf.create = true // import may start a new inventory
+			return a.importFile(c.Context(), pos, o)
 		},
 	}
+	c.Flags().BoolVar(&o.DryRun, "dry-run", false, "check the file and print what would change, writing nothing")
+	c.Flags().BoolVar(&o.Replace, "replace", false, "make the inventory exactly the file: delete what it does not list")
+	return c
 }
 
-func (a *app) importFile(ctx context.Context, pos []string) error {
+// printImport says what an import changed, one line per entry.
+func printImport(a *app, res *provision.ImportResult) {
+	verb := map[bool]string{true: "would be ", false: ""}[res.DryRun]
+	for _, x := range res.Added {
+		fmt.Fprintf(a.stdout, "%sadded: %s\n", verb, x)
+	}
+	for _, x := range res.Updated {
+		fmt.Fprintf(a.stdout, "%supdated: %s\n", verb, x)
+	}
+	for _, x := range res.Removed {
+		fmt.Fprintf(a.stdout, "%sremoved: %s\n", verb, x)
+	}
+	for _, x := range res.Notes {
+		fmt.Fprintf(a.stdout, "note: %s\n", x)
+	}
+	what := "imported"
+	if res.DryRun {
+		what = "dry run, nothing written"
+	}
+	fmt.Fprintf(a.stdout, "%s (%s): %d added, %d updated, %d unchanged, %d removed\n", what, res.Mode, len(res.Added), len(res.Updated), len(res.Unchanged), len(res.Removed))
+}
+
+func (a *app) importFile(ctx context.Context, pos []string, o provision.ImportOptions) error {
 	if len(pos) != 1 {
 		return usageError{"want exactly one FILE"}
 	}
@@ -48,10 +80,11 @@ func (a *app) importFile(ctx context.Context, pos []string) error {
 		return err
 	}
 	defer b.Close()
-	if err := b.Import(ctx, d); err != nil {
+	res, err := b.Import(ctx, d, o)
+	if err != nil {
 		return fmt.Errorf("%s: %w (nothing was written if the error came from validation)", pos[0], err)
 	}
-	fmt.Fprintf(a.stdout, "imported %d profiles, %d layouts, %d clusters, %d hosts\n", len(d.Profiles), len(d.Layouts), len(d.Clusters), len(d.Hosts))
+	printImport(a, res)
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -118,35 +118,42 @@ func layoutPreCmd(a *app) *cobra.Command {
 }
 
 func layoutShowCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show NAME",
-		Short: "print a layout (stored, else built-in) as YAML",
+	var output string
+	c := &cobra.Command{
+		Use:   "show NAME [-o yaml|json]",
+		Short: "print a layout (stored, else built-in) as YAML (layout put reads it back) or JSON",
 		RunE: func(c *cobra.Command, pos []string) error {
+			if err := validOutput(output, false); err != nil {
+				return err
+			}
 			l, err := a.layoutArg(c.Context(), "", pos)
 			if err != nil {
 				return err
 			}
-			out, err := yaml.Marshal(l)
-			if err != nil {
-				return err
-			}
-			_, err = a.stdout.Write(out)
-			return err
+			return a.emit(output, l, nil)
 		},
 	}
+	addOutputFlag(c, &output, outYAML)
+	return c
 }
 
 func layoutListCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
+	var output string
+	c := &cobra.Command{
+		Use:   "list [-o json|yaml]",
 		Short: "list stored and built-in layouts",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"layout list takes no arguments"}
 			}
-			return layoutList(c.Context(), a, &a.sf)
+			if err := validOutput(output, true); err != nil {
+				return err
+			}
+			return layoutList(c.Context(), a, &a.sf, output)
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 func layoutPutCmd(a *app) *cobra.Command {
@@ -206,7 +213,14 @@ func findLayout(ctx context.Context, sf *storeFlags, name string) (*inventory.La
 	return kickstart.FindLayout(ctx, b, name)
 }
 
-func layoutList(ctx context.Context, a *app, sf *storeFlags) error {
+// layoutView is one row of layout list's JSON and YAML: the layout and
+// where it comes from.
+type layoutView struct {
+	inventory.Layout `yaml:",inline"`
+	Source           string `json:"source" yaml:"source"` // stored or built-in
+}
+
+func layoutList(ctx context.Context, a *app, sf *storeFlags, output string) error {
 	var stored []inventory.Layout
 	if sf.storeExists() {
 		b, err := sf.open()
@@ -218,20 +232,26 @@ func layoutList(ctx context.Context, a *app, sf *storeFlags) error {
 			return err
 		}
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tLABEL\tSOURCE\tDESCRIPTION")
+	var all []layoutView
 	have := map[string]bool{}
 	for _, l := range stored {
 		have[l.Name] = true
-		fmt.Fprintf(tw, "%s\t%s\tstored\t%s\n", l.Name, dash(l.Label), dash(l.Description))
+		all = append(all, layoutView{l, "stored"})
 	}
 	for _, n := range layout.BuiltinNames() {
 		if !have[n] {
 			l, _ := layout.Builtin(n)
-			fmt.Fprintf(tw, "%s\t%s\tbuilt-in\t%s\n", l.Name, l.Label, l.Description)
+			all = append(all, layoutView{*l, "built-in"})
 		}
 	}
-	return tw.Flush()
+	return a.emit(output, all, func() error {
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tLABEL\tSOURCE\tDESCRIPTION")
+		for _, l := range all {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Name, dash(l.Label), l.Source, dash(l.Description))
+		}
+		return tw.Flush()
+	})
 }
 
 func layoutPut(ctx context.Context, a *app, sf *storeFlags, file string) error {

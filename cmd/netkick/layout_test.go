@@ -51,8 +51,8 @@ rules:
   - below_mib: 200000
     set: {/: 20G}
 `), 0o644)
-	run(t, bin, "host", "add", "52:54:00:aa:00:07", "--hostname", "db1", "--profile", "centos-7", "--data", data)
 	run(t, bin, "profile", "add", "centos-7", "--version", "7.9", "--data", data)
+	run(t, bin, "host", "add", "52:54:00:aa:00:07", "--hostname", "db1", "--profile", "centos-7", "--data", data)
 	if out := run(t, bin, "layout", "put", yml, "--data", data); !strings.Contains(out, "saved layout db") {
 		t.Fatal(out)
 	}
@@ -75,7 +75,7 @@ rules:
 		t.Fatalf("bad layout: %v %s", err, b)
 	}
 
-	run(t, bin, "host", "add", "52:54:00:aa:00:07", "--hostname", "db1", "--profile", "centos-7", "--layout", "db", "--data", data)
+	run(t, bin, "host", "set", "db1", "--layout", "db", "--data", data)
 	ks := run(t, bin, "render", "kickstart", "db1", "--data", data, "--public-url", "http://192.0.2.1:8080")
 	if !strings.Contains(ks, "%pre --interpreter=/bin/sh --erroronfail") || !strings.Contains(ks, "%include /tmp/netkick-part.ks") ||
 		!strings.Contains(ks, `"g,var-lib-pgsql,/var/lib/pgsql,xfs,$Z3"`) {

@@ -23,6 +23,9 @@ func lintCmd(a *app) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&host, "host", "", "lint the kickstart this host would be served")
+	_ = c.RegisterFlagCompletionFunc("host", func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return a.hostNames(c.Context(), toComplete), cobra.ShellCompDirectiveNoFileComp
+	})
 	return c
 }
 

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/lvs"
@@ -42,21 +42,27 @@ func lvsPutCmd(a *app) *cobra.Command {
 }
 
 func lvsListCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
+	var output string
+	c := &cobra.Command{
+		Use:   "list [-o json|yaml]",
 		Short: "list clusters",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"lvs list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			src, err := openClusters(&a.sf, "")
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			return lvsList(c.Context(), a, src)
+			return lvsList(c.Context(), a, src, output)
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 // lvsPlan reads the one CLUSTER argument's plan from the inventory or --file.
@@ -199,7 +205,7 @@ func openClusters(sf *storeFlags, file string) (clusterSource, error) {
 	}
 	switch x := b.(type) {
 	case *local:
-		return &localClusters{st: x.Store, closer: b}, nil
+		return &localClusters{st: x.Store, l: x, closer: b}, nil
 	case *remote:
 		return &remoteClusters{r: x}, nil
 	}
@@ -210,6 +216,7 @@ func openClusters(sf *storeFlags, file string) (clusterSource, error) {
 // localClusters reads and writes the local store, validating as the API does.
 type localClusters struct {
 	st     inventory.Store
+	l      *local
 	closer interface{ Close() error }
 }
 
@@ -230,19 +237,12 @@ func (l *localClusters) ListClusters(ctx context.Context) ([]inventory.Cluster, 
 }
 
 func (l *localClusters) PutCluster(ctx context.Context, c *inventory.Cluster) error {
-	hosts, err := l.st.ListHosts(ctx, inventory.HostFilter{})
+	d, err := l.l.p.PutCluster(ctx, l.l.actor, c)
 	if err != nil {
 		return err
 	}
-	others, err := l.st.ListClusters(ctx)
-	if err != nil {
-		return err
-	}
-	if err := lvs.Validate(c, hosts, others); err != nil {
-		return err
-	}
-	*c = lvs.WithDefaults(*c)
-	return l.st.PutCluster(ctx, c)
+	*c = *d
+	return nil
 }
 
 func (l *localClusters) Close() error { return l.closer.Close() }
@@ -354,12 +354,16 @@ func lvsPut(ctx context.Context, a *app, sf *storeFlags, path string) error {
 	return nil
 }
 
-func lvsList(ctx context.Context, a *app, src clusterSource) error {
+func lvsList(ctx context.Context, a *app, src clusterSource, output string) error {
 	cs, err := src.ListClusters(ctx)
 	if err != nil {
 		return err
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return a.emit(output, cs, func() error { return lvsTable(a, cs) })
+}
+
+func lvsTable(a *app, cs []inventory.Cluster) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLUSTER\tPRIMARY\tBACKUP\tSUBNET\tSERVICES")
 	for _, c := range cs {

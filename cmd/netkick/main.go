@@ -41,6 +41,7 @@ func commands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		serveCmd(a),
 		hostCmd(a),
+		tokenCmd(a),
 		profileCmd(a),
 		layoutCmd(a),
 		renderCmd(a),
@@ -54,9 +55,6 @@ func commands(a *app) []*cobra.Command {
 		versionCmd(a),
 	}
 }
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	reexecAwake()
@@ -75,7 +73,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: "netkick: PXE and kickstart provisioning server.\n\n" +
 			"Start with `netkick serve --demo`. Commands that read the inventory work on a\n" +
 			"local data directory (--data) or a running server (--server URL).",
-		Version:       version,
+		Version:       build().String(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -48,17 +48,22 @@ func profileAddCmd(a *app) *cobra.Command {
 	f.StringVar(&p.Template, "template", "", "kickstart template name under ks/ (default: default)")
 	f.StringVar(&p.Layout, "layout", "", "default disk layout")
 	f.StringVar(&p.Timezone, "timezone", "", "default time zone")
-	f.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE) or snponly (UEFI); empty picks by firmware")
+	f.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE), snponly (UEFI) or grub (UEFI Secure Boot: shim, then signed GRUB); empty picks by firmware")
+	f.StringVar(&p.Shim, "shim", "", "bootloader grub: the profile's own signed shim under the boot root (grubx64.efi beside it); default shimx64.efi at the top (`netkick bootfiles`); `profile fetch` sets it")
 	return c
 }
 
 func profileListCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
+	var output string
+	c := &cobra.Command{
+		Use:   "list [-o json|yaml]",
 		Short: "list OS profiles",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"profile list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			b, err := a.sf.open()
 			if err != nil {
@@ -69,14 +74,18 @@ func profileListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tOS\tVERSION\tTEMPLATE\tLAYOUT\tINSTALL URL")
-			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.OS, p.Version, dash(p.Template), dash(p.Layout), dash(p.InstallURL))
-			}
-			return tw.Flush()
+			return a.emit(output, ps, func() error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tOS\tVERSION\tTEMPLATE\tLAYOUT\tINSTALL URL")
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.OS, p.Version, dash(p.Template), dash(p.Layout), dash(p.InstallURL))
+				}
+				return tw.Flush()
+			})
 		},
 	}
+	addOutputFlag(c, &output, outTable)
+	return c
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

@@ -7,8 +7,9 @@ import (
 // renderCmd is `netkick render KIND HOST`: exactly what HOST would be served.
 func renderCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "render kickstart|pxelinux|ipxe HOST",
-		Short: "print exactly what a host would be served (HOST: MAC or hostname)",
+		Use:               "render kickstart|pxelinux|ipxe|grub HOST",
+		Short:             "print exactly what a host would be served (HOST: MAC or hostname)",
+		ValidArgsFunction: a.completeKindHost("kickstart", "pxelinux", "ipxe", "grub"),
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 2 {
 				return usageError{"want KIND and HOST"}

@@ -95,6 +95,7 @@ func rpmBuildCmd(a *app) *cobra.Command {
 		Use:   `build TARBALL [--repo DIR] [--packager "Name <mail>"] [--spec FILE] [--target-sitelib DIR]`,
 		Short: "build a CPAN tarball's RPM and add it to a yum repository",
 		RunE: func(c *cobra.Command, pos []string) error {
+			o.dataNamed = dataNamed(c)
 			return a.rpmBuild(c.Context(), o, pos)
 		},
 	}
@@ -106,7 +107,10 @@ func rpmBuildCmd(a *app) *cobra.Command {
 }
 
 // rpmBuildOptions are rpm build's flags.
-type rpmBuildOptions struct{ repo, packager, targetSiteLib, specFile string }
+type rpmBuildOptions struct {
+	repo, packager, targetSiteLib, specFile string
+	dataNamed                               bool // --data or NETKICK_DATA given
+}
 
 func (a *app) rpmBuild(ctx context.Context, o rpmBuildOptions, pos []string) error {
 	if len(pos) != 1 {
@@ -114,6 +118,9 @@ func (a *app) rpmBuild(ctx context.Context, o rpmBuildOptions, pos []string) err
 	}
 	dir := o.repo
 	if dir == "" {
+		if err := a.sf.needDataUnlessNamed(o.dataNamed); err != nil {
+			return err
+		}
 		dir = filepath.Join(a.sf.data, "repo", "cpan")
 	}
 	var spec string

@@ -11,19 +11,21 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/tftp"
 
 	"github.com/spf13/cobra"
@@ -55,8 +57,29 @@ type serveConfig struct {
 	DHCP dhcp.Config `yaml:"dhcp"`
 }
 
+// kickstartSubnets hands the DHCP subnets (normalized) to the kickstart
+// renderer: a host reserved inside one installs with static networking.
+func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
+	var out []kickstart.Subnet
+	for _, sc := range c.Subnets {
+		p, err := netip.ParsePrefix(sc.CIDR)
+		if err != nil {
+			continue // Normalize has refused it already
+		}
+		s := kickstart.Subnet{Prefix: p.Masked()}
+		s.Router, _ = netip.ParseAddr(sc.Router)
+		for _, d := range sc.DNS {
+			if a, err := netip.ParseAddr(d); err == nil {
+				s.DNS = append(s.DNS, a)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func defaultServeConfig() serveConfig {
-	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: "./netkick-data", LogLevel: "info"}
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info"}
 }
 
 // loadServeConfig reads the YAML file strictly (unknown keys are errors).
@@ -110,6 +133,9 @@ func serveCmd(a *app) *cobra.Command {
 // flagCfg their values. Flags given on the command line win over the file.
 func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
 	cfg := defaultServeConfig()
+	if d := os.Getenv("NETKICK_DATA"); d != "" {
+		cfg.Data = d // the config file and --data win over the environment
+	}
 	if configPath != "" {
 		if err := loadServeConfig(configPath, &cfg); err != nil {
 			return err
@@ -183,7 +209,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
-	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates})
+	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates, Subnets: kickstartSubnets(cfg.DHCP)})
 	if err != nil {
 		return err
 	}
@@ -303,7 +329,11 @@ func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
-	return bootfs.New(bootfs.Options{Dir: dir, Lookup: st})
+	o := bootfs.Options{Dir: dir, Lookup: st}
+	if lh, ok := st.(bootfs.LeaseHosts); ok {
+		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
+	}
+	return bootfs.New(o)
 }
 
 // startTFTP builds the TFTP server and opens its socket; nil when TFTP is
@@ -317,6 +347,7 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	if lh, ok := st.(tftp.LeaseHosts); ok {
 		o.Leases = lh
 	}
+	o.Timeline = st // a UEFI loader that never runs gets a hint on the host's timeline
 	ts, err := tftp.New(o)
 	if err != nil {
 		return nil, nil, err
@@ -334,15 +365,17 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 	if err != nil {
 		return nil, fmt.Errorf("built-in demo inventory: %w", err)
 	}
-	if err := httpd.ValidateImport(ctx, st, d); err != nil {
-		return nil, fmt.Errorf("built-in demo inventory: %w", err)
+	p, err := provision.New(provision.Options{Store: st, TokenTTL: ttl})
+	if err != nil {
+		return nil, err
 	}
-	if err := inventory.Import(ctx, st, d); err != nil {
+	who := provision.Actor{Via: "server", Name: "--demo"}
+	if _, err := p.Import(ctx, who, d, provision.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("load demo inventory: %w", err)
 	}
 	var out []*inventory.Host
 	for _, h := range d.Hosts {
-		bh, err := httpd.StartBuild(ctx, st, h.ID(), ttl, time.Now())
+		bh, err := p.Build(ctx, who, h.ID(), ttl)
 		if err != nil {
 			return nil, fmt.Errorf("demo host %s: %w", h.Hostname, err)
 		}

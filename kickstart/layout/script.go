@@ -144,15 +144,17 @@ fail() {
 	exit 1
 }
 # Drives, as anaconda's list-harddrives prints them: NAME SIZE-IN-MiB pairs.
-set -- $(list-harddrives)
+drives=$(list-harddrives)
+# Split into words on purpose: NAME SIZE pairs become $1 $2 $3 $4.
+set -- $drives
 if [ $# -lt 2 ]; then fail "layout $LAYOUT: no hard drive found (list-harddrives printed nothing)"; fi
-D1=$1 T1=${2%%%%.*} D2= T2=0
+D1=$1 T1=${2%%%%.*} D2='' T2=0
 if [ $# -ge 4 ]; then D2=$3 T2=${4%%%%.*}; fi
 for t in "$T1" "$T2"; do
 	case $t in '' | *[!0-9]*) fail "layout $LAYOUT: list-harddrives printed a size that is not a number: $*" ;; esac
 done
 RAM=0
-while read -r key val unit; do
+while read -r key val _; do
 	if [ "$key" = MemTotal: ]; then RAM=$((val / 1024)); fi
 done </proc/meminfo
 `)
@@ -164,7 +166,7 @@ done </proc/meminfo
 	case FirmwareAuto:
 		w("FW=bios\nif [ -d /sys/firmware/efi ]; then FW=uefi; fi\n")
 	default:
-		w("FW=%s\n", fw)
+		w("# firmware: %s (from the host's DHCP architecture)\n", fw)
 	}
 
 	w("# Sizes, one per partition of the layout, then the rules in order.\n")

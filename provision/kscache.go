@@ -1,4 +1,4 @@
-package httpd
+package provision
 
 import (
 	"sync"

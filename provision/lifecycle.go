@@ -1,0 +1,232 @@
+package provision
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/netkick/netkick/boot"
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart"
+)
+
+// Build puts a host in build mode with a fresh one-time token (128 bits)
+// valid for ttl (0: the service's). Its next network boot installs.
+func (s *Service) Build(ctx context.Context, a Actor, key string, ttl time.Duration) (*inventory.Host, error) {
+	if ttl <= 0 {
+		ttl = s.o.TokenTTL
+	}
+	tok, err := s.newToken()
+	if err != nil {
+		return nil, err
+	}
+	now := s.o.Now()
+	h, err := s.o.Store.UpdateHost(ctx, key, func(h *inventory.Host) error {
+		next, err := boot.Next(h.State, boot.EventBuild)
+		if err != nil {
+			return err
+		}
+		h.State, h.BuildToken, h.TokenExpires = next, tok, now.Add(ttl).UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.event(ctx, h.ID(), "build", "build mode on by "+a.String()+"; token valid until "+h.TokenExpires.Format(time.RFC3339))
+	return h, nil
+}
+
+func (s *Service) newToken() (string, error) {
+	raw := make([]byte, 16)
+	if _, err := io.ReadFull(s.o.Random, raw); err != nil {
+		return "", fmt.Errorf("make a build token: %w", err)
+	}
+	return hex.EncodeToString(raw), nil
+}
+
+// knownIP is the address a host's requests must come from: its reservation, else its lease.
+func (s *Service) knownIP(ctx context.Context, h *inventory.Host) string {
+	if h.IP != "" {
+		return h.IP
+	}
+	if s.o.Leases != nil {
+		if ip, err := s.o.Leases.LeaseIP(ctx, h.ID()); err == nil {
+			return ip
+		}
+	}
+	return ""
+}
+
+// refusal wraps the reason a machine was refused: the reason goes to the
+// log, the machine sees only that it was refused.
+type refusal struct{ reason error }
+
+func (r *refusal) Error() string { return r.reason.Error() }
+func (r *refusal) Unwrap() error { return ErrRefused }
+
+// Reason returns the loggable reason of a refusal (or err itself).
+func Reason(err error) string {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.reason.Error()
+	}
+	return err.Error()
+}
+
+func refused(reason error) error { return &refusal{reason: reason} }
+
+// access checks a machine's kickstart fetch: lifecycle and token (boot), its
+// address against the host's, and the binder's check if one is set.
+func (s *Service) access(ctx context.Context, h *inventory.Host, r Requester) error {
+	if err := boot.KickstartAccess(h, r.Token, r.Addr, s.knownIP(ctx, h), s.o.Now()); err != nil {
+		return refused(err)
+	}
+	if s.o.Binder != nil {
+		if err := s.o.Binder.Bind(ctx, h, r); err != nil {
+			return refused(err)
+		}
+	}
+	return nil
+}
+
+// Fetched is a served kickstart.
+type Fetched struct {
+	Host *inventory.Host // the host the kickstart was rendered from
+	Body []byte
+}
+
+// Kickstart is the machine's kickstart fetch: check access, move a building
+// host to installing (one transaction, the access checked again inside it),
+// record the fetch on the timeline, and render from that same host value.
+func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (*Fetched, error) {
+	mac, err := inventory.NormalizeMAC(mac)
+	if err != nil {
+		return nil, err
+	}
+	if s.o.Renderer == nil {
+		return nil, errors.New("provision: no kickstart renderer configured")
+	}
+	h, err := s.o.Store.GetHost(ctx, mac)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.access(ctx, h, r); err != nil {
+		return nil, err
+	}
+	first := h.State == inventory.StateBuild
+	if first {
+		var denied error
+		h, err = s.o.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
+			if err := s.access(ctx, h, r); err != nil {
+				denied = err
+				return err
+			}
+			next, err := boot.Next(h.State, boot.EventFetched)
+			h.State = next
+			return err
+		})
+		if denied != nil {
+			return nil, denied
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// The first fetch of a build is always on the timeline; refetches (the
+	// installer retrying) at most once a minute per host.
+	if s.fetches.record(h.ID(), first, s.o.Now()) {
+		s.event(ctx, h.ID(), "kickstart", "kickstart fetched by "+r.Addr)
+	}
+	gen, err := s.o.Store.Generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base := s.o.URLs.Or(r.Base).Base()
+	key := mac + " " + base + " " + h.BuildToken
+	if out, ok := s.ks.get(gen, key); ok {
+		return &Fetched{Host: h, Body: out}, nil
+	}
+	out, err := s.o.Renderer.Kickstart(ctx, pinned{s.o.Store, h}, kickstart.Request{Host: mac, Server: base, Token: h.BuildToken})
+	if err != nil {
+		return nil, err
+	}
+	s.ks.put(gen, key, out)
+	return &Fetched{Host: h, Body: out}, nil
+}
+
+// RenderKickstart renders what a host would be served now, without any
+// access check or state change (for admins: `netkick render kickstart`).
+// base is used when the service has no public URL of its own.
+func (s *Service) RenderKickstart(ctx context.Context, key, base string) ([]byte, error) {
+	if s.o.Renderer == nil {
+		return nil, errors.New("provision: no kickstart renderer configured")
+	}
+	h, err := s.o.Store.GetHost(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return s.o.Renderer.Kickstart(ctx, pinned{s.o.Store, h}, kickstart.Request{Host: h.ID(), Server: s.o.URLs.Or(base).Base(), Token: h.BuildToken})
+}
+
+// pinned is the store with one host fixed: rendering reads the same host
+// value the access check and the state change saw.
+type pinned struct {
+	inventory.Store
+	h *inventory.Host
+}
+
+func (p pinned) GetHost(ctx context.Context, key string) (*inventory.Host, error) {
+	if m, err := inventory.NormalizeMAC(key); err == nil && m == p.h.ID() || strings.EqualFold(key, p.h.Hostname) {
+		c := cloneHost(p.h)
+		return c, nil
+	}
+	return p.Store.GetHost(ctx, key)
+}
+
+// Report is the install's report (built or failed) with the host's token:
+// checked, the state moved and the token burnt in one transaction, then
+// recorded. detail is what the installer sent (already trimmed).
+func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Transition, detail string) (*inventory.Host, error) {
+	mac, err := inventory.NormalizeMAC(mac)
+	if err != nil {
+		return nil, refused(err)
+	}
+	var denied error
+	h, err := s.o.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
+		if err := boot.CallbackAccess(h, r.Token, s.o.Now()); err != nil {
+			denied = refused(err)
+			return denied
+		}
+		if s.o.Binder != nil {
+			if err := s.o.Binder.Bind(ctx, h, r); err != nil {
+				denied = refused(err)
+				return denied
+			}
+		}
+		next, err := boot.Next(h.State, t)
+		if err != nil {
+			denied = refused(err)
+			return denied
+		}
+		h.State, h.BuildToken, h.TokenExpires = next, "", time.Time{} // the token is burnt
+		return nil
+	})
+	switch {
+	case denied != nil:
+		return nil, denied
+	case errors.Is(err, inventory.ErrNotFound):
+		return nil, refused(err)
+	case err != nil:
+		return nil, err
+	}
+	msg := "reported by " + r.Addr
+	if detail != "" {
+		msg += ":\n" + detail
+	}
+	s.event(ctx, h.ID(), string(t), msg)
+	return h, nil
+}
