@@ -25,6 +25,9 @@ var (
 	errReservedElse  = errors.New("host has a reserved address and asked for another")
 	errWrongSubnet   = errors.New("address is outside the client's subnet")
 	errReservedInUse = errors.New("the host's reserved address is held by another client")
+	// errReservedDeclined: the host itself (its MAC) declined its reserved
+	// address; it is kept out until a probe finds it free (or the hold ends).
+	errReservedDeclined = errors.New("the host's reserved address was declined with its own MAC; it is kept out until a probe finds it free or the decline hold ends")
 )
 
 type macKey struct {
@@ -120,6 +123,9 @@ func (a *allocator) offer(si int, mac string, reservation, requested uint32, now
 		if !s.prefix.Contains(addrOf(reservation)) {
 			return 0, fmt.Errorf("reservation %s: %w %s", addrOf(reservation), errWrongSubnet, s.prefix)
 		}
+		if l := a.leases[reservation]; l != nil && l.State == inventory.LeaseDeclined && l.Active(now) {
+			return 0, fmt.Errorf("%s (%s, %s): %w", addrOf(reservation), l.Hostname, l.Updated.Format(time.RFC3339), errReservedDeclined)
+		}
 		if !a.free(reservation, mac, now) {
 			return 0, fmt.Errorf("%s: %w", addrOf(reservation), errReservedInUse)
 		}
@@ -147,19 +153,24 @@ func (a *allocator) offer(si int, mac string, reservation, requested uint32, now
 func (a *allocator) hold(si int, mac string, ip uint32, now time.Time) uint32 {
 	key := macKey{mac, si}
 	if prev, ok := a.offerOf[key]; ok && prev != ip {
-		if o := a.offers[prev]; o.mac == mac {
-			delete(a.offers, prev)
-		}
+		a.dropOffer(prev)
 	}
-	if o, ok := a.offers[ip]; ok && o.mac != mac {
-		// The address goes to another MAC: that MAC's offer is gone.
-		if k := (macKey{o.mac, si}); a.offerOf[k] == ip {
-			delete(a.offerOf, k)
-		}
-	}
+	a.dropOffer(ip) // another MAC's offer of ip, lapsed, is gone
 	a.offers[ip] = pending{mac: mac, until: now.Add(offerHold)}
 	a.offerOf[key] = ip
 	return ip
+}
+
+// dropOffer forgets the offer of ip, whoever holds it.
+func (a *allocator) dropOffer(ip uint32) {
+	o, ok := a.offers[ip]
+	if !ok {
+		return
+	}
+	delete(a.offers, ip)
+	if si := a.subnetOf(ip); si >= 0 && a.offerOf[macKey{o.mac, si}] == ip {
+		delete(a.offerOf, macKey{o.mac, si})
+	}
 }
 
 // offerAgain offers mac the address it was offered before, when it may
@@ -242,8 +253,10 @@ func (a *allocator) bind(si int, mac string, ip, reservation uint32, hostname st
 	}
 	a.leases[ip] = l
 	a.byMAC[key] = ip
-	delete(a.offers, ip)
-	delete(a.offerOf, key)
+	a.dropOffer(ip)
+	if prev, ok := a.offerOf[key]; ok {
+		a.dropOffer(prev)
+	}
 	return out, nil
 }
 
@@ -276,12 +289,7 @@ func (a *allocator) decline(mac string, ip uint32, hold time.Duration, now time.
 			delete(a.byMAC, macKey{mac, si})
 		}
 	}
-	if o, ok := a.offers[ip]; ok {
-		delete(a.offers, ip)
-		if si := a.subnetOf(ip); si >= 0 && a.offerOf[macKey{o.mac, si}] == ip {
-			delete(a.offerOf, macKey{o.mac, si})
-		}
-	}
+	a.dropOffer(ip)
 	nl := &inventory.Lease{IP: addrOf(ip).String(), MAC: "", State: inventory.LeaseDeclined,
 		Expires: now.Add(hold), Updated: now, Hostname: "declined by " + mac}
 	a.leases[ip] = nl
@@ -334,7 +342,7 @@ func (a *allocator) forget(si int, mac string) {
 	}
 	delete(a.offerOf, key)
 	if o, ok := a.offers[ip]; ok && o.mac == mac {
-		delete(a.offers, ip)
+		a.dropOffer(ip)
 	}
 }
 

@@ -113,6 +113,42 @@ func TestAllocator(t *testing.T) {
 			bind(macB, "192.0.2.100", 0, t0, nil),
 			offer(macA, ip("192.0.2.100"), 0, t0, "", errReservedInUse),
 		}},
+		{"a reservation the host declined is refused as declined, not as another client's", []string{"192.0.2.100-192.0.2.110"}, []step{
+			bind(macA, "192.0.2.20", ip("192.0.2.20"), t0, nil),
+			func(t *testing.T, a *allocator) { a.decline(macA, ip("192.0.2.20"), time.Hour, t0) },
+			offer(macA, ip("192.0.2.20"), 0, t0.Add(time.Second), "", errReservedDeclined),
+		}},
+		{"a repeated DISCOVER gets its held offer again, not the next address", []string{"192.0.2.100-192.0.2.110"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			func(t *testing.T, a *allocator) {
+				for i := 0; i < 5; i++ {
+					if got, err := a.offerAgain(0, macA, ip("192.0.2.100"), 0, t0.Add(time.Second)); err != nil || got != ip("192.0.2.100") {
+						t.Fatalf("offerAgain = %s, %v", addrOf(got), err)
+					}
+				}
+				if len(a.offers) != 1 || len(a.offerOf) != 1 {
+					t.Fatalf("%d offers, %d offer index entries; want 1, 1", len(a.offers), len(a.offerOf))
+				}
+			},
+		}},
+		{"a new offer of another address drops the MAC's old one", []string{"192.0.2.100-192.0.2.110"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			offer(macA, 0, ip("192.0.2.105"), t0.Add(offerHold+time.Second), "192.0.2.105", nil),
+			func(t *testing.T, a *allocator) {
+				if _, held := a.offers[ip("192.0.2.100")]; held || len(a.offerOf) != 1 {
+					t.Fatalf("old offer still held: offers %v", a.offers)
+				}
+			},
+		}},
+		{"binding a lapsed offer of another MAC leaves no stale index", []string{"192.0.2.100"}, []step{
+			offer(macA, 0, 0, t0, "192.0.2.100", nil),
+			bind(macB, "192.0.2.100", 0, t0.Add(offerHold+time.Second), nil),
+			func(t *testing.T, a *allocator) {
+				if len(a.offers) != 0 || len(a.offerOf) != 0 {
+					t.Fatalf("offers %v, index %v; want none", a.offers, a.offerOf)
+				}
+			},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,6 +141,7 @@ func (s *Server) facts(req *dhcpv4.DHCPv4, from origin, si int, mac string, host
 		MaxOffers:  maxOffersPerMAC,
 	}
 	f.TrustedRelay = f.Relayed && !from.broadcast && from.peer != nil && s.trustedRelay(from.peer.IP)
+	f.FromCIAddr = f.CIAddr.IsValid() && from.peer != nil && from.peer.IP.Equal(req.ClientIPAddr)
 	if sid := req.ServerIdentifier(); sid != nil && !sid.IsUnspecified() {
 		f.ServerID = boot.ServerIDOther
 		if sid.Equal(s.serverIP.AsSlice()) {
@@ -171,8 +172,13 @@ func (s *Server) facts(req *dhcpv4.DHCPv4, from origin, si int, mac string, host
 		f.RecordCIAddr = a.hasRecord(ci, mac)
 		f.CIAddrTaken = !a.free(ci, mac, now)
 	}
-	f.OffersHeld = a.heldOffers(si, mac, now)
-	f.RateAllows = s.rates.allows(s.ingress(req, from), now)
+	if f.Msg == boot.MsgDiscover {
+		f.OffersHeld = a.heldOffers(si, mac, now)
+		// Untrusted relays never reach the buckets: their keys stay few.
+		if host == nil && (!f.Relayed || f.TrustedRelay) {
+			f.RateAllows = s.rates.allows(s.ingress(req, from), now)
+		}
+	}
 	return f
 }
 
@@ -236,7 +242,7 @@ func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si
 	switch d.Action {
 	case boot.ActOffer:
 		if ap.err != nil {
-			if errors.Is(ap.err, errReservedInUse) || errors.Is(ap.err, errWrongSubnet) {
+			if errors.Is(ap.err, errReservedInUse) || errors.Is(ap.err, errWrongSubnet) || errors.Is(ap.err, errReservedDeclined) {
 				s.log.Warn("dhcp: host not answered", "mac", mac, "host", hostname, "err", ap.err)
 			} else {
 				s.log.Debug("dhcp: no offer", "mac", mac, "err", ap.err)

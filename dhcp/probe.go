@@ -103,7 +103,9 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 			s.Metrics.probed(probeError)
 			s.log.Warn("dhcp: declined reservation not probed; it stays out for the decline hold", "ip", addr.String(), "mac", j.d.mac, "err", err)
 			s.mu.Lock()
-			delete(s.declined, j.ip)
+			if d := s.declined[j.ip]; d != nil {
+				d.next = now.Add(declineHold) // the hold ends by then anyway
+			}
 			s.mu.Unlock()
 		case stranger == nil:
 			why := "no machine answered ARP for it"

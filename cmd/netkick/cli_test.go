@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netkick/netkick/internal/testenv"
+	"github.com/netkick/netkick/kickstart/lint"
 )
 
 // buildNetkick builds the real binary once per test binary run.
@@ -263,5 +266,66 @@ func TestLintCommand(t *testing.T) {
 		if out := run(t, bin, "lint", "--host", h, "--data", data); !strings.Contains(out, ": ok") {
 			t.Fatalf("lint %s: %s", h, out)
 		}
+	}
+
+	// --os: what that release refuses, with the line.
+	el5 := filepath.Join(dir, "el5.ks")
+	os.WriteFile(el5, []byte("url --url=http://x/\nrootpw --iscrypted $6$x$y\ntimezone --utc UTC\nfirewall --enabled --service=ssh\nzerombr yes\nautopart\n"), 0o644)
+	out, err = exec.Command(bin, "lint", el5, "--os", "centos-5.3").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "line 4: error: RHEL 5's firewall has no --service") || !strings.Contains(string(out), "line 5: error: zerombr takes no argument") {
+		t.Fatalf("lint --os centos-5.3: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "lint", el5, "--os", "centos").CombinedOutput(); err == nil || !strings.Contains(string(out), "want NAME-VERSION") {
+		t.Fatalf("lint --os centos: %v\n%s", err, out)
+	}
+
+	// A user's template the release rejects: render prints the kickstart on
+	// stdout and the findings on stderr.
+	tmpl := filepath.Join(dir, "templates", "snippets")
+	os.MkdirAll(tmpl, 0o755)
+	os.WriteFile(filepath.Join(tmpl, "network.tmpl"), []byte("network --bootproto=dhcp --device=eth0 --hostname={{.Host.Hostname}}\ninstall\n"), 0o644)
+	cmd := exec.Command(bin, "render", "kickstart", "b01", "--data", data, "--templates", filepath.Join(dir, "templates"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	run(t, bin, "host", "set", "b01", "--profile", "rocky-9.4", "--data", data)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("render: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "\ninstall\n") || !strings.Contains(stderr.String(), "kickstart of b01 (RHEL9): line 9: error: install was removed in RHEL 9") {
+		t.Fatalf("render with a template RHEL 9 rejects: stderr:\n%s", stderr.String())
+	}
+}
+
+// TestLintRunsValidator: with ksvalidator found (here through
+// NETKICK_KSVALIDATOR), lint reports its findings with their lines too.
+func TestLintRunsValidator(t *testing.T) {
+	wd, _ := os.Getwd()
+	var dirs []string
+	for d := filepath.Dir(filepath.Dir(wd)); filepath.Dir(d) != d; d = filepath.Dir(d) {
+		dirs = append(dirs, filepath.Join(filepath.Dir(d), "shared", "tools", "pykickstart"))
+	}
+	v, err := lint.FindValidator(os.Getenv, dirs...)
+	if err != nil {
+		testenv.Missing(t, err.Error())
+	}
+	env := v.Script
+	if v.PythonPath != "" && v.PythonPath != "-" {
+		env = v.PythonPath
+	}
+	bin := buildNetkick(t)
+	ks := filepath.Join(t.TempDir(), "el6.ks")
+	os.WriteFile(ks, []byte("url --url=http://x/\nrootpw --iscrypted $6$x$y\ntimezone --utc UTC\nautopart\nfrobnicate --now\n"), 0o644)
+	cmd := exec.Command(bin, "lint", ks, "--os", "centos-6.10")
+	cmd.Env = append(os.Environ(), "NETKICK_KSVALIDATOR="+env)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `line 5: error: unknown command "frobnicate"`) || !strings.Contains(string(out), "line 5: error: ksvalidator: The following problem occurred on line 5 of the kickstart file: Unknown command: frobnicate") {
+		t.Fatalf("lint with ksvalidator: %v\n%s", err, out)
+	}
+	good := filepath.Join(t.TempDir(), "el6.ks")
+	os.WriteFile(good, []byte("url --url=http://x/\nrootpw --iscrypted $6$x$y\ntimezone --utc UTC\nautopart\n"), 0o644)
+	cmd = exec.Command(bin, "lint", good, "--os", "centos-6.10")
+	cmd.Env = append(os.Environ(), "NETKICK_KSVALIDATOR="+env)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "and ksvalidator -v RHEL6") {
+		t.Fatalf("lint of a good file: %v\n%s", err, out)
 	}
 }

@@ -49,7 +49,7 @@ func profileAddCmd(a *app) *cobra.Command {
 	f.StringVar(&p.Layout, "layout", "", "default disk layout")
 	f.StringVar(&p.Timezone, "timezone", "", "default time zone")
 	f.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE), snponly (UEFI) or grub (UEFI Secure Boot: shim, then signed GRUB); empty picks by firmware")
-	f.StringVar(&p.Shim, "shim", "", "bootloader grub: the profile's own signed shim under the boot root (grubx64.efi beside it); default shimx64.efi at the top (`netkick bootfiles`); `profile fetch` sets it")
+	f.StringVar(&p.Shim, "shim", "", "bootloader grub: the profile's own signed shim under the boot root (grubx64.efi beside it); default shimx64.efi at the top (netkick bootfiles); profile fetch sets it")
 	return c
 }
 

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
@@ -23,8 +26,33 @@ func renderCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = a.stdout.Write(out)
-			return err
+			if _, err = a.stdout.Write(out); err != nil {
+				return err
+			}
+			if pos[0] == "kickstart" {
+				a.reportFindings(c.Context(), b, pos[1], out)
+			}
+			return nil
 		},
+	}
+}
+
+// reportFindings lints a rendered kickstart for the host's release (and
+// with ksvalidator when it is on PATH) and prints what it finds on stderr:
+// a template, a user's own above all, that the installer would reject is
+// reported, not printed silently. The kickstart itself stays on stdout.
+func (a *app) reportFindings(ctx context.Context, b backend, host string, ks []byte) {
+	o, err := hostRelease(ctx, b, host)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "netkick: kickstart of %s not linted: %v\n", host, err)
+		return
+	}
+	fs, _, err := lintKickstart(ctx, ks, o)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "netkick: kickstart of %s not linted: %v\n", host, err)
+		return
+	}
+	for _, f := range fs {
+		fmt.Fprintf(a.stderr, "netkick: kickstart of %s (%s): %s\n", host, o.Validator, f)
 	}
 }

@@ -43,8 +43,69 @@ func knownCommands() map[string]bool {
 
 var sectionRE = regexp.MustCompile(`^%(pre|post|packages|onerror|traceback|pre-install|addon|anaconda)\b`)
 
-// Check lints a kickstart.
-func Check(r io.Reader) ([]Finding, error) {
+// Release is the installer a kickstart is written for: its RHEL major
+// version (Fedora and the rebuilds map to one). Zero means unknown: only the
+// checks that hold for every release run.
+type Release struct {
+	Major int
+}
+
+// releaseRule is a command or option that one range of releases refuses or
+// deprecates, as pykickstart's ksvalidator reports it for that version.
+type releaseRule struct {
+	cmd    string
+	option string // "" the command itself, "*" any argument, else an option
+	from   int    // first major the rule applies to
+	to     int    // last one; 0: every later one too
+	msg    string
+}
+
+// releaseRules is the one table of per-release kickstart syntax that
+// netkick checks without the validator (every entry seen from ksvalidator).
+func releaseRules() []releaseRule {
+	return []releaseRule{
+		{"firewall", "--service", 5, 5, "RHEL 5's firewall has no --service option (ksvalidator -v RHEL5: unrecognized arguments): open ssh with --ssh"},
+		{"zerombr", "*", 5, 0, "zerombr takes no argument: `zerombr yes` is deprecated (ksvalidator warns, a later release makes it fatal); write plain zerombr"},
+		{"install", "", 8, 8, "install is deprecated on RHEL 8 and has no effect (ksvalidator -v RHEL8 warns); remove it"},
+		{"install", "", 9, 0, "install was removed in RHEL 9 (ksvalidator -v RHEL9: install has been removed); remove it"},
+		{"authconfig", "", 8, 0, "authconfig is deprecated from RHEL 8 (ksvalidator warns): use authselect"},
+		{"timezone", "--isUtc", 9, 0, "timezone --isUtc is deprecated from RHEL 9 (ksvalidator warns): use --utc"},
+	}
+}
+
+// releaseFindings checks one command line against the rules of rel.
+func releaseFindings(rel Release, fields []string) []string {
+	if rel.Major == 0 {
+		return nil
+	}
+	var out []string
+	for _, r := range releaseRules() {
+		if r.cmd != fields[0] || rel.Major < r.from || (r.to != 0 && rel.Major > r.to) {
+			continue
+		}
+		hit := false
+		switch r.option {
+		case "":
+			hit = true
+		case "*":
+			hit = len(fields) > 1
+		default:
+			hit = hasAny(fields[1:], r.option)
+		}
+		if hit {
+			out = append(out, r.msg)
+		}
+	}
+	return out
+}
+
+// Check lints a kickstart with the checks that hold for every release.
+func Check(r io.Reader) ([]Finding, error) { return CheckRelease(r, Release{}) }
+
+// CheckRelease lints a kickstart for the installer of rel: besides Check's
+// findings, the options and commands that release refuses or deprecates,
+// and sections without %end where it requires one (RHEL 6 and later).
+func CheckRelease(r io.Reader, rel Release) ([]Finding, error) {
 	var out []Finding
 	add := func(line int, sev, format string, a ...any) {
 		out = append(out, Finding{Line: line, Severity: sev, Message: fmt.Sprintf(format, a...)})
@@ -53,6 +114,7 @@ func Check(r io.Reader) ([]Finding, error) {
 	seen := map[string]int{}
 	var (
 		section      string
+		sectionLine  int
 		ends, nosect int // sections closed by %end, sections closed by the next section
 		includes     []struct {
 			line int
@@ -68,6 +130,9 @@ func Check(r io.Reader) ([]Finding, error) {
 			ends++
 		} else {
 			nosect++
+			if rel.Major >= 6 {
+				add(sectionLine, "error", "section %%%s does not end with %%end, which RHEL 6 and later require", section)
+			}
 		}
 		section = ""
 	}
@@ -80,7 +145,7 @@ func Check(r io.Reader) ([]Finding, error) {
 		line := strings.TrimSpace(raw)
 		if m := sectionRE.FindStringSubmatch(line); m != nil {
 			closeSection(false)
-			section = m[1]
+			section, sectionLine = m[1], n
 			continue
 		}
 		if line == "%end" {
@@ -124,6 +189,9 @@ func Check(r io.Reader) ([]Finding, error) {
 			}
 		}
 		seen[cmd] = n
+		for _, msg := range releaseFindings(rel, fields) {
+			add(n, "error", "%s", msg)
+		}
 		if cmd == "rootpw" && !hasAny(fields[1:], "--iscrypted", "--lock") {
 			add(n, "error", "rootpw in clear text: give a crypt hash with --iscrypted (netkick stores only hashes)")
 		}
