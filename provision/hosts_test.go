@@ -13,6 +13,7 @@ import (
 	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 var ops = Actor{Via: "cli", Name: "ops"}
@@ -35,11 +36,11 @@ func newTestService(t *testing.T) (*Service, inventory.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	urls, err := NewURLs("http://192.0.2.1:8080/")
+	u, err := urls.New("http://192.0.2.1:8080/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Store: st, Renderer: r, URLs: urls})
+	s, err := New(Options{Store: st, Renderer: r, URLs: u})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,12 +145,12 @@ func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (*Fetc
 	if err != nil {
 		return nil, err
 	}
-	base := s.o.URLs.Or(r.Base).Base()
-	key := mac + " " + base + " " + h.BuildToken
+	u := s.URLs().Or(r.Base)
+	key := mac + " " + u.Base() + " " + h.BuildToken
 	if out, ok := s.ks.get(gen, key); ok {
 		return &Fetched{Host: h, Body: out}, nil
 	}
-	out, err := s.o.Renderer.Kickstart(ctx, pinned{s.o.Store, h}, kickstart.Request{Host: mac, Server: base, Token: h.BuildToken})
+	out, err := s.o.Renderer.Kickstart(ctx, pinned{s.o.Store, h}, kickstart.Request{Host: mac, URLs: u, Token: h.BuildToken})
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (s *Service) RenderKickstart(ctx context.Context, key, base string) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	return s.o.Renderer.Kickstart(ctx, pinned{s.o.Store, h}, kickstart.Request{Host: h.ID(), Server: s.o.URLs.Or(base).Base(), Token: h.BuildToken})
+	return s.o.Renderer.Kickstart(ctx, pinned{s.o.Store, h}, kickstart.Request{Host: h.ID(), URLs: s.URLs().Or(base), Token: h.BuildToken})
 }
 
 // pinned is the store with one host fixed: rendering reads the same host

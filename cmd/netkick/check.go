@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/provision/check"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // checkCmd is `netkick check`: the whole installation, like `cobbler check`.
@@ -179,6 +180,9 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 	if m := strings.ToLower(cfg.DHCP.Mode); m == dhcp.ModeFull || m == dhcp.ModeProxy {
 		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":67", self))
 	}
+	if strings.ToLower(cfg.DHCP.Mode) == dhcp.ModeProxy {
+		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":4011", self)) // PXE boot server requests
+	}
 	tokenFile := cfg.TokenFile
 	if tokenFile == "" {
 		tokenFile = filepath.Join(cfg.Data, "admin.token")
@@ -196,8 +200,8 @@ func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Rend
 			return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 		}
 	}
-	urls, _ := provision.NewURLs("http://netkick.invalid")
-	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	u, _ := urls.New("http://netkick.invalid")
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u})
 	if err != nil {
 		return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 	}

@@ -104,8 +104,9 @@ func hostSetCmd(a *app) *cobra.Command {
 	var labels, params, roles []string
 	var pwStdin bool
 	c := &cobra.Command{
-		Use:   "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
-		Short: "change some fields of a host, keeping the rest (roles, state, build token)",
+		Use:               "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
+		Short:             "change some fields of a host, keeping the rest (roles, state, build token)",
+		ValidArgsFunction: a.completeHosts(1),
 		Long: "Change only the fields named by flags. An empty value clears a field (--ip \"\").\n" +
 			"--label k=v sets a label, --label k- removes it; --param likewise.\n" +
 			"With --server the change carries the host's ETag: if someone changed the host\n" +

@@ -32,12 +32,16 @@ func tokenCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	var output string
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [-o json|yaml]",
 		Short: "list the named API tokens (names and dates, never secrets)",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"token list takes no arguments"}
+			}
+			if err := validOutput(output, true); err != nil {
+				return err
 			}
 			b, err := a.sf.open()
 			if err != nil {
@@ -48,14 +52,17 @@ func tokenCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCREATED")
-			for _, t := range l {
-				fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Local().Format(time.DateTime))
-			}
-			return tw.Flush()
+			return a.emit(output, l, func() error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCREATED")
+				for _, t := range l {
+					fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Local().Format(time.DateTime))
+				}
+				return tw.Flush()
+			})
 		},
 	}
+	addOutputFlag(list, &output, outTable)
 	revoke := &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "revoke a named API token: requests with it are refused from now on",
