@@ -217,7 +217,11 @@ func (r *rig) run(ctx context.Context, scenarios []Scenario, idx []int, results 
 	go hs.Serve(l)
 	defer hs.Close()
 
-	stop, err := r.startServer(ctx)
+	group := make([]Scenario, 0, len(idx))
+	for _, i := range idx {
+		group = append(group, scenarios[i])
+	}
+	stop, err := r.startServer(ctx, group)
 	if err != nil {
 		return err
 	}
@@ -328,8 +332,8 @@ func contains(xs []string, x string) bool {
 }
 
 // startServer imports the inventory, places the installer in the boot root
-// and starts `netkick serve` inside the namespace.
-func (r *rig) startServer(ctx context.Context) (func(), error) {
+// and starts `netkick serve` inside the namespace for the scenarios it boots.
+func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), error) {
 	r.data = filepath.Join(r.opts.WorkDir, r.named("netkick-data"))
 	if err := os.MkdirAll(filepath.Join(r.data, "boot"), 0o755); err != nil {
 		return nil, err
