@@ -344,6 +344,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 			if err := ts.SetHTTPAddr(addr); err != nil {
 				log.Error("TFTP: HTTP address for kickstart URLs", "err", err)
 			}
+			ts.SetPublicURL(pub) // the same base as HTTP's
 			go func() {
 				if err := ts.Serve(tconn); err != nil {
 					log.Error("TFTP server stopped", "err", err)
@@ -443,6 +444,10 @@ func newBinder(mode string, st *inventory.SQLite, log *slog.Logger) (*bind.Binde
 		return &bind.Binder{Leases: st}, func() {}, nil
 	}
 	tab, err := neigh.Open(neigh.Options{})
+	if errors.Is(err, neigh.ErrUnsupported) {
+		log.Warn("token binding: no neighbour table on this system, checking the requester's address only", "err", err)
+		return &bind.Binder{Leases: st}, func() {}, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("token binding strict: %w (use --token-binding address where the neighbour table cannot be read)", err)
 	}
