@@ -67,6 +67,9 @@ type LeaseFacts struct {
 	RecordRequested, RecordCIAddr bool
 	// CIAddrTaken is true when another client holds CIAddr.
 	CIAddrTaken bool
+	// FromCIAddr is true when the packet's source address is CIAddr (a
+	// client that holds an address sends from it).
+	FromCIAddr bool
 	// OffersHeld counts the client's offers still held in other subnets;
 	// MaxOffers bounds them.
 	OffersHeld, MaxOffers int
@@ -225,10 +228,13 @@ func DecideLease(f LeaseFacts) LeaseDecision {
 		return ignore("REQUEST names no address")
 
 	case MsgRelease:
-		if f.CIAddr.IsValid() && f.CIAddr == f.Bound {
-			return LeaseDecision{Action: ActRelease, Addr: f.CIAddr}
+		if !f.CIAddr.IsValid() || f.CIAddr != f.Bound {
+			return ignore("RELEASE of an address the client does not hold")
 		}
-		return ignore("RELEASE of an address the client does not hold")
+		if !f.FromCIAddr && !f.Relayed {
+			return ignore("RELEASE not sent from the address it releases")
+		}
+		return LeaseDecision{Action: ActRelease, Addr: f.CIAddr}
 
 	case MsgDecline:
 		if f.Requested.IsValid() && f.Requested == f.Bound {

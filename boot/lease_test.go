@@ -106,8 +106,15 @@ func TestDecideLease(t *testing.T) {
 			LeaseDecision{Action: ActIgnore, Reason: "REQUEST names no address"}},
 
 		// RELEASE, DECLINE, INFORM.
-		{"RELEASE of the client's lease", with(base(MsgRelease), func(f *LeaseFacts) { f.CIAddr, f.Bound = a("192.0.2.130"), a("192.0.2.130") }),
-			LeaseDecision{Action: ActRelease, Addr: a("192.0.2.130")}},
+		{"RELEASE of the client's lease, sent from it", with(base(MsgRelease), func(f *LeaseFacts) {
+			f.CIAddr, f.Bound, f.FromCIAddr = a("192.0.2.130"), a("192.0.2.130"), true
+		}), LeaseDecision{Action: ActRelease, Addr: a("192.0.2.130")}},
+		{"relayed RELEASE of the client's lease", with(base(MsgRelease), func(f *LeaseFacts) {
+			f.CIAddr, f.Bound, f.Relayed, f.TrustedRelay = a("192.0.2.130"), a("192.0.2.130"), true, true
+		}), LeaseDecision{Action: ActRelease, Addr: a("192.0.2.130")}},
+		{"RELEASE of the client's lease from another source address is ignored", with(base(MsgRelease), func(f *LeaseFacts) {
+			f.CIAddr, f.Bound = a("192.0.2.130"), a("192.0.2.130")
+		}), LeaseDecision{Action: ActIgnore, Reason: "RELEASE not sent from the address it releases"}},
 		{"RELEASE of another address is ignored", with(base(MsgRelease), func(f *LeaseFacts) { f.CIAddr = a("192.0.2.131") }),
 			LeaseDecision{Action: ActIgnore, Reason: "RELEASE of an address the client does not hold"}},
 		{"DECLINE of the client's lease is honoured", with(base(MsgDecline), func(f *LeaseFacts) { f.Requested, f.Bound = a("192.0.2.130"), a("192.0.2.130") }),

@@ -609,3 +609,58 @@ func TestInstallerLeaseIsTheHostsAddressAtOnce(t *testing.T) {
 		t.Errorf("the old address %s still names host %s", first, id)
 	}
 }
+
+// TestBootStormOfAThousandMachinesWithinTheDefaultBound: 1,000 machines the
+// inventory does not know power on at once (DISCOVERs in one second, each
+// repeated on a PXE-like retry); with the default offer bound every one of
+// them is offered an address.
+func TestBootStormOfAThousandMachinesWithinTheDefaultBound(t *testing.T) {
+	l := newLink(t)
+	sh(t, "ip", "-n", l.srv, "addr", "add", "198.18.0.1/16", "dev", "vs")
+	sh(t, "ip", "-n", l.cli, "addr", "add", "198.18.0.2/16", "dev", "vc")
+	st := openStore(t)
+	cfg := Config{Interface: "vs", Mode: ModeFull, Unknown: UnknownPool, Subnets: []SubnetConfig{{
+		CIDR: "198.18.0.0/16", Pools: []string{"198.18.1.0-198.18.8.255"}, Lease: "1h"}}}
+	s := startServer(t, l.srv, cfg, st)
+	if s.cfg.OfferRate != DefaultOfferRate || s.cfg.OfferBurst != DefaultOfferBurst {
+		t.Fatalf("defaults not applied: %v/s burst %d", s.cfg.OfferRate, s.cfg.OfferBurst)
+	}
+	a := newAttacker(t, l.cli, "vc", "0.0.0.0", 68)
+	offered := map[string]bool{}
+	var mu sync.Mutex
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := a.conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			if r, err := dhcpv4.FromBytes(buf[:n]); err == nil && r.MessageType() == dhcpv4.MessageTypeOffer {
+				mu.Lock()
+				offered[r.ClientHWAddr.String()] = true
+				mu.Unlock()
+			}
+		}
+	}()
+	const machines = 1000
+	for round := 0; round < 2; round++ { // the first DISCOVER and one retry
+		for i := 0; i < machines; i++ {
+			a.send(toBroadcast, net.HardwareAddr{2, 0, 0, 0x55, byte(i >> 8), byte(i)}, dhcpv4.MessageTypeDiscover)
+			if i%50 == 49 {
+				time.Sleep(50 * time.Millisecond) // 1,000 in one second
+			}
+		}
+	}
+	waitFor(5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(offered) == machines })
+	mu.Lock()
+	got := len(offered)
+	mu.Unlock()
+	t.Logf("%d of %d machines offered; ignored %d, dropped at the queue %d", got, machines,
+		s.Metrics.Count("discover", "ignored"), s.Metrics.Count("discover", "dropped"))
+	if got != machines {
+		t.Errorf("%d of %d machines of a boot storm were offered an address", got, machines)
+	}
+	if n := s.Metrics.Count("discover", "ignored"); n != 0 {
+		t.Errorf("%d DISCOVERs of the storm refused by the offer bound", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,7 +73,9 @@ func FuzzHandleBytes(f *testing.F) {
 	for _, s := range pxeSeeds(f) {
 		f.Add(s)
 	}
-	full := newOfflineServer(f, fullConfig("vs", UnknownPool))
+	fcfg := fullConfig("vs", UnknownPool)
+	fcfg.Relays = []string{"192.0.2.50"} // the fuzzer's peer: relayed packets are served too
+	full := newOfflineServer(f, fcfg)
 	proxy := newOfflineServer(f, Config{Interface: "vs", Mode: ModeProxy, Unknown: UnknownPool})
 	peer := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 50), Port: 68}
 	ctx := context.Background()
@@ -110,6 +113,17 @@ func FuzzHandleBytes(f *testing.F) {
 			}
 			if back.OpCode != dhcpv4.OpcodeBootReply || back.TransactionID != req.TransactionID || !bytes.Equal(back.ClientHWAddr, req.ClientHWAddr) {
 				t.Fatalf("reply %v does not answer request %v", back, req)
+			}
+			if c.s.cfg.Mode == ModeFull {
+				// No reflection: broadcast, the relay, or a ciaddr inside the served subnet.
+				ci, _ := netipFrom(req.ClientIPAddr)
+				switch {
+				case dst.IP.Equal(net.IPv4bcast):
+				case !req.GatewayIPAddr.IsUnspecified() && dst.IP.Equal(req.GatewayIPAddr) && dst.Port == 67:
+				case dst.IP.Equal(req.ClientIPAddr) && ci.IsValid() && netip.MustParsePrefix("192.0.2.0/24").Contains(ci):
+				default:
+					t.Fatalf("full-mode reply sent to %v for a request with giaddr %v ciaddr %v", dst, req.GatewayIPAddr, req.ClientIPAddr)
+				}
 			}
 			if yi := back.YourIPAddr.To4(); yi != nil && !yi.IsUnspecified() {
 				if c.s.cfg.Mode == ModeProxy {

@@ -141,6 +141,7 @@ func (s *Server) facts(req *dhcpv4.DHCPv4, from origin, si int, mac string, host
 		MaxOffers:  maxOffersPerMAC,
 	}
 	f.TrustedRelay = f.Relayed && !from.broadcast && from.peer != nil && s.trustedRelay(from.peer.IP)
+	f.FromCIAddr = f.CIAddr.IsValid() && from.peer != nil && from.peer.IP.Equal(req.ClientIPAddr)
 	if sid := req.ServerIdentifier(); sid != nil && !sid.IsUnspecified() {
 		f.ServerID = boot.ServerIDOther
 		if sid.Equal(s.serverIP.AsSlice()) {

@@ -19,11 +19,17 @@ type exchange struct {
 
 func (e exchange) send(mt dhcpv4.MessageType, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
 	e.t.Helper()
+	return e.sendFrom(net.IPv4zero, mt, mods...)
+}
+
+// sendFrom is send from source address src.
+func (e exchange) sendFrom(src net.IP, mt dhcpv4.MessageType, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
+	e.t.Helper()
 	m, err := dhcpv4.New(append([]dhcpv4.Modifier{dhcpv4.WithHwAddr(e.mac), dhcpv4.WithMessageType(mt)}, mods...)...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	resp, _ := e.s.HandleBytes(context.Background(), m.ToBytes(), &net.UDPAddr{IP: net.IPv4zero, Port: 68}, 67)
+	resp, _ := e.s.HandleBytes(context.Background(), m.ToBytes(), &net.UDPAddr{IP: src, Port: 68}, 67)
 	return resp
 }
 
@@ -145,11 +151,19 @@ func TestRFC2131(t *testing.T) {
 		{"RELEASE frees the address durably", func(t *testing.T, s *Server) {
 			a := exchange{t, s, macA}
 			ip := a.dora()
-			if resp := a.send(dhcpv4.MessageTypeRelease, dhcpv4.WithClientIP(ip), sid); resp != nil {
+			if resp := a.sendFrom(ip, dhcpv4.MessageTypeRelease, dhcpv4.WithClientIP(ip), sid); resp != nil {
 				t.Fatalf("RELEASE got a reply: %v", resp)
 			}
 			if l := storedLease(t, s, ip); l.State != inventory.LeaseReleased {
 				t.Errorf("after RELEASE the store has %+v", l)
+			}
+		}},
+		{"RELEASE not sent from the released address changes nothing", func(t *testing.T, s *Server) {
+			a := exchange{t, s, macA}
+			ip := a.dora()
+			a.sendFrom(net.IPv4(192, 0, 2, 2), dhcpv4.MessageTypeRelease, dhcpv4.WithClientIP(ip), sid)
+			if l := storedLease(t, s, ip); l.State != inventory.LeaseBound || l.MAC != macA.String() {
+				t.Errorf("spoofed RELEASE changed the lease: %+v", l)
 			}
 		}},
 		{"RELEASE by another MAC changes nothing", func(t *testing.T, s *Server) {

@@ -7,12 +7,28 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bootfs"
+	"github.com/netkick/netkick/inventory"
 )
+
+// tokenWithheld logs and records a generated config sent without its build
+// token because the requester is not bound to the host.
+func (s *Server) tokenWithheld(c echo.Context, hostID, name string, reason error) {
+	s.metrics.withheld.Add(1)
+	// Logged and recorded as coalesced as the timeline is: a flood of
+	// requests is one line a minute per host and file, and a counter.
+	if hostID == "" || !s.gate.Admit(c.RealIP(), hostID, inventory.KindWithheld, name, time.Now()) {
+		s.log.Debug("build token withheld", "file", name, "remote", c.RealIP(), "reason", reason.Error())
+		return
+	}
+	s.log.Warn("build token withheld", "file", name, "remote", c.RealIP(), "reason", reason.Error())
+	s.event(c.Request().Context(), hostID, inventory.KindWithheld, "token withheld from "+c.RealIP()+" ("+name+"): "+reason.Error())
+}
 
 // bootRoutes serves the boot tree over HTTP, for iPXE and lpxelinux.0, which
 // fetch kernels and initrds many times faster this way than over TFTP:
@@ -68,6 +84,9 @@ func (s *Server) handleBootFile(c echo.Context) error {
 		return bootError(name, err)
 	}
 	defer f.Close()
+	if f.Withheld != nil {
+		s.tokenWithheld(c, f.HostID, f.Name, f.Withheld)
+	}
 	ctype := "application/octet-stream"
 	if f.Generated != boot.NotGenerated || strings.HasPrefix(f.Name, "pxelinux.cfg/") {
 		ctype = "text/plain; charset=utf-8"
@@ -110,7 +129,7 @@ func (s *Server) handleIPXE(c echo.Context) error {
 	if mac == "" {
 		return badRequest("missing ?mac=", "chain http://SERVER/boot.ipxe?mac=${net0/mac}&platform=${platform}")
 	}
-	script, err := s.opts.Boot.IPXE(c.Request().Context(), mac, s.bootRequest(c))
+	script, withheld, err := s.opts.Boot.IPXEBound(c.Request().Context(), mac, s.bootRequest(c))
 	if err != nil {
 		if errors.Is(err, bootfs.ErrRefused) {
 			return badRequest(err.Error(), "send the MAC as aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff")
@@ -120,10 +139,14 @@ func (s *Server) handleIPXE(c echo.Context) error {
 	// Known hosts get the fetch on their timeline, between DHCP and kickstart.
 	if h, err := s.opts.Store.GetHost(c.Request().Context(), mac); err == nil {
 		what := "local boot"
-		if boot.Installs(h) {
+		switch {
+		case withheld != nil:
+			what = "install entry without its token"
+			s.tokenWithheld(c, h.ID(), "boot.ipxe", withheld)
+		case boot.Installs(h):
 			what = "install entry"
 		}
-		s.event(c.Request().Context(), h.ID(), "ipxe", "served boot.ipxe ("+what+") to "+c.RealIP())
+		s.fetchEvent(c, h.ID(), inventory.KindIPXE, "boot.ipxe", "served boot.ipxe ("+what+") to "+c.RealIP())
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(script))

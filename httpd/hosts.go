@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -176,6 +177,11 @@ func (s *Server) hostEvents(c echo.Context) error {
 	if ev == nil {
 		ev = []inventory.Event{}
 	}
+	// Details hold what clients sent (install logs, addresses): control
+	// characters go out escaped, never raw.
+	for i := range ev {
+		ev[i].Detail = inventory.EscapeControl(ev[i].Detail, true)
+	}
 	return c.JSON(http.StatusOK, ev)
 }
 
@@ -201,6 +207,15 @@ func (s *Server) renderHost(c echo.Context) error {
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
 	default:
 		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe, grub")
+	}
+}
+
+// fetchEvent records an event caused by an unauthenticated request, unless
+// the timeline gate coalesces it (one per host, kind, subject and minute; a
+// bounded number per client address).
+func (s *Server) fetchEvent(c echo.Context, hostID, kind, subject, detail string) {
+	if s.gate.Admit(c.RealIP(), hostID, kind, subject, time.Now()) {
+		s.event(c.Request().Context(), hostID, kind, detail)
 	}
 }
 

@@ -31,7 +31,7 @@ func (s *Server) handleKickstart(c echo.Context) error {
 			hint: "register it with `netkick host add " + mac + " --hostname NAME --profile PROFILE`"})
 	case errors.Is(err, provision.ErrRefused):
 		s.metrics.render("kickstart", "forbidden", 0)
-		return s.forbidden(c, "kickstart", err)
+		return s.refusedFor(c, mac, "kickstart", err)
 	default:
 		s.metrics.render("kickstart", "error", 0)
 		return &apiError{status: http.StatusInternalServerError, msg: err.Error(),

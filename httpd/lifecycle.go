@@ -28,6 +28,16 @@ type BuildResponse struct {
 // LeaseFinder tells the address a host currently holds, if any (the DHCP lease store).
 type LeaseFinder = provision.LeaseFinder
 
+// refusedFor is forbidden for a machine's request naming mac: when mac is a
+// known host's, the refusal also goes on its timeline (a fetch event,
+// coalesced like any other, so refusals cannot flood it).
+func (s *Server) refusedFor(c echo.Context, mac, what string, reason error) error {
+	if h, err := s.opts.Store.GetHost(c.Request().Context(), mac); err == nil {
+		s.fetchEvent(c, h.ID(), inventory.KindRefused, what, what+" refused to "+c.RealIP()+": "+provision.Reason(reason))
+	}
+	return s.forbidden(c, what, reason)
+}
+
 // forbidden logs the reason and answers a bare 403.
 func (s *Server) forbidden(c echo.Context, what string, reason error) error {
 	s.log.Warn(what+" refused", "remote", c.RealIP(), "path", c.Request().URL.Path, "reason", provision.Reason(reason))
@@ -68,7 +78,7 @@ func (s *Server) report(t boot.Transition) echo.HandlerFunc {
 		h, err := s.prov.Report(c.Request().Context(), c.Param("mac"), s.requester(c), t, detail)
 		switch {
 		case errors.Is(err, provision.ErrRefused):
-			return s.forbidden(c, "install report", err)
+			return s.refusedFor(c, c.Param("mac"), "install report", err)
 		case err != nil:
 			return err
 		}

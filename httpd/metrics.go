@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,6 +56,7 @@ type metrics struct {
 	requests map[[2]string]uint64 // route, status code
 	renders  map[[2]string]uint64 // kind, outcome
 	latency  *histogram
+	withheld atomic.Int64 // configs sent without their token (requester not bound)
 }
 
 func newMetrics() *metrics {
@@ -88,6 +90,7 @@ func (m *metrics) WriteMetrics(w io.Writer) {
 		fmt.Fprintf(w, "netkick_renders_total{kind=%q,outcome=%q} %d\n", k[0], k[1], m.renders[k])
 	}
 	m.latency.write(w, "netkick_render_seconds", "Time to render a kickstart, successful renders only.")
+	fmt.Fprintf(w, "# HELP netkick_http_token_withheld_total Generated configs sent without the build token (requester not bound to the host).\n# TYPE netkick_http_token_withheld_total counter\nnetkick_http_token_withheld_total %d\n", m.withheld.Load())
 }
 
 func sortedKeys(m map[[2]string]uint64) [][2]string {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
 )
 
 // Options configure a Server.
@@ -50,6 +52,15 @@ type Options struct {
 	// Binder, when set, is asked whether a machine's request comes from the
 	// machine it names (see provision.Binder).
 	Binder provision.Binder
+	// Check, when set, runs `netkick check` on this server's facts for
+	// GET /api/v1/check.
+	Check func(ctx context.Context) []check.Problem
+	// FetchEventsPerSource bounds the fetch events (boot.ipxe, boot files,
+	// refusals) one client address puts on timelines per minute
+	// (inventory.DefaultFetchEventsPerSource when 0).
+	FetchEventsPerSource int
+	// Limits bound connections (see Limits); zero fields take defaults.
+	Limits Limits
 }
 
 // Server is the HTTP server's state.
@@ -60,6 +71,9 @@ type Server struct {
 	echo     *echo.Echo
 	prov     *provision.Service
 	failures *failureLimiter
+	gate     *inventory.EventGate
+	limits   Limits
+	conns    *connLimiter
 }
 
 // New builds the server and its routes.
@@ -76,7 +90,10 @@ func New(opts Options) (*Server, error) {
 	if opts.FailureLimit <= 0 {
 		opts.FailureLimit = 20
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute)}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(), failures: newFailureLimiter(opts.FailureLimit, time.Minute),
+		gate: inventory.NewEventGate(opts.FetchEventsPerSource)}
+	s.limits = opts.Limits.withDefaults()
+	s.conns = newConnLimiter(s.limits.MaxConns, s.limits.MaxConnsPerClient)
 	var urls provision.URLs
 	if opts.PublicURL != "" {
 		u, err := provision.NewURLs(opts.PublicURL)
@@ -108,6 +125,24 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Serve listens on addr until ctx is done, then shuts down gracefully.
 // ready, if not nil, receives the bound address once listening.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP listen on %s: %w (choose another address with --http)", addr, err)
+	}
+	return s.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened (e.g. inside a
+// network namespace); it takes ownership of ln.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(string)) error {
+	addr := ln.Addr().String()
+	s.echo.Listener = &limitListener{Listener: ln, l: s.conns}
+	hs := s.echo.Server
+	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.IdleTimeout = s.limits.ReadHeaderTimeout, s.limits.ReadTimeout, s.limits.IdleTimeout
+	hs.MaxHeaderBytes = 64 << 10
+	hs.ConnState = s.conns.connState
+	s.log.Info("HTTP limits", "max_conns", s.limits.MaxConns, "max_conns_per_client", s.limits.MaxConnsPerClient,
+		"read_header_timeout", s.limits.ReadHeaderTimeout, "read_timeout", s.limits.ReadTimeout, "idle_timeout", s.limits.IdleTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- s.echo.Start(addr) }()
 	deadline := time.Now().Add(5 * time.Second)
@@ -152,6 +187,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.layoutRoutes(api)
 	s.tokenRoutes(api)
 	s.dumpRoutes(e, api)
+	s.checkRoutes(api)
 	s.bootRoutes(e)
 }
 
@@ -160,6 +196,7 @@ func (s *Server) handleMetrics(c echo.Context) error {
 	w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4")
 	w.WriteHeader(http.StatusOK)
 	s.metrics.WriteMetrics(w)
+	s.conns.WriteMetrics(w)
 	for _, m := range s.opts.Metrics {
 		m.WriteMetrics(w)
 	}

@@ -96,6 +96,9 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("inventory database %s is a directory; move it away or choose another --data", path)
 	}
+	if err := private(path, true); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -112,6 +115,14 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, err
 	}
+	// SQLite creates -wal and -shm with the database file's mode; files left
+	// by an older netkick may still be open to others.
+	for _, f := range []string{path + "-wal", path + "-shm"} {
+		if err := private(f, false); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if s.genStmt, err = db.Prepare(`SELECT generation FROM meta`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
@@ -119,6 +130,29 @@ func OpenSQLite(path string) (*SQLite, error) {
 	s.events, s.closed, s.writerDone = make(chan eventReq, 1024), make(chan struct{}), make(chan struct{})
 	go s.eventWriter()
 	return s, nil
+}
+
+// private makes the store file at path readable by its owner only (0600,
+// whatever the umask), creating it empty first when create is set.
+func private(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("create inventory database %s: %w (choose another --data, or fix the directory's owner)", path, err)
+		}
+		f.Close()
+	}
+	fi, err := os.Stat(path)
+	if err == nil && fi.Mode().Perm() == 0o600 {
+		return nil
+	}
+	if err == nil {
+		err = os.Chmod(path, 0o600)
+	}
+	if err != nil && !(errors.Is(err, os.ErrNotExist) && !create) {
+		return fmt.Errorf("make %s private (0600): %w; it holds build tokens and password hashes: fix its owner, or choose another --data", path, err)
+	}
+	return nil
 }
 
 func (s *SQLite) check() error {
@@ -640,22 +674,29 @@ func (s *SQLite) writeEvents(batch []eventReq) error {
 		}
 		hosts[e.HostID] = true
 	}
+	// Each class (fetches; everything else) is trimmed to the cap on its own.
 	for h := range hosts {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND id <= (
-			SELECT id FROM events WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
-			return fmt.Errorf("trim events of %s: %w", h, err)
+		for _, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND `+class+` AND id <= (
+			SELECT id FROM events WHERE host_id = ? AND `+class+` ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
+				return fmt.Errorf("trim events of %s: %w", h, err)
+			}
 		}
 	}
 	return tx.Commit()
 }
 
-// Events returns a host's timeline, oldest first, at most limit (0: all kept).
+// Events returns a host's timeline, oldest first: the last limit events of
+// each class (fetch events, see IsFetchEvent, and the others), merged in
+// order (limit 0: all kept).
 func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event, error) {
 	if limit <= 0 {
 		limit = s.eventCap
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, host_id, time, kind, detail FROM
-		(SELECT * FROM events WHERE host_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`, hostID, limit)
+		(SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND `+fetchKindSQL+` ORDER BY id DESC LIMIT ?)
+		UNION ALL SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND NOT `+fetchKindSQL+` ORDER BY id DESC LIMIT ?))
+		ORDER BY id`, hostID, limit, hostID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", hostID, err)
 	}

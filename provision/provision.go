@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/netkick/netkick/inventory"
@@ -111,6 +112,20 @@ type LeaseFinder interface {
 // the neighbour table). A nil error binds.
 type Binder interface {
 	Bind(ctx context.Context, h *inventory.Host, r Requester) error
+}
+
+// AddrBinder adapts a check on the requester's source address (such as
+// bind.Binder.Check: lease or reservation, and the neighbour table) to a
+// Binder. An address that does not parse is refused.
+type AddrBinder func(ctx context.Context, h *inventory.Host, addr netip.Addr) error
+
+// Bind checks r's source address.
+func (f AddrBinder) Bind(ctx context.Context, h *inventory.Host, r Requester) error {
+	a, err := netip.ParseAddr(r.Addr)
+	if err != nil {
+		return fmt.Errorf("request for host %s has no usable source address %q", h.Hostname, r.Addr)
+	}
+	return f(ctx, h, a.Unmap())
 }
 
 // Requester is what the server knows about the machine that asks.

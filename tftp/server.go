@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +30,10 @@ import (
 const (
 	// DefaultMaxTransfers bounds concurrent transfers.
 	DefaultMaxTransfers = 1024
+	// DefaultMaxPerClient bounds concurrent transfers from one source
+	// address: a PXE loader fetches one file at a time (UEFI's size probe
+	// may overlap the transfer that follows it).
+	DefaultMaxPerClient = 4
 	// DefaultBlockSize caps the negotiated blksize so that a data packet
 	// (blksize + 4 TFTP + 8 UDP + 20 IP) fits a 1500-byte Ethernet MTU.
 	DefaultBlockSize = 1468
@@ -82,6 +87,14 @@ type Options struct {
 	// MaxTransfers bounds concurrent transfers (DefaultMaxTransfers when 0).
 	// Over the bound a client gets a TFTP error and retries later.
 	MaxTransfers int
+	// MaxPerClient bounds concurrent transfers from one source address
+	// inside MaxTransfers (DefaultMaxPerClient when 0), so that one client
+	// cannot take every slot; over it that request gets a TFTP error while
+	// other clients are served.
+	MaxPerClient int
+	// FetchEventsPerSource bounds the timeline events one client address
+	// causes per minute (inventory.DefaultFetchEventsPerSource when 0).
+	FetchEventsPerSource int
 	// BlockSize caps the negotiated blksize (DefaultBlockSize when 0).
 	BlockSize int
 	// Timeout and Retries tune retransmission (defaults when 0).
@@ -101,6 +114,8 @@ type Server struct {
 	public   string
 	log      *slog.Logger
 	sem      chan struct{}
+	share    share
+	gate     *inventory.EventGate
 	srv      *ptftp.Server
 	metrics  Metrics
 	hosts    ipHosts
@@ -114,6 +129,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxTransfers <= 0 {
 		o.MaxTransfers = DefaultMaxTransfers
+	}
+	if o.MaxPerClient <= 0 {
+		o.MaxPerClient = DefaultMaxPerClient
 	}
 	if o.BlockSize <= 0 {
 		o.BlockSize = DefaultBlockSize
@@ -134,7 +152,8 @@ func New(o Options) (*Server, error) {
 		o.StallQuiet = boot.StallQuiet
 	}
 	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
-		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}}}
+		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
+		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource)}
 	s.public = strings.TrimRight(o.PublicURL, "/")
 	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
 		return nil, err
@@ -212,6 +231,7 @@ func (s *Server) Shutdown() {
 // Client-facing error texts: short, no server paths.
 var (
 	errBusy     = errors.New("server busy: too many transfers in progress, retry shortly")
+	errShare    = errors.New("too many transfers from your address at once, retry when one has finished")
 	errNotFound = errors.New("file not found")
 	errRefused  = errors.New("access violation: name refused")
 	errInternal = errors.New("server error; see the netkick log")
@@ -226,6 +246,14 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	if pi, ok := rf.(ptftp.RequestPacketInfo); ok {
 		local = pi.LocalIP()
 	}
+	client, _ := netip.AddrFromSlice(remote.IP)
+	client = client.Unmap()
+	if !s.share.take(client) {
+		s.metrics.overShare.Add(1)
+		s.log.Warn("tftp: client over its share of transfers", "file", name, "client", remote.IP, "max_per_client", s.share.max)
+		return errShare
+	}
+	defer s.share.give(client)
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
@@ -240,7 +268,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), ClientIP: remote.IP.String()})
+	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), ClientIP: client.String()})
 	if err != nil {
 		var reply error
 		switch {
@@ -258,11 +286,17 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 			s.log.Error("tftp failed", "file", name, "client", remote.IP, "err", err)
 		}
 		if f != nil && f.HostID != "" {
-			s.event(f.HostID, fmt.Sprintf("failed %s to %s: %v", name, remote.IP, err))
+			s.event(client, f.HostID, EventKind, "failed "+name, fmt.Sprintf("failed %s to %s: %v", name, remote.IP, err))
 		}
 		return reply
 	}
 	defer f.Close()
+	if f.Withheld != nil {
+		s.metrics.withheld.Add(1)
+		if s.event(client, f.HostID, inventory.KindWithheld, f.Name, fmt.Sprintf("token withheld from %s (%s): %v", remote.IP, f.Name, f.Withheld)) {
+			s.log.Warn("tftp: build token withheld", "file", f.Name, "client", remote.IP, "reason", f.Withheld)
+		}
+	}
 	hostID := f.HostID
 	if hostID != "" {
 		s.hosts.remember(remote.IP.String(), hostID)
@@ -280,7 +314,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.metrics.nanos.Add(int64(dur))
 		s.log.Info("tftp sent", "file", f.Name, "client", remote.IP, "bytes", n, "duration", dur.Round(time.Millisecond))
 		if hostID != "" {
-			s.event(hostID, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
+			s.event(client, hostID, EventKind, "sent "+f.Name, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
 			if boot.StallWatched(f.Name) {
 				s.stalls.watch(hostID, s.checkStall)
 			}
@@ -294,7 +328,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.metrics.bytes.Add(n)
 		s.log.Warn("tftp transfer failed", "file", f.Name, "client", remote.IP, "bytes", n, "err", err)
 		if hostID != "" {
-			s.event(hostID, fmt.Sprintf("failed %s to %s after %d bytes: %v", f.Name, remote.IP, n, err))
+			s.event(client, hostID, EventKind, "failed "+f.Name, fmt.Sprintf("failed %s to %s after %d bytes: %v", f.Name, remote.IP, n, err))
 		}
 	}
 	return nil // ReadFrom already answered the client
@@ -340,15 +374,19 @@ func (s *Server) baseURL(local net.IP) string {
 	return "http://" + net.JoinHostPort(h, s.httpPort)
 }
 
-func (s *Server) event(hostID, detail string) {
-	if s.events == nil {
-		return
+// event records a transfer on the host's timeline unless the gate
+// coalesces it (one per host, kind, subject and minute; a bounded number
+// per client address): anyone can send RRQs. It reports whether it did.
+func (s *Server) event(client netip.Addr, hostID, kind, subject, detail string) bool {
+	if s.events == nil || hostID == "" || !s.gate.Admit(client.String(), hostID, kind, subject, time.Now()) {
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: EventKind, Detail: detail}); err != nil {
+	if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: kind, Detail: detail}); err != nil {
 		s.log.Warn("tftp event not recorded", "host", hostID, "err", err)
 	}
+	return true
 }
 
 // ipHosts remembers which known host last fetched its pxelinux config from an
@@ -374,6 +412,32 @@ func (c *ipHosts) lookup(ip string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[ip]
+}
+
+// share counts running transfers per source address.
+type share struct {
+	mu  sync.Mutex
+	max int
+	n   map[netip.Addr]int
+}
+
+// take claims a transfer slot for a, false when a has its share running.
+func (s *share) take(a netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[a] >= s.max {
+		return false
+	}
+	s.n[a]++
+	return true
+}
+
+func (s *share) give(a netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[a]--; s.n[a] <= 0 {
+		delete(s.n, a)
+	}
 }
 
 // checkStall reads a host's timeline and, when boot.LoaderStalled says the

@@ -46,10 +46,11 @@ func TestTransferSocketsClosed(t *testing.T) {
 		}
 	}
 	// Size probes (OACK, then ERROR 8) and clients that go silent after the
-	// first packet, each from its own port.
+	// first packet, each from its own port (and address: silent clients hold
+	// their slot, and one address has a share of four).
 	for i := 0; i < 5; i++ {
 		for _, probe := range []bool{true, false} {
-			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))})
 			if err != nil {
 				t.Fatal(err)
 			}

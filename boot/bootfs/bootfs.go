@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"time"
 
@@ -37,6 +38,13 @@ type Lookup interface {
 // (inventory.Host.BuildToken).
 type TokenFunc func(ctx context.Context, h *inventory.Host) (string, error)
 
+// Binder decides whether the requester of a generated config is the machine
+// whose build token the config would carry (bind.Binder has it): nil means
+// bound, an error is why not.
+type Binder interface {
+	Check(ctx context.Context, h *inventory.Host, remote netip.Addr) error
+}
+
 // LeaseHosts names the inventory host holding an address by an active DHCP
 // lease (inventory.SQLite has it): GRUB builds that ask for plain grub.cfg
 // say nothing else about who they are.
@@ -52,6 +60,10 @@ type Options struct {
 	Lookup Lookup
 	// Token, when set, supplies kickstart URL tokens (default: the host's BuildToken).
 	Token TokenFunc
+	// Bind, when set, is asked before a generated config carries a token:
+	// a requester it refuses (or one whose Request.ClientIP is unknown) gets
+	// the config without the token, and File.Withheld says why.
+	Bind Binder
 	// Leases, when set, names the requester of grub.cfg by its address;
 	// without it grub.cfg is GRUB's dispatch on its own MAC.
 	Leases LeaseHosts
@@ -63,6 +75,7 @@ type Tree struct {
 	root   *os.Root
 	lookup Lookup
 	token  TokenFunc
+	bind   Binder
 	leases LeaseHosts
 }
 
@@ -75,7 +88,7 @@ func New(o Options) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening boot root %s: %w (create it, or fill it with `netkick bootfiles`)", o.Dir, err)
 	}
-	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token, leases: o.Leases}, nil
+	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token, bind: o.Bind, leases: o.Leases}, nil
 }
 
 // Dir is the boot root's path.
@@ -114,7 +127,10 @@ type File struct {
 	// HostID is the inventory ID of the known host the file was generated
 	// for ("" for disk files and unknown machines): the key of its timeline.
 	HostID string
-	closer io.Closer
+	// Withheld, when not nil, says why the build token was left out of this
+	// generated config: the requester is not bound to the host.
+	Withheld error
+	closer   io.Closer
 }
 
 // Close releases the file.
@@ -157,11 +173,12 @@ func (t *Tree) Open(ctx context.Context, name string, req Request) (*File, error
 
 // generate renders a per-MAC config with decide.
 func (t *Tree) generate(ctx context.Context, clean string, kind boot.Generated, mac string, req Request, decide func(boot.ConfigInput) (string, error)) (*File, error) {
-	in, err := input(ctx, t.lookup, t.token, mac, req)
+	in, withheld, err := t.input(ctx, mac, req)
 	if err != nil {
 		return nil, err
 	}
 	f := generated(clean, kind, mac, "")
+	f.Withheld = withheld
 	if in.Host != nil {
 		f.HostID = in.Host.ID()
 	}
@@ -262,13 +279,44 @@ func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Reque
 	return in, nil
 }
 
+// input gathers what boot needs and, when the config would carry a token,
+// asks the binder; a refused requester gets the config without the token and
+// the reason back as withheld.
+func (t *Tree) input(ctx context.Context, mac string, req Request) (in boot.ConfigInput, withheld error, err error) {
+	in, err = input(ctx, t.lookup, t.token, mac, req)
+	if err != nil || in.Token == "" || t.bind == nil {
+		return in, nil, err
+	}
+	if remote, perr := netip.ParseAddr(req.ClientIP); perr != nil {
+		withheld = fmt.Errorf("the requester's address of the %s config is unknown (%q)", in.Host.Hostname, req.ClientIP)
+	} else {
+		withheld = t.bind.Check(ctx, in.Host, remote.Unmap())
+	}
+	if withheld != nil {
+		in.Token = ""
+	}
+	return in, withheld, nil
+}
+
 // IPXE generates the iPXE script for a MAC in any spelling.
 func (t *Tree) IPXE(ctx context.Context, mac string, req Request) (string, error) {
+	s, _, err := t.IPXEBound(ctx, mac, req)
+	return s, err
+}
+
+// IPXEBound is IPXE that also says why the token was withheld (nil: it was
+// not, or there was none to give).
+func (t *Tree) IPXEBound(ctx context.Context, mac string, req Request) (script string, withheld, err error) {
 	m, err := inventory.NormalizeMAC(mac)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrRefused, err)
+		return "", nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	return Render(ctx, t.lookup, t.token, "ipxe", m, req)
+	in, withheld, err := t.input(ctx, m, req)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := boot.IPXEScript(in)
+	return s, withheld, err
 }
 
 // Render decides the generated pxelinux config ("pxelinux"), iPXE script

@@ -178,7 +178,12 @@ func (l *local) Events(ctx context.Context, key string) ([]inventory.Event, erro
 	if err != nil {
 		return nil, err
 	}
-	return l.Store.Events(ctx, h.ID(), 0)
+	ev, err := l.Store.Events(ctx, h.ID(), 0)
+	// As the API does: what clients sent leaves escaped, never raw.
+	for i := range ev {
+		ev[i].Detail = inventory.EscapeControl(ev[i].Detail, true)
+	}
+	return ev, err
 }
 
 func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {

@@ -352,7 +352,8 @@ func (a *app) oneHost(pos []string) (string, backend, error) {
 
 func printHost(a *app, h *inventory.Host, ev []inventory.Event) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	// Every value may have come from a machine (DHCP, reports): escaped.
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, inventory.EscapeControl(v, false)) }
 	row("hostname", h.Hostname)
 	row("macs", strings.Join(h.MACs, ", "))
 	row("ip", dash(h.IP))
@@ -375,7 +376,9 @@ func printHost(a *app, h *inventory.Host, ev []inventory.Event) {
 	fmt.Fprintf(a.stdout, "\ntimeline (%d events):\n", len(ev))
 	tw = tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	for _, e := range ev {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Time.Local().Format(time.DateTime), e.Kind, e.Detail)
+		// Install logs keep their lines, indented under the event.
+		detail := strings.ReplaceAll(inventory.EscapeControl(e.Detail, true), "\n", "\n      ")
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Time.Local().Format(time.DateTime), inventory.EscapeControl(e.Kind, false), detail)
 	}
 	tw.Flush()
 }

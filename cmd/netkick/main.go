@@ -52,6 +52,7 @@ func commands(a *app) []*cobra.Command {
 		importCmd(a),
 		exportCmd(a),
 		testvmCmd(a),
+		checkCmd(a),
 		versionCmd(a),
 	}
 }

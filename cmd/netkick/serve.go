@@ -20,13 +20,16 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/netkick/netkick/boot/bind"
 	"github.com/netkick/netkick/boot/bootfs"
+	"github.com/netkick/netkick/boot/neigh"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
 	"github.com/netkick/netkick/internal/sdnotify"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
 	"github.com/netkick/netkick/tftp"
 
 	"github.com/spf13/cobra"
@@ -54,9 +57,34 @@ type serveConfig struct {
 	BootRoot string `yaml:"boot_root"`
 	// TFTPMaxTransfers bounds concurrent TFTP transfers (default 1024).
 	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
+	// TFTPMaxPerClient bounds concurrent TFTP transfers from one address (default 4).
+	TFTPMaxPerClient int `yaml:"tftp_max_per_client"`
+	// TokenBinding is how build tokens are tied to their machine: strict
+	// (the host's address, and its MAC in the neighbour table on attached
+	// segments; the default), address (the address only) or off.
+	TokenBinding string `yaml:"token_binding"`
+	// HTTPLimits bound HTTP clients (timeouts, connection caps).
+	HTTPLimits httpLimitsConfig `yaml:"http_limits"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
 }
+
+// httpLimitsConfig is the http_limits section; zero values take httpd's defaults.
+type httpLimitsConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxConnsPerClient int           `yaml:"max_conns_per_client"`
+	// MaxConns 0: derived from the hard file-descriptor limit.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// Token binding modes.
+const (
+	bindingStrict  = "strict"
+	bindingAddress = "address"
+	bindingOff     = "off"
+)
 
 // kickstartSubnets hands the DHCP subnets (normalized) to the kickstart
 // renderer: a host reserved inside one installs with static networking.
@@ -120,6 +148,8 @@ func serveCmd(a *app) *cobra.Command {
 	f.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
 	f.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with netkick bootfiles)")
 	f.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
+	f.IntVar(&flagCfg.TFTPMaxPerClient, "tftp-max-per-client", tftp.DefaultMaxPerClient, "concurrent TFTP transfers from one client address; over it that request gets an error")
+	f.StringVar(&flagCfg.TokenBinding, "token-binding", "", "tie build tokens to their machine: strict (address and MAC; default), address, or off (default with --demo)")
 	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
 	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -133,49 +163,10 @@ func serveCmd(a *app) *cobra.Command {
 // serve runs the servers; fs holds the parsed flags (global ones included),
 // flagCfg their values. Flags given on the command line win over the file.
 func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
-	cfg := defaultServeConfig()
-	if d := os.Getenv("NETKICK_DATA"); d != "" {
-		cfg.Data = d // the config file and --data win over the environment
+	cfg, err := resolveServeConfig(fs, configPath, flagCfg)
+	if err != nil {
+		return err
 	}
-	if configPath != "" {
-		if err := loadServeConfig(configPath, &cfg); err != nil {
-			return err
-		}
-	}
-	fs.Visit(func(f *pflag.Flag) {
-		switch f.Name {
-		case "http":
-			cfg.HTTP = flagCfg.HTTP
-		case "tftp":
-			cfg.TFTP = flagCfg.TFTP
-		case "boot-root":
-			cfg.BootRoot = flagCfg.BootRoot
-		case "tftp-max-transfers":
-			cfg.TFTPMaxTransfers = flagCfg.TFTPMaxTransfers
-		case "data":
-			cfg.Data = flagCfg.Data
-		case "store":
-			cfg.Store = flagCfg.Store
-		case "templates":
-			cfg.Templates = flagCfg.Templates
-		case "public-url":
-			cfg.PublicURL = flagCfg.PublicURL
-		case "token-file":
-			cfg.TokenFile = flagCfg.TokenFile
-		case "repo-root":
-			cfg.RepoRoot = flagCfg.RepoRoot
-		case "log-level":
-			cfg.LogLevel = flagCfg.LogLevel
-		case "demo":
-			cfg.Demo = flagCfg.Demo
-		case "token-ttl":
-			cfg.TokenTTL = flagCfg.TokenTTL
-		case "dhcp-interface":
-			cfg.DHCP.Interface = flagCfg.DHCP.Interface
-		case "dhcp-mode":
-			cfg.DHCP.Mode = flagCfg.DHCP.Mode
-		}
-	})
 	log, err := newLogger(a, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -187,6 +178,18 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if err != nil {
 		return err
 	}
+	switch cfg.TokenBinding {
+	case "":
+		cfg.TokenBinding = bindingStrict
+		if cfg.Demo {
+			// The demo's hosts have no address; its kickstarts are fetched from loopback.
+			cfg.TokenBinding = bindingOff
+		}
+	case bindingStrict, bindingAddress, bindingOff:
+	default:
+		return usageError{fmt.Sprintf("--token-binding %q: want strict, address or off", cfg.TokenBinding)}
+	}
+	warnOpenDataDir(log, cfg.Data)
 	st, err := inventory.OpenSQLite(dbPath)
 	if err != nil {
 		return err
@@ -218,7 +221,12 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if repoRoot == "" {
 		repoRoot = filepath.Join(cfg.Data, "repo")
 	}
-	tree, err := openBootRoot(cfg, st)
+	binder, closeBinder, err := newBinder(cfg.TokenBinding, st, log)
+	if err != nil {
+		return err
+	}
+	defer closeBinder()
+	tree, err := openBootRoot(cfg, st, binder)
 	if err != nil {
 		return err
 	}
@@ -252,10 +260,18 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		extra = append(extra, dsrv.Metrics)
 	}
 	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot}
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
+	if binder != nil {
+		hopts.Binder = provision.AddrBinder(binder.Check)
+	}
 	if dsrv != nil {
 		// A host with a lease gets its kickstart only from that address.
 		hopts.Leases = st
+	}
+	// GET /api/v1/check: the server checks its own installation; the ports
+	// it holds itself are fine.
+	hopts.Check = func(ctx context.Context) []check.Problem {
+		return runCheck(ctx, cfg, st, r, func(pid int) bool { return pid == os.Getpid() })
 	}
 	srv, err := httpd.New(hopts)
 	if err != nil {
@@ -350,7 +366,54 @@ func portOf(addr string) int {
 }
 
 // openBootRoot creates (if needed) and opens the boot root.
-func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
+// newBinder builds the token binding for mode: nil for off (with a warning).
+// The neighbour table is opened in this process's network namespace.
+func newBinder(mode string, st *inventory.SQLite, log *slog.Logger) (*bind.Binder, func(), error) {
+	switch mode {
+	case bindingOff:
+		log.Warn("token binding is off: a boot config or kickstart goes to whoever presents the host's MAC and token; set --token-binding strict outside demos")
+		return nil, func() {}, nil
+	case bindingAddress:
+		return &bind.Binder{Leases: st}, func() {}, nil
+	}
+	tab, err := neigh.Open(neigh.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("token binding strict: %w (use --token-binding address where the neighbour table cannot be read)", err)
+	}
+	return &bind.Binder{Leases: st, Neigh: tab}, func() { tab.Close() }, nil
+}
+
+// httpLimits turns the config into httpd.Limits, deriving the global
+// connection cap from the hard file-descriptor limit less TFTP's share.
+func httpLimits(cfg serveConfig) httpd.Limits {
+	l := cfg.HTTPLimits
+	out := httpd.Limits{ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout, IdleTimeout: l.IdleTimeout,
+		MaxConnsPerClient: l.MaxConnsPerClient, MaxConns: l.MaxConns}
+	if out.MaxConns <= 0 {
+		tftpSlots := 0
+		if cfg.TFTP != "" && cfg.TFTP != "off" {
+			tftpSlots = cfg.TFTPMaxTransfers
+			if tftpSlots <= 0 {
+				tftpSlots = tftp.DefaultMaxTransfers
+			}
+		}
+		out.MaxConns, _ = httpd.MaxConnsFromRlimit(tftpSlots)
+	}
+	return out
+}
+
+// warnOpenDataDir warns when the data directory lets others in: it holds
+// the admin token, build tokens and password hashes.
+func warnOpenDataDir(log *slog.Logger, dir string) {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("data directory is open to other users; it holds the admin token, build tokens and password hashes: chmod 700 it",
+		"dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+}
+
+func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bootfs.Tree, error) {
 	dir := cfg.BootRoot
 	if dir == "" {
 		dir = filepath.Join(cfg.Data, "boot")
@@ -362,6 +425,9 @@ func openBootRoot(cfg serveConfig, st inventory.Store) (*bootfs.Tree, error) {
 	if lh, ok := st.(bootfs.LeaseHosts); ok {
 		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
 	}
+	if binder != nil {
+		o.Bind = binder // configs that carry a token go only to their machine
+	}
 	return bootfs.New(o)
 }
 
@@ -372,7 +438,7 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 		return nil, nil, nil
 	}
 	o := tftp.Options{Tree: tree, Events: st, HTTPAddr: cfg.HTTP, PublicURL: cfg.PublicURL,
-		MaxTransfers: cfg.TFTPMaxTransfers, Logger: log}
+		MaxTransfers: cfg.TFTPMaxTransfers, MaxPerClient: cfg.TFTPMaxPerClient, Logger: log}
 	if lh, ok := st.(tftp.LeaseHosts); ok {
 		o.Leases = lh
 	}
@@ -526,4 +592,58 @@ func loopbackURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return host + addr[i:]
+}
+
+// resolveServeConfig is the configuration serve runs with: defaults, then
+// NETKICK_DATA, then the --config file, then the flags given on the command
+// line (fs; flagCfg holds their values). check uses it too.
+func resolveServeConfig(fs *pflag.FlagSet, configPath string, flagCfg serveConfig) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	if d := os.Getenv("NETKICK_DATA"); d != "" {
+		cfg.Data = d // the config file and --data win over the environment
+	}
+	if configPath != "" {
+		if err := loadServeConfig(configPath, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "http":
+			cfg.HTTP = flagCfg.HTTP
+		case "tftp":
+			cfg.TFTP = flagCfg.TFTP
+		case "boot-root":
+			cfg.BootRoot = flagCfg.BootRoot
+		case "tftp-max-transfers":
+			cfg.TFTPMaxTransfers = flagCfg.TFTPMaxTransfers
+		case "tftp-max-per-client":
+			cfg.TFTPMaxPerClient = flagCfg.TFTPMaxPerClient
+		case "token-binding":
+			cfg.TokenBinding = flagCfg.TokenBinding
+		case "data":
+			cfg.Data = flagCfg.Data
+		case "store":
+			cfg.Store = flagCfg.Store
+		case "templates":
+			cfg.Templates = flagCfg.Templates
+		case "public-url":
+			cfg.PublicURL = flagCfg.PublicURL
+		case "token-file":
+			cfg.TokenFile = flagCfg.TokenFile
+		case "repo-root":
+			cfg.RepoRoot = flagCfg.RepoRoot
+		case "log-level":
+			cfg.LogLevel = flagCfg.LogLevel
+		case "demo":
+			cfg.Demo = flagCfg.Demo
+		case "token-ttl":
+			cfg.TokenTTL = flagCfg.TokenTTL
+		case "dhcp-interface":
+			cfg.DHCP.Interface = flagCfg.DHCP.Interface
+		case "dhcp-mode":
+			cfg.DHCP.Mode = flagCfg.DHCP.Mode
+		}
+	})
+	return cfg, nil
 }

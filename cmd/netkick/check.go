@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netkick/netkick/dhcp"
+	"github.com/netkick/netkick/httpd"
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/check"
+)
+
+// checkCmd is `netkick check`: the whole installation, like `cobbler check`.
+func checkCmd(a *app) *cobra.Command {
+	var configPath string
+	var flagCfg serveConfig
+	var asJSON bool
+	cfg := defaultServeConfig()
+	c := &cobra.Command{
+		Use:   "check [--config F] [--json]",
+		Short: "check the whole installation (boot files, configs, DHCP, ports, token, store): one line per problem with its fix",
+		Long: "Check what `netkick serve` with the same flags and config file would serve, and say\n" +
+			"what would make a machine fail to boot: one line per problem with its fix; exit 1\n" +
+			"if there is any. With --server URL the running server checks itself.",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 0 {
+				return usageError{"check takes no arguments"}
+			}
+			var ps []check.Problem
+			if a.sf.server != "" {
+				var err error
+				if ps, err = a.remoteCheck(c.Context()); err != nil {
+					return err
+				}
+			} else {
+				flagCfg.Data, flagCfg.TokenFile = a.sf.data, a.sf.tokenFile
+				flagCfg.Templates, flagCfg.PublicURL = a.sf.templates, a.sf.publicURL
+				cfg, err := resolveServeConfig(c.Flags(), configPath, flagCfg)
+				if err != nil {
+					return err
+				}
+				a.sf.data = cfg.Data
+				if err := a.sf.needData(); err != nil {
+					return err
+				}
+				ps = runCheck(c.Context(), cfg, nil, nil, nil)
+			}
+			return a.printCheck(ps, asJSON)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&configPath, "config", "", "the YAML config file netkick serve runs with")
+	f.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address serve uses")
+	f.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address serve uses (\"off\": none)")
+	f.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root serve uses (default <data>/boot)")
+	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL serve uses (default <data>/inventory.db)")
+	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "DHCP interface serve uses")
+	f.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode serve uses: full, proxy or off")
+	f.BoolVar(&asJSON, "json", false, "print {\"ok\": …, \"problems\": [{check, subject, problem, fix}…]}")
+	return c
+}
+
+func (a *app) printCheck(ps []check.Problem, asJSON bool) error {
+	if asJSON {
+		if ps == nil {
+			ps = []check.Problem{}
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(httpd.CheckResult{OK: len(ps) == 0, Problems: ps}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range ps {
+			fmt.Fprintln(a.stdout, p)
+		}
+		if len(ps) == 0 {
+			fmt.Fprintln(a.stdout, "ok: no problems found")
+		}
+	}
+	if len(ps) > 0 {
+		return fmt.Errorf("%d problem(s)", len(ps))
+	}
+	return nil
+}
+
+// remoteCheck asks a running server to check itself.
+func (a *app) remoteCheck(ctx context.Context) ([]check.Problem, error) {
+	b, err := a.sf.open()
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	r, ok := b.(*remote)
+	if !ok {
+		return nil, errors.New("internal: --server did not give a remote backend")
+	}
+	var res httpd.CheckResult
+	if err := r.do(ctx, http.MethodGet, "/api/v1/check", nil, &res); err != nil {
+		return nil, err
+	}
+	return res.Problems, nil
+}
+
+// runCheck gathers the facts of the installation cfg describes and runs the
+// checks. st, when not nil, is the open store (serve passes its own); self
+// says whether a port's holder (pid) is this installation's server (nil:
+// a `netkick serve` on the same data directory).
+func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kickstart.Renderer, self func(pid int) bool) []check.Problem {
+	f := check.Facts{BootRoot: cfg.BootRoot}
+	if f.BootRoot == "" {
+		f.BootRoot = filepath.Join(cfg.Data, "boot")
+	}
+	var ps []check.Problem
+	fail := func(subject, problem, fix string) {
+		ps = append(ps, check.Problem{Check: "config", Subject: subject, Problem: problem, Fix: fix})
+	}
+
+	// The store and what is in it.
+	dbPath, err := storePath(cfg)
+	switch {
+	case err != nil:
+		fail("store", err.Error(), "pass --store sqlite:///path/inventory.db or leave it out")
+	case st == nil:
+		if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+			f.Store = &check.Store{Path: dbPath, OpenErr: "no inventory here yet"}
+			break
+		}
+		s, err := inventory.OpenSQLite(dbPath)
+		if err != nil {
+			f.Store = &check.Store{Path: dbPath, OpenErr: err.Error()}
+			break
+		}
+		defer s.Close()
+		st = s
+	}
+	if st != nil {
+		if d, ok := st.(interface{ DB() *sql.DB }); ok {
+			f.Store = check.StoreFacts(ctx, d.DB(), dbPath)
+		}
+		if f.Hosts, err = st.ListHosts(ctx, inventory.HostFilter{}); err != nil {
+			fail("store", "list hosts: "+err.Error(), "see the store check")
+		}
+		if f.Profiles, err = st.ListProfiles(ctx); err != nil {
+			fail("store", "list profiles: "+err.Error(), "see the store check")
+		}
+		f.Renders = renderKickstarts(ctx, st, r, cfg.Templates, f.Hosts)
+	}
+	f.Files = check.StatFiles(f.BootRoot, check.Needed(f.Hosts, f.Profiles))
+	f.DHCP = dhcpFacts(cfg.DHCP)
+
+	// Ports and the token file.
+	if self == nil {
+		self = func(pid int) bool {
+			d, ok := check.ServeDataDir(pid)
+			return ok && check.SameDir(d, cfg.Data)
+		}
+	}
+	f.Ports = append(f.Ports, check.ProbePort("http", "tcp", cfg.HTTP, self))
+	if cfg.TFTP != "" && cfg.TFTP != "off" {
+		f.Ports = append(f.Ports, check.ProbePort("tftp", "udp", cfg.TFTP, self))
+	}
+	if m := strings.ToLower(cfg.DHCP.Mode); m == dhcp.ModeFull || m == dhcp.ModeProxy {
+		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":67", self))
+	}
+	tokenFile := cfg.TokenFile
+	if tokenFile == "" {
+		tokenFile = filepath.Join(cfg.Data, "admin.token")
+	}
+	f.Token = check.TokenFacts(tokenFile)
+	f.Extra = extraChecks()
+	return append(ps, check.Run(f)...)
+}
+
+// extraChecks are checks other parts of netkick add to check.Run.
+func extraChecks() []func(check.Facts) []check.Problem { return nil }
+
+// renderKickstarts renders the kickstart of every host with a profile, as
+// GET /ks/{mac} would (the template, its snippets, the host's roles and layout).
+func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Renderer, templates string, hosts []inventory.Host) []check.Render {
+	if r == nil {
+		var err error
+		if r, err = kickstart.New(kickstart.Options{TemplateDir: templates}); err != nil {
+			return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
+		}
+	}
+	urls, _ := provision.NewURLs("http://netkick.invalid")
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	if err != nil {
+		return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
+	}
+	var out []check.Render
+	for _, h := range hosts {
+		if h.Profile == "" {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		text, err := p.RenderKickstart(rctx, h.ID(), "")
+		cancel()
+		x := check.Render{Host: h.Hostname, Kind: "kickstart", Text: text}
+		if err != nil {
+			x.Err = err.Error()
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// dhcpFacts reads the DHCP config the way the DHCP server would (its own
+// validation, one subnet at a time so each refusal is reported) and the
+// interface it names.
+func dhcpFacts(c dhcp.Config) check.DHCP {
+	whole := c
+	err := whole.Normalize()
+	d := check.DHCP{Mode: whole.Mode, Interface: c.Interface}
+	if whole.Mode == dhcp.ModeOff && err == nil {
+		return d
+	}
+	if d.Mode == "" {
+		d.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
+	}
+	var relays []netip.Prefix
+	for _, r := range c.Relays {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(r)); err == nil {
+			relays = append(relays, p.Masked())
+		} else if a, err := netip.ParseAddr(strings.TrimSpace(r)); err == nil {
+			relays = append(relays, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	for i, sc := range c.Subnets {
+		one := dhcp.Config{Mode: dhcp.ModeFull, Interface: "check", Subnets: []dhcp.SubnetConfig{sc}}
+		if err := one.Normalize(); err != nil {
+			d.ConfigErrors = append(d.ConfigErrors, strings.Replace(err.Error(), "dhcp.subnets[0]", fmt.Sprintf("dhcp.subnets[%d]", i), 1))
+			continue
+		}
+		p, err := netip.ParsePrefix(strings.TrimSpace(sc.CIDR))
+		if err != nil {
+			continue
+		}
+		s := check.Subnet{CIDR: p.Masked()}
+		for _, r := range relays {
+			s.Relayed = s.Relayed || s.CIDR.Overlaps(r)
+		}
+		d.Subnets = append(d.Subnets, s)
+	}
+	if err != nil && !slices.Contains(d.ConfigErrors, err.Error()) {
+		d.ConfigErrors = append(d.ConfigErrors, err.Error())
+	}
+	if c.Interface != "" {
+		d.InterfaceExists, d.InterfaceAddrs = check.InterfaceFacts(c.Interface)
+	}
+	return d
+}
