@@ -3,10 +3,10 @@ package boot
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // Host parameters (inventory.Host.Params) that reach the installer's kernel command line.
@@ -90,11 +90,7 @@ func Installs(h *inventory.Host) bool {
 // KickstartURL is the URL the installer fetches its kickstart from. A non-empty
 // token is added as ?token=.
 func KickstartURL(baseURL, mac, token string) string {
-	u := strings.TrimRight(baseURL, "/") + "/ks/" + mac
-	if token != "" {
-		u += "?token=" + url.QueryEscape(token)
-	}
-	return u
+	return urls.Base(baseURL).Kickstart(mac, token)
 }
 
 // install holds the resolved pieces of an install entry.

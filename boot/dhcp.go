@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // Client architecture types of DHCP option 93 (RFC 4578 and the IANA
@@ -180,7 +181,7 @@ func IsNetBootClass(vendorClass string) bool {
 // IPXEScriptURL is where iPXE fetches its script for a MAC. The MAC is spelt
 // with dashes: some firmware mangles colons in URLs.
 func IPXEScriptURL(s DHCPServer, mac string) string {
-	return fmt.Sprintf("%s/boot.ipxe?mac=%s", httpBase(s), strings.ReplaceAll(mac, ":", "-"))
+	return urls.Base(httpBase(s)).IPXEScript(strings.ReplaceAll(mac, ":", "-"), "")
 }
 
 // PlatformOf is iPXE's ${platform} for a firmware name: "efi" for every UEFI
@@ -199,11 +200,7 @@ func PlatformOf(firmware string) string {
 // IPXEScriptURLFor is IPXEScriptURL with &platform= added when the firmware
 // is known, so /boot.ipxe can choose UEFI's or BIOS's way to boot the disk.
 func IPXEScriptURLFor(s DHCPServer, mac, firmware string) string {
-	u := IPXEScriptURL(s, mac)
-	if p := PlatformOf(firmware); p != "" {
-		u += "&platform=" + p
-	}
-	return u
+	return urls.Base(httpBase(s)).IPXEScript(strings.ReplaceAll(mac, ":", "-"), PlatformOf(firmware))
 }
 
 func httpBase(s DHCPServer) string {
@@ -256,19 +253,19 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 		// from its own directory.
 		out.File = ShimFile(prof)
 		if fw == FirmwareEFIX8664HTTP {
-			out.File = httpBase(s) + "/boot/" + out.File
+			out.File = urls.Base(httpBase(s)).BootFile(out.File)
 			out.VendorClass = ClassHTTP
 		}
 	case fw == FirmwareEFIX8664HTTP:
-		out.File = httpBase(s) + "/boot/" + FileIPXEEFI
+		out.File = urls.Base(httpBase(s)).BootFile(FileIPXEEFI)
 		if loader == "snponly" {
-			out.File = httpBase(s) + "/boot/" + FileSnponlyEFI
+			out.File = urls.Base(httpBase(s)).BootFile(FileSnponlyEFI)
 		}
 		out.VendorClass = ClassHTTP
 	case fw == FirmwareEFIARM64HTTP:
-		out.File = httpBase(s) + "/boot/" + FileIPXEARM64
+		out.File = urls.Base(httpBase(s)).BootFile(FileIPXEARM64)
 		if loader == "snponly" {
-			out.File = httpBase(s) + "/boot/" + FileSnponlyARM64
+			out.File = urls.Base(httpBase(s)).BootFile(FileSnponlyARM64)
 		}
 		out.VendorClass = ClassHTTP
 	case fw == FirmwareEFIX8664:
@@ -296,7 +293,7 @@ func DecideDHCP(req DHCPRequest, host *inventory.Host, prof *inventory.Profile, 
 		out.LocalBoot = true
 		out.File = FileLocalBoot
 		if out.VendorClass == ClassHTTP {
-			out.File = httpBase(s) + "/boot/" + FileLocalBoot
+			out.File = urls.Base(httpBase(s)).BootFile(FileLocalBoot)
 		}
 	}
 	if strings.HasPrefix(out.File, "http://") {

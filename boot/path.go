@@ -62,3 +62,12 @@ func shorten(s string) string {
 	}
 	return s
 }
+
+// TFTPName turns a name asked for over TFTP into one for CleanPath: TFTP
+// names are relative to the server's root, as tftpd-hpa's --secure has
+// them, and GRUB asks for its prefix with a leading slash
+// ("/grub/grub.cfg"), so leading slashes are dropped. Whatever follows is
+// still refused or confined by CleanPath and the boot root.
+func TFTPName(name string) string {
+	return strings.TrimLeft(name, "/")
+}

@@ -89,3 +89,20 @@ func FuzzCleanPath(f *testing.F) {
 		}
 	})
 }
+
+func TestTFTPName(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"GRUB's absolute prefix", "/grub/grub.cfg", "grub/grub.cfg"},
+		{"several slashes", "//etc/passwd", "etc/passwd"},
+		{"relative name unchanged", "pxelinux.0", "pxelinux.0"},
+		{"parent still there for CleanPath to refuse", "/../secret", "../secret"},
+		{"only slashes", "/", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := TFTPName(tc.in); got != tc.want {
+				t.Fatalf("TFTPName(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

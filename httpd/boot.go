@@ -41,12 +41,12 @@ func (s *Server) bootRoutes(e *echo.Echo) {
 
 // bootRequest says how this client reaches us, for generated configs.
 func (s *Server) bootRequest(c echo.Context) bootfs.Request {
-	base := s.serverURL(c)
+	u := s.urls(c)
 	// Fetched over HTTP, so the loader speaks HTTP: kernels come from /boot/ too.
 	// The requester is the socket's peer, never a forwarded-for header: it
 	// names the host a plain grub.cfg is rendered for.
 	client, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
-	return bootfs.Request{BaseURL: base, FileBase: base + "/boot/", Platform: c.QueryParam("platform"), ClientIP: client}
+	return bootfs.Request{BaseURL: u.Base(), FileBase: u.BootRoot(), Platform: c.QueryParam("platform"), ClientIP: client}
 }
 
 func errBootDisabled() error {

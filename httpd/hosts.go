@@ -196,9 +196,9 @@ func (s *Server) renderHost(c echo.Context) error {
 		}
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", out)
 	case "pxelinux", "ipxe", "grub":
-		req := bootfs.Request{BaseURL: s.serverURL(c)}
+		req := bootfs.Request{BaseURL: s.urls(c).Base()}
 		if kind == "ipxe" {
-			req.FileBase = req.BaseURL + "/boot/"
+			req.FileBase = s.urls(c).BootRoot()
 		}
 		out, err := bootfs.Render(ctx, s.opts.Store, nil, kind, c.Param("mac"), req)
 		if err != nil {

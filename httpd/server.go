@@ -24,6 +24,7 @@ import (
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/provision/check"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // Options configure a Server.
@@ -94,15 +95,15 @@ func New(opts Options) (*Server, error) {
 		gate: inventory.NewEventGate(opts.FetchEventsPerSource)}
 	s.limits = opts.Limits.withDefaults()
 	s.conns = newConnLimiter(s.limits.MaxConns, s.limits.MaxConnsPerClient)
-	var urls provision.URLs
+	var pub urls.URLs
 	if opts.PublicURL != "" {
-		u, err := provision.NewURLs(opts.PublicURL)
+		u, err := urls.New(opts.PublicURL)
 		if err != nil {
 			return nil, fmt.Errorf("httpd: %w", err)
 		}
-		urls = u
+		pub = u
 	}
-	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: urls, TokenTTL: opts.TokenTTL,
+	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: pub, TokenTTL: opts.TokenTTL,
 		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
 	if err != nil {
 		return nil, err
@@ -347,15 +348,30 @@ func actorOf(c echo.Context) provision.Actor {
 // actorKey is the echo context key of the request's actor.
 const actorKey = "netkick.actor"
 
-// urls builds the URLs a machine is given, for this request.
-func (s *Server) urls(c echo.Context) provision.URLs {
+// urls builds the URLs a machine is given: from the public base URL, or
+// without one, from the base this request came in on.
+func (s *Server) urls(c echo.Context) urls.URLs {
 	return s.prov.URLs().Or(s.serverURL(c))
 }
 
 // serverURL is the base URL the client used to reach us, unless configured.
 func (s *Server) serverURL(c echo.Context) string {
-	if s.opts.PublicURL != "" {
-		return strings.TrimRight(s.opts.PublicURL, "/")
+	if u := s.prov.URLs(); !u.IsZero() {
+		return u.Base()
 	}
 	return "http://" + c.Request().Host
 }
+
+// SetPublicURL sets the base URL of every URL a machine is given (serve sets
+// it once it knows the port it listens on).
+func (s *Server) SetPublicURL(base string) error {
+	u, err := urls.New(base)
+	if err != nil {
+		return err
+	}
+	s.prov.SetURLs(u)
+	return nil
+}
+
+// PublicURL is the base URL the server gives machines ("" when it uses each request's own).
+func (s *Server) PublicURL() string { return s.prov.URLs().Base() }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart/layout"
+	"github.com/netkick/netkick/provision/urls"
 	"github.com/netkick/netkick/templates"
 )
 
@@ -142,7 +143,10 @@ type Source interface {
 
 // Request names the host to render and how the installer reaches netkick.
 type Request struct {
-	Host   string // MAC or hostname
+	Host string // MAC or hostname
+	// URLs builds every URL the kickstart gives the machine; when it has no
+	// base, Server is the base.
+	URLs   urls.URLs
 	Server string // base URL, e.g. http://192.0.2.1:8080
 	Token  string // one-time build token, if any
 }
@@ -186,9 +190,10 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 	if !o.UEFI && layout.ParseFirmware(h.Arch) == layout.FirmwareUEFI {
 		return nil, fmt.Errorf("host %s boots UEFI (arch %s), and %s %s has no supported x86_64 UEFI install: boot it in BIOS (legacy/CSM) mode, or give it a profile of release 6 or later", h.Hostname, h.Arch, p.OS, p.Version)
 	}
-	server := strings.TrimRight(req.Server, "/")
+	u := req.URLs.Or(req.Server)
+	server := u.Base()
 	if _, err := url.Parse(server); err != nil || server == "" {
-		return nil, fmt.Errorf("server URL %q is not valid; set --public-url", req.Server)
+		return nil, fmt.Errorf("server URL %q is not valid; set --public-url", server)
 	}
 	zone := h.Timezone
 	if zone == "" {
@@ -209,22 +214,18 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 	if token == "" {
 		token = h.BuildToken
 	}
-	base := server + "/api/v1/hosts/" + h.ID()
-	q := "?token=" + url.QueryEscape(token)
-	if token == "" {
-		q = "" // not in build mode: the report would be refused anyway
-	}
-	d.Callback = Callback{URL: base + "/built" + q, FailURL: base + "/failed" + q}
+	// Without a token (not in build mode) the report would be refused anyway.
+	d.Callback = Callback{URL: u.Report(h.ID(), "built", token), FailURL: u.Report(h.ID(), "failed", token)}
 	d.Callback.Script = callbackScript(d.Callback.URL)
 	if d.InstallURL == "" {
-		d.InstallURL = server + "/boot/" + p.Name + "/os/"
+		d.InstallURL = u.InstallTree(p.Name)
 	}
 	switch repo := r.opts.CPANRepo; repo {
 	case "-":
 	case "":
-		d.CPAN = CPAN{BaseURL: server + "/repo/cpan/", GPGCheck: r.opts.CPANGPGCheck}
+		d.CPAN = CPAN{BaseURL: u.Repo("cpan"), GPGCheck: r.opts.CPANGPGCheck}
 	default:
-		d.CPAN = CPAN{BaseURL: server + "/repo/" + repo + "/", GPGCheck: r.opts.CPANGPGCheck}
+		d.CPAN = CPAN{BaseURL: u.Repo(repo), GPGCheck: r.opts.CPANGPGCheck}
 	}
 	return d, nil
 }

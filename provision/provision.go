@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // DefaultTokenTTL is how long a build token stays valid: long enough for slow installs.
@@ -141,9 +143,9 @@ type Requester struct {
 type Options struct {
 	Store    inventory.Store
 	Renderer *kickstart.Renderer
-	// URLs builds every URL a machine is given; the zero value is invalid
-	// for rendering (see NewURLs).
-	URLs URLs
+	// URLs builds every URL a machine is given from the public base URL;
+	// without one, each request's own base is used (see Requester.Base).
+	URLs urls.URLs
 	// TokenTTL is how long a build token is valid (default DefaultTokenTTL).
 	TokenTTL time.Duration
 	// Leases, when set, tells a host's leased address for the source check.
@@ -162,6 +164,7 @@ type Options struct {
 // Service performs the operations. It is safe for concurrent use.
 type Service struct {
 	o       Options
+	urls    atomic.Pointer[urls.URLs]
 	ks      ksCache
 	fetches fetchLog
 }
@@ -180,14 +183,56 @@ func New(o Options) (*Service, error) {
 	if o.Random == nil {
 		o.Random = rand.Reader
 	}
-	return &Service{o: o}, nil
+	s := &Service{o: o}
+	s.urls.Store(&o.URLs)
+	return s, nil
 }
 
 // Store returns the store the service writes to (for reads by adapters).
 func (s *Service) Store() inventory.Store { return s.o.Store }
 
 // URLs returns the service's URL builder.
-func (s *Service) URLs() URLs { return s.o.URLs }
+func (s *Service) URLs() urls.URLs { return *s.urls.Load() }
+
+// SetURLs changes the public base URL (a server learns its port once it listens).
+func (s *Service) SetURLs(u urls.URLs) { s.urls.Store(&u) }
+
+// loggedStore commits a host change and its timeline event in one
+// transaction (the SQLite store does).
+type loggedStore interface {
+	UpdateHostLogged(ctx context.Context, key string, fn func(*inventory.Host) (*inventory.Event, error)) (*inventory.Host, error)
+	PutHostLogged(ctx context.Context, h *inventory.Host, ev inventory.Event) error
+}
+
+// updateLogged runs fn on the stored host and records the event it returns
+// (nil: none), in one transaction where the store can.
+func (s *Service) updateLogged(ctx context.Context, key string, fn func(*inventory.Host) (*inventory.Event, error)) (*inventory.Host, error) {
+	if ls, ok := s.o.Store.(loggedStore); ok {
+		return ls.UpdateHostLogged(ctx, key, fn)
+	}
+	var ev *inventory.Event
+	h, err := s.o.Store.UpdateHost(ctx, key, func(h *inventory.Host) error {
+		e, err := fn(h)
+		ev = e
+		return err
+	})
+	if err == nil && ev != nil {
+		s.event(ctx, h.ID(), ev.Kind, ev.Detail)
+	}
+	return h, err
+}
+
+// putLogged saves a host and its event, in one transaction where the store can.
+func (s *Service) putLogged(ctx context.Context, h *inventory.Host, kind, detail string) error {
+	if ls, ok := s.o.Store.(loggedStore); ok {
+		return ls.PutHostLogged(ctx, h, inventory.Event{Kind: kind, Detail: detail, Time: s.o.Now()})
+	}
+	if err := s.o.Store.PutHost(ctx, h); err != nil {
+		return err
+	}
+	s.event(ctx, h.ID(), kind, detail)
+	return nil
+}
 
 // event records one timeline entry; a failure to record is reported, not fatal.
 func (s *Service) event(ctx context.Context, hostID, kind, detail string) {

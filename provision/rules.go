@@ -53,10 +53,10 @@ var paramRules = map[string]func(v string) error{
 	},
 	"bootloader": func(v string) error {
 		switch strings.ToLower(v) {
-		case "pxelinux", "ipxe", "undionly", "snponly":
+		case "pxelinux", "ipxe", "undionly", "snponly", "grub":
 			return nil
 		}
-		return fmt.Errorf("want pxelinux, ipxe, undionly or snponly")
+		return fmt.Errorf("want pxelinux, ipxe, undionly, snponly or grub")
 	},
 	"ntp_server": func(v string) error {
 		if inventory.ValidateHostname(v) != nil && inventory.ValidateIPv4("ntp_server", v) != nil {

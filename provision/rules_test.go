@@ -39,6 +39,7 @@ func TestCheckParam(t *testing.T) {
 		{"kernel args with shell", "kernel_args", "quiet $(reboot)", "no shell or loader characters"},
 		{"kernel args with quote", "kernel_args", `a="b"`, "no shell or loader characters"},
 		{"bootloader", "bootloader", "snponly", ""},
+		{"bootloader grub for Secure Boot", "bootloader", "grub", ""},
 		{"bootloader unknown", "bootloader", "grub9", "want pxelinux, ipxe"},
 		{"ntp name", "ntp_server", "ntp1.example.org", ""},
 		{"ntp ip", "ntp_server", "192.0.2.5", ""},

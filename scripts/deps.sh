@@ -15,4 +15,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 go mod download
+go mod download -modfile=tools/go.mod # nfpm, run by scripts/package.sh
 echo "deps: ready"

@@ -31,6 +31,11 @@ var DefaultModules = []string{
 	"vfat", "nls_cp437", "nls_ascii",
 }
 
+// UEFIModules are modules the mini installer loads only on UEFI machines
+// (they refuse to load elsewhere): efivarfs, to read the firmware's
+// SecureBoot variable under /sys/firmware/efi/efivars.
+var UEFIModules = []string{"efivarfs"}
+
 // LocalBootBanner is what the boot sector the mini installer writes prints on
 // the serial console when the machine later boots from its disk.
 const LocalBootBanner = "NETKICK-TESTVM: booted from local disk"
@@ -231,7 +236,7 @@ func installerTree(spec InitramfsSpec) (imageTree, error) {
 	if err != nil {
 		return nil, err
 	}
-	need, err := ModuleClosure(mods, moduleInfoFunc(idx))
+	need, err := ModuleClosure(append(append([]string(nil), mods...), UEFIModules...), moduleInfoFunc(idx))
 	if err != nil {
 		return nil, err
 	}

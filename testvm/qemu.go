@@ -15,6 +15,10 @@ const (
 	UEFIROM      = ROMDir + "/efi-e1000.rom"
 	OVMFCode     = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 	OVMFVarsTmpl = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+	// OVMF built with Secure Boot (SMM required), and a variable store with
+	// Microsoft's keys enrolled and Secure Boot on.
+	OVMFCodeSecure     = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+	OVMFVarsSecureTmpl = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 )
 
 // VM is one virtual machine of a scenario.
@@ -34,6 +38,9 @@ type VM struct {
 	// firmware's own PXE client (OVMF) boots it: DHCP, then TFTP of the iPXE
 	// binary netkick names. Otherwise an e1000 carries iPXE in its ROM.
 	FirmwarePXE bool
+	// SecureBoot (UEFI) boots OVMF's Secure Boot build with Microsoft's keys
+	// enrolled: q35 with SMM, the flash marked secure.
+	SecureBoot bool
 	// Files made by Prepare: the OVMF variable store and the SeaBIOS serial-console switch.
 	VarsFile, SerconFile string
 }
@@ -73,6 +80,10 @@ func QEMUArgs(vm VM) []string {
 	if vm.UEFI {
 		machine = "q35"
 	}
+	code := OVMFCode
+	if vm.UEFI && vm.SecureBoot {
+		machine, code = "q35,smm=on", OVMFCodeSecure
+	}
 	a := []string{
 		"-nodefaults", "-no-user-config", "-machine", machine, "-accel", "tcg",
 		"-m", strconv.Itoa(vm.RAMMiB), "-smp", "1",
@@ -83,8 +94,13 @@ func QEMUArgs(vm VM) []string {
 	rom := BIOSROM
 	if vm.UEFI {
 		rom = UEFIROM
+		if vm.SecureBoot {
+			// Only SMM code may write the variable store: the guest OS
+			// cannot turn Secure Boot off behind the firmware's back.
+			a = append(a, "-global", "driver=cfi.pflash01,property=secure,value=on")
+		}
 		a = append(a,
-			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMFCode,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
 			"-drive", "if=pflash,format=raw,unit=1,file="+vm.VarsFile)
 		// The rig's network is IPv4 only (netkick serves DHCPv4): OVMF's PXE
 		// and HTTP boot over IPv6 would only wait out their DHCPv6
@@ -138,9 +154,13 @@ func (vm *VM) Prepare(dir string, diskSizes []int64) error {
 	}
 	vm.Serial = filepath.Join(dir, vm.Name+".serial.log")
 	if vm.UEFI {
-		b, err := os.ReadFile(OVMFVarsTmpl)
+		tmpl := OVMFVarsTmpl
+		if vm.SecureBoot {
+			tmpl = OVMFVarsSecureTmpl
+		}
+		b, err := os.ReadFile(tmpl)
 		if err != nil {
-			return fmt.Errorf("OVMF variables %s: %w (install ovmf)", OVMFVarsTmpl, err)
+			return fmt.Errorf("OVMF variables %s: %w (install ovmf)", tmpl, err)
 		}
 		vm.VarsFile = filepath.Join(dir, vm.Name+".OVMF_VARS.fd")
 		return os.WriteFile(vm.VarsFile, b, 0o644)

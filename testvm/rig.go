@@ -292,6 +292,9 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	if err := os.MkdirAll(filepath.Join(r.data, "boot"), 0o755); err != nil {
 		return nil, err
 	}
+	if err := r.bootfiles(ctx, scenarios); err != nil {
+		return nil, err
+	}
 	if err := installLoaders(filepath.Join(r.data, "boot")); err != nil {
 		return nil, err
 	}
@@ -466,6 +469,22 @@ func installLoaders(root string) error {
 		}
 		if err := copyFile(src, dst); err != nil {
 			return fmt.Errorf("boot root: %w", err)
+		}
+	}
+	return nil
+}
+
+// bootfiles fills the boot root with `netkick bootfiles` (the machine's
+// pxelinux, iPXE, and signed shim and GRUB). Scenarios without Secure Boot
+// can do without it: installLoaders copies what they need.
+func (r *rig) bootfiles(ctx context.Context, scenarios []Scenario) error {
+	out, err := exec.CommandContext(ctx, r.opts.Netkick, "bootfiles", "--boot-root", filepath.Join(r.data, "boot")).CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	for _, s := range scenarios {
+		if s.SecureBoot {
+			return fmt.Errorf("netkick bootfiles (scenario %s needs signed shim and GRUB: install shim-signed and grub-efi-amd64-signed): %w: %s", s.Name, err, out)
 		}
 	}
 	return nil
@@ -669,7 +688,19 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		problem("tap: %v", err)
 		return finish()
 	}
-	vm := VM{Name: s.Name, MAC: s.MAC, RAMMiB: ram, UEFI: s.UEFI, FirmwarePXE: s.FirmwarePXE, Tap: tap}
+	vm := VM{Name: s.Name, MAC: s.MAC, RAMMiB: ram, UEFI: s.UEFI, FirmwarePXE: s.FirmwarePXE, SecureBoot: s.SecureBoot, Tap: tap}
+	if s.SecureBoot {
+		for _, f := range []string{OVMFCodeSecure, OVMFVarsSecureTmpl} {
+			if !fileExists(f) {
+				problem("Secure Boot firmware %s is missing (install ovmf)", f)
+				return finish()
+			}
+		}
+		if !r.pxe {
+			problem("Secure Boot scenarios boot through the firmware's PXE: this netkick has no DHCP server")
+			return finish()
+		}
+	}
 	if err := vm.Prepare(dir, sizes); err != nil {
 		problem("%v", err)
 		return finish()
@@ -698,6 +729,10 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 	}
 	localBoot := func() bool {
 		return tl.Stopped || tl.Row(StageLocalBoot).Status != StatusPending || (tl.Rebooted && noCallback())
+	}
+	if s.ExpectHint != "" {
+		r.checkRefusal(ctx, s, vm, mac, start, tl, &res, problem)
+		return finish()
 	}
 	if err := r.bootVM(ctx, s, vm, tl, localBoot, r.opts.Timeout); err != nil {
 		problem("%v", err)
@@ -729,6 +764,54 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 	}
 	r.checkOutcome(ctx, s, vm, rep, tl, &res, problem)
 	return finish()
+}
+
+// checkRefusal boots a machine whose firmware must refuse the loader: the
+// firmware fetches it and nothing further happens, until netkick's timeline
+// shows the scenario's hint (or the limit runs out). Nothing may install.
+func (r *rig) checkRefusal(ctx context.Context, s Scenario, vm VM, mac string, start time.Time, tl *Timeline, res *Result, problem func(string, ...any)) {
+	var last time.Time
+	var hint *apiEvent
+	sawHint := func() bool {
+		if time.Since(last) < 2*time.Second {
+			return hint != nil
+		}
+		last = time.Now()
+		var evs []apiEvent
+		if err := r.api("GET", "/api/v1/hosts/"+mac+"/events", &evs); err != nil {
+			return false
+		}
+		for i, e := range evs {
+			if e.Kind == "hint" && !e.Time.Before(start) {
+				hint = &evs[i]
+			}
+		}
+		return hint != nil
+	}
+	if err := r.bootVM(ctx, s, vm, tl, sawHint, 3*time.Minute); err != nil && hint == nil {
+		problem("%v", err)
+	}
+	r.checkTimeline(s, mac, start, tl, res, problem)
+	switch {
+	case hint == nil:
+		problem("netkick's timeline has no hint after the loader was refused (want %q)", s.ExpectHint)
+	case hint.Detail != s.ExpectHint:
+		problem("netkick's hint is %q, want %q", hint.Detail, s.ExpectHint)
+	default:
+		tl.Set(StageTFTP, StatusOK, "loader fetched and refused; netkick: "+hint.Detail, hint.Time)
+	}
+	serial, _ := os.ReadFile(vm.Serial)
+	if !bytes.Contains(serial, []byte("Access Denied")) {
+		problem("the firmware's console does not say it refused the loader (no \"Access Denied\")")
+	}
+	if tl.Row(StageKernel).Status != StatusPending || r.sink.Get(mac) != nil {
+		problem("a kernel started or a report arrived: the refused loader ran after all")
+	}
+	for _, st := range Stages() {
+		if st != StageTFTP && tl.Row(st).Status == StatusPending {
+			tl.Set(st, StatusSkipped, "the firmware refused the loader (Secure Boot)", time.Now())
+		}
+	}
 }
 
 // bootVMDiskOnly boots vm from its first disk (direct mode's second boot).
@@ -974,6 +1057,13 @@ func (r *rig) checkOutcome(ctx context.Context, s Scenario, vm VM, rep *Report, 
 	}
 	if s.IPVS {
 		r.checkIPVS(rep, problem)
+	}
+	if s.SecureBoot {
+		if sb := strings.TrimSpace(rep.Entries["secureboot"]); !strings.HasPrefix(sb, "enabled SecureBoot-") {
+			problem("the guest's /sys/firmware/efi/efivars/SecureBoot-* does not show Secure Boot enabled: %q", sb)
+		} else {
+			res.Events = append(res.Events, "guest: Secure Boot "+sb)
+		}
 	}
 }
 

@@ -19,9 +19,15 @@ type Scenario struct {
 	// FirmwarePXE boots through the firmware's own PXE client and TFTP
 	// (virtio NIC, no iPXE ROM) instead of the NIC's iPXE ROM.
 	FirmwarePXE bool
-	Roles       []string
-	Layout      string
-	Cluster     string
+	// SecureBoot turns UEFI Secure Boot on (OVMF with Microsoft's keys): the
+	// guest must report it enabled in its efivars.
+	SecureBoot bool
+	// ExpectHint is a Secure Boot refusal: the firmware refuses the loader,
+	// nothing installs, and netkick's timeline must show this hint.
+	ExpectHint string
+	Roles      []string
+	Layout     string
+	Cluster    string
 	// ExpectFail names the stage that must fail (e.g. a layout that does not
 	// fit stops the install in %pre) and ExpectError a text its message holds.
 	ExpectFail  string
@@ -51,6 +57,12 @@ func Scenarios() []Scenario {
 		{Name: "two-disks", Summary: "500 GB + 1 TB, /home on the second disk", Hostname: "tv-d2", Layout: "home-opt", MAC: "52:54:00:4e:54:04", IP: "192.0.2.54", Disks: []string{"500G", "1T"}},
 		{Name: "uefi", Summary: "UEFI (OVMF), one 300 GB disk", Hostname: "tv-uefi", Layout: "home-opt", MAC: "52:54:00:4e:54:05", IP: "192.0.2.55", Disks: []string{"300G"}, UEFI: true},
 		{Name: "uefi-tftp", Summary: "UEFI firmware PXE: TFTP of netkick's iPXE binary, then HTTP", Hostname: "tv-uefi-tftp", Layout: "home-opt", MAC: "52:54:00:4e:54:09", IP: "192.0.2.59", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true,
+			TFTPFiles: []string{"ipxe.efi"}},
+		{Name: "uefi-secureboot", Summary: "UEFI Secure Boot: firmware PXE, signed shim, signed GRUB with a generated grub.cfg, Debian's signed kernel", Hostname: "tv-sb", Layout: "simple", MAC: "52:54:00:4e:54:0b", IP: "192.0.2.61", Disks: []string{"200G"},
+			UEFI: true, FirmwarePXE: true, SecureBoot: true, Params: map[string]string{"bootloader": "grub"},
+			TFTPFiles: []string{"shimx64.efi", "grubx64.efi", "grub/grub.cfg", "testvm/vmlinuz", "testvm/initrd.img"}},
+		{Name: "uefi-secureboot-ipxe", Summary: "UEFI Secure Boot with the iPXE loader: refused by the firmware, netkick's timeline says why", Hostname: "tv-sb-ipxe", MAC: "52:54:00:4e:54:0c", IP: "192.0.2.62", Disks: []string{"200G"},
+			UEFI: true, FirmwarePXE: true, SecureBoot: true, ExpectHint: "loader fetched, nothing further: a Secure Boot refusal is the usual cause; use the grub loader",
 			TFTPFiles: []string{"ipxe.efi"}},
 		{Name: "bios-pxelinux", Summary: "BIOS through pxelinux: pxelinux.0, its config, kernel and initrd over TFTP; LOCALBOOT 0 after", Hostname: "tv-pxelinux", Layout: "simple", MAC: "52:54:00:4e:54:0a", IP: "192.0.2.60", Disks: []string{"200G"},
 			Params:    map[string]string{"bootloader": "pxelinux"},

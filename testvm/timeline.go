@@ -113,6 +113,12 @@ func ClassifyLine(line string, afterReboot bool) (Mark, bool) {
 		return m, true
 	case strings.Contains(line, LocalBootMarker):
 		return Mark{Stage: StageLocalBoot, Status: StatusOK, Detail: "the installed disk printed its banner (boot sector, or startup.nsh on the EFI system partition)"}, true
+	case afterReboot && strings.Contains(line, "EFI Internal Shell") && strings.Contains(line, "Security Violation"):
+		// Secure Boot: the firmware went past the network entries (netkick's
+		// local-boot answer) and the disk, whose stand-in loader is an
+		// unsigned startup.nsh, to its shell, which Secure Boot refuses.
+		return Mark{Stage: StageLocalBoot, Status: StatusOK, Final: true,
+			Detail: "firmware went on to the disk and past it (Secure Boot refuses OVMF's unsigned shell, so the disk's startup.nsh cannot print its banner): " + line}, true
 	case afterReboot && strings.Contains(line, "BdsDxe:") && strings.Contains(line, "HARDDISK") && strings.Contains(line, "failed to load"):
 		// No EFI loader on the disk: OVMF goes on to its shell, which runs
 		// the installer's startup.nsh (the banner above).

@@ -203,6 +203,10 @@ func TestQEMUArgs(t *testing.T) {
 			[]string{"romfile=" + UEFIROM + ",bootindex=1", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode, "if=pflash,format=raw,unit=1,file=/v",
 				"name=opt/org.tianocore/IPv6PXESupport,string=no", "name=opt/org.tianocore/IPv6Support,string=no"},
 			[]string{"etc/sercon-port"}},
+		{"uefi secure boot", VM{Name: "s", MAC: "52:54:00:00:00:05", RAMMiB: 384, UEFI: true, SecureBoot: true, FirmwarePXE: true, Tap: "tap4", VarsFile: "/v", Disks: []string{"/d0"}},
+			[]string{"-machine q35,smm=on", "-global driver=cfi.pflash01,property=secure,value=on", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCodeSecure,
+				"if=pflash,format=raw,unit=1,file=/v", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:05,romfile=,bootindex=1"},
+			[]string{"file=" + OVMFCode + " ", UEFIROM}},
 		{"direct kernel", VM{Name: "k", MAC: "52:54:00:00:00:03", RAMMiB: 384, Tap: "tap2", Kernel: "/vmlinuz", Initrd: "/initrd", Append: "ks=x"},
 			[]string{"-kernel", "/vmlinuz", "ks=x", "romfile=" + BIOSROM},
 			[]string{",bootindex=1"}},
@@ -237,6 +241,8 @@ func TestClassifyLine(t *testing.T) {
 		ok          bool
 	}{
 		{"ipxe lease", "Configuring (net0 52:54:00:4e:54:01).................. ok", false, StageDHCP, StatusOK, true},
+		{"secure boot: past the disk to the refused shell", `BdsDxe: failed to start Boot0004 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1): Security Violation`, true, StageLocalBoot, StatusOK, true},
+		{"refused shell before the install is not a local boot", `BdsDxe: failed to start Boot0004 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1): Security Violation`, false, "", "", false},
 		{"ipxe no lease", "Configuring (net0 52:54:00:4e:54:01)...... No configuration methods succeeded (http://ipxe.org/040ee1)", false, StageDHCP, StatusFail, true},
 		{"boot file named", "Filename: http://192.0.2.1:8080/boot.ipxe?mac=52-54-00-4e-54-01", false, StageTFTP, StatusOK, true},
 		{"boot file missing", "http://192.0.2.1:8080/boot.ipxe... No such file or directory (http://ipxe.org/2d0c613b)", false, StageTFTP, StatusFail, true},

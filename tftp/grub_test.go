@@ -53,12 +53,12 @@ func TestGRUBChainOverTFTP(t *testing.T) {
 			t.Fatalf("%s: %q, %v", n, got, err)
 		}
 	}
-	for _, n := range append(boot.ShimOptionalFiles(), "grub/x86_64-efi/command.lst") {
+	for _, n := range append(boot.ShimOptionalFiles(), "/grub/x86_64-efi/command.lst") {
 		if res := rawFetch(t, f.addr, rrq(opRRQ, n, "octet")); res.errMsg != errNotFound.Error() {
 			t.Fatalf("%s: want a clean %q, got %q", n, errNotFound, res.errMsg)
 		}
 	}
-	cfg, err := get("grub/grub.cfg")
+	cfg, err := get("/grub/grub.cfg") // as grubnetx64 asks: its prefix is /grub
 	if err != nil || !strings.Contains(cfg, "linux '/deb/vmlinuz' 'ks=http://192.0.2.1:8080/ks/52:54:00:00:a0:05?token=tok'") {
 		t.Fatalf("grub/grub.cfg: %v\n%s", err, cfg)
 	}

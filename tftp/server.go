@@ -268,7 +268,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	f, err := s.tree.Open(ctx, name, bootfs.Request{BaseURL: s.baseURL(local), ClientIP: client.String()})
+	f, err := s.tree.Open(ctx, boot.TFTPName(name), bootfs.Request{BaseURL: s.baseURL(local), ClientIP: client.String()})
 	if err != nil {
 		var reply error
 		switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,5 +265,52 @@ func TestGRUBPaths(t *testing.T) {
 	s, err := Render(ctx, st, nil, "grub", "a01", Request{BaseURL: "http://192.0.2.1:8080"})
 	if err != nil || !strings.Contains(s, install) {
 		t.Fatalf("Render grub a01 = %q, %v", s, err)
+	}
+}
+
+// onlyFrom binds requests from one address (bind.Binder is tested on its own).
+type onlyFrom netip.Addr
+
+func (o onlyFrom) Check(_ context.Context, h *inventory.Host, remote netip.Addr) error {
+	if remote != netip.Addr(o) {
+		return &boot.Refusal{Reason: "not " + h.Hostname + "'s address"}
+	}
+	return nil
+}
+
+// TestTokenWithheld: every generated config that carries a token (pxelinux,
+// GRUB, iPXE) carries it only to a requester the binder accepts.
+func TestTokenWithheld(t *testing.T) {
+	tr, st, _ := newTree(t)
+	ctx := context.Background()
+	if err := st.PutProfile(ctx, &inventory.Profile{Name: "centos-7", OS: "centos", Version: "7", Kernel: "k", Initrd: "i"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:a0:01"}, Hostname: "a01", Profile: "centos-7", State: inventory.StateBuild, BuildToken: "tok-a01"}); err != nil {
+		t.Fatal(err)
+	}
+	tr.bind = onlyFrom(netip.MustParseAddr("192.0.2.10"))
+	for _, name := range []string{"pxelinux.cfg/01-52-54-00-00-a0-01", "grub/grub.cfg-01-52-54-00-00-a0-01"} {
+		for _, tc := range []struct {
+			client string
+			token  bool
+		}{{"192.0.2.10", true}, {"192.0.2.66", false}, {"", false}} {
+			f, err := tr.Open(ctx, name, Request{BaseURL: "http://192.0.2.1:8080", ClientIP: tc.client})
+			if err != nil {
+				t.Fatalf("%s from %q: %v", name, tc.client, err)
+			}
+			got := read(t, f)
+			if strings.Contains(got, "tok-a01") != tc.token || (f.Withheld == nil) != tc.token {
+				t.Fatalf("%s from %q: token in config %v, withheld %v; want token %v:\n%s", name, tc.client, strings.Contains(got, "tok-a01"), f.Withheld, tc.token, got)
+			}
+		}
+	}
+	s, withheld, err := tr.IPXEBound(ctx, "52:54:00:00:a0:01", Request{BaseURL: "http://192.0.2.1:8080", ClientIP: "192.0.2.66"})
+	if err != nil || withheld == nil || strings.Contains(s, "tok-a01") {
+		t.Fatalf("iPXE to a stranger: withheld %v, %v:\n%s", withheld, err, s)
+	}
+	s, withheld, err = tr.IPXEBound(ctx, "52:54:00:00:a0:01", Request{BaseURL: "http://192.0.2.1:8080", ClientIP: "192.0.2.10"})
+	if err != nil || withheld != nil || !strings.Contains(s, "token=tok-a01") {
+		t.Fatalf("iPXE to the machine: withheld %v, %v:\n%s", withheld, err, s)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/provision/urls"
 
 	"github.com/spf13/pflag"
 )
@@ -91,25 +94,43 @@ func (sf *storeFlags) open() (backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := kickstart.New(kickstart.Options{TemplateDir: sf.templates})
+	// Render as the server on this data dir does: its public URL and
+	// renderer options, as it recorded them (flags override).
+	var ko kickstart.Options
+	pub := sf.publicURL
+	served, err := provision.ReadServed(sf.data)
+	switch {
+	case err == nil:
+		ko = served.Kickstart
+		if pub == "" {
+			pub = served.PublicURL
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		st.Close()
+		return nil, err
+	}
+	if sf.templates != "" {
+		ko.TemplateDir = sf.templates
+	}
+	r, err := kickstart.New(ko)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	pub := sf.publicURL
 	if pub == "" {
+		// No server has run on this data dir yet.
 		hn, _ := os.Hostname()
 		if hn == "" {
 			hn = "localhost"
 		}
 		pub = "http://" + hn + ":8080"
 	}
-	urls, err := provision.NewURLs(pub)
+	u, err := urls.New(pub)
 	if err != nil {
 		st.Close()
 		return nil, usageError{err.Error()}
 	}
-	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -149,28 +170,28 @@ type local struct {
 }
 
 func (l *local) AddHost(ctx context.Context, h *inventory.Host, replace bool) (*inventory.Host, error) {
-	return l.p.Add(ctx, l.actor, *h, provision.AddOptions{Replace: replace})
+	return hinted2(l.p.Add(ctx, l.actor, *h, provision.AddOptions{Replace: replace}))
 }
 
 func (l *local) SetHost(ctx context.Context, key string, c provision.Change) (*inventory.Host, error) {
-	return l.p.Set(ctx, l.actor, key, c, "")
+	return hinted2(l.p.Set(ctx, l.actor, key, c, ""))
 }
 
 func (l *local) DeleteHost(ctx context.Context, key string) error {
 	_, err := l.p.Remove(ctx, l.actor, key, "")
-	return err
+	return hinted(err)
 }
 
 func (l *local) ChangeRoles(ctx context.Context, key string, rc httpd.RolesChange) (*inventory.Host, error) {
-	return l.p.Roles(ctx, l.actor, key, rc.Add, rc.Remove, "")
+	return hinted2(l.p.Roles(ctx, l.actor, key, rc.Add, rc.Remove, ""))
 }
 
 func (l *local) PutProfile(ctx context.Context, p *inventory.Profile) error {
-	return l.p.PutProfile(ctx, l.actor, p)
+	return hinted(l.p.PutProfile(ctx, l.actor, p))
 }
 
 func (l *local) PutLayout(ctx context.Context, lay *inventory.Layout) error {
-	return l.p.PutLayout(ctx, l.actor, lay)
+	return hinted(l.p.PutLayout(ctx, l.actor, lay))
 }
 
 func (l *local) Events(ctx context.Context, key string) ([]inventory.Event, error) {
@@ -206,7 +227,7 @@ func (l *local) Render(ctx context.Context, kind, key string) ([]byte, error) {
 func (l *local) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
 	h, err := l.p.Build(ctx, l.actor, key, ttl)
 	if err != nil {
-		return nil, err
+		return nil, hinted(err)
 	}
 	return &httpd.BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
 		KickstartURL: l.p.URLs().Kickstart(h.ID(), h.BuildToken)}, nil
@@ -217,11 +238,11 @@ func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
 }
 
 func (l *local) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {
-	return l.p.Import(ctx, l.actor, d, o)
+	return hinted2(l.p.Import(ctx, l.actor, d, o))
 }
 
 func (l *local) AddToken(ctx context.Context, name string) (string, error) {
-	return l.p.AddToken(ctx, l.actor, name)
+	return hinted2(l.p.AddToken(ctx, l.actor, name))
 }
 
 func (l *local) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
@@ -229,8 +250,24 @@ func (l *local) ListTokens(ctx context.Context) ([]inventory.APIToken, error) {
 }
 
 func (l *local) RevokeToken(ctx context.Context, name string) error {
-	return l.p.RevokeToken(ctx, l.actor, name)
+	return hinted(l.p.RevokeToken(ctx, l.actor, name))
 }
+
+// hintedErr adds the hint a provision error carries to its text (the API
+// sends it as "hint"; the local CLI prints it after the error).
+type hintedErr struct{ error }
+
+func (h hintedErr) Error() string { return h.error.Error() + " (" + provision.HintOf(h.error) + ")" }
+func (h hintedErr) Unwrap() error { return h.error }
+
+func hinted(err error) error {
+	if err == nil || provision.HintOf(err) == "" {
+		return err
+	}
+	return hintedErr{err}
+}
+
+func hinted2[T any](v T, err error) (T, error) { return v, hinted(err) }
 
 // remote talks to a running server's API.
 type remote struct {

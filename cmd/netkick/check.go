@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/provision/check"
+	"github.com/netkick/netkick/provision/urls"
 )
 
 // checkCmd is `netkick check`: the whole installation, like `cobbler check`.
@@ -162,6 +163,7 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		f.Renders = renderKickstarts(ctx, st, r, cfg.Templates, f.Hosts)
 	}
 	f.Files = check.StatFiles(f.BootRoot, check.Needed(f.Hosts, f.Profiles))
+	f.SecureBoot = check.SecureBootFacts(f.BootRoot, f.Hosts, f.Profiles)
 	f.DHCP = dhcpFacts(cfg.DHCP)
 
 	// Ports and the token file.
@@ -178,17 +180,16 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 	if m := strings.ToLower(cfg.DHCP.Mode); m == dhcp.ModeFull || m == dhcp.ModeProxy {
 		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":67", self))
 	}
+	if strings.ToLower(cfg.DHCP.Mode) == dhcp.ModeProxy {
+		f.Ports = append(f.Ports, check.ProbePort("dhcp", "udp", ":4011", self)) // PXE boot server requests
+	}
 	tokenFile := cfg.TokenFile
 	if tokenFile == "" {
 		tokenFile = filepath.Join(cfg.Data, "admin.token")
 	}
 	f.Token = check.TokenFacts(tokenFile)
-	f.Extra = extraChecks()
 	return append(ps, check.Run(f)...)
 }
-
-// extraChecks are checks other parts of netkick add to check.Run.
-func extraChecks() []func(check.Facts) []check.Problem { return nil }
 
 // renderKickstarts renders the kickstart of every host with a profile, as
 // GET /ks/{mac} would (the template, its snippets, the host's roles and layout).
@@ -199,8 +200,8 @@ func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Rend
 			return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 		}
 	}
-	urls, _ := provision.NewURLs("http://netkick.invalid")
-	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: urls})
+	u, _ := urls.New("http://netkick.invalid")
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u})
 	if err != nil {
 		return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 	}

@@ -130,6 +130,15 @@ func TestCheck(t *testing.T) {
 			os.Remove(filepath.Join(data, "boot", "ipxe.efi"))
 			return nil
 		}, "loader ipxe.efi: DATA/boot/ipxe.efi is missing; firmware efi-x86_64 of u01 asks for it"},
+		{"Secure Boot loader and kernel from different vendors", func(t *testing.T, data string) []string {
+			testenv.RequireFile(t, filepath.Join(data, "boot", "shimx64.efi")) // Debian's signed shim, from bootfiles
+			run(t, bin, "profile", "add", "sb", "--version", "7.9", "--bootloader", "grub", "--kernel", "sb/vmlinuz", "--initrd", "sb/initrd.img", "--data", data)
+			writeFile(t, filepath.Join(data, "boot", "sb", "initrd.img"), "not empty\n", 0o644)
+			// A kernel whose signer certificate names Red Hat's Secure Boot CA,
+			// as RHEL's and CentOS's kernels carry it.
+			writeFile(t, filepath.Join(data, "boot", "sb", "vmlinuz"), "MZ\x00\x00 kernel image ... Red Hat Secure Boot (CA key 1) ...", 0o644)
+			return nil
+		}, "secure-boot profile sb: Secure Boot loader (shim) is Debian's but the kernel is signed by Red Hat: shim will refuse the kernel; fix: use the profile's own shim and GRUB"},
 		{"DHCP interface missing", func(t *testing.T, data string) []string {
 			return []string{"--config", dhcpConfig(t, t.TempDir(), "nosuch0", "192.0.2.0/24", `"192.0.2.100-192.0.2.200"`, "")}
 		}, "dhcp interface nosuch0: does not exist; fix: name an existing interface"},

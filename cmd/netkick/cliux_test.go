@@ -163,6 +163,14 @@ func TestOutputFormats(t *testing.T) {
 			t.Fatalf("%+v", cs)
 		}
 	})
+	t.Run("token list json", func(t *testing.T) {
+		run(t, bin, "token", "add", "ci-bot", "--data", data)
+		var ts []map[string]any
+		mustJSON(t, run(t, bin, "token", "list", "-o", "json", "--data", data), &ts)
+		if len(ts) != 1 || ts[0]["name"] != "ci-bot" || ts[0]["created"] == nil || ts[0]["hash"] != nil {
+			t.Fatalf("%v", ts)
+		}
+	})
 	t.Run("unknown format is a usage error", func(t *testing.T) {
 		for _, args := range [][]string{{"host", "list", "-o", "xml"}, {"layout", "show", "home-opt", "-o", "table"}} {
 			out, code := exitOf(t, bin, ".", nil, append(args, "--data", data)...)

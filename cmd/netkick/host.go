@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -104,8 +105,9 @@ func hostSetCmd(a *app) *cobra.Command {
 	var labels, params, roles []string
 	var pwStdin bool
 	c := &cobra.Command{
-		Use:   "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
-		Short: "change some fields of a host, keeping the rest (roles, state, build token)",
+		Use:               "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
+		Short:             "change some fields of a host, keeping the rest (roles, state, build token)",
+		ValidArgsFunction: a.completeHosts(1),
 		Long: "Change only the fields named by flags. An empty value clears a field (--ip \"\").\n" +
 			"--label k=v sets a label, --label k- removes it; --param likewise.\n" +
 			"With --server the change carries the host's ETag: if someone changed the host\n" +
@@ -174,7 +176,7 @@ func hostSetCmd(a *app) *cobra.Command {
 	f.BoolVar(&pwStdin, "root-password-stdin", false, "read the root password in clear from stdin and store its SHA-512 crypt hash")
 	f.StringArrayVar(&labels, "label", nil, "set a label k=v, or remove it with k- (repeatable)")
 	f.StringArrayVar(&params, "param", nil, "set a kickstart parameter k=v, or remove it with k- (repeatable)")
-	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use `host tag`/`untag` to add or remove one")
+	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use host tag or host untag to add or remove one")
 	return c
 }
 
@@ -216,19 +218,8 @@ func hostListCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list [--state S] [--role R] [--cluster C] [-o json|yaml]",
 		Short: "list hosts",
-		RunE: func(c *cobra.Command, pos []string) error {
-			if len(pos) != 0 {
-				return usageError{"host list takes no arguments"}
-			}
-			if err := validOutput(output, true); err != nil {
-				return err
-			}
-			b, err := a.sf.open()
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			hosts, err := b.ListHosts(c.Context(), inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
+		RunE: a.listRunE("host list", &output, func(ctx context.Context, b backend) error {
+			hosts, err := b.ListHosts(ctx, inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
 			if err != nil {
 				return err
 			}
@@ -240,7 +231,7 @@ func hostListCmd(a *app) *cobra.Command {
 				}
 				return tw.Flush()
 			})
-		},
+		}),
 	}
 	addOutputFlag(c, &output, outTable)
 	c.Flags().StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")

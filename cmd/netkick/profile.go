@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"text/tabwriter"
@@ -49,7 +50,7 @@ func profileAddCmd(a *app) *cobra.Command {
 	f.StringVar(&p.Layout, "layout", "", "default disk layout")
 	f.StringVar(&p.Timezone, "timezone", "", "default time zone")
 	f.StringVar(&p.BootLoader, "bootloader", "", "first stage: pxelinux (also for BIOS iPXE ROMs), ipxe (undionly.kpxe for BIOS PXE), snponly (UEFI) or grub (UEFI Secure Boot: shim, then signed GRUB); empty picks by firmware")
-	f.StringVar(&p.Shim, "shim", "", "bootloader grub: the profile's own signed shim under the boot root (grubx64.efi beside it); default shimx64.efi at the top (`netkick bootfiles`); `profile fetch` sets it")
+	f.StringVar(&p.Shim, "shim", "", "bootloader grub: the profile's own signed shim under the boot root (grubx64.efi beside it); default shimx64.efi at the top (netkick bootfiles); profile fetch sets it")
 	return c
 }
 
@@ -58,19 +59,8 @@ func profileListCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list [-o json|yaml]",
 		Short: "list OS profiles",
-		RunE: func(c *cobra.Command, pos []string) error {
-			if len(pos) != 0 {
-				return usageError{"profile list takes no arguments"}
-			}
-			if err := validOutput(output, true); err != nil {
-				return err
-			}
-			b, err := a.sf.open()
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			ps, err := b.ListProfiles(c.Context())
+		RunE: a.listRunE("profile list", &output, func(ctx context.Context, b backend) error {
+			ps, err := b.ListProfiles(ctx)
 			if err != nil {
 				return err
 			}
@@ -82,7 +72,7 @@ func profileListCmd(a *app) *cobra.Command {
 				}
 				return tw.Flush()
 			})
-		},
+		}),
 	}
 	addOutputFlag(c, &output, outTable)
 	return c

@@ -213,7 +213,13 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		log.Info("demo inventory loaded", "hosts", len(demoHosts))
 	}
-	r, err := kickstart.New(kickstart.Options{TemplateDir: cfg.Templates, Subnets: kickstartSubnets(cfg.DHCP)})
+	ko := kickstart.Options{TemplateDir: cfg.Templates, Subnets: kickstartSubnets(cfg.DHCP)}
+	if ko.TemplateDir != "" {
+		if ko.TemplateDir, err = filepath.Abs(ko.TemplateDir); err != nil {
+			return err
+		}
+	}
+	r, err := kickstart.New(ko)
 	if err != nil {
 		return err
 	}
@@ -316,6 +322,23 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	}
 	herr := srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
+		// One public base URL for every URL a machine is given, recorded in
+		// this server's data dir for `netkick render`.
+		pub := cfg.PublicURL
+		if pub == "" {
+			var dhcpIP string
+			if dsrv != nil {
+				dhcpIP = dsrv.ServerIP().String()
+			}
+			pub = derivePublicURL(addr, dhcpIP, interfaceIPv4s())
+			if err := srv.SetPublicURL(pub); err != nil {
+				log.Error("public URL", "url", pub, "err", err)
+			}
+		}
+		if err := provision.WriteServed(cfg.Data, provision.Served{PublicURL: pub, Kickstart: ko}); err != nil {
+			log.Error("record the served settings", "err", err)
+		}
+		fmt.Fprintf(a.stderr, "netkick: machines are given URLs under %s (set --public-url to change it)\n", pub)
 		if ts != nil {
 			// Kickstart URLs in generated configs need the port HTTP really bound.
 			if err := ts.SetHTTPAddr(addr); err != nil {
@@ -352,6 +375,50 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	return herr
 }
 
+// derivePublicURL is the base URL machines are given when none is
+// configured: the bound address when it names one, else the DHCP server's
+// address, else the machine's first IPv4 address that is not loopback.
+func derivePublicURL(bound, dhcpIP string, ifaceIPs []string) string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		host, port = bound, "80"
+	}
+	if a, err := netip.ParseAddr(host); err != nil || a.IsUnspecified() {
+		host = "127.0.0.1"
+		switch {
+		case dhcpIP != "" && dhcpIP != "invalid IP":
+			host = dhcpIP
+		case len(ifaceIPs) > 0:
+			host = ifaceIPs[0]
+		}
+	}
+	if port == "80" {
+		return "http://" + host
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// interfaceIPv4s lists the machine's IPv4 addresses on up interfaces, loopback excluded.
+func interfaceIPv4s() []string {
+	var out []string
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() {
+				out = append(out, p.Addr().String())
+			}
+		}
+	}
+	return out
+}
+
 // portOf returns the port of a listen address such as ":8080" (80 when absent).
 func portOf(addr string) int {
 	_, p, err := net.SplitHostPort(addr)
@@ -377,6 +444,10 @@ func newBinder(mode string, st *inventory.SQLite, log *slog.Logger) (*bind.Binde
 		return &bind.Binder{Leases: st}, func() {}, nil
 	}
 	tab, err := neigh.Open(neigh.Options{})
+	if errors.Is(err, neigh.ErrUnsupported) {
+		log.Warn("token binding: no neighbour table on this system, checking the requester's address only", "err", err)
+		return &bind.Binder{Leases: st}, func() {}, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("token binding strict: %w (use --token-binding address where the neighbour table cannot be read)", err)
 	}

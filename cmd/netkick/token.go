@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -32,30 +33,26 @@ func tokenCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	var output string
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [-o json|yaml]",
 		Short: "list the named API tokens (names and dates, never secrets)",
-		RunE: func(c *cobra.Command, pos []string) error {
-			if len(pos) != 0 {
-				return usageError{"token list takes no arguments"}
-			}
-			b, err := a.sf.open()
+		RunE: a.listRunE("token list", &output, func(ctx context.Context, b backend) error {
+			l, err := b.ListTokens(ctx)
 			if err != nil {
 				return err
 			}
-			defer b.Close()
-			l, err := b.ListTokens(c.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCREATED")
-			for _, t := range l {
-				fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Local().Format(time.DateTime))
-			}
-			return tw.Flush()
-		},
+			return a.emit(output, l, func() error {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCREATED")
+				for _, t := range l {
+					fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Local().Format(time.DateTime))
+				}
+				return tw.Flush()
+			})
+		}),
 	}
+	addOutputFlag(list, &output, outTable)
 	revoke := &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "revoke a named API token: requests with it are refused from now on",

@@ -98,6 +98,16 @@ type TokenFile struct {
 	Mode   fs.FileMode `json:"mode"`
 }
 
+// SecureBoot is one Secure Boot profile's loader (shim) and kernel, with the
+// vendor whose key each carries ("" when none is recognised).
+type SecureBoot struct {
+	Profile      string `json:"profile"`
+	Loader       string `json:"loader"`
+	LoaderVendor string `json:"loader_vendor"`
+	Kernel       string `json:"kernel"`
+	KernelVendor string `json:"kernel_vendor"`
+}
+
 // Store is the inventory store's own integrity check.
 type Store struct {
 	Path string `json:"path"`
@@ -118,7 +128,10 @@ type Facts struct {
 	DHCP    DHCP            `json:"dhcp"`
 	Ports   []Port          `json:"ports"`
 	Token   *TokenFile      `json:"token,omitempty"`
-	Store   *Store          `json:"store,omitempty"`
+	// SecureBoot holds, for each profile booted through shim and GRUB,
+	// whose Secure Boot keys its loader and kernel carry.
+	SecureBoot []SecureBoot `json:"secure_boot,omitempty"`
+	Store      *Store       `json:"store,omitempty"`
 	// Extra are checks added by other parts of netkick, run on the same facts.
 	Extra []func(Facts) []Problem `json:"-"`
 }
@@ -130,6 +143,7 @@ func Run(f Facts) []Problem {
 	out = append(out, BootConfigs(f)...)
 	out = append(out, Kickstarts(f)...)
 	out = append(out, Loaders(f)...)
+	out = append(out, SecureBootVendors(f.SecureBoot)...)
 	out = append(out, DHCPConfig(f.DHCP, f.Hosts)...)
 	out = append(out, Ports(f.Ports)...)
 	out = append(out, Token(f.Token)...)
@@ -363,6 +377,46 @@ func Loaders(f Facts) []Problem {
 				what = "empty"
 			}
 			out = append(out, Problem{"loader", n.file, fmt.Sprintf("%s is %s; firmware %s of %s asks for it", path.Join(f.BootRoot, n.file), what, n.firmware, hosts), "run `netkick bootfiles` (it says which package ships it)"})
+		}
+	}
+	return out
+}
+
+// SecureBootVendors: a Secure Boot profile's shim and kernel come from the
+// same vendor (boot.SecureBootMismatch decides).
+func SecureBootVendors(sb []SecureBoot) []Problem {
+	var out []Problem
+	for _, x := range sb {
+		msg := boot.SecureBootMismatch(x.Profile, x.LoaderVendor, x.KernelVendor)
+		if msg == "" {
+			continue
+		}
+		msg = strings.TrimPrefix(msg, "profile "+x.Profile+": ")
+		problem, fix, ok := strings.Cut(msg, "; ")
+		if !ok {
+			fix = "use a shim and a kernel from the same distribution"
+		}
+		out = append(out, Problem{"secure-boot", "profile " + x.Profile, problem, fix})
+	}
+	return out
+}
+
+// UsesGRUB lists the profiles some host boots through shim and GRUB (the
+// profile's bootloader, or a host's bootloader param, says grub).
+func UsesGRUB(hosts []inventory.Host, profiles []inventory.Profile) []inventory.Profile {
+	grub := map[string]bool{}
+	for _, p := range profiles {
+		grub[p.Name] = strings.EqualFold(p.BootLoader, boot.LoaderGRUB)
+	}
+	for _, h := range hosts {
+		if strings.EqualFold(h.Params["bootloader"], boot.LoaderGRUB) {
+			grub[h.Profile] = true
+		}
+	}
+	var out []inventory.Profile
+	for _, p := range profiles {
+		if grub[p.Name] {
+			out = append(out, p)
 		}
 	}
 	return out

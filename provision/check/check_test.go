@@ -110,6 +110,15 @@ func TestRun(t *testing.T) {
 			[]string{"store /srv/inventory.db: integrity check: row 3 missing from index x", "store /srv/inventory.db: integrity check: wrong # of entries"}},
 		{"store does not open", func(f *Facts) { f.Store = &Store{Path: "/srv/inventory.db", OpenErr: "file is not a database"} },
 			[]string{"store /srv/inventory.db: file is not a database; fix: stop netkick, restore"}},
+		{"Secure Boot loader and kernel of one vendor", func(f *Facts) {
+			f.SecureBoot = []SecureBoot{{Profile: "c7", LoaderVendor: "CentOS", KernelVendor: "CentOS"}}
+		}, nil},
+		{"Secure Boot loader and kernel of different vendors", func(f *Facts) {
+			f.SecureBoot = []SecureBoot{{Profile: "c7", LoaderVendor: "Debian", KernelVendor: "CentOS"}}
+		}, []string{"secure-boot profile c7: Secure Boot loader (shim) is Debian's but the kernel is signed by CentOS: shim will refuse the kernel; fix: use the profile's own shim"}},
+		{"Secure Boot vendor unknown is not judged", func(f *Facts) {
+			f.SecureBoot = []SecureBoot{{Profile: "c7", LoaderVendor: "Debian"}}
+		}, nil},
 		{"extra check runs", func(f *Facts) {
 			f.Extra = []func(Facts) []Problem{func(Facts) []Problem { return []Problem{{"extra", "x", "y", "z"}} }}
 		}, []string{"extra x: y; fix: z"}},
@@ -140,6 +149,19 @@ func lines(ps []Problem) string {
 		b.WriteString(p.String() + "\n")
 	}
 	return b.String()
+}
+
+func TestUsesGRUB(t *testing.T) {
+	hs := []inventory.Host{host("a01", "52:54:00:00:00:01", "p1"), host("b01", "52:54:00:00:00:02", "p2")}
+	hs[1].Params = map[string]string{"bootloader": "grub"}
+	ps := []inventory.Profile{{Name: "p1"}, {Name: "p2"}, {Name: "p3", BootLoader: "grub"}}
+	var got []string
+	for _, p := range UsesGRUB(hs, ps) {
+		got = append(got, p.Name)
+	}
+	if strings.Join(got, " ") != "p2 p3" {
+		t.Fatalf("UsesGRUB = %v, want [p2 p3]", got)
+	}
 }
 
 func TestProblemIsOneLine(t *testing.T) {

@@ -16,6 +16,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/netkick/netkick/boot"
+	"github.com/netkick/netkick/inventory"
 )
 
 // StatFiles stats each clean path under root.
@@ -33,6 +36,27 @@ func StatFiles(root string, paths []string) map[string]File {
 		default:
 			out[p] = File{Err: err.Error()}
 		}
+	}
+	return out
+}
+
+// SecureBootFacts reads the shim and kernel of every profile booted through
+// GRUB (UsesGRUB) and names the vendor whose key each carries. Files that
+// cannot be read are left out (the profile-files and loader checks say so).
+func SecureBootFacts(root string, hosts []inventory.Host, profiles []inventory.Profile) []SecureBoot {
+	var out []SecureBoot
+	for _, p := range UsesGRUB(hosts, profiles) {
+		loader, kernel := localPath(boot.ShimFile(&p)), localPath(p.Kernel)
+		if loader == "" || kernel == "" {
+			continue
+		}
+		lb, err1 := os.ReadFile(filepath.Join(root, filepath.FromSlash(loader)))
+		kb, err2 := os.ReadFile(filepath.Join(root, filepath.FromSlash(kernel)))
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, SecureBoot{Profile: p.Name, Loader: loader, LoaderVendor: boot.SecureBootVendor(lb),
+			Kernel: kernel, KernelVendor: boot.SecureBootVendor(kb)})
 	}
 	return out
 }
