@@ -261,8 +261,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); s.sender(ctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
-	wg.Add(1)
-	go func() { defer wg.Done(); s.probeLoop(ctx) }()
+	if s.cfg.Mode == ModeFull {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.probeLoop(ctx) }()
+	}
 	for i := 0; i < s.cfg.Workers; i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.worker(ctx) }()

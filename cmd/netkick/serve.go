@@ -13,9 +13,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -167,7 +169,8 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(a, cfg.LogLevel)
+	running := cfg // as resolved, before the defaults below: what a reload compares with
+	log, level, err := newLogger(a, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -223,6 +226,11 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if err != nil {
 		return err
 	}
+	// SIGHUP reloads (below, once the servers run); caught from here on so
+	// that an early one does not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	repoRoot := cfg.RepoRoot
 	if repoRoot == "" {
 		repoRoot = filepath.Join(cfg.Data, "repo")
@@ -302,6 +310,21 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 				log.Warn("systemd notification", "err", err)
 			}
 		case <-stopped:
+		}
+	}()
+	rl := &reloader{
+		resolve: func() (serveConfig, error) { return resolveServeConfig(fs, configPath, flagCfg) },
+		running: running, level: level, levelFlag: fs.Changed("log-level"),
+		templates: r, notify: notify, log: log,
+	}
+	go func() {
+		for {
+			select {
+			case <-hup:
+				rl.reload()
+			case <-stopped:
+				return
+			}
 		}
 	}()
 	ctx, cancel := context.WithCancel(ctx)
@@ -567,12 +590,15 @@ func storePath(cfg serveConfig) (string, error) {
 	}
 }
 
-func newLogger(a *app, level string) (*slog.Logger, error) {
+// newLogger returns the server's logger and its level, which a reload can change.
+func newLogger(a *app, level string) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
+		return nil, nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l})), nil
+	lv := new(slog.LevelVar)
+	lv.Set(l)
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: lv})), lv, nil
 }
 
 // loadOrCreateToken reads the admin token, creating a random one (0600) if the file is missing.
