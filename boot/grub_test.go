@@ -2,6 +2,7 @@ package boot
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"reflect"
 	"strings"
@@ -310,4 +311,36 @@ func TestSecureBootVendorDebian(t *testing.T) {
 	if got := SecureBootVendor([]byte("MZ plain unsigned image")); got != "" {
 		t.Fatalf("unsigned image: %q", got)
 	}
+}
+
+// FuzzGeneratedName: any cleaned name a TFTP or HTTP client can send is
+// classified without panicking; a generated GRUB name's key is a canonical
+// MAC or a dotted IPv4 address, and the same name classifies the same way.
+func FuzzGeneratedName(f *testing.F) {
+	for _, s := range []string{"grub/grub.cfg", "grub.cfg-01-52-54-00-00-a0-01", "grub.cfg-52:54:00:00:a0:01", "grub.cfg-C000020A", "grub.cfg-C0",
+		"x/grub.cfg-", "pxelinux.cfg/01-52-54-00-00-a0-01", "grub.cfg-01-zz", "/grub/grub.cfg", "grub.cfg-ffffffff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		clean, err := CleanPath(TFTPName(in))
+		if err != nil {
+			return
+		}
+		kind, key := GeneratedName(clean)
+		switch kind {
+		case GRUBHost, PXELinuxHost:
+			if m, err := inventory.NormalizeMAC(key); err != nil || m != key {
+				t.Fatalf("GeneratedName(%q) = %v with key %q: not a canonical MAC", clean, kind, key)
+			}
+		case GRUBAddress:
+			if key != "" {
+				if a, err := netip.ParseAddr(key); err != nil || !a.Is4() {
+					t.Fatalf("GeneratedName(%q) = GRUBAddress with key %q: not an IPv4 address", clean, key)
+				}
+			}
+		}
+		if k2, key2 := GeneratedName(clean); k2 != kind || key2 != key {
+			t.Fatalf("GeneratedName(%q) not stable", clean)
+		}
+	})
 }

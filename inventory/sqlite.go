@@ -389,6 +389,12 @@ func putHostTx(ctx context.Context, tx *sql.Tx, h *Host) error {
 
 // UpdateHost applies fn to the stored host atomically. fn may not change the first MAC.
 func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) error) (*Host, error) {
+	return s.UpdateHostLogged(ctx, key, func(h *Host) (*Event, error) { return nil, fn(h) })
+}
+
+// UpdateHostLogged is UpdateHost whose fn may also return an event for the
+// host's timeline: the change and its event commit in one transaction.
+func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host) (*Event, error)) (*Host, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -406,7 +412,8 @@ func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) erro
 	if err != nil {
 		return nil, err
 	}
-	if err := fn(h); err != nil {
+	ev, err := fn(h)
+	if err != nil {
 		return nil, err
 	}
 	if err := NormalizeHost(h); err != nil {
@@ -418,10 +425,37 @@ func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) erro
 	if err := putHostTx(ctx, tx, h); err != nil {
 		return nil, err
 	}
+	if ev != nil {
+		ev.HostID = id
+		if err := s.insertEventsTx(ctx, tx, []Event{*ev}); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// PutHostLogged is PutHost with an event for the host's timeline, committed
+// in the same transaction.
+func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
+	if err := NormalizeHost(h); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := putHostTx(ctx, tx, h); err != nil {
+		return err
+	}
+	ev.HostID = h.ID()
+	if err := s.insertEventsTx(ctx, tx, []Event{ev}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // DeleteHost removes a host and its timeline.
@@ -665,9 +699,23 @@ func (s *SQLite) writeEvents(batch []eventReq) error {
 		return fmt.Errorf("record events: %w", err)
 	}
 	defer tx.Rollback()
+	events := make([]Event, len(batch))
+	for i, r := range batch {
+		events[i] = r.e
+	}
+	if err := s.insertEventsTx(ctx, tx, events); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// insertEventsTx appends events and trims each host's timeline to the cap.
+func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event) error {
 	hosts := map[string]bool{}
-	for _, r := range batch {
-		e := r.e
+	for _, e := range events {
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
 			e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 			return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
@@ -683,7 +731,7 @@ func (s *SQLite) writeEvents(batch []eventReq) error {
 			}
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // Events returns a host's timeline, oldest first: the last limit events of

@@ -91,13 +91,12 @@ func (s *Service) Add(ctx context.Context, a Actor, h inventory.Host, o AddOptio
 		}
 		h.FirstSeen, h.LastSeen, h.Arch = old.FirstSeen, old.LastSeen, old.Arch
 	}
-	if err := s.o.Store.PutHost(ctx, &h); err != nil {
-		return nil, err
-	}
+	kind, detail := "added", "added by "+a.String()
 	if old != nil {
-		s.event(ctx, h.ID(), "replaced", "replaced whole by "+a.String()+": "+joinOr(Diff(old, &h), "no field changed"))
-	} else {
-		s.event(ctx, h.ID(), "added", "added by "+a.String())
+		kind, detail = "replaced", "replaced whole by "+a.String()+": "+joinOr(Diff(old, &h), "no field changed")
+	}
+	if err := s.putLogged(ctx, &h, kind, detail); err != nil {
+		return nil, err
 	}
 	return &h, nil
 }
@@ -244,42 +243,42 @@ func (s *Service) update(ctx context.Context, a Actor, key, ifMatch, kind string
 	}
 	var before *inventory.Host
 	var checkErr error
-	h, err := s.o.Store.UpdateHost(ctx, key, func(h *inventory.Host) error {
+	h, err := s.updateLogged(ctx, key, func(h *inventory.Host) (*inventory.Event, error) {
 		if etag := ETag(h); !matchETag(ifMatch, etag) {
 			checkErr = &Error{Kind: ErrStale, Msg: fmt.Sprintf("host %s changed since you read it (If-Match %s, now %s); nothing was changed", h.Hostname, ifMatch, etag),
 				Hint: "read it again (`netkick host show " + h.Hostname + "`, GET /api/v1/hosts/" + h.ID() + ") and repeat the change"}
-			return checkErr
+			return nil, checkErr
 		}
 		before = cloneHost(h)
 		n, err := edit(before)
 		if err != nil {
 			checkErr = err
-			return err
+			return nil, err
 		}
 		if first, err := firstMAC(n); err != nil || first != before.MACs[0] {
 			checkErr = fail(inventory.ErrInvalid, "keep "+before.ID()+" first in macs; to give the machine another identity, remove the host and add it again",
 				"host %s: the first MAC is the host's identity and cannot change", before.Hostname)
-			return checkErr
+			return nil, checkErr
 		}
 		if err := CheckHost(n, k); err != nil {
 			checkErr = err
-			return err
+			return nil, err
 		}
 		if err := renameCheck(clusters, before, n); err != nil {
 			checkErr = err
-			return err
+			return nil, err
 		}
 		*h = *n
-		return nil
+		if d := Diff(before, n); len(d) > 0 {
+			return &inventory.Event{Kind: kind, Detail: strings.Join(d, "; ") + " (by " + a.String() + ")", Time: s.o.Now()}, nil
+		}
+		return nil, nil
 	})
 	if checkErr != nil {
 		return nil, checkErr
 	}
 	if err != nil {
 		return nil, err
-	}
-	if d := Diff(before, h); len(d) > 0 {
-		s.event(ctx, h.ID(), kind, strings.Join(d, "; ")+" (by "+a.String()+")")
 	}
 	return h, nil
 }

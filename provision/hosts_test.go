@@ -159,13 +159,21 @@ func TestSetChangesOnlyWhatItNames(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := st.GetHost(ctx, "a01")
+			evBefore, _ := st.Events(ctx, macA01, 0)
 			h, err := s.Set(ctx, ops, "a01", tc.c, tc.ifMatch)
 			check(t, err, tc.err, tc.kind)
+			evAfter, _ := st.Events(ctx, macA01, 0)
 			if err != nil {
 				if after, _ := st.GetHost(ctx, "a01"); ETag(after) != ETag(before) {
 					t.Fatalf("refused change still changed a01")
 				}
+				if len(evAfter) != len(evBefore) {
+					t.Fatalf("refused change recorded an event: %+v", evAfter[len(evAfter)-1])
+				}
 				return
+			}
+			if len(evAfter) != len(evBefore)+1 || !strings.HasSuffix(evAfter[len(evAfter)-1].Detail, "(by local CLI (ops))") {
+				t.Fatalf("a change makes one event naming who: %d -> %d events", len(evBefore), len(evAfter))
 			}
 			if !tc.check(h) {
 				t.Fatalf("after set: %+v", h)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,19 +26,15 @@ func (s *Service) Build(ctx context.Context, a Actor, key string, ttl time.Durat
 		return nil, err
 	}
 	now := s.o.Now()
-	h, err := s.o.Store.UpdateHost(ctx, key, func(h *inventory.Host) error {
+	return s.updateLogged(ctx, key, func(h *inventory.Host) (*inventory.Event, error) {
 		next, err := boot.Next(h.State, boot.EventBuild)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		h.State, h.BuildToken, h.TokenExpires = next, tok, now.Add(ttl).UTC()
-		return nil
+		return &inventory.Event{Kind: "build", Time: now,
+			Detail: "build mode on by " + a.String() + "; token valid until " + h.TokenExpires.Format(time.RFC3339)}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.event(ctx, h.ID(), "build", "build mode on by "+a.String()+"; token valid until "+h.TokenExpires.Format(time.RFC3339))
-	return h, nil
 }
 
 func (s *Service) newToken() (string, error) {
@@ -117,17 +114,19 @@ func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (*Fetc
 	if err := s.access(ctx, h, r); err != nil {
 		return nil, err
 	}
-	first := h.State == inventory.StateBuild
-	if first {
+	fetched := "kickstart fetched by " + r.Addr
+	if h.State == inventory.StateBuild {
+		// The first fetch of a build: the state moves and the fetch is on
+		// the timeline, in one transaction, the access checked again inside.
 		var denied error
-		h, err = s.o.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
+		h, err = s.updateLogged(ctx, mac, func(h *inventory.Host) (*inventory.Event, error) {
 			if err := s.access(ctx, h, r); err != nil {
 				denied = err
-				return err
+				return nil, err
 			}
 			next, err := boot.Next(h.State, boot.EventFetched)
 			h.State = next
-			return err
+			return &inventory.Event{Kind: "kickstart", Detail: fetched, Time: s.o.Now()}, err
 		})
 		if denied != nil {
 			return nil, denied
@@ -135,18 +134,17 @@ func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (*Fetc
 		if err != nil {
 			return nil, err
 		}
-	}
-	// The first fetch of a build is always on the timeline; refetches (the
-	// installer retrying) at most once a minute per host.
-	if s.fetches.record(h.ID(), first, s.o.Now()) {
-		s.event(ctx, h.ID(), "kickstart", "kickstart fetched by "+r.Addr)
+		s.fetches.record(h.ID(), true, s.o.Now())
+	} else if s.fetches.record(h.ID(), false, s.o.Now()) {
+		// Refetches (the installer retrying) at most once a minute per host.
+		s.event(ctx, h.ID(), "kickstart", fetched)
 	}
 	gen, err := s.o.Store.Generation(ctx)
 	if err != nil {
 		return nil, err
 	}
 	u := s.URLs().Or(r.Base)
-	key := mac + " " + u.Base() + " " + h.BuildToken
+	key := mac + " " + u.Base() + " " + h.BuildToken + " " + strconv.FormatUint(s.o.Renderer.Generation(), 10) // templates reloaded: render again
 	if out, ok := s.ks.get(gen, key); ok {
 		return &Fetched{Host: h, Body: out}, nil
 	}
@@ -195,25 +193,29 @@ func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Tr
 	if err != nil {
 		return nil, refused(err)
 	}
+	msg := "reported by " + r.Addr
+	if detail != "" {
+		msg += ":\n" + detail
+	}
 	var denied error
-	h, err := s.o.Store.UpdateHost(ctx, mac, func(h *inventory.Host) error {
+	h, err := s.updateLogged(ctx, mac, func(h *inventory.Host) (*inventory.Event, error) {
 		if err := boot.CallbackAccess(h, r.Token, s.o.Now()); err != nil {
 			denied = refused(err)
-			return denied
+			return nil, denied
 		}
 		if s.o.Binder != nil {
 			if err := s.o.Binder.Bind(ctx, h, r); err != nil {
 				denied = refused(err)
-				return denied
+				return nil, denied
 			}
 		}
 		next, err := boot.Next(h.State, t)
 		if err != nil {
 			denied = refused(err)
-			return denied
+			return nil, denied
 		}
 		h.State, h.BuildToken, h.TokenExpires = next, "", time.Time{} // the token is burnt
-		return nil
+		return &inventory.Event{Kind: string(t), Detail: msg, Time: s.o.Now()}, nil
 	})
 	switch {
 	case denied != nil:
@@ -223,10 +225,5 @@ func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Tr
 	case err != nil:
 		return nil, err
 	}
-	msg := "reported by " + r.Addr
-	if detail != "" {
-		msg += ":\n" + detail
-	}
-	s.event(ctx, h.ID(), string(t), msg)
 	return h, nil
 }

@@ -170,6 +170,10 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// SetPublicURL sets the HTTP base URL generated configs use, as PublicURL
+// does (call it before Serve).
+func (s *Server) SetPublicURL(base string) { s.public = strings.TrimRight(base, "/") }
+
 // SetHTTPAddr sets the HTTP address used in kickstart URLs (see
 // Options.HTTPAddr), e.g. once the HTTP server has bound its real port.
 // Call it before Serve.

@@ -169,8 +169,8 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 	// Ports and the token file.
 	if self == nil {
 		self = func(pid int) bool {
-			d, ok := check.ServeDataDir(pid)
-			return ok && check.SameDir(d, cfg.Data)
+			p, ok := check.ServeProcess(pid)
+			return ok && check.SameDir(serveDataDir(p), cfg.Data)
 		}
 	}
 	f.Ports = append(f.Ports, check.ProbePort("http", "tcp", cfg.HTTP, self))
@@ -266,4 +266,25 @@ func dhcpFacts(c dhcp.Config) check.DHCP {
 		d.InterfaceExists, d.InterfaceAddrs = check.InterfaceFacts(c.Interface)
 	}
 	return d
+}
+
+// serveDataDir is the data directory a running `netkick serve` uses,
+// resolved as resolveServeConfig does: its --data, else its config file's
+// data:, else its NETKICK_DATA, else ./netkick-data, relative to its
+// working directory.
+func serveDataDir(p check.ServeProc) string {
+	cfg := defaultServeConfig()
+	if p.EnvData != "" {
+		cfg.Data = p.EnvData
+	}
+	if p.Config != "" {
+		_ = loadServeConfig(p.Config, &cfg) // unreadable: the other sources decide
+	}
+	if p.Data != "" {
+		cfg.Data = p.Data
+	}
+	if !filepath.IsAbs(cfg.Data) {
+		cfg.Data = filepath.Join(p.Cwd, cfg.Data)
+	}
+	return cfg.Data
 }

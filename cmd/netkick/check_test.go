@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netkick/netkick/internal/testenv"
+	"github.com/netkick/netkick/provision/check"
 )
 
 // healthyData is a data directory `netkick check` finds nothing wrong with:
@@ -23,7 +28,7 @@ func healthyData(t *testing.T, bin string) string {
 	}
 	data := demoData(t, bin)
 	exitOf(t, bin, ".", nil, "bootfiles", "--data", data) // exit 1 when an optional loader is missing
-	for _, p := range []string{"centos-5.3", "centos-6.10", "centos-7.9", "rocky-9.4"} {
+	for _, p := range []string{"centos-5.3", "centos-6.10", "centos-7.9", "rocky-8.10", "rocky-9.4"} {
 		dir := filepath.Join(data, "boot", p)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -212,6 +217,15 @@ func TestCheck(t *testing.T) {
 		}
 	})
 
+	t.Run("own server started with --config only", func(t *testing.T) {
+		data := healthyData(t, bin)
+		conf := writeFile(t, filepath.Join(t.TempDir(), "netkick.yaml"), fmt.Sprintf("data: %s\nhttp: %q\ntftp: \"off\"\n", data, freePort(t)), 0o644)
+		serveConfigOnly(t, bin, conf)
+		if out, code := exitOf(t, bin, t.TempDir(), nil, "check", "--config", conf); code != 0 {
+			t.Fatalf("check beside serve --config: exit %d:\n%s", code, out)
+		}
+	})
+
 	t.Run("server checks itself; its own ports are fine", func(t *testing.T) {
 		data := healthyData(t, bin)
 		os.Remove(filepath.Join(data, "admin.token"))
@@ -244,5 +258,69 @@ func corrupt(t *testing.T, db string) {
 		if _, err := f.WriteAt(junk, off); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestServeDataDir(t *testing.T) {
+	dir := t.TempDir()
+	cfgWithData := writeFile(t, filepath.Join(dir, "with.yaml"), "data: /srv/from-config\n", 0o644)
+	cfgWithout := writeFile(t, filepath.Join(dir, "without.yaml"), "http: \":8080\"\n", 0o644)
+	for _, tc := range []struct {
+		name string
+		p    check.ServeProc
+		want string
+	}{
+		{"default, relative to its cwd", check.ServeProc{Cwd: "/home/ops"}, "/home/ops/netkick-data"},
+		{"environment", check.ServeProc{Cwd: "/", EnvData: "/srv/env"}, "/srv/env"},
+		{"config file over environment", check.ServeProc{Cwd: "/", EnvData: "/srv/env", Config: cfgWithData}, "/srv/from-config"},
+		{"config file without data", check.ServeProc{Cwd: "/", EnvData: "/srv/env", Config: cfgWithout}, "/srv/env"},
+		{"--data over everything", check.ServeProc{Cwd: "/x", EnvData: "/srv/env", Config: cfgWithData, Data: "d"}, "/x/d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := serveDataDir(tc.p); got != tc.want {
+				t.Fatalf("serveDataDir(%+v) = %q, want %q", tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+// serveConfigOnly runs `netkick serve --config F` (its data directory named
+// only in the file) until the test ends, and waits until HTTP listens.
+func serveConfigOnly(t *testing.T, bin, conf string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", conf)
+	cmd.Dir = t.TempDir()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	up := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "serving HTTP on") {
+				up <- true
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case <-up:
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve --config did not start")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -217,19 +218,8 @@ func hostListCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list [--state S] [--role R] [--cluster C] [-o json|yaml]",
 		Short: "list hosts",
-		RunE: func(c *cobra.Command, pos []string) error {
-			if len(pos) != 0 {
-				return usageError{"host list takes no arguments"}
-			}
-			if err := validOutput(output, true); err != nil {
-				return err
-			}
-			b, err := a.sf.open()
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			hosts, err := b.ListHosts(c.Context(), inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
+		RunE: a.listRunE("host list", &output, func(ctx context.Context, b backend) error {
+			hosts, err := b.ListHosts(ctx, inventory.HostFilter{State: inventory.State(state), Role: role, Cluster: cluster})
 			if err != nil {
 				return err
 			}
@@ -241,7 +231,7 @@ func hostListCmd(a *app) *cobra.Command {
 				}
 				return tw.Flush()
 			})
-		},
+		}),
 	}
 	addOutputFlag(c, &output, outTable)
 	c.Flags().StringVar(&state, "state", "", "only hosts in this state ("+statesList()+")")

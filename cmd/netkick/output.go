@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -71,4 +72,23 @@ func validOutput(format string, table bool) error {
 		return usageError{fmt.Sprintf("-o %q: want yaml or json", format)}
 	}
 	return usageError{fmt.Sprintf("-o %q: want table, json or yaml", format)}
+}
+
+// listRunE is the RunE of a list command: no arguments, a valid -o, the
+// inventory opened for list (which prints with a.emit).
+func (a *app) listRunE(name string, output *string, list func(ctx context.Context, b backend) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, pos []string) error {
+		if len(pos) != 0 {
+			return usageError{name + " takes no arguments"}
+		}
+		if err := validOutput(*output, true); err != nil {
+			return err
+		}
+		b, err := a.sf.open()
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		return list(c.Context(), b)
+	}
 }

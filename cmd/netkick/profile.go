@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"text/tabwriter"
@@ -58,19 +59,8 @@ func profileListCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list [-o json|yaml]",
 		Short: "list OS profiles",
-		RunE: func(c *cobra.Command, pos []string) error {
-			if len(pos) != 0 {
-				return usageError{"profile list takes no arguments"}
-			}
-			if err := validOutput(output, true); err != nil {
-				return err
-			}
-			b, err := a.sf.open()
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			ps, err := b.ListProfiles(c.Context())
+		RunE: a.listRunE("profile list", &output, func(ctx context.Context, b backend) error {
+			ps, err := b.ListProfiles(ctx)
 			if err != nil {
 				return err
 			}
@@ -82,7 +72,7 @@ func profileListCmd(a *app) *cobra.Command {
 				}
 				return tw.Flush()
 			})
-		},
+		}),
 	}
 	addOutputFlag(c, &output, outTable)
 	return c

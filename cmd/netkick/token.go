@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -36,19 +37,8 @@ func tokenCmd(a *app) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list [-o json|yaml]",
 		Short: "list the named API tokens (names and dates, never secrets)",
-		RunE: func(c *cobra.Command, pos []string) error {
-			if len(pos) != 0 {
-				return usageError{"token list takes no arguments"}
-			}
-			if err := validOutput(output, true); err != nil {
-				return err
-			}
-			b, err := a.sf.open()
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			l, err := b.ListTokens(c.Context())
+		RunE: a.listRunE("token list", &output, func(ctx context.Context, b backend) error {
+			l, err := b.ListTokens(ctx)
 			if err != nil {
 				return err
 			}
@@ -60,7 +50,7 @@ func tokenCmd(a *app) *cobra.Command {
 				}
 				return tw.Flush()
 			})
-		},
+		}),
 	}
 	addOutputFlag(list, &output, outTable)
 	revoke := &cobra.Command{

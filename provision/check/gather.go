@@ -229,52 +229,59 @@ func procName(pid int) string {
 	return strings.TrimSpace(string(b))
 }
 
-// ServeDataDir says whether pid is a `netkick serve` and, if so, the data
-// directory it runs on (absolute): its --data, else NETKICK_DATA in its
-// environment, else ./netkick-data, relative to its working directory.
-func ServeDataDir(pid int) (string, bool) {
+// ServeProc is what a `netkick serve` process was started with, as far as
+// its data directory goes: the caller resolves it the way serve does.
+type ServeProc struct {
+	Data    string // its --data, "" when not given
+	Config  string // its --config file (absolute), "" when not given
+	EnvData string // NETKICK_DATA in its environment
+	Cwd     string // its working directory
+}
+
+// ServeProcess says whether pid is a `netkick serve`, and with what (Linux /proc).
+func ServeProcess(pid int) (ServeProc, bool) {
+	var p ServeProc
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
-		return "", false
+		return p, false
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 	if len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "netkick") {
-		return "", false
+		return p, false
 	}
-	serve, data := false, ""
+	serve := false
 	for i := 1; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "serve":
-			serve = true
-		case a == "--data" && i+1 < len(args):
-			data = args[i+1]
-			i++
-		case strings.HasPrefix(a, "--data="):
-			data = strings.TrimPrefix(a, "--data=")
-		}
-	}
-	if !serve {
-		return "", false
-	}
-	if data == "" {
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		for _, kv := range strings.Split(string(env), "\x00") {
-			if v, ok := strings.CutPrefix(kv, "NETKICK_DATA="); ok && v != "" {
-				data = v
+		a := args[i]
+		for _, name := range []string{"data", "config"} {
+			v, ok := "", false
+			if a == "--"+name && i+1 < len(args) {
+				v, ok = args[i+1], true
+				i++
+			} else if x, found := strings.CutPrefix(a, "--"+name+"="); found {
+				v, ok = x, true
+			}
+			if ok && name == "data" {
+				p.Data = v
+			} else if ok {
+				p.Config = v
 			}
 		}
+		serve = serve || a == "serve"
 	}
-	if data == "" {
-		data = "./netkick-data"
+	if !serve {
+		return p, false
 	}
-	if !filepath.IsAbs(data) {
-		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-		if err != nil {
-			return "", true
+	env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	for _, kv := range strings.Split(string(env), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "NETKICK_DATA="); ok {
+			p.EnvData = v
 		}
-		data = filepath.Join(cwd, data)
 	}
-	return filepath.Clean(data), true
+	p.Cwd, _ = os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if p.Config != "" && !filepath.IsAbs(p.Config) {
+		p.Config = filepath.Join(p.Cwd, p.Config)
+	}
+	return p, true
 }
 
 // SameDir says whether two paths name the same directory.
