@@ -34,11 +34,12 @@ func ChooseLayout(h *inventory.Host, p *inventory.Profile, roleLayout func(role 
 // roles/<role>/layout, if there is one.
 func (r *Renderer) roleLayout(role string, d *Data) (string, error) {
 	name := "roles/" + role + "/layout"
-	if !r.names[name] {
+	ts := r.set.Load()
+	if !ts.names[name] {
 		return "", nil
 	}
 	var b bytes.Buffer
-	if err := r.tmpl.ExecuteTemplate(&b, name, d); err != nil {
+	if err := ts.tmpl.ExecuteTemplate(&b, name, d); err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}
 	n := strings.TrimSpace(b.String())

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/netkick/netkick/inventory"
@@ -84,28 +85,62 @@ type Options struct {
 	Subnets []Subnet
 }
 
-// Renderer holds parsed templates; it is safe for concurrent use.
+// Renderer holds parsed templates; it is safe for concurrent use, also
+// while Reload swaps the templates.
 type Renderer struct {
+	set  atomic.Pointer[templateSet]
+	opts Options
+}
+
+// templateSet is one parse of every template.
+type templateSet struct {
 	tmpl  *template.Template
 	names map[string]bool
-	opts  Options
+	gen   uint64 // 0 for New's parse, +1 per successful Reload
 }
 
 // New loads and parses every template once. A template that does not parse is
 // an error naming it.
 func New(opts Options) (*Renderer, error) {
-	set, err := templates.Load(opts.TemplateDir)
+	s, err := parseTemplates(opts.TemplateDir)
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{opts: opts, names: map[string]bool{}}
+	r := &Renderer{opts: opts}
+	r.set.Store(s)
+	return r, nil
+}
+
+// Reload parses the templates again (the built-ins and Options.TemplateDir)
+// and uses them from the next render on. When one does not parse, the error
+// names it and the templates in use stay.
+func (r *Renderer) Reload() error {
+	s, err := parseTemplates(r.opts.TemplateDir)
+	if err != nil {
+		return err
+	}
+	s.gen = r.set.Load().gen + 1
+	r.set.Store(s)
+	return nil
+}
+
+// Generation changes with every successful Reload, so that whoever keeps
+// rendered output knows when it is stale.
+func (r *Renderer) Generation() uint64 { return r.set.Load().gen }
+
+func parseTemplates(dir string) (*templateSet, error) {
+	set, err := templates.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &templateSet{names: map[string]bool{}}
 	root := template.New("").Option("missingkey=error")
 	root.Funcs(template.FuncMap{
 		"shq":  ShellQuote,
 		"join": strings.Join,
 		"trim": strings.TrimSpace,
 		"hasTemplate": func(name string) bool {
-			return r.names[name]
+			return s.names[name]
 		},
 		"include": func(name string, data any) (string, error) {
 			var b bytes.Buffer
@@ -119,16 +154,16 @@ func New(opts Options) (*Renderer, error) {
 		if _, err := root.New(name).Parse(set[name]); err != nil {
 			return nil, fmt.Errorf("template %s: %w (fix the file, or remove it from --templates to use the built-in)", name, err)
 		}
-		r.names[name] = true
+		s.names[name] = true
 	}
-	r.tmpl = root
-	return r, nil
+	s.tmpl = root
+	return s, nil
 }
 
 // Templates lists the names of the parsed templates.
 func (r *Renderer) Templates() []string {
 	var out []string
-	for n := range r.names {
+	for n := range r.set.Load().names {
 		out = append(out, n)
 	}
 	return out
@@ -236,11 +271,12 @@ func (r *Renderer) Execute(d *Data) ([]byte, error) {
 	if d.Profile.Template != "" {
 		name = "ks/" + d.Profile.Template
 	}
-	if !r.names[name] {
+	ts := r.set.Load()
+	if !ts.names[name] {
 		return nil, fmt.Errorf("profile %s names template %q, which does not exist (have: ks/default; add %s.tmpl to --templates)", d.Profile.Name, d.Profile.Template, name)
 	}
 	var b bytes.Buffer
-	if err := r.tmpl.ExecuteTemplate(&b, name, d); err != nil {
+	if err := ts.tmpl.ExecuteTemplate(&b, name, d); err != nil {
 		return nil, fmt.Errorf("render kickstart for %s with %s: %w", d.Host.Hostname, name, err)
 	}
 	return b.Bytes(), nil

@@ -7,8 +7,8 @@ import (
 
 // ksCache keeps rendered kickstarts for one inventory generation: any write
 // to the inventory (from any process) changes the generation and empties it.
-// Templates are parsed once at start, so output depends only on the inventory
-// and the request's server URL.
+// Output depends only on the inventory, the request's server URL and the
+// templates, whose generation (a reload) is part of the key.
 type ksCache struct {
 	mu    sync.RWMutex
 	gen   int64

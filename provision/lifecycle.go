@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,7 +144,7 @@ func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (*Fetc
 		return nil, err
 	}
 	u := s.URLs().Or(r.Base)
-	key := mac + " " + u.Base() + " " + h.BuildToken
+	key := mac + " " + u.Base() + " " + h.BuildToken + " " + strconv.FormatUint(s.o.Renderer.Generation(), 10) // templates reloaded: render again
 	if out, ok := s.ks.get(gen, key); ok {
 		return &Fetched{Host: h, Body: out}, nil
 	}

@@ -32,6 +32,10 @@ import (
 const (
 	DefaultKernel = "images/pxeboot/vmlinuz"
 	DefaultInitrd = "images/pxeboot/initrd.img"
+	// The tree's own Secure Boot loaders (the DVD's removable-media path):
+	// shim signed by Microsoft, and the GRUB the distribution signed.
+	TreeShim = "EFI/BOOT/BOOTX64.EFI"
+	TreeGRUB = "EFI/BOOT/grubx64.efi"
 )
 
 // Checksum is an expected digest: Algo is md5, sha1, sha256 or sha512.
@@ -409,3 +413,22 @@ func Plan(ti *Treeinfo, kernelTo, initrdTo string) []File {
 	}
 	return out
 }
+
+// PlanEFI lists the tree's Secure Boot loaders to fetch into dir under the
+// boot root, with the names shim and DHCP use: TreeShim to dir/shimx64.efi
+// and TreeGRUB to dir/grubx64.efi (shim loads it from its own directory),
+// with the checksums .treeinfo gives (ti may be nil).
+func PlanEFI(ti *Treeinfo, dir string) []File {
+	out := []File{{From: TreeShim, To: dir + "/shimx64.efi"}, {From: TreeGRUB, To: dir + "/grubx64.efi"}}
+	if ti != nil {
+		for i := range out {
+			if c, ok := ti.Checksums[out[i].From]; ok {
+				out[i].Want = &c
+			}
+		}
+	}
+	return out
+}
+
+// IsNotFound reports whether a Fetch failed because the tree has no such file.
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }

@@ -259,16 +259,14 @@ func layoutPut(ctx context.Context, a *app, sf *storeFlags, file string) error {
 	if err != nil {
 		return err
 	}
-	if err := layout.Validate(l); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
 	b, err := sf.open()
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	// Checked once, where it is stored (provision, locally or in the server).
 	if err := b.PutLayout(ctx, l); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	fmt.Fprintf(a.stdout, "saved layout %s\n", l.Name)
 	return nil

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/treefetch"
 	"github.com/netkick/netkick/inventory"
 
@@ -108,49 +110,85 @@ func (a *app) profileFetch(ctx context.Context, o fetchOptions, pos []string) er
 	fmt.Fprintf(a.stdout, "fetching profile %s from %s (%s)\n", p.Name, src, note)
 	tty := isTerminal(os.Stderr)
 	for _, f := range treefetch.Plan(ti, kernelTo, initrdTo) {
-		// On a terminal one line redrawn; elsewhere (logs, provisioning) a
-		// line every 5 s, so a slow mirror is never silent for long.
-		start, last := time.Now(), time.Now()
-		progress := func(done, total int64) {
-			if !reportProgress(tty, time.Since(last), done, total) {
-				return
-			}
-			last = time.Now()
-			rate := float64(done) / time.Since(start).Seconds() / 1e6
-			line := fmt.Sprintf("  %s: %.1f MB, %.1f MB/s", f.From, float64(done)/1e6, rate)
-			if total > 0 {
-				line = fmt.Sprintf("  %s: %.1f / %.1f MB, %.1f MB/s", f.From, float64(done)/1e6, float64(total)/1e6, rate)
-			}
-			if tty {
-				fmt.Fprintf(a.stderr, "\r%s   ", line)
-			} else {
-				fmt.Fprintln(a.stderr, line)
-			}
+		if err := a.fetchOne(ctx, src, root, dir, f, tty); err != nil {
+			return err
 		}
-		res, err := treefetch.Fetch(ctx, src, root, f, progress)
-		if tty {
-			fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	// The tree's own shim and GRUB, for bootloader grub (Secure Boot): the
+	// kernel just fetched is signed by the key this shim carries.
+	shim := ""
+	efiDir := path.Dir(kernelTo)
+	if efiDir == "." {
+		efiDir = p.Name
+	}
+	for i, f := range treefetch.PlanEFI(ti, efiDir) {
+		err := a.fetchOne(ctx, src, root, dir, f, tty)
+		if treefetch.IsNotFound(err) && i == 0 {
+			fmt.Fprintf(a.stdout, "  %s: not in the tree; Secure Boot (bootloader grub) uses the boot root's %s (`netkick bootfiles`)\n", f.From, boot.FileShim)
+			break
 		}
 		if err != nil {
 			return err
 		}
-		check := "no checksum in the tree"
-		switch {
-		case res.UpToDate:
-			check = res.Digest.Algo + " matches .treeinfo, already up to date"
-		case f.Want != nil:
-			check = res.Digest.Algo + " ok (.treeinfo)"
+		if i == 0 {
+			shim = f.To
 		}
-		fmt.Fprintf(a.stdout, "  %s -> %s  %.1f MB  %s  %s\n", f.From, filepath.Join(dir, filepath.FromSlash(f.To)),
-			float64(res.Bytes)/1e6, check, res.Elapsed.Round(10*time.Millisecond))
 	}
-	if p.Kernel != kernelTo || p.Initrd != initrdTo {
+	changed := p.Kernel != kernelTo || p.Initrd != initrdTo || (shim != "" && p.Shim != shim)
+	if shim != "" {
+		p.Shim = shim
+	}
+	if changed {
 		p.Kernel, p.Initrd = kernelTo, initrdTo
 		if err := b.PutProfile(ctx, p); err != nil {
 			return fmt.Errorf("files fetched, but saving profile %s failed: %w", p.Name, err)
 		}
 		fmt.Fprintf(a.stdout, "profile %s now boots kernel %s, initrd %s\n", p.Name, kernelTo, initrdTo)
+		if shim != "" {
+			fmt.Fprintf(a.stdout, "profile %s: Secure Boot (bootloader grub) through its own shim %s and GRUB beside it\n", p.Name, shim)
+		}
 	}
+	return nil
+}
+
+// fetchOne fetches one tree file into the boot root, with progress, and
+// prints what it did.
+func (a *app) fetchOne(ctx context.Context, src *treefetch.Source, root *os.Root, dir string, f treefetch.File, tty bool) error {
+	// On a terminal one line redrawn; elsewhere (logs, provisioning) a
+	// line every 5 s, so a slow mirror is never silent for long.
+	start, last := time.Now(), time.Now()
+	progress := func(done, total int64) {
+		if !reportProgress(tty, time.Since(last), done, total) {
+			return
+		}
+		last = time.Now()
+		rate := float64(done) / time.Since(start).Seconds() / 1e6
+		line := fmt.Sprintf("  %s: %.1f MB, %.1f MB/s", f.From, float64(done)/1e6, rate)
+		if total > 0 {
+			line = fmt.Sprintf("  %s: %.1f / %.1f MB, %.1f MB/s", f.From, float64(done)/1e6, float64(total)/1e6, rate)
+		}
+		if tty {
+			fmt.Fprintf(a.stderr, "\r%s   ", line)
+		} else {
+			fmt.Fprintln(a.stderr, line)
+		}
+	}
+	res, err := treefetch.Fetch(ctx, src, root, f, progress)
+	if tty {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	check := "no checksum in the tree"
+	switch {
+	case res.UpToDate:
+		check = res.Digest.Algo + " matches .treeinfo, already up to date"
+	case f.Want != nil:
+		check = res.Digest.Algo + " ok (.treeinfo)"
+	}
+	fmt.Fprintf(a.stdout, "  %s -> %s  %.1f MB  %s  %s\n", f.From, filepath.Join(dir, filepath.FromSlash(f.To)),
+		float64(res.Bytes)/1e6, check, res.Elapsed.Round(10*time.Millisecond))
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netkick/netkick/internal/testenv"
 )
 
 // TestProfileFetch: `netkick profile fetch` copies a tree's kernel and initrd
@@ -138,5 +140,68 @@ func TestReportProgress(t *testing.T) {
 				t.Errorf("reportProgress(%v, %v, %d, %d) = %v, want %v", tc.tty, tc.since, tc.done, tc.total, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestProfileFetchSecureBoot: from a DVD-style tree directory that has
+// EFI/BOOT/BOOTX64.EFI and grubx64.efi (Debian's signed shim and GRUB stand
+// in for the distribution's), profile fetch copies both beside the kernel,
+// checked against .treeinfo, and points the profile's shim at them: DHCP
+// then names the profile's own shim, and its EL7 GRUB gets linuxefi.
+func TestProfileFetchSecureBoot(t *testing.T) {
+	shimSrc, grubSrc := "/usr/lib/shim/shimx64.efi.signed", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"
+	testenv.RequireFile(t, shimSrc)
+	testenv.RequireFile(t, grubSrc)
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	tree := t.TempDir()
+	var sums strings.Builder
+	for name, src := range map[string]string{"images/pxeboot/vmlinuz": "", "images/pxeboot/initrd.img": "", "EFI/BOOT/BOOTX64.EFI": shimSrc, "EFI/BOOT/grubx64.efi": grubSrc} {
+		b := []byte("image " + name)
+		if src != "" {
+			var err error
+			if b, err = os.ReadFile(src); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tree, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tree, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(b)
+		fmt.Fprintf(&sums, "%s = sha256:%s\n", name, hex.EncodeToString(s[:]))
+	}
+	if err := os.WriteFile(filepath.Join(tree, ".treeinfo"), []byte("[checksums]\n"+sums.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, bin, "profile", "add", "c7", "--version", "7.9", "--bootloader", "grub", "--data", data)
+	out := run(t, bin, "profile", "fetch", "c7", "--from", tree, "--data", data)
+	if strings.Count(out, "sha256 ok (.treeinfo)") != 4 || !strings.Contains(out, "through its own shim c7/shimx64.efi") {
+		t.Fatalf("profile fetch:\n%s", out)
+	}
+	for to, src := range map[string]string{"c7/shimx64.efi": shimSrc, "c7/grubx64.efi": grubSrc} {
+		got, _ := os.ReadFile(filepath.Join(data, "boot", to))
+		want, _ := os.ReadFile(src)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s differs from the tree's", to)
+		}
+	}
+	if exp := run(t, bin, "export", "--data", data); !strings.Contains(exp, "shim: c7/shimx64.efi") {
+		t.Fatalf("profile c7 has no shim after the fetch:\n%s", exp)
+	}
+	run(t, bin, "host", "add", "52:54:00:4e:4b:21", "--hostname", "sb7", "--profile", "c7", "--data", data)
+	run(t, bin, "host", "build", "sb7", "--data", data)
+	if cfg := run(t, bin, "render", "grub", "sb7", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(cfg, "linuxefi '/c7/vmlinuz'") || !strings.Contains(cfg, "initrdefi '/c7/initrd.img'") {
+		t.Fatalf("render grub sb7 (EL7's own GRUB):\n%s", cfg)
+	}
+	// A tree without EFI/BOOT keeps the boot root's shim.
+	if err := os.RemoveAll(filepath.Join(tree, "EFI")); err != nil {
+		t.Fatal(err)
+	}
+	run(t, bin, "profile", "add", "c7b", "--version", "7.9", "--bootloader", "grub", "--data", data)
+	if out := run(t, bin, "profile", "fetch", "c7b", "--from", tree, "--data", data); !strings.Contains(out, "EFI/BOOT/BOOTX64.EFI: not in the tree") {
+		t.Fatalf("profile fetch without EFI/BOOT:\n%s", out)
 	}
 }

@@ -13,9 +13,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -167,7 +169,8 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(a, cfg.LogLevel)
+	running := cfg // as resolved, before the defaults below: what a reload compares with
+	log, level, err := newLogger(a, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -223,6 +226,11 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if err != nil {
 		return err
 	}
+	// SIGHUP reloads (below, once the servers run); caught from here on so
+	// that an early one does not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	repoRoot := cfg.RepoRoot
 	if repoRoot == "" {
 		repoRoot = filepath.Join(cfg.Data, "repo")
@@ -256,7 +264,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
 	}
 	if cfg.DHCP.Mode != dhcp.ModeOff {
-		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), Logger: log})
+		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -304,6 +312,21 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		case <-stopped:
 		}
 	}()
+	rl := &reloader{
+		resolve: func() (serveConfig, error) { return resolveServeConfig(fs, configPath, flagCfg) },
+		running: running, level: level, levelFlag: fs.Changed("log-level"),
+		templates: r, notify: notify, log: log,
+	}
+	go func() {
+		for {
+			select {
+			case <-hup:
+				rl.reload()
+			case <-stopped:
+				return
+			}
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dhcpDone := make(chan error, 1)
@@ -344,6 +367,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 			if err := ts.SetHTTPAddr(addr); err != nil {
 				log.Error("TFTP: HTTP address for kickstart URLs", "err", err)
 			}
+			ts.SetPublicURL(pub) // the same base as HTTP's
 			go func() {
 				if err := ts.Serve(tconn); err != nil {
 					log.Error("TFTP server stopped", "err", err)
@@ -363,8 +387,9 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		if err := notify.Notify(sdnotify.Ready, sdnotify.Status(status)); err != nil {
 			log.Warn("systemd notification", "err", err)
 		}
+		profiles := demoProfiles()
 		for _, h := range demoHosts {
-			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
+			fmt.Fprintf(a.stderr, "netkick: demo host %s (%s) is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, demoSummary(h, profiles[h.Profile]), loopbackURL(addr), h.ID(), h.BuildToken)
 		}
 	})
 	cancel()
@@ -524,6 +549,47 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	return ts, conn, nil
 }
 
+// demoProfiles are the demo inventory's profiles by name.
+func demoProfiles() map[string]*inventory.Profile {
+	m := map[string]*inventory.Profile{}
+	d, err := decodeDump(demoYAML)
+	if err != nil {
+		return m
+	}
+	for i := range d.Profiles {
+		m[d.Profiles[i].Name] = &d.Profiles[i]
+	}
+	return m
+}
+
+// demoSummary says what a demo host installs: its OS, roles, layout and
+// the disks the demo gives it (label disks, e.g. 500G+1T), and how to see
+// that layout's plan for them.
+func demoSummary(h *inventory.Host, p *inventory.Profile) string {
+	var parts []string
+	if p != nil {
+		parts = append(parts, p.OS+" "+p.Version)
+	}
+	roles := "no roles"
+	if len(h.Roles) > 0 {
+		roles = "roles " + strings.Join(h.Roles, ",")
+	}
+	parts = append(parts, roles)
+	lay := h.Layout
+	if lay == "" {
+		lay = "fallback"
+	}
+	if d := h.Labels["disks"]; d != "" && h.Layout != "" {
+		plan := "netkick layout plan " + h.Layout
+		for _, x := range strings.Split(d, "+") {
+			plan += " --disk " + x
+		}
+		lay += " on " + d + " (" + plan + ")"
+	}
+	parts = append(parts, "layout "+lay)
+	return strings.Join(parts, ", ")
+}
+
 // loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
 func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*inventory.Host, error) {
 	d, err := decodeDump(demoYAML)
@@ -566,12 +632,15 @@ func storePath(cfg serveConfig) (string, error) {
 	}
 }
 
-func newLogger(a *app, level string) (*slog.Logger, error) {
+// newLogger returns the server's logger and its level, which a reload can change.
+func newLogger(a *app, level string) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
+		return nil, nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l})), nil
+	lv := new(slog.LevelVar)
+	lv.Set(l)
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: lv})), lv, nil
 }
 
 // loadOrCreateToken reads the admin token, creating a random one (0600) if the file is missing.

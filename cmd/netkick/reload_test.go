@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netkick/netkick/dhcp"
+)
+
+func TestChangedKeys(t *testing.T) {
+	base := defaultServeConfig()
+	cases := []struct {
+		name string
+		edit func(*serveConfig)
+		want []string
+	}{
+		{"nothing", func(*serveConfig) {}, nil},
+		{"log level is applied, not reported", func(c *serveConfig) { c.LogLevel = "debug" }, nil},
+		{"listener and ttl", func(c *serveConfig) { c.HTTP = ":80"; c.TokenTTL = time.Hour }, []string{"http", "token_ttl"}},
+		{"dhcp block", func(c *serveConfig) { c.DHCP = dhcp.Config{Interface: "eth1", Mode: "full"} }, []string{"dhcp"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := base
+			c.edit(&b)
+			if got := changedKeys(base, b); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// syncBuffer collects a process's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) add(line string) { s.mu.Lock(); s.b.WriteString(line + "\n"); s.mu.Unlock() }
+func (s *syncBuffer) String() string  { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestServeReload: SIGHUP (systemctl reload) parses the templates again and
+// re-reads the config file, with RELOADING=1 and READY=1 around it; a broken
+// template leaves the running ones in place, and the server never stops.
+func TestServeReload(t *testing.T) {
+	bin := buildNetkick(t)
+	dir := t.TempDir()
+	tdir := filepath.Join(dir, "templates")
+	os.MkdirAll(filepath.Join(tdir, "ks"), 0o755)
+	writeTemplate := func(body string) {
+		if err := os.WriteFile(filepath.Join(tdir, "ks", "default.tmpl"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "netkick.yaml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeTemplate("# reload test: first\n")
+	writeConfig("log_level: info\ntoken_ttl: 1h\n")
+	sock := filepath.Join(dir, "notify")
+	nc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+
+	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "netkick.yaml"), "--data", filepath.Join(dir, "data"),
+		"--templates", tdir, "--http", "127.0.0.1:0", "--tftp", "off", "--demo")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	drained := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			log.add(sc.Text())
+		}
+		close(drained)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-drained
+		cmd.Wait()
+	})
+	recv := func() string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+		n, err := nc.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification: %v\n%s", err, log.String())
+		}
+		return string(buf[:n])
+	}
+	hup := func(wantStatus string) {
+		t.Helper()
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(); got != "RELOADING=1\nSTATUS=reloading" {
+			t.Fatalf("after SIGHUP: %q, want RELOADING=1", got)
+		}
+		if got := recv(); got != "READY=1\nSTATUS="+wantStatus {
+			t.Fatalf("after the reload: %q, want READY=1 and STATUS=%s\n%s", got, wantStatus, log.String())
+		}
+	}
+
+	if got := recv(); !strings.HasPrefix(got, "READY=1\n") {
+		t.Fatalf("first notification %q, want READY=1", got)
+	}
+	var m []string
+	for i := 0; i < 100 && m == nil; i++ {
+		m = regexp.MustCompile(`curl '(http://\S+/ks/\S+)'`).FindStringSubmatch(log.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+	if m == nil {
+		t.Fatalf("no demo kickstart URL in the log:\n%s", log.String())
+	}
+	ks := m[1]
+	if code, body := get(t, ks); code != 200 || !strings.Contains(body, "reload test: first") {
+		t.Fatalf("kickstart before the reload: %d %q", code, body)
+	}
+
+	writeTemplate("# reload test: second\n")
+	writeConfig("log_level: debug\ntoken_ttl: 2h\n")
+	hup("reloaded")
+	if code, body := get(t, ks); code != 200 || !strings.Contains(body, "reload test: second") {
+		t.Fatalf("kickstart after the reload: %d %q", code, body)
+	}
+	for _, want := range []string{"reload: templates parsed again", "reload: log level changed", "keys=token_ttl"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+
+	writeTemplate("# reload test: {{ broken\n")
+	hup("reload failed: templates (see the log)")
+	if code, body := get(t, ks); code != 200 || !strings.Contains(body, "reload test: second") {
+		t.Fatalf("after a failed reload the previous templates must serve: %d %q", code, body)
+	}
+	if !strings.Contains(log.String(), "templates not reloaded") || !strings.Contains(log.String(), "ks/default") {
+		t.Errorf("log does not name the broken template:\n%s", log.String())
+	}
+}
