@@ -44,7 +44,9 @@ type Options struct {
 	Store  Store
 	// HTTPPort is netkick's HTTP port, for iPXE script and HTTP boot URLs.
 	HTTPPort int
-	Logger   *slog.Logger
+	// PublicURL, when set, is the base of those URLs instead of http://<server IP>:HTTPPort.
+	PublicURL string
+	Logger    *slog.Logger
 	// ServerIP overrides the address taken from the interface (tests, multi-homed hosts).
 	ServerIP string
 	// RefreshEvery is how often the host snapshot is reloaded (default 2s).
@@ -54,14 +56,15 @@ type Options struct {
 // Server is a DHCPv4 server. Create it with New, open its sockets with
 // Listen, then run Serve.
 type Server struct {
-	cfg      Config
-	store    Store
-	log      *slog.Logger
-	httpPort int
-	refresh  time.Duration
-	subnets  []*subnet
-	serverIP netip.Addr
-	local    int // index of the subnet on the interface, -1 if none
+	cfg       Config
+	store     Store
+	log       *slog.Logger
+	httpPort  int
+	publicURL string // base of HTTP URLs in replies, "" for http://<server IP>:httpPort
+	refresh   time.Duration
+	subnets   []*subnet
+	serverIP  netip.Addr
+	local     int // index of the subnet on the interface, -1 if none
 
 	mu     sync.Mutex // guards alloc, rates, declined and commit ordering
 	alloc  *allocator
@@ -121,7 +124,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, refresh: o.RefreshEvery,
+	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, publicURL: o.PublicURL, refresh: o.RefreshEvery,
 		subnets: subs, local: -1, Metrics: newMetrics(),
 		relays: relays, rates: newRates(cfg.OfferRate, cfg.OfferBurst), declined: map[uint32]*declinedAddr{},
 		known:    make(chan packet, 1024),
@@ -258,8 +261,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); s.sender(ctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
-	wg.Add(1)
-	go func() { defer wg.Done(); s.probeLoop(ctx) }()
+	if s.cfg.Mode == ModeFull {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.probeLoop(ctx) }()
+	}
 	for i := 0; i < s.cfg.Workers; i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.worker(ctx) }()

@@ -28,7 +28,7 @@ func healthyData(t *testing.T, bin string) string {
 	}
 	data := demoData(t, bin)
 	exitOf(t, bin, ".", nil, "bootfiles", "--data", data) // exit 1 when an optional loader is missing
-	for _, p := range []string{"centos-5.3", "centos-6.10", "centos-7.9", "rocky-9.4"} {
+	for _, p := range []string{"centos-5.3", "centos-6.10", "centos-7.9", "rocky-8.10", "rocky-9.4"} {
 		dir := filepath.Join(data, "boot", p)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
