@@ -36,10 +36,13 @@ func newOfflineServer(t testing.TB, cfg Config) *Server {
 }
 
 // pxeSeeds are the fuzzer's starting points: packets captured from real
-// firmware (testdata/pxe, see its README) and DISCOVERs built like them.
+// firmware (testdata/pxe and testdata/proxy, see their READMEs) and
+// DISCOVERs built like them.
 func pxeSeeds(t testing.TB) [][]byte {
 	var seeds [][]byte
 	files, _ := filepath.Glob(filepath.Join("testdata", "pxe", "*.bin"))
+	proxy, _ := filepath.Glob(filepath.Join("testdata", "proxy", "*.bin"))
+	files = append(files, proxy...)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -208,7 +208,7 @@ func (s *Server) Listen() error {
 		c, err := server4.NewIPv4UDPConn(s.cfg.Interface, &net.UDPAddr{Port: p})
 		if err != nil {
 			s.Close()
-			return fmt.Errorf("dhcp: listen on %s port %d: %w (is another DHCP server running? netkick needs root or CAP_NET_BIND_SERVICE+CAP_NET_RAW)", s.cfg.Interface, p, err)
+			return fmt.Errorf("dhcp: listen on %s port %d: %w (is another DHCP server running? ports below 1024 need root or CAP_NET_BIND_SERVICE)", s.cfg.Interface, p, err)
 		}
 		_ = ipv4.NewPacketConn(c).SetControlMessage(ipv4.FlagDst, true) // tells relayed broadcasts apart
 		_ = c.SetReadBuffer(4 << 20)
