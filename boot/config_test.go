@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // (b01, b02), each on its profile.
 func demoProfiles() map[string]*inventory.Profile {
 	m := map[string]*inventory.Profile{}
-	for _, v := range []struct{ os, ver string }{{"centos", "5.3"}, {"centos", "6.10"}, {"centos", "7.9"}, {"rocky", "9.4"}} {
+	for _, v := range []struct{ os, ver string }{{"centos", "5.3"}, {"centos", "6.10"}, {"centos", "7.9"}, {"rocky", "8.10"}, {"rocky", "9.4"}} {
 		n := v.os + "-" + v.ver
 		m[n] = &inventory.Profile{Name: n, OS: v.os, Version: v.ver, Kernel: n + "/vmlinuz", Initrd: n + "/initrd.img"}
 	}
@@ -41,7 +41,7 @@ func demoHosts(state inventory.State) []*inventory.Host {
 	return []*inventory.Host{
 		demoHost("a01", "52:54:00:4e:4b:01", "centos-5.3", state, nil),
 		demoHost("a02", "52:54:00:4e:4b:02", "centos-5.3", state, nil),
-		demoHost("b01", "52:54:00:4e:4b:03", "centos-6.10", state, nil),
+		demoHost("b01", "52:54:00:4e:4b:03", "rocky-9.4", state, nil),
 		demoHost("b02", "52:54:00:4e:4b:04", "centos-7.9", state, nil),
 	}
 }

@@ -2,6 +2,7 @@ package boot
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"reflect"
 	"strings"
@@ -254,6 +255,10 @@ func TestLoaderStalled(t *testing.T) {
 			"shim fetched, nothing further: the firmware refused shim (is Microsoft's UEFI CA in its db?) or grubx64.efi is missing beside it"},
 		{"shim then GRUB: the chain runs", []inventory.Event{ev(1, "tftp", "sent shimx64.efi (100 bytes, 1s) to x"), ev(3, "tftp", "sent grubx64.efi (100 bytes, 1s) to x")}, 60, ""},
 		{"pxelinux is not judged", []inventory.Event{ev(1, "tftp", "sent pxelinux.0 (100 bytes, 1s) to x")}, 60, ""},
+		{"the same loader again over HTTP boot is not progress", []inventory.Event{ipxeSent,
+			ev(12, "http-boot", "served ipxe.efi (850528 bytes) to 192.0.2.59")}, 50, ipxeHint},
+		{"HTTP boot fetch of the loader, quiet long enough since", []inventory.Event{ipxeSent,
+			ev(12, "http-boot", "served ipxe.efi (850528 bytes) to 192.0.2.59")}, 35, ""},
 		{"failed transfer is not a fetch", []inventory.Event{ev(1, "tftp", "failed ipxe.efi to x after 0 bytes: timeout")}, 60, ""},
 		{"empty timeline", nil, 60, ""},
 	}
@@ -310,4 +315,36 @@ func TestSecureBootVendorDebian(t *testing.T) {
 	if got := SecureBootVendor([]byte("MZ plain unsigned image")); got != "" {
 		t.Fatalf("unsigned image: %q", got)
 	}
+}
+
+// FuzzGeneratedName: any cleaned name a TFTP or HTTP client can send is
+// classified without panicking; a generated GRUB name's key is a canonical
+// MAC or a dotted IPv4 address, and the same name classifies the same way.
+func FuzzGeneratedName(f *testing.F) {
+	for _, s := range []string{"grub/grub.cfg", "grub.cfg-01-52-54-00-00-a0-01", "grub.cfg-52:54:00:00:a0:01", "grub.cfg-C000020A", "grub.cfg-C0",
+		"x/grub.cfg-", "pxelinux.cfg/01-52-54-00-00-a0-01", "grub.cfg-01-zz", "/grub/grub.cfg", "grub.cfg-ffffffff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		clean, err := CleanPath(TFTPName(in))
+		if err != nil {
+			return
+		}
+		kind, key := GeneratedName(clean)
+		switch kind {
+		case GRUBHost, PXELinuxHost:
+			if m, err := inventory.NormalizeMAC(key); err != nil || m != key {
+				t.Fatalf("GeneratedName(%q) = %v with key %q: not a canonical MAC", clean, kind, key)
+			}
+		case GRUBAddress:
+			if key != "" {
+				if a, err := netip.ParseAddr(key); err != nil || !a.Is4() {
+					t.Fatalf("GeneratedName(%q) = GRUBAddress with key %q: not an IPv4 address", clean, key)
+				}
+			}
+		}
+		if k2, key2 := GeneratedName(clean); k2 != kind || key2 != key {
+			t.Fatalf("GeneratedName(%q) not stable", clean)
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
@@ -47,7 +48,7 @@ func newBootServer(t *testing.T) (url string, st inventory.Store, content []byte
 	must(sq.PutProfile(ctx, &inventory.Profile{Name: "centos-5.3", OS: "centos", Version: "5.3", Kernel: "centos-5.3/vmlinuz", Initrd: "centos-5.3/initrd.img"}))
 	must(sq.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", Profile: "centos-5.3", State: inventory.StateBuild}))
 	must(sq.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", Profile: "centos-5.3", State: inventory.StateInstalled}))
-	tree, err := bootfs.New(bootfs.Options{Dir: root, Lookup: sq})
+	tree, err := bootfs.New(bootfs.Options{Dir: root, Lookup: sq, Leases: sq})
 	must(err)
 	t.Cleanup(func() { tree.Close() })
 	r, err := kickstart.New(kickstart.Options{})
@@ -229,5 +230,34 @@ func TestRenderBootConfigs(t *testing.T) {
 		if res.StatusCode != 200 || !strings.Contains(string(b), tc.contains) {
 			t.Fatalf("%s: %d %s", tc.path, res.StatusCode, b)
 		}
+	}
+}
+
+// TestGRUBOverHTTP: GRUB builds with the http module fetch the same
+// generated configs from /boot/: per MAC, and by the requester's lease
+// address for plain grub.cfg (here loopback holds a01's lease).
+func TestGRUBOverHTTP(t *testing.T) {
+	url, st, _, _ := newBootServer(t)
+	sq := st.(*inventory.SQLite)
+	now := time.Now()
+	if err := sq.SaveLeases(context.Background(), []inventory.Lease{{IP: "127.0.0.1", MAC: "52:54:00:4e:4b:01", State: inventory.LeaseBound, Expires: now.Add(time.Hour), Updated: now}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path, want string }{
+		{"per MAC, EL spelling", "/boot/grub.cfg-01-52-54-00-4e-4b-01", "linux '/centos-5.3/vmlinuz' 'ks=http://"},
+		{"installed host per MAC boots locally", "/boot/grub.cfg-52-54-00-4e-4b-02", "exit 1"},
+		{"plain grub.cfg by lease address", "/boot/grub/grub.cfg", "host a01 (52:54:00:4e:4b:01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := http.Get(url + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 || !strings.Contains(string(b), tc.want) || res.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("GET %s: %d %q\n%s", tc.path, res.StatusCode, res.Header.Get("Cache-Control"), b)
+			}
+		})
 	}
 }

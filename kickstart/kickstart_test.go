@@ -172,17 +172,20 @@ func demoProfiles() []*inventory.Profile {
 		{Name: "centos-5.3", OS: "centos", Version: "5.3", InstallURL: "http://mirror.example.com/centos/5.3/os/x86_64/"},
 		{Name: "centos-6.10", OS: "centos", Version: "6.10", InstallURL: "http://mirror.example.com/centos/6.10/os/x86_64/"},
 		{Name: "centos-7.9", OS: "centos", Version: "7.9", InstallURL: "http://mirror.example.com/centos/7.9.2009/os/x86_64/"},
+		{Name: "rocky-8.10", OS: "rocky", Version: "8.10", InstallURL: "http://mirror.example.com/rocky/8.10/BaseOS/x86_64/os/"},
 		{Name: "rocky-9.4", OS: "rocky", Version: "9.4"},
 	}
 }
 
+// demoHosts mirror the hosts of cmd/netkick/demo.yaml (every one on the
+// home-opt layout); their profiles vary per test.
 func demoHosts() []*inventory.Host {
 	hash := "$6$netkickdemo$pWZGA3.fG3FSoohKru8UqeVkJ04nPjpZHvelrWyd2P.Y92G04TKO5aV3LHMzDiYpIN.gAUdW.XP5OiLKJ1wz30"
 	return []*inventory.Host{
-		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", IP: "192.0.2.11", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash, State: inventory.StateBuild, BuildToken: "00112233445566778899aabbccddeeff"},
-		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", IP: "192.0.2.12", Roles: []string{"lvs-director"}, Cluster: "web", Timezone: "America/Montreal", RootPasswordHash: hash},
-		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", IP: "192.0.2.21", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Europe/Paris", RootPasswordHash: hash},
-		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", IP: "192.0.2.22", Roles: []string{"lvs-real-server"}, Cluster: "web", Timezone: "Etc/UTC"},
+		{MACs: []string{"52:54:00:4e:4b:01"}, Hostname: "a01", IP: "192.0.2.11", Roles: []string{"lvs-director"}, Cluster: "web", Layout: "home-opt", Timezone: "America/Montreal", RootPasswordHash: hash, State: inventory.StateBuild, BuildToken: "00112233445566778899aabbccddeeff"},
+		{MACs: []string{"52:54:00:4e:4b:02"}, Hostname: "a02", IP: "192.0.2.12", Roles: []string{"lvs-director"}, Cluster: "web", Layout: "home-opt", Timezone: "America/Montreal", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:03"}, Hostname: "b01", IP: "192.0.2.21", Roles: []string{"lvs-real-server"}, Cluster: "web", Layout: "home-opt", Timezone: "Europe/Paris", RootPasswordHash: hash},
+		{MACs: []string{"52:54:00:4e:4b:04"}, Hostname: "b02", IP: "192.0.2.22", Roles: []string{"lvs-real-server"}, Cluster: "web", Layout: "home-opt", Timezone: "Etc/UTC"},
 	}
 }
 

@@ -120,7 +120,7 @@ func TestBootfilesAndServeTFTP(t *testing.T) {
 	if out := run(t, bin, "render", "pxelinux", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(out, "ks=http://192.0.2.1:8080/ks/52:54:00:4e:4b:01") {
 		t.Fatalf("render pxelinux a01:\n%s", out)
 	}
-	if out := run(t, bin, "render", "ipxe", "52:54:00:4e:4b:03", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(out, "kernel http://192.0.2.1:8080/boot/centos-6.10/vmlinuz") {
+	if out := run(t, bin, "render", "ipxe", "52:54:00:4e:4b:03", "--data", data, "--public-url", "http://192.0.2.1:8080"); !strings.Contains(out, "kernel http://192.0.2.1:8080/boot/rocky-9.4/vmlinuz") {
 		t.Fatalf("render ipxe b01:\n%s", out)
 	}
 	// GRUB's per-MAC config over TFTP (EL grub2's first try), and render grub.

@@ -54,7 +54,7 @@ func startServe(t *testing.T, bin, data string, extra ...string) (string, []stri
 		}
 	})
 	re := regexp.MustCompile(`serving HTTP on (\S+)`)
-	demoRE := regexp.MustCompile(`demo host \S+ is in build mode: curl '(\S+)'`)
+	demoRE := regexp.MustCompile(`demo host \S+ \([^)]*\)\)? is in build mode: curl '(\S+)'`)
 	type started struct {
 		addr string
 		urls []string

@@ -264,7 +264,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
 	}
 	if cfg.DHCP.Mode != dhcp.ModeOff {
-		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), Logger: log})
+		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log})
 		if err != nil {
 			return err
 		}
@@ -387,8 +387,9 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		if err := notify.Notify(sdnotify.Ready, sdnotify.Status(status)); err != nil {
 			log.Warn("systemd notification", "err", err)
 		}
+		profiles := demoProfiles()
 		for _, h := range demoHosts {
-			fmt.Fprintf(a.stderr, "netkick: demo host %s is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, loopbackURL(addr), h.ID(), h.BuildToken)
+			fmt.Fprintf(a.stderr, "netkick: demo host %s (%s) is in build mode: curl 'http://%s/ks/%s?token=%s'\n", h.Hostname, demoSummary(h, profiles[h.Profile]), loopbackURL(addr), h.ID(), h.BuildToken)
 		}
 	})
 	cancel()
@@ -546,6 +547,47 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 		return nil, nil, err
 	}
 	return ts, conn, nil
+}
+
+// demoProfiles are the demo inventory's profiles by name.
+func demoProfiles() map[string]*inventory.Profile {
+	m := map[string]*inventory.Profile{}
+	d, err := decodeDump(demoYAML)
+	if err != nil {
+		return m
+	}
+	for i := range d.Profiles {
+		m[d.Profiles[i].Name] = &d.Profiles[i]
+	}
+	return m
+}
+
+// demoSummary says what a demo host installs: its OS, roles, layout and
+// the disks the demo gives it (label disks, e.g. 500G+1T), and how to see
+// that layout's plan for them.
+func demoSummary(h *inventory.Host, p *inventory.Profile) string {
+	var parts []string
+	if p != nil {
+		parts = append(parts, p.OS+" "+p.Version)
+	}
+	roles := "no roles"
+	if len(h.Roles) > 0 {
+		roles = "roles " + strings.Join(h.Roles, ",")
+	}
+	parts = append(parts, roles)
+	lay := h.Layout
+	if lay == "" {
+		lay = "fallback"
+	}
+	if d := h.Labels["disks"]; d != "" && h.Layout != "" {
+		plan := "netkick layout plan " + h.Layout
+		for _, x := range strings.Split(d, "+") {
+			plan += " --disk " + x
+		}
+		lay += " on " + d + " (" + plan + ")"
+	}
+	parts = append(parts, "layout "+lay)
+	return strings.Join(parts, ", ")
 }
 
 // loadDemo imports the demo inventory and puts its hosts in build mode with fresh tokens.
