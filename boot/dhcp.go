@@ -71,6 +71,10 @@ type DHCPServer struct {
 	IP string
 	// HTTPPort is the port of netkick's HTTP server (80 is left out of URLs).
 	HTTPPort int
+	// PublicURL, when set, is the base of the HTTP URLs (iPXE script, HTTP
+	// boot files) instead of http://IP:HTTPPort: the one base every URL a
+	// machine is given comes from.
+	PublicURL string
 }
 
 // DHCPBoot is the boot part of a DHCP reply.
@@ -204,6 +208,9 @@ func IPXEScriptURLFor(s DHCPServer, mac, firmware string) string {
 }
 
 func httpBase(s DHCPServer) string {
+	if s.PublicURL != "" {
+		return s.PublicURL
+	}
 	if s.HTTPPort == 0 || s.HTTPPort == 80 {
 		return "http://" + s.IP
 	}

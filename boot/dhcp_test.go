@@ -209,6 +209,18 @@ func TestIPXEScriptURLPort80(t *testing.T) {
 	}
 }
 
+func TestDHCPURLsFromPublicURL(t *testing.T) {
+	srv := DHCPServer{IP: "192.0.2.1", HTTPPort: 8080, PublicURL: "https://netkick.example.net"}
+	for _, tc := range []struct{ name, got, want string }{
+		{"iPXE script", IPXEScriptURLFor(srv, "aa:bb:cc:dd:ee:ff", FirmwareEFIX8664), "https://netkick.example.net/boot.ipxe?mac=aa-bb-cc-dd-ee-ff&platform=efi"},
+		{"HTTP boot file", DecideDHCP(DHCPRequest{MAC: "aa:bb:cc:dd:ee:ff", Arch: []uint16{ArchEFIX8664HTTP}, VendorClass: "HTTPClient:Arch:00016:UNDI:003016"}, nil, nil, srv).File, "https://netkick.example.net/boot/ipxe.efi"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
 func TestPlatformOf(t *testing.T) {
 	for _, tc := range []struct{ name, firmware, want string }{
 		{"BIOS is pcbios", FirmwareBIOS, "pcbios"},

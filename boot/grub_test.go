@@ -255,6 +255,10 @@ func TestLoaderStalled(t *testing.T) {
 			"shim fetched, nothing further: the firmware refused shim (is Microsoft's UEFI CA in its db?) or grubx64.efi is missing beside it"},
 		{"shim then GRUB: the chain runs", []inventory.Event{ev(1, "tftp", "sent shimx64.efi (100 bytes, 1s) to x"), ev(3, "tftp", "sent grubx64.efi (100 bytes, 1s) to x")}, 60, ""},
 		{"pxelinux is not judged", []inventory.Event{ev(1, "tftp", "sent pxelinux.0 (100 bytes, 1s) to x")}, 60, ""},
+		{"the same loader again over HTTP boot is not progress", []inventory.Event{ipxeSent,
+			ev(12, "http-boot", "served ipxe.efi (850528 bytes) to 192.0.2.59")}, 50, ipxeHint},
+		{"HTTP boot fetch of the loader, quiet long enough since", []inventory.Event{ipxeSent,
+			ev(12, "http-boot", "served ipxe.efi (850528 bytes) to 192.0.2.59")}, 35, ""},
 		{"failed transfer is not a fetch", []inventory.Event{ev(1, "tftp", "failed ipxe.efi to x after 0 bytes: timeout")}, 60, ""},
 		{"empty timeline", nil, 60, ""},
 	}

@@ -24,7 +24,7 @@ var stallHints = []struct{ file, hint string }{
 }
 
 // LoaderStalled decides from a host's timeline (oldest first) whether the
-// UEFI loader netkick last sent it over TFTP never ran: it was sent at least
+// UEFI loader netkick last sent it (over TFTP, or HTTP boot) never ran: it was sent at least
 // quiet (StallQuiet in production) before now, and since then the host asked for nothing (only
 // DHCP, and no DHCP from iPXE, which would mean iPXE runs). It returns the
 // hint to put on the timeline, "" when there is nothing to say, and says it
@@ -34,7 +34,7 @@ var stallHints = []struct{ file, hint string }{
 func LoaderStalled(events []inventory.Event, now time.Time, quiet time.Duration) string {
 	last, hint := -1, ""
 	for i, e := range events {
-		if e.Kind != "tftp" {
+		if e.Kind != inventory.KindTFTP && e.Kind != inventory.KindHTTPBoot {
 			continue
 		}
 		for _, h := range stallHints {
@@ -70,13 +70,16 @@ func StallWatched(name string) bool {
 	return false
 }
 
-// sentFile matches a tftp event detail "sent NAME (…" for a loader by base
-// name, so a profile's own dir/shimx64.efi counts too.
+// sentFile matches a fetch event detail "sent NAME (…" (or "served NAME …")
+// for a loader by base name, so a profile's own dir/shimx64.efi, and the
+// same loader fetched again over HTTP boot, count too.
 func sentFile(detail, file string) bool {
 	name, ok := strings.CutPrefix(detail, "sent ")
 	if !ok {
-		return false
+		if name, ok = strings.CutPrefix(detail, "served "); !ok {
+			return false
+		}
 	}
-	name, _, ok = strings.Cut(name, " (")
-	return ok && (name == file || strings.HasSuffix(name, "/"+file))
+	name, _, _ = strings.Cut(name, " ")
+	return name == file || strings.HasSuffix(name, "/"+file)
 }

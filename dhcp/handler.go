@@ -93,7 +93,7 @@ func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, from origin) re
 	mac := req.ClientHWAddr.String()
 	host, prof := s.lookup(mac)
 	breq := bootRequest(req, mac)
-	bd := boot.DecideDHCP(breq, host, prof, boot.DHCPServer{IP: s.serverIP.String(), HTTPPort: s.httpPort})
+	bd := boot.DecideDHCP(breq, host, prof, boot.DHCPServer{IP: s.serverIP.String(), HTTPPort: s.httpPort, PublicURL: s.publicURL})
 
 	if s.cfg.Mode == ModeProxy {
 		return s.decideProxy(ctx, req, from.peer, from.port, host, bd)

@@ -44,7 +44,9 @@ type Options struct {
 	Store  Store
 	// HTTPPort is netkick's HTTP port, for iPXE script and HTTP boot URLs.
 	HTTPPort int
-	Logger   *slog.Logger
+	// PublicURL, when set, is the base of those URLs instead of http://<server IP>:HTTPPort.
+	PublicURL string
+	Logger    *slog.Logger
 	// ServerIP overrides the address taken from the interface (tests, multi-homed hosts).
 	ServerIP string
 	// RefreshEvery is how often the host snapshot is reloaded (default 2s).
@@ -54,14 +56,15 @@ type Options struct {
 // Server is a DHCPv4 server. Create it with New, open its sockets with
 // Listen, then run Serve.
 type Server struct {
-	cfg      Config
-	store    Store
-	log      *slog.Logger
-	httpPort int
-	refresh  time.Duration
-	subnets  []*subnet
-	serverIP netip.Addr
-	local    int // index of the subnet on the interface, -1 if none
+	cfg       Config
+	store     Store
+	log       *slog.Logger
+	httpPort  int
+	publicURL string // base of HTTP URLs in replies, "" for http://<server IP>:httpPort
+	refresh   time.Duration
+	subnets   []*subnet
+	serverIP  netip.Addr
+	local     int // index of the subnet on the interface, -1 if none
 
 	mu     sync.Mutex // guards alloc, rates, declined and commit ordering
 	alloc  *allocator
@@ -121,7 +124,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, refresh: o.RefreshEvery,
+	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, publicURL: o.PublicURL, refresh: o.RefreshEvery,
 		subnets: subs, local: -1, Metrics: newMetrics(),
 		relays: relays, rates: newRates(cfg.OfferRate, cfg.OfferBurst), declined: map[uint32]*declinedAddr{},
 		known:    make(chan packet, 1024),
@@ -205,7 +208,7 @@ func (s *Server) Listen() error {
 		c, err := server4.NewIPv4UDPConn(s.cfg.Interface, &net.UDPAddr{Port: p})
 		if err != nil {
 			s.Close()
-			return fmt.Errorf("dhcp: listen on %s port %d: %w (is another DHCP server running? netkick needs root or CAP_NET_BIND_SERVICE+CAP_NET_RAW)", s.cfg.Interface, p, err)
+			return fmt.Errorf("dhcp: listen on %s port %d: %w (is another DHCP server running? ports below 1024 need root or CAP_NET_BIND_SERVICE)", s.cfg.Interface, p, err)
 		}
 		_ = ipv4.NewPacketConn(c).SetControlMessage(ipv4.FlagDst, true) // tells relayed broadcasts apart
 		_ = c.SetReadBuffer(4 << 20)

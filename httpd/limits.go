@@ -225,7 +225,15 @@ func (c *limitedConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(c.Conn, r)
 }
 
-// connMetrics writes the limiter's gauges and counters.
+// CloseWrite lets net/http half-close the connection as it does a bare TCP one.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// WriteMetrics writes the limiter's gauges and counters.
 func (l *connLimiter) WriteMetrics(w io.Writer) {
 	l.mu.Lock()
 	open, waiting := l.open, l.waiting.Len()

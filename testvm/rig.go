@@ -87,15 +87,18 @@ func Prerequisites() []string {
 
 // rig is one run's shared state: the network, the server, the report sink.
 type rig struct {
-	opts    Options
-	net     *Net
-	kernel  *Kernel
-	initrd  string
-	data    string
-	token   string
-	sink    *ReportSink
-	client  *http.Client
-	pxe     bool
+	opts   Options
+	net    *Net
+	kernel *Kernel
+	initrd string
+	data   string
+	token  string
+	sink   *ReportSink
+	client *http.Client
+	pxe    bool
+	// proxy: netkick runs in proxy mode beside a site DHCP server (dnsmasq
+	// in its own namespace on the bridge) that hands out the addresses.
+	proxy   bool
 	ksURL   map[string]string // MAC → kickstart URL with its build token
 	outMu   sync.Mutex
 	tapNext int
@@ -135,48 +138,99 @@ func Run(ctx context.Context, opts Options, scenarios []Scenario) ([]Result, err
 		}
 		opts.WorkDir = d
 	}
-	r := &rig{opts: opts, sink: NewReportSink(opts.WorkDir)}
 	t0 := time.Now()
 	k, err := FetchKernel(ctx, opts.CacheDir, opts.Out)
 	if err != nil {
 		return nil, err
 	}
-	r.kernel = k
 	spec := InitramfsSpec{Kernel: k}
 	for _, s := range scenarios {
 		if s.IPVS {
 			spec.Extra = map[string]string{"/usr/sbin/netkick": opts.Netkick}
 		}
 	}
-	if r.initrd, err = BuildInitramfs(ctx, opts.CacheDir, spec, opts.Out); err != nil {
+	initrd, err := BuildInitramfs(ctx, opts.CacheDir, spec, opts.Out)
+	if err != nil {
 		return nil, err
 	}
-	r.printf("testvm: kernel %s, initramfs %s (%.1fs)\n", k.Version, filepath.Base(r.initrd), time.Since(t0).Seconds())
+	fmt.Fprintf(opts.Out, "testvm: kernel %s, initramfs %s (%.1fs)\n", k.Version, filepath.Base(initrd), time.Since(t0).Seconds())
 
-	if r.net, err = NewNet(ctx, fmt.Sprintf("nktv%d", os.Getpid())); err != nil {
-		return nil, err
+	// Full-mode scenarios share one network and server; proxy scenarios
+	// another, where a site DHCP server hands out the addresses.
+	results := make([]Result, len(scenarios))
+	for _, proxy := range []bool{false, true} {
+		var idx []int
+		for i, s := range scenarios {
+			if s.Proxy == proxy {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		r := &rig{opts: opts, sink: NewReportSink(opts.WorkDir), kernel: k, initrd: initrd, proxy: proxy}
+		if err := r.run(ctx, scenarios, idx, results); err != nil {
+			return nil, err
+		}
+	}
+	keep := opts.KeepAll
+	for _, res := range results {
+		if !res.Pass {
+			keep = true
+		}
+	}
+	if keep {
+		fmt.Fprintf(opts.Out, "testvm: work directory kept: %s\n", opts.WorkDir)
+	} else {
+		os.RemoveAll(opts.WorkDir)
+	}
+	return results, nil
+}
+
+// run installs the scenarios idx names on one network with one server,
+// filling results.
+func (r *rig) run(ctx context.Context, scenarios []Scenario, idx []int, results []Result) error {
+	opts := r.opts
+	var err error
+	name := fmt.Sprintf("nktv%d", os.Getpid())
+	if r.proxy {
+		name += "p"
+	}
+	if r.net, err = NewNet(ctx, name); err != nil {
+		return err
 	}
 	defer r.net.Close()
+	if r.proxy {
+		stop, err := r.startSiteDHCP(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	r.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: r.net.DialContext}}
 
 	l, err := r.net.Listen(ServerIP + ":" + ReportPort)
 	if err != nil {
-		return nil, fmt.Errorf("report listener: %w", err)
+		return fmt.Errorf("report listener: %w", err)
 	}
 	hs := &http.Server{Handler: r.sink}
 	go hs.Serve(l)
 	defer hs.Close()
 
-	stop, err := r.startServer(ctx, scenarios)
+	group := make([]Scenario, 0, len(idx))
+	for _, i := range idx {
+		group = append(group, scenarios[i])
+	}
+	stop, err := r.startServer(ctx, group)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer stop()
 
-	results := make([]Result, len(scenarios))
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
-	for i, s := range scenarios {
+	for _, i := range idx {
+		s := scenarios[i]
 		wg.Add(1)
 		sem <- struct{}{} // start the scenarios in order, Parallel at a time
 		go func() {
@@ -189,18 +243,7 @@ func Run(ctx context.Context, opts Options, scenarios []Scenario) ([]Result, err
 		}()
 	}
 	wg.Wait()
-	keep := opts.KeepAll
-	for _, res := range results {
-		if !res.Pass {
-			keep = true
-		}
-	}
-	if keep {
-		r.printf("testvm: work directory kept: %s\n", opts.WorkDir)
-	} else {
-		os.RemoveAll(opts.WorkDir)
-	}
-	return results, nil
+	return nil
 }
 
 // LVS service of the rig's cluster: the VIP the director balances.
@@ -224,8 +267,11 @@ func inventoryFor(scenarios []Scenario, withLVS bool) map[string]any {
 	clusters := map[string]map[string]any{}
 	var order []string
 	for _, s := range scenarios {
-		h := map[string]any{"macs": []string{s.MAC}, "hostname": s.Hostname, "ip": s.IP,
+		h := map[string]any{"macs": []string{s.MAC}, "hostname": s.Hostname,
 			"profile": "testvm", "state": string(inventory.StateBuild), "timezone": "Europe/Paris"}
+		if s.IP != "" {
+			h["ip"] = s.IP
+		}
 		if len(s.Roles) > 0 {
 			h["roles"] = s.Roles
 		}
@@ -286,9 +332,9 @@ func contains(xs []string, x string) bool {
 }
 
 // startServer imports the inventory, places the installer in the boot root
-// and starts `netkick serve` inside the namespace.
+// and starts `netkick serve` inside the namespace for the scenarios it boots.
 func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), error) {
-	r.data = filepath.Join(r.opts.WorkDir, "netkick-data")
+	r.data = filepath.Join(r.opts.WorkDir, r.named("netkick-data"))
 	if err := os.MkdirAll(filepath.Join(r.data, "boot"), 0o755); err != nil {
 		return nil, err
 	}
@@ -304,7 +350,7 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	if err != nil {
 		return nil, err
 	}
-	invFile := filepath.Join(r.opts.WorkDir, "inventory.yaml")
+	invFile := filepath.Join(r.opts.WorkDir, r.named("inventory")+".yaml")
 	if err := os.WriteFile(invFile, inv, 0o644); err != nil {
 		return nil, err
 	}
@@ -328,15 +374,15 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 	r.pxe = !r.opts.Direct && bytes.Contains(help, []byte("dhcp"))
 	args := []string{"serve", "--data", r.data, "--http", ServerIP + ":8080", "--public-url", "http://" + ServerIP + ":8080"}
 	if r.pxe {
-		cfg := filepath.Join(r.opts.WorkDir, "netkick.yaml")
-		if err := os.WriteFile(cfg, []byte(serveConfigYAML(r.net.Bridge)), 0o644); err != nil {
+		cfg := filepath.Join(r.opts.WorkDir, r.named("netkick")+".yaml")
+		if err := os.WriteFile(cfg, []byte(serveConfigYAML(r.net.Bridge, r.proxy)), 0o644); err != nil {
 			return nil, err
 		}
 		args = append(args, "--config", cfg, "--tftp", ServerIP+":69")
 	} else if bytes.Contains(help, []byte("-tftp")) {
 		args = append(args, "--tftp", "off")
 	}
-	logf, err := os.Create(filepath.Join(r.opts.WorkDir, "netkick-serve.log"))
+	logf, err := os.Create(filepath.Join(r.opts.WorkDir, r.named("netkick-serve")+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -429,8 +475,24 @@ func KickstartURLs(out string) []string {
 	return urls
 }
 
-// serveConfigYAML is the server config for PXE mode: full DHCP on the bridge.
-func serveConfigYAML(bridge string) string {
+// named is a work-directory name of this rig: the proxy rig's carry "-proxy".
+func (r *rig) named(base string) string {
+	if r.proxy {
+		return base + "-proxy"
+	}
+	return base
+}
+
+// serveConfigYAML is the server config for PXE mode: full DHCP on the
+// bridge, or proxyDHCP beside the site's server.
+func serveConfigYAML(bridge string, proxy bool) string {
+	if proxy {
+		return `dhcp:
+  interface: ` + bridge + `
+  mode: proxy
+  unknown: ignore
+`
+	}
 	return `dhcp:
   interface: ` + bridge + `
   mode: full
@@ -706,6 +768,10 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		return finish()
 	}
 	mac, _ := inventory.NormalizeMAC(s.MAC)
+	if s.Proxy && !r.pxe {
+		problem("scenario %s boots beside a site DHCP server: it needs PXE (a netkick with a DHCP server), not a direct kernel boot", s.Name)
+		return finish()
+	}
 	if !r.pxe {
 		vm.Kernel, vm.Initrd = r.kernel.Vmlinuz, r.initrd
 		ks := r.ksURL[mac]
@@ -855,9 +921,11 @@ func (r *rig) checkCallback(s Scenario, mac string, rep *Report, tl *Timeline) {
 	tl.Set(StageCallback, StatusFail, "host is still "+string(host.State)+" after %post", time.Now())
 }
 
-// bootEvent says whether an event kind is netkick answering a network boot.
-func bootEvent(kind string) bool {
-	return kind == "dhcp-ack" || kind == "tftp" || kind == "ipxe"
+// bootEvent says whether an event is netkick answering a network boot. In
+// proxy mode netkick's DHCP answer is its offer (the site's server ACKs).
+func bootEvent(kind, detail string) bool {
+	return kind == "dhcp-ack" || kind == "tftp" || kind == "ipxe" ||
+		kind == "dhcp-offer" && strings.HasPrefix(detail, "proxy ")
 }
 
 // checkTimeline reads the host's events from netkick. When netkick records
@@ -877,12 +945,15 @@ func (r *rig) checkTimeline(s Scenario, mac string, start time.Time, tl *Timelin
 			continue
 		}
 		res.Events = append(res.Events, fmt.Sprintf("%6.1fs %-12s %s", e.Time.Sub(start).Seconds(), e.Kind, e.Detail))
+		if e.Kind == "hint" && s.ExpectHint == "" {
+			problem("netkick added a hint to a machine whose loader ran: %s", e.Detail)
+		}
 		switch {
 		case e.Kind == "built" && built.IsZero():
 			built = e.Time
-		case bootEvent(e.Kind) && built.IsZero():
+		case bootEvent(e.Kind, e.Detail) && built.IsZero():
 			bootsBefore++
-		case bootEvent(e.Kind):
+		case bootEvent(e.Kind, e.Detail):
 			bootsAfter++
 			after = append(after, e.Kind+" "+e.Detail)
 		}
@@ -890,6 +961,11 @@ func (r *rig) checkTimeline(s Scenario, mac string, start time.Time, tl *Timelin
 	if r.pxe {
 		for _, f := range missingTFTPFiles(s.TFTPFiles, evs, start) {
 			problem("TFTP: netkick's timeline shows no transfer of %s (the boot did not go through pxelinux over TFTP)", f)
+		}
+	}
+	if s.Proxy && r.pxe {
+		if p := LearnedAddressProblem(evs, start); p != "" {
+			problem("proxy mode: %s", p)
 		}
 	}
 	if !r.pxe || built.IsZero() || tl.Row(StageLocalBoot).Status != StatusOK {

@@ -43,6 +43,11 @@ type Scenario struct {
 	// TFTPFiles are files (names under the boot root) the host's timeline must
 	// show netkick sending over TFTP during the install.
 	TFTPFiles []string
+	// Proxy boots the machine beside a site DHCP server (dnsmasq handing out
+	// addresses, no boot options) with netkick in proxy mode. Its host has
+	// no address in the inventory: netkick must learn the one the site's
+	// server gave, and the kickstart must come from that address.
+	Proxy bool
 }
 
 // RigCluster is the LVS cluster of the rig's inventory.
@@ -73,6 +78,12 @@ func Scenarios() []Scenario {
 				"/etc/sysconfig/network-scripts/ifcfg-lo:0": {"DEVICE=lo:0"},
 				"/etc/sysctl.d/90-netkick-lvs.conf":         {"net.ipv4.conf.lo.arp_ignore = 1", "net.ipv4.conf.lo.arp_announce = 2"},
 			}},
+		{Name: "proxy-bios-ipxe", Summary: "beside a site DHCP server: iPXE ROM, netkick's iPXE script, proxyDHCP only", Hostname: "tv-proxy-ipxe", Layout: "simple", MAC: "52:54:00:4e:54:20", Disks: []string{"200G"}, Proxy: true},
+		{Name: "proxy-bios-pxelinux", Summary: "beside a site DHCP server: pxelinux over TFTP, proxyDHCP only", Hostname: "tv-proxy-pxelinux", Layout: "simple", MAC: "52:54:00:4e:54:21", Disks: []string{"200G"}, Proxy: true,
+			Params:    map[string]string{"bootloader": "pxelinux"},
+			TFTPFiles: []string{"pxelinux.0", "ldlinux.c32", "pxelinux.cfg/01-52-54-00-4e-54-21", "testvm/vmlinuz", "testvm/initrd.img"}},
+		{Name: "proxy-uefi", Summary: "beside a site DHCP server: OVMF's own PXE, ipxe.efi over TFTP, proxyDHCP only", Hostname: "tv-proxy-uefi", Layout: "simple", MAC: "52:54:00:4e:54:22", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true, Proxy: true,
+			TFTPFiles: []string{"ipxe.efi"}},
 		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", Layout: "home-opt", ExpectError: "does not fit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
 	}
 }

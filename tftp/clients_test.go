@@ -359,10 +359,12 @@ func TestLeaseEvents(t *testing.T) {
 	if err := f.store.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:a0:02"}, Hostname: "a02", State: inventory.StateBuild}); err != nil {
 		t.Fatal(err)
 	}
-	// No lease yet: the transfer is served but on no timeline.
+	// No lease yet: the transfer is served but on no timeline. (The server
+	// names the host once the transfer is over: wait for that.)
 	if res := rawFetch(t, f.addr, rrq(opRRQ, "pxelinux.0", "octet")); res.errMsg != "" {
 		t.Fatal(res.errMsg)
 	}
+	waitFor(t, func() bool { return f.srv.Metrics().Snapshot().Served == 1 })
 	now := time.Now()
 	if err := f.store.SaveLeases(ctx, []inventory.Lease{{IP: "127.0.0.1", MAC: "52:54:00:00:a0:02", State: inventory.LeaseBound, Expires: now.Add(time.Hour), Updated: now}}); err != nil {
 		t.Fatal(err)

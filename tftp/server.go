@@ -304,13 +304,18 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	hostID := f.HostID
 	if hostID != "" {
 		s.hosts.remember(remote.IP.String(), hostID)
-	} else {
-		hostID = s.hostOf(ctx, remote.IP.String())
 	}
 
 	ot.SetSize(f.Size) // tsize: the reader below is buffered, not a Seeker
 	n, err := rf.ReadFrom(bufio.NewReaderSize(f, 16<<10))
 	dur := time.Since(start)
+	if hostID == "" {
+		// Looked up once the transfer is over: a client fetches its first
+		// stage right after its DHCP ACK, and the lease naming it (in proxy
+		// mode learned from its REQUEST to the site's server) may still be
+		// on its way to disk when the RRQ arrives.
+		hostID = s.hostOf(ctx, remote.IP.String())
+	}
 	switch {
 	case err == nil:
 		s.metrics.served.Add(1)
