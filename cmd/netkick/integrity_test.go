@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -156,6 +157,49 @@ func TestInventoryIntegrity(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+secret)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("revoked token: %v %+v", err, resp)
+	}
+}
+
+// TestRefusalsPerAddress: against the real server, 100 requests with a bad
+// token from 127.0.0.2 are refused (401, then 429); the admin's token is then
+// served from 127.0.0.1 and from 127.0.0.2 alike.
+func TestRefusalsPerAddress(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	base, _ := startServe(t, bin, data)
+	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := func(src string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	get := func(c *http.Client, token string) int {
+		req, _ := http.NewRequest("GET", base+"/api/v1/hosts", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	bad := from("127.0.0.2")
+	codes := map[int]int{}
+	for i := 0; i < 100; i++ {
+		codes[get(bad, "not-the-token-not-the-token")]++
+	}
+	if codes[401]+codes[429] != 100 || codes[429] == 0 {
+		t.Fatalf("100 bad tokens from 127.0.0.2: %v", codes)
+	}
+	admin := strings.TrimSpace(string(tok))
+	if code := get(from("127.0.0.1"), admin); code != 200 {
+		t.Fatalf("admin from 127.0.0.1: %d", code)
+	}
+	if code := get(bad, admin); code != 200 {
+		t.Fatalf("admin from 127.0.0.2 after its refusals: %d", code)
 	}
 }
 

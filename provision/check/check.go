@@ -225,8 +225,9 @@ func ProfileFiles(f Facts) []Problem {
 // checkToken stands in for a build token in configs rendered for the check.
 const checkToken = "check"
 
-// BootConfigs: every host with a profile renders the pxelinux config and
-// the iPXE script it gets in build mode (what a reinstall will serve).
+// BootConfigs: every host with a profile renders the pxelinux config, the
+// iPXE script and (booted through GRUB) the GRUB config it gets in build
+// mode (what a reinstall will serve).
 func BootConfigs(f Facts) []Problem {
 	profiles := profileMap(f.Profiles)
 	var out []Problem
@@ -242,12 +243,26 @@ func BootConfigs(f Facts) []Problem {
 			out = append(out, Problem{"render", "host " + h.Hostname, "pxelinux config: " + err.Error(), renderFix})
 			continue // the iPXE script fails the same way
 		}
+		if usesGRUB(h, p) && h.Arch != boot.FirmwareBIOS { // GRUB runs on UEFI only
+			if _, err := boot.GRUBConfig(in); err != nil {
+				out = append(out, Problem{"render", "host " + h.Hostname, "GRUB config: " + err.Error(), renderFix})
+			}
+		}
 		in.FileBase = "http://netkick.invalid/boot/"
 		if _, err := boot.IPXEScript(in); err != nil {
 			out = append(out, Problem{"render", "host " + h.Hostname, "iPXE script: " + err.Error(), renderFix})
 		}
 	}
 	return out
+}
+
+// usesGRUB says whether a host boots through shim and GRUB: its bootloader
+// param, else its profile's, says grub.
+func usesGRUB(h inventory.Host, p *inventory.Profile) bool {
+	if v := h.Params["bootloader"]; v != "" {
+		return strings.EqualFold(v, boot.LoaderGRUB)
+	}
+	return p != nil && strings.EqualFold(p.BootLoader, boot.LoaderGRUB)
 }
 
 // renderFix is the fix of a boot config that does not render: boot's
@@ -408,8 +423,9 @@ func UsesGRUB(hosts []inventory.Host, profiles []inventory.Profile) []inventory.
 	for _, p := range profiles {
 		grub[p.Name] = strings.EqualFold(p.BootLoader, boot.LoaderGRUB)
 	}
+	pm := profileMap(profiles)
 	for _, h := range hosts {
-		if strings.EqualFold(h.Params["bootloader"], boot.LoaderGRUB) {
+		if usesGRUB(h, pm[h.Profile]) {
 			grub[h.Profile] = true
 		}
 	}

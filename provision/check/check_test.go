@@ -74,6 +74,10 @@ func TestRun(t *testing.T) {
 			[]string{"profile-files profile c7: initrd /srv/boot/c7/initrd.img is empty"}},
 		{"profile without kernel", func(f *Facts) { f.Profiles[0].Kernel = "" },
 			[]string{"profile-files profile c7: no kernel set", "render host a01: pxelinux config:", "render host b01: pxelinux config:"}},
+		{"GRUB config does not render", func(f *Facts) {
+			f.Profiles[0].BootLoader, f.Profiles[0].Kernel = "grub", "https://mirror.example/c7/vmlinuz"
+			f.Files["shimx64.efi"], f.Files["grubx64.efi"] = File{Exists: true, Size: 1}, File{Exists: true, Size: 1}
+		}, []string{"render host a01: GRUB config: ", "render host b01: GRUB config: "}},
 		{"kickstart does not render", func(f *Facts) { f.Renders[0] = Render{Host: "a01", Kind: "kickstart", Err: "template: no such key"} },
 			[]string{"render host a01: kickstart: template: no such key; fix:"}},
 		{"kickstart fails lint", func(f *Facts) { f.Renders[1].Text = []byte(validKS + "bogus-command\n") },
