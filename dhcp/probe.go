@@ -127,12 +127,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 			s.mu.Unlock()
 			s.logCommit(done, addr)
 		case stranger == nil && !j.d.confirmed:
-			why := "no machine answered ARP for it"
-			res := probeFree
-			if hw != nil {
-				why = "only the host itself (" + hw.String() + ") answers for it"
-				res = probeOwner
-			}
+			why, res := freeResult(hw)
 			s.Metrics.probed(res)
 			s.mu.Lock()
 			delete(s.declined, j.ip)
@@ -142,12 +137,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 				s.event(inventory.Event{HostID: j.d.hostID, Kind: "dhcp-decline-cleared", Detail: fmt.Sprintf("%s kept: the DECLINE was not confirmed, %s", addr, why)})
 			}
 		case stranger == nil:
-			why := "no machine answered ARP for it"
-			res := probeFree
-			if hw != nil {
-				why = "only the host itself (" + hw.String() + ") answers for it: the DECLINE was not true"
-				res = probeOwner
-			}
+			why, res := freeResult(hw)
 			s.Metrics.probed(res)
 			s.mu.Lock()
 			ls := s.alloc.giveBack(j.ip, j.d.mac, j.d.prev, now)
@@ -185,6 +175,15 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 			}
 		}
 	}
+}
+
+// freeResult says why a probe that no stranger answered frees the address:
+// nobody answered (hw nil), or only the host itself did.
+func freeResult(hw net.HardwareAddr) (string, int) {
+	if hw == nil {
+		return "no machine answered ARP for it", probeFree
+	}
+	return "only the host itself (" + hw.String() + ") answers for it", probeOwner
 }
 
 // confirmDecline takes a reservation out after a probe confirmed (or could
