@@ -23,7 +23,7 @@ const (
 	FileGRUB = "grubx64.efi"
 )
 
-// ShimOptionalFiles are files shim asks for beside itself that may be
+// shimOptionalFiles are the files shim asks for beside itself that may be
 // absent: a missing one is answered "file not found" and shim goes on.
 var shimOptionalFiles = []string{"revocations_sku.efi", "revocations_sbat.efi", "shim_certificate_0.efi"}
 
@@ -224,7 +224,7 @@ fi
 ` + GRUBLocal("# netkick: no MAC known: boot from the local disk\n")
 }
 
-// SecureBootVendors are the names found in the certificates that sign shim's
+// secureBootVendors are the names found in the certificates that sign shim's
 // built-in vendor key and kernels, mapped to the vendor they mean.
 var secureBootVendors = []struct{ needle, vendor string }{
 	{"Debian Secure Boot", "Debian"},

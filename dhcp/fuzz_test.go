@@ -82,6 +82,15 @@ func FuzzHandleBytes(f *testing.F) {
 	proxy := newOfflineServer(f, Config{Interface: "vs", Mode: ModeProxy, Unknown: UnknownPool})
 	peer := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 50), Port: 68}
 	ctx := context.Background()
+	// The MACs of the seeds are a known host's in proxy mode, so address
+	// learning (a lease write per new address) is fuzzed too.
+	if err := proxy.store.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:12:34:56", "52:54:00:12:34:57", "52:54:00:4e:54:0b", "52:54:00:4e:54:0d"},
+		Hostname: "fuzz", State: inventory.StateBuild}); err != nil {
+		f.Fatal(err)
+	}
+	if err := proxy.reloadHosts(ctx); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, decodeErr := decode(b)
 		for _, c := range []struct {

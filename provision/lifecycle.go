@@ -197,6 +197,16 @@ func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Tr
 	if detail != "" {
 		msg += ":\n" + detail
 	}
+	// The machine check first, outside the write transaction: it may ask the
+	// kernel to resolve an address and wait for it. Inside, it is asked again
+	// on the host value the change is made to.
+	if s.o.Binder != nil {
+		if h, err := s.o.Store.GetHost(ctx, mac); err == nil {
+			if err := s.o.Binder.Bind(ctx, h, r); err != nil {
+				return nil, refused(err)
+			}
+		}
+	}
 	var denied error
 	h, err := s.updateLogged(ctx, mac, func(h *inventory.Host) (*inventory.Event, error) {
 		if err := boot.CallbackAccess(h, r.Token, s.o.Now()); err != nil {

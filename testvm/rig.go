@@ -945,6 +945,9 @@ func (r *rig) checkTimeline(s Scenario, mac string, start time.Time, tl *Timelin
 			continue
 		}
 		res.Events = append(res.Events, fmt.Sprintf("%6.1fs %-12s %s", e.Time.Sub(start).Seconds(), e.Kind, e.Detail))
+		if e.Kind == "hint" && s.ExpectHint == "" {
+			problem("netkick added a hint to a machine whose loader ran: %s", e.Detail)
+		}
 		switch {
 		case e.Kind == "built" && built.IsZero():
 			built = e.Time

@@ -1,5 +1,5 @@
 // Package tftp serves the boot tree over TFTP (RFC 1350 with the blksize and
-// tsize options) for PXE firmware, pxelinux and iPXE: files under the boot
+// tsize options) for PXE firmware, pxelinux, iPXE, shim and GRUB: files under the boot
 // root, and the per-host pxelinux configs that boot decides. Writes are
 // refused, concurrent transfers are bounded, and every transfer is counted
 // and put on the host's timeline when the host is known.

@@ -70,7 +70,7 @@ func (sf *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.server, "server", os.Getenv("NETKICK_SERVER"), "URL of a running netkick server instead of --data (env NETKICK_SERVER)")
 	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file: read with --server (default: env NETKICK_TOKEN, else <data>/admin.token); serve creates it on first start")
 	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (serve, and local render)")
-	fs.StringVar(&sf.publicURL, "public-url", "", "base URL installers use to reach netkick (serve default: the Host header of each request; local render default: http://<hostname>:8080)")
+	fs.StringVar(&sf.publicURL, "public-url", "", "base URL installers use to reach netkick (serve default: the Host header of each request; local render default: the one the server on this data dir recorded, else http://<hostname>:8080)")
 }
 
 func (sf *storeFlags) open() (backend, error) {

@@ -160,7 +160,7 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		if f.Profiles, err = st.ListProfiles(ctx); err != nil {
 			fail("store", "list profiles: "+err.Error(), "see the store check")
 		}
-		f.Renders = renderKickstarts(ctx, st, r, cfg.Templates, f.Hosts)
+		f.Renders = renderKickstarts(ctx, st, r, cfg, f.Hosts)
 	}
 	f.Files = check.StatFiles(f.BootRoot, check.Needed(f.Hosts, f.Profiles))
 	f.SecureBoot = check.SecureBootFacts(f.BootRoot, f.Hosts, f.Profiles)
@@ -193,10 +193,18 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 
 // renderKickstarts renders the kickstart of every host with a profile, as
 // GET /ks/{mac} would (the template, its snippets, the host's roles and layout).
-func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Renderer, templates string, hosts []inventory.Host) []check.Render {
+func renderKickstarts(ctx context.Context, st inventory.Store, r *kickstart.Renderer, cfg serveConfig, hosts []inventory.Host) []check.Render {
 	if r == nil {
+		// The renderer options the server on this data dir recorded, if one ran.
+		var ko kickstart.Options
+		if served, err := provision.ReadServed(cfg.Data); err == nil {
+			ko = served.Kickstart
+		}
+		if cfg.Templates != "" {
+			ko.TemplateDir = cfg.Templates
+		}
 		var err error
-		if r, err = kickstart.New(kickstart.Options{TemplateDir: templates}); err != nil {
+		if r, err = kickstart.New(ko); err != nil {
 			return []check.Render{{Host: "(all)", Kind: "kickstart", Err: err.Error()}}
 		}
 	}

@@ -28,14 +28,12 @@ func healthyData(t *testing.T, bin string) string {
 	}
 	data := demoData(t, bin)
 	exitOf(t, bin, ".", nil, "bootfiles", "--data", data) // exit 1 when an optional loader is missing
-	for _, p := range []string{"centos-5.3", "centos-6.10", "centos-7.9", "rocky-8.10", "rocky-9.4"} {
-		dir := filepath.Join(data, "boot", p)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []string{"vmlinuz", "initrd.img"} {
-			if err := os.WriteFile(filepath.Join(dir, f), []byte("not empty\n"), 0o644); err != nil {
-				t.Fatal(err)
+	var profiles []struct{ Kernel, Initrd string }
+	mustJSON(t, run(t, bin, "profile", "list", "-o", "json", "--data", data), &profiles)
+	for _, p := range profiles {
+		for _, f := range []string{p.Kernel, p.Initrd} {
+			if f != "" && !strings.Contains(f, "://") {
+				writeFile(t, filepath.Join(data, "boot", f), "not empty\n", 0o644)
 			}
 		}
 	}

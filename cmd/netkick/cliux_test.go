@@ -227,6 +227,15 @@ __start_netkick netkick "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}
 		if out := complete("netkick render kickstart a0"); !strings.Contains(out, "a01") || strings.Contains(out, "b01") {
 			t.Errorf("render kickstart a0<TAB>:\n%s", out)
 		}
+		if out := complete("netkick host add 52:54:00:aa:00:01 --profile cent"); !strings.Contains(out, "centos-7.9") || strings.Contains(out, "rocky") {
+			t.Errorf("--profile cent<TAB>:\n%s", out)
+		}
+		if out := complete("netkick lvs render "); strings.TrimSpace(out) != "web" {
+			t.Errorf("lvs render <TAB>:\n%s", out)
+		}
+		if out := complete("netkick host set a01 --layout "); !strings.Contains(out, "home-opt") {
+			t.Errorf("--layout <TAB>:\n%s", out)
+		}
 		if out := complete("netkick host list -o "); !strings.Contains(out, "json") {
 			t.Errorf("host list -o <TAB>:\n%s", out)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/kickstart/layout"
 )
 
 // Shell completion: cobra's own `netkick completion bash|zsh|fish|powershell`
@@ -59,5 +60,85 @@ func (a *app) completeKindHost(kinds ...string) cobra.CompletionFunc {
 			return a.hostNames(c.Context(), toComplete), cobra.ShellCompDirectiveNoFileComp
 		}
 		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// inventoryNames lists names of one kind from the inventory the command
+// line names: profiles, layouts (stored and built-in), clusters, hosts.
+func (a *app) inventoryNames(ctx context.Context, kind, prefix string) []string {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var names []string
+	switch kind {
+	case "host":
+		return a.hostNames(ctx, prefix)
+	case "layout":
+		names = layout.BuiltinNames()
+	}
+	b, err := a.sf.open()
+	if err == nil {
+		defer b.Close()
+		switch kind {
+		case "profile":
+			ps, _ := b.ListProfiles(ctx)
+			for _, p := range ps {
+				names = append(names, p.Name)
+			}
+		case "layout":
+			ls, _ := b.ListLayouts(ctx)
+			for _, l := range ls {
+				names = append(names, l.Name)
+			}
+		}
+	}
+	if kind == "cluster" {
+		if src, err := openClusters(&a.sf, ""); err == nil {
+			cs, _ := src.ListClusters(ctx)
+			src.Close()
+			for _, c := range cs {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// completeNamed completes the first positional argument with names of kind.
+func (a *app) completeNamed(kind string) cobra.CompletionFunc {
+	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return a.inventoryNames(c.Context(), kind, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeInventoryFlags gives every --profile, --layout, --cluster and
+// --host flag in the tree, present and future, completion from the
+// inventory (a flag that already has a completion keeps it).
+func (a *app) completeInventoryFlags(c *cobra.Command) {
+	for _, kind := range []string{"profile", "layout", "cluster", "host"} {
+		if c.LocalFlags().Lookup(kind) == nil {
+			continue
+		}
+		if _, ok := c.GetFlagCompletionFunc(kind); ok {
+			continue
+		}
+		k := kind
+		_ = c.RegisterFlagCompletionFunc(k, func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return a.inventoryNames(c.Context(), k, toComplete), cobra.ShellCompDirectiveNoFileComp
+		})
+	}
+	for _, s := range c.Commands() {
+		a.completeInventoryFlags(s)
 	}
 }

@@ -83,8 +83,9 @@ const lvsFileUsage = "read the cluster from this file instead of the inventory: 
 func lvsRenderCmd(a *app) *cobra.Command {
 	var file, format, director string
 	c := &cobra.Command{
-		Use:   "render CLUSTER [--format piranha|keepalived|ipvsadm] [--director HOST]",
-		Short: "print a cluster's lvs.cf, keepalived.conf or ipvsadm rules",
+		Use:               "render CLUSTER [--format piranha|keepalived|ipvsadm] [--director HOST]",
+		Short:             "print a cluster's lvs.cf, keepalived.conf or ipvsadm rules",
+		ValidArgsFunction: a.completeNamed("cluster"),
 		RunE: func(c *cobra.Command, pos []string) error {
 			p, err := a.lvsPlan(c.Context(), file, pos)
 			if err != nil {
@@ -109,8 +110,9 @@ func lvsApplyCmd(a *app) *cobra.Command {
 	var dryRun bool
 	var timeout time.Duration
 	c := &cobra.Command{
-		Use:   "apply CLUSTER [--dry-run] [--timeout 5s]",
-		Short: "make the kernel's IPVS table match a cluster (on a director, as root)",
+		Use:               "apply CLUSTER [--dry-run] [--timeout 5s]",
+		Short:             "make the kernel's IPVS table match a cluster (on a director, as root)",
+		ValidArgsFunction: a.completeNamed("cluster"),
 		RunE: func(c *cobra.Command, pos []string) error {
 			p, err := a.lvsPlan(c.Context(), file, pos)
 			if err != nil {

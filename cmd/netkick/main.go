@@ -100,6 +100,7 @@ func (a *app) rootCmd() *cobra.Command {
 	})
 	a.sf.register(root.PersistentFlags())
 	root.AddCommand(commands(a)...)
+	a.completeInventoryFlags(root)
 	return root
 }
 

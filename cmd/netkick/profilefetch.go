@@ -22,8 +22,9 @@ import (
 func profileFetchCmd(a *app) *cobra.Command {
 	var o fetchOptions
 	c := &cobra.Command{
-		Use:   "fetch NAME [--from URL|DIR] [--boot-root DIR] [--arch x86_64]",
-		Short: "copy a profile's installer kernel and initrd from its install tree into the boot root",
+		Use:               "fetch NAME [--from URL|DIR] [--boot-root DIR] [--arch x86_64]",
+		Short:             "copy a profile's installer kernel and initrd from its install tree into the boot root",
+		ValidArgsFunction: a.completeNamed("profile"),
 		RunE: func(c *cobra.Command, pos []string) error {
 			return a.profileFetch(c.Context(), o, pos)
 		},
