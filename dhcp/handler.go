@@ -188,6 +188,8 @@ type applied struct {
 	err    error
 	commit chan error
 	leases []inventory.Lease
+	// suspect is true for a DECLINE of a reservation kept until a probe confirms it.
+	suspect bool
 }
 
 // applyLocked makes the allocator change a decision asks for and queues
@@ -223,11 +225,19 @@ func (s *Server) applyLocked(ctx context.Context, d boot.LeaseDecision, si int, 
 		ap.commit = s.commit.enqueue(ctx, ap.leases)
 	case boot.ActDecline:
 		ap.ip = u32(d.Addr)
+		if ap.ip == reservation && s.probeable(ap.ip) {
+			// A reservation is probed before it is taken out: a DECLINE
+			// nobody else's answer confirms changes nothing.
+			ap.suspect = true
+			s.probeLater(ap.ip, mac, host, nil, false, now)
+			ap.commit = s.commit.enqueue(ctx, nil)
+			break
+		}
 		prev := s.alloc.lease(ap.ip)
 		ap.leases = s.alloc.decline(mac, ap.ip, declineHold, now)
 		ap.commit = s.commit.enqueue(ctx, ap.leases)
 		if len(ap.leases) > 0 && ap.ip == reservation {
-			s.probeLater(ap.ip, mac, host, prev, now)
+			s.probeLater(ap.ip, mac, host, prev, true, now)
 		}
 	}
 	return ap
@@ -272,14 +282,18 @@ func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si
 	case boot.ActRelease:
 		return reply{nil, nil, outReleased, ap.commit}
 	case boot.ActDecline:
-		if len(ap.leases) > 0 {
+		if len(ap.leases) > 0 || ap.suspect {
 			args := []any{"ip", addrOf(ap.ip).String(), "mac", mac}
+			then := "kept out of the pools"
+			if ap.suspect {
+				then = "kept until a probe confirms it"
+			}
 			if host != nil {
 				args = append(args, "host", host.ID())
 				s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-decline",
-					Detail: fmt.Sprintf("%s declined by this MAC (it says another machine answers for it)", addrOf(ap.ip))})
+					Detail: fmt.Sprintf("%s declined by this MAC (it says another machine answers for it): %s", addrOf(ap.ip), then)})
 			}
-			s.log.Warn("dhcp: client declined its address, saying another machine answers for it", args...)
+			s.log.Warn("dhcp: client declined its address, saying another machine answers for it; "+then, args...)
 		}
 		return reply{nil, nil, outDeclined, ap.commit}
 	case boot.ActInform:

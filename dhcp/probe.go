@@ -29,19 +29,32 @@ type prober interface {
 
 var errNotOnLink = errors.New("address is not on the interface's subnet (behind a relay): it cannot be probed")
 
-// declinedAddr is a declined reservation waiting to be given back.
+// declinedAddr is a reservation a DECLINE named: waiting for the probe
+// that confirms the DECLINE (confirmed false: the lease is untouched), or
+// declined and waiting to be given back (confirmed true).
 type declinedAddr struct {
-	mac    string           // the host's MAC that declined it
-	hostID string           // the host's id, for its timeline ("" unknown)
-	macs   []string         // every MAC of the host
-	prev   *inventory.Lease // the host's lease before the DECLINE, if known
-	next   time.Time        // when to probe
-	seen   string           // MAC last seen answering, to report once
+	confirmed bool
+	mac       string           // the host's MAC that declined it
+	hostID    string           // the host's id, for its timeline ("" unknown)
+	macs      []string         // every MAC of the host
+	prev      *inventory.Lease // the host's lease before the DECLINE, if known
+	next      time.Time        // when to probe
+	seen      string           // MAC last seen answering, to report once
 }
 
-// probeLater schedules the probe of a declined reservation. Call it under s.mu.
-func (s *Server) probeLater(ip uint32, mac string, host *inventory.Host, prev *inventory.Lease, now time.Time) {
-	d := &declinedAddr{mac: mac, prev: prev, next: now.Add(declineProbeAfter)}
+// probeable reports whether ip can be ARP-probed (a prober, on the
+// interface's own subnet).
+func (s *Server) probeable(ip uint32) bool {
+	return s.prober != nil && s.local >= 0 && s.subnets[s.local].prefix.Contains(addrOf(ip))
+}
+
+// probeLater schedules the probe of a reservation a DECLINE named; confirmed
+// says whether it is already declined. Call it under s.mu.
+func (s *Server) probeLater(ip uint32, mac string, host *inventory.Host, prev *inventory.Lease, confirmed bool, now time.Time) {
+	if d := s.declined[ip]; d != nil {
+		return // a probe is already due
+	}
+	d := &declinedAddr{confirmed: confirmed, mac: mac, prev: prev, next: now.Add(declineProbeAfter)}
 	if host != nil {
 		d.hostID, d.macs = host.ID(), host.MACs
 	}
@@ -60,7 +73,7 @@ func (s *Server) scheduleDeclined(now time.Time) {
 		if !ok || s.declined[ip] != nil {
 			continue
 		}
-		d := &declinedAddr{mac: mac, next: now.Add(declineProbeAfter)}
+		d := &declinedAddr{confirmed: true, mac: mac, next: now.Add(declineProbeAfter)}
 		if h, _ := s.lookup(mac); h != nil {
 			d.hostID, d.macs = h.ID(), h.MACs
 		}
@@ -102,18 +115,29 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 		case err != nil:
 			s.Metrics.probed(probeError)
 			s.log.Warn("dhcp: declined reservation not probed; it stays out for the decline hold", "ip", addr.String(), "mac", j.d.mac, "err", err)
+			var done chan error
 			s.mu.Lock()
+			if !j.d.confirmed {
+				done = s.confirmDecline(ctx, j.ip, j.d.mac)
+			}
 			if d := s.declined[j.ip]; d != nil {
+				d.confirmed = true
 				d.next = now.Add(declineHold) // the hold ends by then anyway
 			}
 			s.mu.Unlock()
-		case stranger == nil:
-			why := "no machine answered ARP for it"
-			res := probeFree
-			if hw != nil {
-				why = "only the host itself (" + hw.String() + ") answers for it: the DECLINE was not true"
-				res = probeOwner
+			s.logCommit(done, addr)
+		case stranger == nil && !j.d.confirmed:
+			why, res := freeResult(hw)
+			s.Metrics.probed(res)
+			s.mu.Lock()
+			delete(s.declined, j.ip)
+			s.mu.Unlock()
+			s.log.Info("dhcp: DECLINE of a reservation not confirmed; the host keeps its address", "ip", addr.String(), "mac", j.d.mac, "why", why)
+			if j.d.hostID != "" {
+				s.event(inventory.Event{HostID: j.d.hostID, Kind: "dhcp-decline-cleared", Detail: fmt.Sprintf("%s kept: the DECLINE was not confirmed, %s", addr, why)})
 			}
+		case stranger == nil:
+			why, res := freeResult(hw)
 			s.Metrics.probed(res)
 			s.mu.Lock()
 			ls := s.alloc.giveBack(j.ip, j.d.mac, j.d.prev, now)
@@ -131,12 +155,18 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 		default:
 			hw = stranger
 			s.Metrics.probed(probeInUse)
+			var done chan error
 			s.mu.Lock()
+			if !j.d.confirmed {
+				done = s.confirmDecline(ctx, j.ip, j.d.mac)
+			}
 			if d := s.declined[j.ip]; d != nil {
+				d.confirmed = true
 				d.next = now.Add(declineProbeEvery)
 				d.seen = hw.String()
 			}
 			s.mu.Unlock()
+			s.logCommit(done, addr)
 			if j.d.seen != hw.String() {
 				s.log.Warn("dhcp: declined reservation is in use by another machine; probing again", "ip", addr.String(), "host_mac", j.d.mac, "answered_by", hw.String())
 				if j.d.hostID != "" {
@@ -147,12 +177,43 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 	}
 }
 
+// freeResult says why a probe that no stranger answered frees the address:
+// nobody answered (hw nil), or only the host itself did.
+func freeResult(hw net.HardwareAddr) (string, int) {
+	if hw == nil {
+		return "no machine answered ARP for it", probeFree
+	}
+	return "only the host itself (" + hw.String() + ") answers for it", probeOwner
+}
+
+// confirmDecline takes a reservation out after a probe confirmed (or could
+// not refute) its DECLINE, keeping the host's lease to give back later.
+// Call it under s.mu.
+func (s *Server) confirmDecline(ctx context.Context, ip uint32, mac string) chan error {
+	prev := s.alloc.lease(ip)
+	ls := s.alloc.decline(mac, ip, declineHold, time.Now())
+	if d := s.declined[ip]; d != nil {
+		d.prev = prev
+	}
+	return s.commit.enqueue(ctx, ls)
+}
+
+// logCommit logs a failed lease write of a probe's outcome.
+func (s *Server) logCommit(done chan error, ip netip.Addr) {
+	if done == nil {
+		return
+	}
+	if err := <-done; err != nil {
+		s.log.Error("dhcp: declined reservation not recorded: lease not saved", "ip", ip.String(), "err", err)
+	}
+}
+
 // probe asks who answers for addr, on the interface's own subnet only.
 func (s *Server) probe(addr netip.Addr) ([]net.HardwareAddr, error) {
 	if s.prober == nil {
 		return nil, errors.New("no prober (the interface has no ARP socket)")
 	}
-	if s.local < 0 || !s.subnets[s.local].prefix.Contains(addr) {
+	if !s.probeable(u32(addr)) {
 		return nil, errNotOnLink
 	}
 	return s.prober.whoHas(addr, probeWait)

@@ -86,7 +86,7 @@ func (s *SQLite) SaveLeases(ctx context.Context, ls []Lease) error {
 			return err
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("save %d leases in %s: %w", len(ls), s.path, err)
 	}

@@ -79,6 +79,11 @@ type SQLite struct {
 	cache    readCache
 	documents
 
+	// wsem admits one write transaction of this process at a time: writers
+	// queue here in order instead of polling SQLite's lock in its busy
+	// handler, whose growing sleeps gave p99s of seconds in a boot storm.
+	wsem chan struct{}
+
 	events     chan eventReq
 	closed     chan struct{}
 	writerDone chan struct{}
@@ -107,7 +112,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	}
 	// Keep connections (and the statements prepared on them) between requests.
 	db.SetMaxIdleConns(8)
-	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap}
+	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap, wsem: make(chan struct{}, 1)}
 	s.documents = documents{b: s, cache: &s.cache}
 	if err := s.check(); err != nil {
 		db.Close()
@@ -132,6 +137,42 @@ func OpenSQLite(path string) (*SQLite, error) {
 	s.events, s.closed, s.writerDone = make(chan eventReq, 1024), make(chan struct{}), make(chan struct{})
 	go s.eventWriter()
 	return s, nil
+}
+
+// writeTx is a write transaction holding the process's write turn until it
+// commits or rolls back.
+type writeTx struct {
+	*sql.Tx
+	release func()
+	once    sync.Once
+}
+
+func (t *writeTx) Commit() error {
+	defer t.once.Do(t.release)
+	return t.Tx.Commit()
+}
+
+func (t *writeTx) Rollback() error {
+	defer t.once.Do(t.release)
+	return t.Tx.Rollback()
+}
+
+// beginWrite waits for the process's write turn, then begins a transaction
+// (BEGIN IMMEDIATE: other processes on the same file still wait in SQLite's
+// busy handler).
+func (s *SQLite) beginWrite(ctx context.Context) (*writeTx, error) {
+	select {
+	case s.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release := func() { <-s.wsem }
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &writeTx{Tx: tx, release: release}, nil
 }
 
 // private makes the store file at path readable by its owner only (0600,
@@ -173,7 +214,7 @@ func (s *SQLite) migrate() error {
 		return fmt.Errorf("inventory database %s: create schema_version: %w", s.path, err)
 	}
 	ctx := context.Background()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("inventory database %s: %w", s.path, err)
 	}
@@ -341,12 +382,12 @@ func (s *SQLite) PutHost(ctx context.Context, h *Host) error {
 	if err := NormalizeHost(h); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := putHostTx(ctx, tx, h); err != nil {
+	if err := putHostTx(ctx, tx.Tx, h); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -397,7 +438,7 @@ func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) erro
 // UpdateHostLogged is UpdateHost whose fn may also return an event for the
 // host's timeline: the change and its event commit in one transaction.
 func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host) (*Event, error)) (*Host, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -424,12 +465,12 @@ func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host
 	if h.ID() != id {
 		return nil, fmt.Errorf("%w: host %s: the first MAC is the host's identity and cannot change; remove and re-add the host", ErrInvalid, id)
 	}
-	if err := putHostTx(ctx, tx, h); err != nil {
+	if err := putHostTx(ctx, tx.Tx, h); err != nil {
 		return nil, err
 	}
 	if ev != nil {
 		ev.HostID = id
-		if err := s.insertEventsTx(ctx, tx, []Event{*ev}); err != nil {
+		if err := s.insertEventsTx(ctx, tx.Tx, []Event{*ev}); err != nil {
 			return nil, err
 		}
 	}
@@ -445,16 +486,16 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	if err := NormalizeHost(h); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := putHostTx(ctx, tx, h); err != nil {
+	if err := putHostTx(ctx, tx.Tx, h); err != nil {
 		return err
 	}
 	ev.HostID = h.ID()
-	if err := s.insertEventsTx(ctx, tx, []Event{ev}); err != nil {
+	if err := s.insertEventsTx(ctx, tx.Tx, []Event{ev}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -462,7 +503,7 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 
 // DeleteHost removes a host and its timeline.
 func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
@@ -476,7 +517,7 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	if err := bumpGeneration(ctx, tx); err != nil {
+	if err := bumpGeneration(ctx, tx.Tx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -515,7 +556,7 @@ func (s *SQLite) docList(ctx context.Context, kind string) ([]string, error) {
 }
 
 func (s *SQLite) docPut(ctx context.Context, kind, name, doc string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
@@ -525,14 +566,14 @@ func (s *SQLite) docPut(ctx context.Context, kind, name, doc string) error {
 	if err != nil {
 		return fmt.Errorf("save %s %q: %w", kind, name, err)
 	}
-	if err := bumpGeneration(ctx, tx); err != nil {
+	if err := bumpGeneration(ctx, tx.Tx); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
 func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
@@ -544,7 +585,7 @@ func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
 	}
-	if err := bumpGeneration(ctx, tx); err != nil {
+	if err := bumpGeneration(ctx, tx.Tx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -602,7 +643,7 @@ func (s *SQLite) eventWriter() {
 
 func (s *SQLite) writeEvents(batch []eventReq) error {
 	ctx := context.Background()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("record events: %w", err)
 	}
@@ -611,7 +652,7 @@ func (s *SQLite) writeEvents(batch []eventReq) error {
 	for i, r := range batch {
 		events[i] = r.e
 	}
-	if err := s.insertEventsTx(ctx, tx, events); err != nil {
+	if err := s.insertEventsTx(ctx, tx.Tx, events); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -692,13 +733,13 @@ func (s *SQLite) PutHosts(ctx context.Context, hosts []Host) error {
 			return fmt.Errorf("hosts[%d] (%s): %w", i, hosts[i].Hostname, err)
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	for i := range hosts {
-		if err := putHostTx(ctx, tx, &hosts[i]); err != nil {
+		if err := putHostTx(ctx, tx.Tx, &hosts[i]); err != nil {
 			return fmt.Errorf("hosts[%d] (%s): %w", i, hosts[i].Hostname, err)
 		}
 	}

@@ -78,7 +78,7 @@ netkick_report ` + ShellQuote(url)
 type Options struct {
 	TemplateDir  string // overrides built-in templates file by file; empty: built-ins only
 	FallbackZone string // zone for installers with broken zone data; empty: Europe/Paris
-	CPANRepo     string // repository name under /repo/ for CPAN RPMs; empty: "cpan"; "-": none
+	CPANRepo     string // repository name under /repo/ for CPAN RPMs (one el<major>/ per release below it); empty: "cpan"; "-": none
 	CPANGPGCheck bool
 	// Subnets are the DHCP subnets: a host whose reserved IP lies in one
 	// installs with static networking from its router and DNS.
@@ -255,12 +255,15 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 	if d.InstallURL == "" {
 		d.InstallURL = u.InstallTree(p.Name)
 	}
+	// One CPAN repository per EL release (netkick rpm build --target elN):
+	// each kickstart points at its own release's, e.g. /repo/cpan/el5/.
+	release := fmt.Sprintf("el%d/", o.Major)
 	switch repo := r.opts.CPANRepo; repo {
 	case "-":
 	case "":
-		d.CPAN = CPAN{BaseURL: u.Repo("cpan"), GPGCheck: r.opts.CPANGPGCheck}
+		d.CPAN = CPAN{BaseURL: u.Repo("cpan") + release, GPGCheck: r.opts.CPANGPGCheck}
 	default:
-		d.CPAN = CPAN{BaseURL: u.Repo(repo), GPGCheck: r.opts.CPANGPGCheck}
+		d.CPAN = CPAN{BaseURL: u.Repo(repo) + release, GPGCheck: r.opts.CPANGPGCheck}
 	}
 	return d, nil
 }

@@ -45,6 +45,11 @@ type BuildOptions struct {
 	// it differs from the build host's. Pure-Perl dists only: an XS module
 	// must be built against the target's perl, on a host like the target.
 	TargetSiteLib string
+	// Target, when set, is the EL release the RPM is for: its site lib
+	// (TargetSiteLib must then be empty), what its rpm accepts (EL5: MD5
+	// file digests, gzip payload) and its repodata (EL5: SHA-1). XS dists
+	// are refused: built here they would link against this host's perl.
+	Target *Target
 	// LogLines is how many of rpmbuild's last lines a failure shows (0 = 25).
 	LogLines int
 }
@@ -108,6 +113,17 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	defines, err := perlMacros(ctx, paths["rpmbuild"], paths["perl"])
 	if err != nil {
 		return nil, err
+	}
+	if t := o.Target; t != nil {
+		if o.TargetSiteLib != "" {
+			return nil, fmt.Errorf("give a target (%s) or a target site lib, not both", t.Name)
+		}
+		if plan.Arch {
+			return nil, fmt.Errorf("%s has XS/C code: built on this host it would link against this host's perl, not %s's system perl; build it on an %s host (only pure-Perl dists are built for another target)", d.File, t.Name, t.Name)
+		}
+		o.TargetSiteLib = t.SiteLib
+		defines = append(defines, t.defines()...)
+		fmt.Fprintf(progress, "      target %s\n", t.Name)
 	}
 	if o.TargetSiteLib != "" {
 		if plan.Arch {
@@ -193,7 +209,11 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	}
 	step(6, "createrepo_c --update %s", o.RepoDir)
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, paths["createrepo_c"], "--update", o.RepoDir)
+	crArgs := []string{"--update"}
+	if o.Target != nil {
+		crArgs = append(crArgs, o.Target.createrepoArgs()...)
+	}
+	cmd := exec.CommandContext(ctx, paths["createrepo_c"], append(crArgs, o.RepoDir)...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("createrepo_c --update %s: %w\n%s", o.RepoDir, err, lastLines(out.String(), lines))

@@ -303,11 +303,7 @@ func TestLintCommand(t *testing.T) {
 // NETKICK_KSVALIDATOR), lint reports its findings with their lines too.
 func TestLintRunsValidator(t *testing.T) {
 	wd, _ := os.Getwd()
-	var dirs []string
-	for d := filepath.Dir(filepath.Dir(wd)); filepath.Dir(d) != d; d = filepath.Dir(d) {
-		dirs = append(dirs, filepath.Join(filepath.Dir(d), "shared", "tools", "pykickstart"))
-	}
-	v, err := lint.FindValidator(os.Getenv, dirs...)
+	v, err := lint.FindValidator(os.Getenv, lint.CheckoutsBeside(filepath.Dir(filepath.Dir(wd)))...)
 	if err != nil {
 		testenv.Missing(t, err.Error())
 	}

@@ -80,17 +80,40 @@ func TestCLIRpm(t *testing.T) {
 
 	testenv.RequireProgram(t, "rpmbuild", "createrepo_c", "perl", "make")
 	data := filepath.Join(dir, "data")
-	out := run(t, bin, "rpm", "build", tarball, "--data", data)
-	for _, want := range []string{"[1/6] reading", "[4/6] rpmbuild", "[6/6] createrepo_c --update", "perl-Acme-Netkick-Cli-0.2-1.noarch.rpm"} {
+	// No target and no EL profile in the inventory: a clear error.
+	if out, err := exec.Command(bin, "rpm", "build", tarball, "--data", data).CombinedOutput(); err == nil || !strings.Contains(string(out), "give --target el5|el6|el7|el8|el9") {
+		t.Fatalf("rpm build without a target: %v\n%s", err, out)
+	}
+	out := run(t, bin, "rpm", "build", tarball, "--data", data, "--target", "el5")
+	for _, want := range []string{"[1/6] reading", "target el5", "installing into the target's site lib /usr/lib/perl5/site_perl/5.8.8", "[4/6] rpmbuild", "[6/6] createrepo_c --update", filepath.Join("repo", "cpan", "el5", "perl-Acme-Netkick-Cli-0.2-1.noarch.rpm")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rpm build output lacks %q:\n%s", want, out)
 		}
 	}
-	base, _ := startServe(t, bin, data)
-	if code, body := get(t, base+"/repo/cpan/repodata/repomd.xml"); code != 200 || !strings.Contains(body, "primary") {
-		t.Errorf("repomd.xml over HTTP: %d\n%s", code, body)
+	// --profile and the default take the release from the inventory.
+	demo := filepath.Join(dir, "demo.yaml")
+	os.WriteFile(demo, demoYAML, 0o644)
+	run(t, bin, "import", demo, "--data", data)
+	if out := run(t, bin, "rpm", "build", tarball, "--data", data, "--profile", "centos-7.9"); !strings.Contains(out, "building for el7 (profile centos-7.9)") || !strings.Contains(out, "/usr/local/share/perl5") {
+		t.Errorf("rpm build --profile centos-7.9:\n%s", out)
 	}
-	if code, body := get(t, base+"/repo/cpan/perl-Acme-Netkick-Cli-0.2-1.noarch.rpm"); code != 200 || !strings.HasPrefix(body, "\xed\xab\xee\xdb") {
-		t.Errorf("RPM over HTTP: %d, %d bytes", code, len(body))
+	if out := run(t, bin, "rpm", "build", tarball, "--data", data); !strings.Contains(out, "building for el9 (newest EL release among the profiles)") || !strings.Contains(out, filepath.Join("cpan", "el9")) {
+		t.Errorf("rpm build with the default target:\n%s", out)
+	}
+	// native: this host's perl, into the repository named.
+	if out, err := exec.Command(bin, "rpm", "build", tarball, "--data", data, "--target", "native").CombinedOutput(); err == nil || !strings.Contains(string(out), "--target native builds for this host's own perl") {
+		t.Errorf("native without --repo: %v\n%s", err, out)
+	}
+	if out := run(t, bin, "rpm", "build", tarball, "--target", "native", "--repo", filepath.Join(data, "repo", "cpan", "el8")); strings.Contains(out, "target el") {
+		t.Errorf("native build used a target:\n%s", out)
+	}
+	base, _ := startServe(t, bin, data)
+	for _, tg := range []string{"el5", "el7", "el9"} {
+		if code, body := get(t, base+"/repo/cpan/"+tg+"/repodata/repomd.xml"); code != 200 || !strings.Contains(body, "primary") {
+			t.Errorf("%s repomd.xml over HTTP: %d\n%s", tg, code, body)
+		}
+		if code, body := get(t, base+"/repo/cpan/"+tg+"/perl-Acme-Netkick-Cli-0.2-1.noarch.rpm"); code != 200 || !strings.HasPrefix(body, "\xed\xab\xee\xdb") {
+			t.Errorf("%s RPM over HTTP: %d, %d bytes", tg, code, len(body))
+		}
 	}
 }
