@@ -207,7 +207,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		return err
 	}
 	if created {
-		fmt.Fprintf(a.stderr, "netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", tokenFile, token)
+		fmt.Fprint(a.stderr, tokenNotice(tokenFile, token, os.Getenv("JOURNAL_STREAM") != ""))
 	}
 	var demoHosts []*inventory.Host
 	if cfg.Demo {
@@ -744,4 +744,14 @@ func resolveServeConfig(fs *pflag.FlagSet, configPath string, flagCfg serveConfi
 		}
 	})
 	return cfg, nil
+}
+
+// tokenNotice is what serve prints when it has created the admin token. On a
+// terminal the token itself is shown once; when stderr goes to the journal
+// (systemd sets JOURNAL_STREAM), which others may read, only where it is.
+func tokenNotice(path, token string, toJournal bool) string {
+	if toJournal {
+		return fmt.Sprintf("netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`\n", path)
+	}
+	return fmt.Sprintf("netkick: admin token created in %s (0600); use it as `Authorization: Bearer <token>`:\n%s\n", path, token)
 }
