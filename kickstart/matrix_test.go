@@ -173,14 +173,7 @@ func repoRoot(t *testing.T) string {
 // parents (a CI clone has ../shared beside it). Missing: skip, or fail under CI.
 func findValidator(t *testing.T) *lint.Validator {
 	t.Helper()
-	var dirs []string
-	for d := repoRoot(t); ; d = filepath.Dir(d) {
-		dirs = append(dirs, filepath.Join(filepath.Dir(d), "shared", "tools", "pykickstart"))
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	v, err := lint.FindValidator(os.Getenv, dirs...)
+	v, err := lint.FindValidator(os.Getenv, lint.CheckoutsBeside(repoRoot(t))...)
 	if err != nil {
 		testenv.Missing(t, err.Error())
 		return nil

@@ -231,9 +231,12 @@ func TestStartupErrors(t *testing.T) {
 		{"port taken", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "256.0.0.1:1"}
 		}, "choose another address with --http"},
-		{"postgres not yet", func(dir string) []string {
-			return []string{"serve", "--data", dir, "--store", "postgres://x"}
-		}, "not supported"},
+		{"postgres password on the command line", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--store", "postgres://netkick:secret@127.0.0.1/netkick"}
+		}, "holds a password"},
+		{"postgres unreachable", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--store", "postgres://netkick@127.0.0.1:1/netkick?connect_timeout=2"}
+		}, "postgres://127.0.0.1:1/netkick"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,11 +303,7 @@ func TestLintCommand(t *testing.T) {
 // NETKICK_KSVALIDATOR), lint reports its findings with their lines too.
 func TestLintRunsValidator(t *testing.T) {
 	wd, _ := os.Getwd()
-	var dirs []string
-	for d := filepath.Dir(filepath.Dir(wd)); filepath.Dir(d) != d; d = filepath.Dir(d) {
-		dirs = append(dirs, filepath.Join(filepath.Dir(d), "shared", "tools", "pykickstart"))
-	}
-	v, err := lint.FindValidator(os.Getenv, dirs...)
+	v, err := lint.FindValidator(os.Getenv, lint.CheckoutsBeside(filepath.Dir(filepath.Dir(wd)))...)
 	if err != nil {
 		testenv.Missing(t, err.Error())
 	}

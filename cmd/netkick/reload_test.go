@@ -160,3 +160,20 @@ func TestServeReload(t *testing.T) {
 		t.Errorf("log does not name the broken template:\n%s", log.String())
 	}
 }
+
+func TestTokenNotice(t *testing.T) {
+	const tok = "0123456789abcdef0123456789abcdef"
+	cases := []struct {
+		name      string
+		toJournal bool
+		shown     bool
+	}{{"terminal: shown once", false, true}, {"journal: only the path", true, false}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := tokenNotice("/var/lib/netkick/admin.token", tok, c.toJournal)
+			if strings.Contains(n, tok) != c.shown || !strings.Contains(n, "/var/lib/netkick/admin.token") {
+				t.Fatalf("notice %q: token shown %v, want %v, and the path", n, strings.Contains(n, tok), c.shown)
+			}
+		})
+	}
+}

@@ -69,11 +69,7 @@ func TestCheckRelease(t *testing.T) {
 func validatorForTest(t *testing.T) *Validator {
 	t.Helper()
 	wd, _ := os.Getwd()
-	var dirs []string
-	for d := filepath.Dir(filepath.Dir(wd)); filepath.Dir(d) != d; d = filepath.Dir(d) {
-		dirs = append(dirs, filepath.Join(filepath.Dir(d), "shared", "tools", "pykickstart"))
-	}
-	v, err := FindValidator(os.Getenv, dirs...)
+	v, err := FindValidator(os.Getenv, CheckoutsBeside(filepath.Dir(filepath.Dir(wd)))...)
 	if err != nil {
 		testenv.Missing(t, err.Error())
 	}
@@ -129,5 +125,27 @@ func TestParseValidatorOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCheckoutsBeside(t *testing.T) {
+	got := CheckoutsBeside("/work/wt/ks")
+	want := []string{"/work/wt/shared/tools/pykickstart", "/work/shared/tools/pykickstart", "/shared/tools/pykickstart"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+// TestFindValidatorEnv: a set NETKICK_KSVALIDATOR that names nothing usable
+// is an error naming it, not a silent fall-through to PATH.
+func TestFindValidatorEnv(t *testing.T) {
+	_, err := FindValidator(func(string) string { return "/nonexistent/ksvalidator" })
+	if err == nil || !strings.Contains(err.Error(), EnvValidator+"=/nonexistent/ksvalidator") {
+		t.Fatalf("got %v", err)
+	}
+	dir := t.TempDir()
+	_, err = FindValidator(func(string) string { return dir })
+	if err == nil || !strings.Contains(err.Error(), "holds no pykickstart/parser.py") {
+		t.Fatalf("got %v", err)
 	}
 }

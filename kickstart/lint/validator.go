@@ -55,6 +55,18 @@ func FindValidator(getenv func(string) string, dirs ...string) (*Validator, erro
 	return nil, ErrNoValidator
 }
 
+// CheckoutsBeside lists where a shared pykickstart copy may sit for a
+// repository at dir: shared/tools/pykickstart beside dir and beside each of
+// its parents (a CI clone has ../shared next to it, a worktree further up),
+// nearest first; for FindValidator's dirs.
+func CheckoutsBeside(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); filepath.Dir(d) != d; d = filepath.Dir(d) {
+		out = append(out, filepath.Join(filepath.Dir(d), "shared", "tools", "pykickstart"))
+	}
+	return out
+}
+
 // validatorAt makes a Validator of a checkout directory, a ksvalidator.py
 // inside one, or a program.
 func validatorAt(p string) (*Validator, error) {
