@@ -66,6 +66,19 @@ var migrations = []string{
 		hash TEXT NOT NULL UNIQUE,
 		created INTEGER NOT NULL
 	);`,
+	// 5: each host's BMC, apart from the host so that exports and host reads
+	// never carry its password.
+	`CREATE TABLE host_bmcs (
+		mac TEXT PRIMARY KEY,
+		driver TEXT NOT NULL,
+		address TEXT NOT NULL,
+		port INTEGER NOT NULL,
+		user TEXT NOT NULL,
+		password TEXT NOT NULL,
+		password_file TEXT NOT NULL,
+		power_state TEXT NOT NULL DEFAULT '',
+		power_checked INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous
@@ -501,7 +514,7 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	return tx.Commit()
 }
 
-// DeleteHost removes a host and its timeline.
+// DeleteHost removes a host, its timeline and its BMC settings.
 func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
@@ -512,7 +525,7 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	for _, q := range []string{`DELETE FROM host_macs WHERE host_id = ?`, `DELETE FROM hosts WHERE id = ?`, `DELETE FROM events WHERE host_id = ?`} {
+	for _, q := range []string{`DELETE FROM host_macs WHERE host_id = ?`, `DELETE FROM hosts WHERE id = ?`, `DELETE FROM events WHERE host_id = ?`, `DELETE FROM host_bmcs WHERE mac = ?`} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}

@@ -156,6 +156,9 @@ type Options struct {
 	Now func() time.Time
 	// Random is the source of build tokens (default crypto/rand).
 	Random io.Reader
+	// Power opens the driver for a host's BMC (default: power.Open with
+	// power.DefaultLimits).
+	Power PowerOpener
 	// Warn receives failures that do not fail the operation (an event that
 	// could not be recorded); nil: dropped.
 	Warn func(msg string, args ...any)
