@@ -199,6 +199,7 @@ func (s *Server) routes(e *echo.Echo) error {
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
+	s.powerRoutes(api)
 	s.profileRoutes(api)
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)
