@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,6 +17,7 @@ import (
 
 func (s *Server) hostRoutes(api *echo.Group) {
 	api.GET("/hosts", s.listHosts)
+	api.GET("/summary", s.summary)
 	api.POST("/hosts", s.postHost)
 	api.GET("/hosts/:mac", s.getHost)
 	api.PUT("/hosts/:mac", s.putHost)
@@ -34,7 +37,48 @@ func (s *Server) listHosts(c echo.Context) error {
 	if hosts == nil {
 		hosts = []inventory.Host{}
 	}
+	v := c.QueryParams()
+	if v.Has("label") || v.Has("q") || v.Has("sort") || v.Has("page") || v.Has("per_page") {
+		// The web page's hosts table: filtered, sorted and paged the same way.
+		q := provision.HostQuery{Label: v.Get("label"), Text: v.Get("q"), Sort: v.Get("sort")}
+		if !provision.CheckSort(q.Sort) {
+			return badRequest("sort "+q.Sort+": unknown column", "sort by one of "+strings.Join(provision.SortKeys, ", ")+" (a leading - reverses)")
+		}
+		for k, p := range map[string]*int{"page": &q.Page, "per_page": &q.PerPage} {
+			if x := v.Get(k); x != "" {
+				n, err := strconv.Atoi(x)
+				if err != nil || n < 0 {
+					return badRequest(k+" "+x+": not a page number", "give page and per_page as whole numbers, e.g. page=2&per_page=50")
+				}
+				*p = n
+			}
+		}
+		p := provision.QueryHosts(hosts, q)
+		c.Response().Header().Set("X-Total-Count", strconv.Itoa(p.Total))
+		c.Response().Header().Set("X-Page", strconv.Itoa(p.Page))
+		c.Response().Header().Set("X-Pages", strconv.Itoa(p.Pages))
+		if p.Hosts == nil {
+			p.Hosts = []inventory.Host{}
+		}
+		return c.JSON(http.StatusOK, p.Hosts)
+	}
 	return c.JSON(http.StatusOK, hosts)
+}
+
+// summary counts hosts by state (the web page's counts).
+func (s *Server) summary(c echo.Context) error {
+	hosts, err := s.opts.Store.ListHosts(c.Request().Context(), inventory.HostFilter{})
+	if err != nil {
+		return err
+	}
+	states := map[inventory.State]int{}
+	for _, st := range inventory.States() {
+		states[st] = 0
+	}
+	for i := range hosts {
+		states[hosts[i].State]++
+	}
+	return c.JSON(http.StatusOK, map[string]any{"hosts": len(hosts), "states": states})
 }
 
 // hostJSON answers a host with its ETag.
@@ -187,26 +231,33 @@ func (s *Server) hostEvents(c echo.Context) error {
 
 // renderHost shows exactly what a host would be served (admin; no token needed).
 func (s *Server) renderHost(c echo.Context) error {
-	ctx := c.Request().Context()
-	switch kind := c.Param("kind"); kind {
+	out, err := s.render(c.Request().Context(), c.Param("kind"), c.Param("mac"), c.Request())
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", out)
+}
+
+// render is what `netkick render KIND HOST` prints, for a request that came
+// in on r (the API and the web page show the same bytes).
+func (s *Server) render(ctx context.Context, kind, key string, r *http.Request) ([]byte, error) {
+	base := s.baseOf(r)
+	switch kind {
 	case "kickstart":
-		out, err := s.prov.RenderKickstart(ctx, c.Param("mac"), s.serverURL(c))
-		if err != nil {
-			return err
-		}
-		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", out)
+		return s.prov.RenderKickstart(ctx, key, base)
 	case "pxelinux", "ipxe", "grub":
-		req := bootfs.Request{BaseURL: s.urls(c).Base()}
+		u := s.prov.URLs().Or(base)
+		req := bootfs.Request{BaseURL: u.Base()}
 		if kind == "ipxe" {
-			req.FileBase = s.urls(c).BootRoot()
+			req.FileBase = u.BootRoot()
 		}
-		out, err := bootfs.Render(ctx, s.opts.Store, nil, kind, c.Param("mac"), req)
+		out, err := bootfs.Render(ctx, s.opts.Store, nil, kind, key, req)
 		if err != nil {
-			return bootError(kind, err)
+			return nil, bootError(kind, err)
 		}
-		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
+		return []byte(out), nil
 	default:
-		return badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe, grub")
+		return nil, badRequest("cannot render "+kind, "render one of: kickstart, pxelinux, ipxe, grub")
 	}
 }
 

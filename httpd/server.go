@@ -25,6 +25,7 @@ import (
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/provision/check"
 	"github.com/netkick/netkick/provision/urls"
+	"github.com/netkick/netkick/web"
 )
 
 // Options configure a Server.
@@ -115,7 +116,9 @@ func New(opts Options) (*Server, error) {
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
 	e.Use(s.observe)
-	s.routes(e)
+	if err := s.routes(e); err != nil {
+		return nil, err
+	}
 	s.echo = e
 	return s, nil
 }
@@ -174,8 +177,21 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	return s.echo.Shutdown(sctx)
 }
 
-func (s *Server) routes(e *echo.Echo) {
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+// handleHealth answers 200 "ok" while the store answers, and 503 "degraded"
+// naming the failure when it does not (a shared database lost): the server
+// still serves what it can decide without the store, and a load balancer
+// or monitor can tell.
+func (s *Server) handleHealth(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.opts.Store.Generation(ctx); err != nil {
+		return c.String(http.StatusServiceUnavailable, "degraded: inventory store unreachable: "+err.Error()+"\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
+
+func (s *Server) routes(e *echo.Echo) error {
+	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", s.handleMetrics)
 	e.GET("/ks/:mac", s.handleKickstart)
 	s.repoRoutes(e)
@@ -183,6 +199,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
+	s.powerRoutes(api)
 	s.profileRoutes(api)
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)
@@ -190,6 +207,21 @@ func (s *Server) routes(e *echo.Echo) {
 	s.dumpRoutes(e, api)
 	s.checkRoutes(api)
 	s.bootRoutes(e)
+	return s.webRoutes(e)
+}
+
+// webRoutes mounts the web page (package web) at /.
+func (s *Server) webRoutes(e *echo.Echo) error {
+	w, err := web.New(web.Options{Prov: s.prov, AdminToken: s.opts.AdminToken, Render: s.render, Log: s.log})
+	if err != nil {
+		return err
+	}
+	h := echo.WrapHandler(w.Handler())
+	for _, p := range web.Paths {
+		e.GET(p, h)
+		e.POST(p, h)
+	}
+	return nil
 }
 
 func (s *Server) handleMetrics(c echo.Context) error {
@@ -355,11 +387,14 @@ func (s *Server) urls(c echo.Context) urls.URLs {
 }
 
 // serverURL is the base URL the client used to reach us, unless configured.
-func (s *Server) serverURL(c echo.Context) string {
+func (s *Server) serverURL(c echo.Context) string { return s.baseOf(c.Request()) }
+
+// baseOf is serverURL for a plain request.
+func (s *Server) baseOf(r *http.Request) string {
 	if u := s.prov.URLs(); !u.IsZero() {
 		return u.Base()
 	}
-	return "http://" + c.Request().Host
+	return "http://" + r.Host
 }
 
 // SetPublicURL sets the base URL of every URL a machine is given (serve sets

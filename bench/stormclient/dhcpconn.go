@@ -5,10 +5,12 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // dhcpMux shares one raw socket (UDP port 68, as firmware sends from
@@ -49,6 +51,9 @@ func newDHCPMux(iface string) (*dhcpMux, error) {
 			if err == nil {
 				err = f.SetBPF(raw)
 			}
+			if err == nil {
+				err = bigReadBuffer(b.PacketConn)
+			}
 			if err != nil {
 				c.Close()
 				return nil, fmt.Errorf("BPF filter on %s: %w", iface, err)
@@ -58,6 +63,28 @@ func newDHCPMux(iface string) (*dhcpMux, error) {
 	m := &dhcpMux{raw: c, by: map[string]*muxConn{}}
 	go m.loop()
 	return m, nil
+}
+
+// bigReadBuffer gives the shared socket room for the replies of every
+// machine at once: with the default buffer (about 100 packets) replies were
+// dropped while the process was busy with TFTP and HTTP, and the machines
+// retransmitted after 4 s against either server.
+func bigReadBuffer(c net.PacketConn) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 func (m *dhcpMux) loop() {

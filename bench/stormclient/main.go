@@ -75,6 +75,7 @@ type settings struct {
 	blksize      int
 	httpTimeout  time.Duration
 	callbackTrys int
+	dhcpDebug    bool
 }
 
 func cmdRun(args []string) error {
@@ -95,6 +96,7 @@ func cmdRun(args []string) error {
 	fs.IntVar(&st.blksize, "blksize", 1468, "TFTP blksize asked for")
 	fs.DurationVar(&st.httpTimeout, "http-timeout", 2*time.Minute, "HTTP request timeout")
 	fs.IntVar(&st.callbackTrys, "callback-tries", 10, "tries of the %post install report")
+	fs.BoolVar(&st.dhcpDebug, "dhcp-debug", false, "print every DHCP message sent and received (stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -320,7 +322,11 @@ func (m *machine) installer() error {
 func (m *machine) dhcp(r *stageResult, mods []dhcpv4.Modifier) (string, error) {
 	c := m.mux.conn(m.mac)
 	defer c.Close()
-	cl, err := nclient4.NewWithConn(c, m.mac, nclient4.WithTimeout(m.st.dhcpTimeout), nclient4.WithRetry(m.st.dhcpTries))
+	opts := []nclient4.ClientOpt{nclient4.WithTimeout(m.st.dhcpTimeout), nclient4.WithRetry(m.st.dhcpTries)}
+	if m.st.dhcpDebug {
+		opts = append(opts, nclient4.WithSummaryLogger())
+	}
+	cl, err := nclient4.NewWithConn(c, m.mac, opts...)
 	if err != nil {
 		return "", err
 	}
