@@ -260,6 +260,48 @@ func (a *allocator) bind(si int, mac string, ip, reservation uint32, hostname st
 	return out, nil
 }
 
+// reuseShare is the part of the lease time within which a lease granted or
+// renewed is given again as it stands, with no write (Kea's lease caching
+// uses the same default).
+const reuseShare = 4
+
+// leaseReusable decides whether a REQUEST by mac for the address of lease l
+// can be answered with l unchanged: l is mac's bound lease under the same
+// hostname, granted less than a quarter of the lease time ago (the
+// firmware, iPXE and the installer each ask within seconds). It returns the
+// whole seconds left on l, which the ACK then states, so what the store
+// holds is exactly what the client is told.
+func leaseReusable(l *inventory.Lease, mac, hostname string, leaseTime time.Duration, now time.Time) (time.Duration, bool) {
+	if l == nil || l.MAC != mac || l.State != inventory.LeaseBound || l.Hostname != hostname {
+		return 0, false
+	}
+	left := l.Expires.Sub(now).Truncate(time.Second)
+	if left <= 0 || left > leaseTime || leaseTime-left > leaseTime/reuseShare {
+		return 0, false
+	}
+	return left, true
+}
+
+// reuse keeps mac's lease on ip as it stands when leaseReusable allows it
+// (and the address is still the one mac is bound to, within the subnet and
+// its reservation), dropping the offer it answers; it returns the time left.
+func (a *allocator) reuse(si int, mac string, ip, reservation uint32, hostname string, now time.Time) (time.Duration, bool) {
+	s := a.subnets[si]
+	key := macKey{mac, si}
+	if !s.prefix.Contains(addrOf(ip)) || reservation != 0 && ip != reservation || a.byMAC[key] != ip {
+		return 0, false
+	}
+	left, ok := leaseReusable(a.leases[ip], mac, hostname, s.lease, now)
+	if !ok {
+		return 0, false
+	}
+	a.dropOffer(ip)
+	if prev, ok := a.offerOf[key]; ok {
+		a.dropOffer(prev)
+	}
+	return left, true
+}
+
 // hasRecord reports whether mac holds (or was last given) ip.
 func (a *allocator) hasRecord(ip uint32, mac string) bool {
 	l := a.leases[ip]

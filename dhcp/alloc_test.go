@@ -229,3 +229,41 @@ func TestConfigNormalize(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaseReusable(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	const mac = "52:54:00:00:00:01"
+	bound := func(granted time.Duration, f func(*inventory.Lease)) *inventory.Lease {
+		l := &inventory.Lease{IP: "192.0.2.10", MAC: mac, State: inventory.LeaseBound, Hostname: "h1",
+			Expires: now.Add(-granted).Add(time.Hour), Updated: now.Add(-granted)}
+		if f != nil {
+			f(l)
+		}
+		return l
+	}
+	tests := []struct {
+		name string
+		l    *inventory.Lease
+		ok   bool
+		left time.Duration
+	}{
+		{"granted 3 s ago: the firmware's lease, asked again by iPXE", bound(3*time.Second, nil), true, time.Hour - 3*time.Second},
+		{"granted just now, sub-second left over is dropped", bound(300*time.Millisecond, nil), true, time.Hour - time.Second},
+		{"granted 15 min ago: still a quarter", bound(15*time.Minute, nil), true, 45 * time.Minute},
+		{"granted 16 min ago: renewed with a write", bound(16*time.Minute, nil), false, 0},
+		{"no lease", nil, false, 0},
+		{"another MAC's lease", bound(time.Second, func(l *inventory.Lease) { l.MAC = "52:54:00:00:00:02" }), false, 0},
+		{"released", bound(time.Second, func(l *inventory.Lease) { l.State = inventory.LeaseReleased }), false, 0},
+		{"hostname changed", bound(time.Second, func(l *inventory.Lease) { l.Hostname = "old" }), false, 0},
+		{"expired", bound(2*time.Hour, nil), false, 0},
+		{"longer than the lease time (the subnet's lease was shortened)", bound(0, func(l *inventory.Lease) { l.Expires = now.Add(2 * time.Hour) }), false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			left, ok := leaseReusable(tc.l, mac, "h1", time.Hour, now)
+			if ok != tc.ok || left != tc.left {
+				t.Errorf("leaseReusable = %v, %v; want %v, %v", left, ok, tc.left, tc.ok)
+			}
+		})
+	}
+}

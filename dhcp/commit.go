@@ -47,6 +47,18 @@ func (c *committer) enqueue(ctx context.Context, ls []inventory.Lease) chan erro
 	return done
 }
 
+// barrier returns a channel that yields once every request queued before it
+// has committed (with the error of the batch it joined); it writes nothing.
+func (c *committer) barrier(ctx context.Context) chan error {
+	done := make(chan error, 1)
+	select {
+	case c.ch <- commitReq{done: done}:
+	case <-ctx.Done():
+		done <- ctx.Err()
+	}
+	return done
+}
+
 func (c *committer) run(ctx context.Context) {
 	for {
 		var first commitReq
@@ -76,7 +88,10 @@ func (c *committer) run(ctx context.Context) {
 		}
 		window.Stop()
 		// The commit runs even if ctx ends meanwhile: a started batch finishes.
-		err := c.save(context.WithoutCancel(ctx), all)
+		var err error
+		if len(all) > 0 { // barriers alone write nothing
+			err = c.save(context.WithoutCancel(ctx), all)
+		}
 		for _, r := range batch {
 			r.done <- err
 		}

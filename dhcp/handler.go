@@ -188,6 +188,8 @@ type applied struct {
 	err    error
 	commit chan error
 	leases []inventory.Lease
+	// left is the time left on a lease given again unchanged (0: a new lease).
+	left time.Duration
 	// suspect is true for a DECLINE of a reservation kept until a probe confirms it.
 	suspect bool
 }
@@ -213,6 +215,13 @@ func (s *Server) applyLocked(ctx context.Context, d boot.LeaseDecision, si int, 
 		}
 	case boot.ActAck:
 		ap.ip = u32(d.Addr)
+		if left, ok := s.alloc.reuse(si, mac, ap.ip, reservation, hostname, now); ok {
+			// Nothing to write, but the ACK still waits for the writes
+			// queued before it (the lease it repeats may be one of them).
+			ap.left = left
+			ap.commit = s.commit.barrier(ctx)
+			break
+		}
 		ap.leases, ap.err = s.alloc.bind(si, mac, ap.ip, reservation, hostname, now)
 		if ap.err == nil {
 			ap.commit = s.commit.enqueue(ctx, ap.leases)
@@ -271,6 +280,11 @@ func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si
 			return reply{s.nak(req, ap.err.Error()), s.destOf(req, nakDest(d.Dest)), outNak, nil}
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeAck, addrOf(ap.ip).AsSlice(), s.subnets[si], bd, hostname)
+		if ap.left > 0 {
+			resp.UpdateOption(dhcpv4.OptIPAddressLeaseTime(ap.left))
+			resp.UpdateOption(dhcpv4.OptRenewTimeValue(ap.left / 2))
+			resp.UpdateOption(dhcpv4.OptRebindingTimeValue(ap.left * 7 / 8))
+		}
 		if host != nil {
 			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: bootDetail(addrOf(ap.ip).String(), bd)})
 		}

@@ -3,6 +3,7 @@ package dhcp
 import (
 	"context"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -70,11 +71,15 @@ func TestRFC2131(t *testing.T) {
 		name string
 		run  func(t *testing.T, s *Server)
 	}{
-		{"renewal extends the lease and is unicast to ciaddr", func(t *testing.T, s *Server) {
+		{"renewal at T1 extends the lease and is unicast to ciaddr", func(t *testing.T, s *Server) {
 			a := exchange{t, s, macA}
 			ip := a.dora()
-			before := storedLease(t, s, ip).Expires
-			time.Sleep(10 * time.Millisecond)
+			// Half the lease time has gone by (the allocator's view of it).
+			s.mu.Lock()
+			l := s.alloc.leases[u32(netip.AddrFrom4([4]byte(ip.To4())))]
+			l.Expires = l.Expires.Add(-30 * time.Minute)
+			before := l.Expires
+			s.mu.Unlock()
 			m, _ := dhcpv4.New(dhcpv4.WithHwAddr(macA), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest), dhcpv4.WithClientIP(ip))
 			resp, dst := s.HandleBytes(context.Background(), m.ToBytes(), &net.UDPAddr{IP: ip, Port: 68}, 67)
 			if resp == nil || resp.MessageType() != dhcpv4.MessageTypeAck || !resp.YourIPAddr.Equal(ip) {
@@ -85,6 +90,23 @@ func TestRFC2131(t *testing.T) {
 			}
 			if after := storedLease(t, s, ip).Expires; !after.After(before) {
 				t.Errorf("expiry %v not extended past %v", after, before)
+			}
+		}},
+		{"a REQUEST soon after the ACK repeats the lease: no write, the ACK states the time left", func(t *testing.T, s *Server) {
+			a := exchange{t, s, macA}
+			ip := a.dora()
+			stored := storedLease(t, s, ip)
+			time.Sleep(1100 * time.Millisecond)
+			resp := a.send(dhcpv4.MessageTypeRequest, dhcpv4.WithClientIP(ip))
+			if resp == nil || resp.MessageType() != dhcpv4.MessageTypeAck || !resp.YourIPAddr.Equal(ip) {
+				t.Fatalf("REQUEST got %v", resp)
+			}
+			if after := storedLease(t, s, ip); !after.Expires.Equal(stored.Expires) || !after.Updated.Equal(stored.Updated) {
+				t.Errorf("stored lease rewritten: %+v, was %+v", after, stored)
+			}
+			left := time.Until(stored.Expires)
+			if got := resp.IPAddressLeaseTime(0); got > left || got < left-2*time.Second {
+				t.Errorf("ACK lease time %v, want the %v left on the stored lease", got, left)
 			}
 		}},
 		{"renewal of another client's address is NAKed", func(t *testing.T, s *Server) {
