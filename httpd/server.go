@@ -177,8 +177,21 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	return s.echo.Shutdown(sctx)
 }
 
+// handleHealth answers 200 "ok" while the store answers, and 503 "degraded"
+// naming the failure when it does not (a shared database lost): the server
+// still serves what it can decide without the store, and a load balancer
+// or monitor can tell.
+func (s *Server) handleHealth(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.opts.Store.Generation(ctx); err != nil {
+		return c.String(http.StatusServiceUnavailable, "degraded: inventory store unreachable: "+err.Error()+"\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
+
 func (s *Server) routes(e *echo.Echo) error {
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", s.handleMetrics)
 	e.GET("/ks/:mac", s.handleKickstart)
 	s.repoRoutes(e)
@@ -186,6 +199,7 @@ func (s *Server) routes(e *echo.Echo) error {
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
 	s.hostRoutes(api)
+	s.powerRoutes(api)
 	s.profileRoutes(api)
 	s.clusterRoutes(api)
 	s.layoutRoutes(api)

@@ -92,16 +92,6 @@ func Import(ctx context.Context, s Store, d *Dump) error {
 			return err
 		}
 	}
-	// Hosts go in one transaction where the store offers it: all or none, and fast.
-	if b, ok := s.(interface {
-		PutHosts(context.Context, []Host) error
-	}); ok {
-		return b.PutHosts(ctx, d.Hosts)
-	}
-	for i := range d.Hosts {
-		if err := s.PutHost(ctx, &d.Hosts[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Hosts go in one transaction: all or none, and fast.
+	return s.PutHosts(ctx, d.Hosts)
 }

@@ -38,24 +38,36 @@ func (l *Lease) Active(now time.Time) bool {
 	return (l.State == LeaseBound || l.State == LeaseDeclined) && now.Before(l.Expires)
 }
 
+// leaseColumns are the columns scanLease reads, in order.
+const leaseColumns = `ip, mac, state, expires, hostname, updated`
+
+// scanLease reads one row of leaseColumns.
+func scanLease(scan func(dest ...any) error) (Lease, error) {
+	var l Lease
+	var exp, upd int64
+	var st string
+	if err := scan(&l.IP, &l.MAC, &st, &exp, &l.Hostname, &upd); err != nil {
+		return Lease{}, err
+	}
+	l.State = LeaseState(st)
+	l.Expires = time.Unix(0, exp).UTC()
+	l.Updated = time.Unix(0, upd).UTC()
+	return l, nil
+}
+
 // Leases returns every stored lease, ordered by address text.
 func (s *SQLite) Leases(ctx context.Context) ([]Lease, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT ip, mac, state, expires, hostname, updated FROM leases ORDER BY ip`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+leaseColumns+` FROM leases ORDER BY ip`)
 	if err != nil {
 		return nil, fmt.Errorf("read leases from %s: %w", s.path, err)
 	}
 	defer rows.Close()
 	var out []Lease
 	for rows.Next() {
-		var l Lease
-		var exp, upd int64
-		var st string
-		if err := rows.Scan(&l.IP, &l.MAC, &st, &exp, &l.Hostname, &upd); err != nil {
+		l, err := scanLease(rows.Scan)
+		if err != nil {
 			return nil, fmt.Errorf("read leases from %s: %w", s.path, err)
 		}
-		l.State = LeaseState(st)
-		l.Expires = time.Unix(0, exp).UTC()
-		l.Updated = time.Unix(0, upd).UTC()
 		out = append(out, l)
 	}
 	return out, rows.Err()
@@ -81,32 +93,8 @@ func (s *SQLite) SaveLeases(ctx context.Context, ls []Lease) error {
 	defer tx.Rollback()
 	// One multi-row statement per chunk: the driver prepares each statement
 	// anew, so one statement for many rows is what makes big batches cheap.
-	// Within a statement an address may appear once only; later rows of the
-	// batch win, as they would executed one by one.
-	const chunk = 500
 	now := time.Now()
-	for len(ls) > 0 {
-		var part []Lease
-		seen := map[string]bool{}
-		rest := ls[:0:0]
-		for i, l := range ls {
-			if len(part) == chunk {
-				rest = append(rest, ls[i:]...)
-				break
-			}
-			if seen[l.IP] {
-				// Defer a repeated address to the next statement, keeping order.
-				rest = append(rest, l)
-				continue
-			}
-			if len(rest) > 0 {
-				// An earlier row was deferred: keep later rows after it.
-				rest = append(rest, l)
-				continue
-			}
-			seen[l.IP] = true
-			part = append(part, l)
-		}
+	for _, part := range leaseChunks(ls, 500) {
 		var q strings.Builder
 		q.WriteString(`INSERT INTO leases(ip, mac, state, expires, hostname, updated) VALUES `)
 		args := make([]any, 0, 6*len(part))
@@ -126,7 +114,6 @@ func (s *SQLite) SaveLeases(ctx context.Context, ls []Lease) error {
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("save %d leases in %s: %w", len(part), s.path, err)
 		}
-		ls = rest
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit leases in %s: %w", s.path, err)
@@ -163,4 +150,28 @@ func (s *SQLite) HostIDByLease(ctx context.Context, ip string) (string, error) {
 		return "", fmt.Errorf("host leasing %s: %w", trunc(ip), err)
 	}
 	return id, nil
+}
+
+// leaseChunks splits a batch into statements of at most size rows in which
+// each address appears once: a repeated address and every row after it go
+// to the next statement, so later rows of the batch win, in order, as they
+// would executed one by one.
+func leaseChunks(ls []Lease, size int) [][]Lease {
+	var out [][]Lease
+	for len(ls) > 0 {
+		var part []Lease
+		seen := map[string]bool{}
+		rest := ls[:0:0]
+		for i, l := range ls {
+			if len(part) == size || seen[l.IP] {
+				rest = append(rest, ls[i:]...)
+				break
+			}
+			seen[l.IP] = true
+			part = append(part, l)
+		}
+		out = append(out, part)
+		ls = rest
+	}
+	return out
 }

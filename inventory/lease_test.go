@@ -8,8 +8,7 @@ import (
 	"time"
 )
 
-func TestLeasesSaveReplaceReopen(t *testing.T) {
-	s, path := openTemp(t)
+func testLeasesSaveReplaceReopen(t *testing.T, s Store, again func() Store) {
 	ctx := context.Background()
 	exp := time.Unix(1_800_000_000, 0).UTC()
 	batch := []Lease{
@@ -24,10 +23,7 @@ func TestLeasesSaveReplaceReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s2, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := again()
 	defer s2.Close()
 	got, err := s2.Leases(ctx)
 	if err != nil {
@@ -44,8 +40,7 @@ func TestLeasesSaveReplaceReopen(t *testing.T) {
 	}
 }
 
-func TestSaveLeasesRejectsBadAddress(t *testing.T) {
-	s, _ := openTemp(t)
+func testSaveLeasesRejectsBadAddress(t *testing.T, s Store, again func() Store) {
 	err := s.SaveLeases(context.Background(), []Lease{{IP: "300.1.2.3", MAC: "52:54:00:00:00:01", State: LeaseBound}})
 	if err == nil {
 		t.Fatal("saved a lease for 300.1.2.3")
@@ -77,8 +72,7 @@ func TestLeaseActive(t *testing.T) {
 	}
 }
 
-func TestSaveLeasesBatchOrder(t *testing.T) {
-	s, _ := openTemp(t)
+func testSaveLeasesBatchOrder(t *testing.T, s Store, again func() Store) {
 	ctx := context.Background()
 	exp := time.Unix(1_800_000_000, 0).UTC()
 	var batch []Lease
@@ -109,8 +103,7 @@ func TestSaveLeasesBatchOrder(t *testing.T) {
 	}
 }
 
-func TestLeaseIP(t *testing.T) {
-	s, _ := openTemp(t)
+func testLeaseIP(t *testing.T, s Store, again func() Store) {
 	ctx := context.Background()
 	now := time.Now()
 	if err := s.SaveLeases(ctx, []Lease{
@@ -136,8 +129,7 @@ func TestLeaseIP(t *testing.T) {
 	}
 }
 
-func TestHostIDByLease(t *testing.T) {
-	s, _ := openTemp(t)
+func testHostIDByLease(t *testing.T, s Store, again func() Store) {
 	ctx := context.Background()
 	now := time.Now()
 	h := &Host{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01"}

@@ -66,6 +66,19 @@ var migrations = []string{
 		hash TEXT NOT NULL UNIQUE,
 		created INTEGER NOT NULL
 	);`,
+	// 5: each host's BMC, apart from the host so that exports and host reads
+	// never carry its password.
+	`CREATE TABLE host_bmcs (
+		mac TEXT PRIMARY KEY,
+		driver TEXT NOT NULL,
+		address TEXT NOT NULL,
+		port INTEGER NOT NULL,
+		user TEXT NOT NULL,
+		password TEXT NOT NULL,
+		password_file TEXT NOT NULL,
+		power_state TEXT NOT NULL DEFAULT '',
+		power_checked INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous
@@ -77,6 +90,7 @@ type SQLite struct {
 	genStmt  *sql.Stmt
 	gen      genMemo
 	cache    readCache
+	documents
 
 	// wsem admits one write transaction of this process at a time: writers
 	// queue here in order instead of polling SQLite's lock in its busy
@@ -112,6 +126,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	// Keep connections (and the statements prepared on them) between requests.
 	db.SetMaxIdleConns(8)
 	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap, wsem: make(chan struct{}, 1)}
+	s.documents = documents{b: s, cache: &s.cache}
 	if err := s.check(); err != nil {
 		db.Close()
 		return nil, err
@@ -499,7 +514,7 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	return tx.Commit()
 }
 
-// DeleteHost removes a host and its timeline.
+// DeleteHost removes a host, its timeline and its BMC settings.
 func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
@@ -510,7 +525,7 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	for _, q := range []string{`DELETE FROM host_macs WHERE host_id = ?`, `DELETE FROM hosts WHERE id = ?`, `DELETE FROM events WHERE host_id = ?`} {
+	for _, q := range []string{`DELETE FROM host_macs WHERE host_id = ?`, `DELETE FROM hosts WHERE id = ?`, `DELETE FROM events WHERE host_id = ?`, `DELETE FROM host_bmcs WHERE mac = ?`} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}
@@ -521,57 +536,46 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	return tx.Commit()
 }
 
-// Documents (profiles, layouts, clusters) share one table keyed by kind and name.
+// Documents (profiles, layouts, clusters) share one table keyed by kind and
+// name; docs.go decodes them.
 
-func getDoc[T any](ctx context.Context, s *SQLite, kind, name string) (*T, error) {
+func (s *SQLite) docGet(ctx context.Context, kind, name string) (string, error) {
 	var doc string
 	err := s.db.QueryRowContext(ctx, `SELECT doc FROM docs WHERE kind = ? AND name = ?`, kind, name).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
+		return "", fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s %q: %w", kind, name, err)
+		return "", fmt.Errorf("read %s %q: %w", kind, trunc(name), err)
 	}
-	v := new(T)
-	if err := json.Unmarshal([]byte(doc), v); err != nil {
-		return nil, fmt.Errorf("decode stored %s %q: %w", kind, name, err)
-	}
-	return v, nil
+	return doc, nil
 }
 
-func listDocs[T any](ctx context.Context, s *SQLite, kind string) ([]T, error) {
+func (s *SQLite) docList(ctx context.Context, kind string) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM docs WHERE kind = ? ORDER BY name`, kind)
 	if err != nil {
 		return nil, fmt.Errorf("list %ss: %w", kind, err)
 	}
 	defer rows.Close()
-	var out []T
+	var out []string
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
 			return nil, err
 		}
-		var v T
-		if err := json.Unmarshal([]byte(doc), &v); err != nil {
-			return nil, fmt.Errorf("decode stored %s: %w", kind, err)
-		}
-		out = append(out, v)
+		out = append(out, doc)
 	}
 	return out, rows.Err()
 }
 
-func putDoc(ctx context.Context, s *SQLite, kind, name string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+func (s *SQLite) docPut(ctx context.Context, kind, name, doc string) error {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
-		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, string(b))
+		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc)
 	if err != nil {
 		return fmt.Errorf("save %s %q: %w", kind, name, err)
 	}
@@ -581,7 +585,7 @@ func putDoc(ctx context.Context, s *SQLite, kind, name string, v any) error {
 	return tx.Commit()
 }
 
-func deleteDoc(ctx context.Context, s *SQLite, kind, name string) error {
+func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
@@ -598,89 +602,6 @@ func deleteDoc(ctx context.Context, s *SQLite, kind, name string) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// GetProfile returns a profile by name.
-func (s *SQLite) GetProfile(ctx context.Context, name string) (*Profile, error) {
-	gen, err := s.generation(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if p, ok := s.cache.getProfile(gen, name); ok {
-		cp := *p
-		return &cp, nil
-	}
-	p, err := getDoc[Profile](ctx, s, "profile", name)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.putProfile(gen, name, p)
-	cp := *p
-	return &cp, nil
-}
-
-// ListProfiles returns all profiles sorted by name.
-func (s *SQLite) ListProfiles(ctx context.Context) ([]Profile, error) {
-	return listDocs[Profile](ctx, s, "profile")
-}
-
-// PutProfile validates and saves a profile.
-func (s *SQLite) PutProfile(ctx context.Context, p *Profile) error {
-	if err := ValidateProfile(p); err != nil {
-		return err
-	}
-	return putDoc(ctx, s, "profile", p.Name, p)
-}
-
-// DeleteProfile removes a profile.
-func (s *SQLite) DeleteProfile(ctx context.Context, name string) error {
-	return deleteDoc(ctx, s, "profile", name)
-}
-
-// GetLayout returns a layout by name.
-func (s *SQLite) GetLayout(ctx context.Context, name string) (*Layout, error) {
-	return getDoc[Layout](ctx, s, "layout", name)
-}
-
-// ListLayouts returns all stored layouts sorted by name.
-func (s *SQLite) ListLayouts(ctx context.Context) ([]Layout, error) {
-	return listDocs[Layout](ctx, s, "layout")
-}
-
-// PutLayout saves a layout (its rules are validated by the caller, see kickstart/layout).
-func (s *SQLite) PutLayout(ctx context.Context, l *Layout) error {
-	if err := ValidateName("layout", l.Name); err != nil {
-		return err
-	}
-	return putDoc(ctx, s, "layout", l.Name, l)
-}
-
-// DeleteLayout removes a layout.
-func (s *SQLite) DeleteLayout(ctx context.Context, name string) error {
-	return deleteDoc(ctx, s, "layout", name)
-}
-
-// GetCluster returns a cluster by name.
-func (s *SQLite) GetCluster(ctx context.Context, name string) (*Cluster, error) {
-	return getDoc[Cluster](ctx, s, "cluster", name)
-}
-
-// ListClusters returns all clusters sorted by name.
-func (s *SQLite) ListClusters(ctx context.Context) ([]Cluster, error) {
-	return listDocs[Cluster](ctx, s, "cluster")
-}
-
-// PutCluster saves a cluster (its services are validated by the caller, see lvs).
-func (s *SQLite) PutCluster(ctx context.Context, c *Cluster) error {
-	if err := ValidateName("cluster", c.Name); err != nil {
-		return err
-	}
-	return putDoc(ctx, s, "cluster", c.Name, c)
-}
-
-// DeleteCluster removes a cluster.
-func (s *SQLite) DeleteCluster(ctx context.Context, name string) error {
-	return deleteDoc(ctx, s, "cluster", name)
 }
 
 // AddEvent appends an event and trims the host's timeline to the cap. It
@@ -817,8 +738,6 @@ func SortRoles(roles []string) []string {
 	sort.Strings(out)
 	return out
 }
-
-var _ Store = (*SQLite)(nil)
 
 // PutHosts creates or replaces many hosts in one transaction: all or none.
 func (s *SQLite) PutHosts(ctx context.Context, hosts []Host) error {

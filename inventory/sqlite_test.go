@@ -21,8 +21,7 @@ func openTemp(t *testing.T) (*SQLite, string) {
 	return s, path
 }
 
-func TestHostCRUD(t *testing.T) {
-	s, _ := openTemp(t)
+func testHostCRUD(t *testing.T, s Store, again func() Store) {
 	ctx := context.Background()
 	h := &Host{MACs: []string{"AA-BB-CC-00-00-01", "aabb.cc00.0002"}, Hostname: "a01", Roles: []string{"lvs-director"}}
 	if err := s.PutHost(ctx, h); err != nil {
@@ -62,8 +61,7 @@ func TestHostCRUD(t *testing.T) {
 	}
 }
 
-func TestPutHostRejectsInjection(t *testing.T) {
-	s, _ := openTemp(t)
+func testPutHostRejectsInjection(t *testing.T, s Store, again func() Store) {
 	err := s.PutHost(context.Background(), &Host{MACs: []string{"aa:bb:cc:00:00:01"}, Hostname: "a$(reboot)"})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "RFC 1123") {
 		t.Fatalf("got %v", err)
@@ -74,9 +72,8 @@ func TestPutHostRejectsInjection(t *testing.T) {
 	}
 }
 
-func TestEventsCapped(t *testing.T) {
-	s, _ := openTemp(t)
-	s.eventCap = 5
+func testEventsCapped(t *testing.T, s Store, again func() Store) {
+	setEventCap(s, 5)
 	ctx := context.Background()
 	for i := 0; i < 12; i++ {
 		if err := s.AddEvent(ctx, Event{HostID: "aa:bb:cc:00:00:01", Kind: "tftp", Detail: string(rune('a' + i))}); err != nil {
@@ -92,8 +89,7 @@ func TestEventsCapped(t *testing.T) {
 	}
 }
 
-func TestDocsAndReopen(t *testing.T) {
-	s, path := openTemp(t)
+func testDocsAndReopen(t *testing.T, s Store, again func() Store) {
 	ctx := context.Background()
 	if err := s.PutProfile(ctx, &Profile{Name: "centos-5.3", OS: "centos", Version: "5.3"}); err != nil {
 		t.Fatal(err)
@@ -102,10 +98,7 @@ func TestDocsAndReopen(t *testing.T) {
 		t.Fatalf("bad version accepted: %v", err)
 	}
 	s.Close()
-	s2, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := again()
 	defer s2.Close()
 	p, err := s2.GetProfile(ctx, "centos-5.3")
 	if err != nil || p.Version != "5.3" {
@@ -148,12 +141,9 @@ func TestCorruptDatabaseIsAnError(t *testing.T) {
 
 // TestGenerationSeesOtherHandles: a write through another handle (as another
 // process would make) changes the generation this handle reports, at once.
-func TestGenerationSeesOtherHandles(t *testing.T) {
-	a, path := openTemp(t)
-	b, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+func testGenerationSeesOtherHandles(t *testing.T, s Store, again func() Store) {
+	a := s
+	b := again()
 	defer b.Close()
 	ctx := context.Background()
 	for i := 0; i < 50; i++ {

@@ -3,19 +3,13 @@ package inventory
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
 // TestFetchFloodKeepsStateEvents: more fetch events than the cap never
 // evict a state transition; each class is trimmed to the cap on its own.
-func TestFetchFloodKeepsStateEvents(t *testing.T) {
-	st, err := OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+func testFetchFloodKeepsStateEvents(t *testing.T, st Store, _ func() Store) {
 	ctx := context.Background()
 	if err := st.AddEvent(ctx, Event{HostID: "h1", Kind: "build", Detail: "build mode on"}); err != nil {
 		t.Fatal(err)
@@ -48,7 +42,7 @@ func TestFetchFloodKeepsStateEvents(t *testing.T) {
 		t.Fatalf("timeline: %d fetch events, %d others, first %s, last %s; want %d, 2, build, failed", fetch, other, ev[0].Kind, ev[len(ev)-1].Kind, DefaultEventCap)
 	}
 	var n int
-	if err := st.DB().QueryRow(`SELECT count(*) FROM events WHERE host_id = 'h1'`).Scan(&n); err != nil || n != DefaultEventCap+2 {
+	if n, err = countRows(st, `SELECT count(*) FROM events WHERE host_id = 'h1'`); err != nil || n != DefaultEventCap+2 {
 		t.Fatalf("rows kept: %d, %v", n, err)
 	}
 }

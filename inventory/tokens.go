@@ -17,6 +17,17 @@ type APIToken struct {
 	Created time.Time `json:"created" yaml:"created"`
 }
 
+// scanToken reads one row of name, hash, created.
+func scanToken(scan func(dest ...any) error) (*APIToken, error) {
+	var t APIToken
+	var ns int64
+	if err := scan(&t.Name, &t.Hash, &ns); err != nil {
+		return nil, err
+	}
+	t.Created = time.Unix(0, ns).UTC()
+	return &t, nil
+}
+
 // AddToken stores a new named token; a name already used is a conflict.
 func (s *SQLite) AddToken(ctx context.Context, t APIToken) error {
 	if err := ValidateName("token", t.Name); err != nil {
@@ -44,13 +55,11 @@ func (s *SQLite) ListTokens(ctx context.Context) ([]APIToken, error) {
 	defer rows.Close()
 	var out []APIToken
 	for rows.Next() {
-		var t APIToken
-		var ns int64
-		if err := rows.Scan(&t.Name, &t.Hash, &ns); err != nil {
+		t, err := scanToken(rows.Scan)
+		if err != nil {
 			return nil, err
 		}
-		t.Created = time.Unix(0, ns).UTC()
-		out = append(out, t)
+		out = append(out, *t)
 	}
 	return out, rows.Err()
 }

@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/netkick/netkick/internal/testenv"
+	"github.com/netkick/netkick/internal/ipmisim"
 )
 
 // TestBootFlagsRequest checks the Set System Boot Options request for
@@ -62,93 +57,9 @@ func TestParseAction(t *testing.T) {
 	}
 }
 
-// sim is an OpenIPMI ipmi_sim serving IPMI over LAN on a loopback port.
-type sim struct {
-	port int
-	dir  string
-}
-
-// freeUDPPort returns a loopback UDP port nothing listens on.
-func freeUDPPort(t *testing.T) int {
+func simDriver(t *testing.T, s *ipmisim.Sim, password string) Driver {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-// startSim starts ipmi_sim with user admin / secret; its start command (the
-// "machine") is a sleep. ipmi_sim and what it started are killed as one
-// process group when the test ends.
-func startSim(t *testing.T) *sim {
-	t.Helper()
-	bin := testenv.RequireProgram(t, "ipmi_sim")
-	s := &sim{port: freeUDPPort(t), dir: t.TempDir()}
-	vmPort := freeUDPPort(t)
-	conf := fmt.Sprintf(`name "netkick"
-set_working_mc 0x20
-  startlan 1
-    addr 127.0.0.1 %d
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  serial kcs 127.0.0.1 %d codec VM
-  startcmd "sleep 600"
-  startnow false
-  poweroff_wait 1
-  kill_wait 1
-  user 2 true "admin" "secret" admin 10 none md2 md5 straight
-`, s.port, vmPort)
-	emu := "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n"
-	for name, body := range map[string]string{"lan.conf": conf, "cmds.emu": emu} {
-		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	state := filepath.Join(s.dir, "state")
-	if err := os.Mkdir(state, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var logb bytes.Buffer
-	cmd := exec.Command(bin, "-c", filepath.Join(s.dir, "lan.conf"), "-f", filepath.Join(s.dir, "cmds.emu"), "-n", "-d", "-s", state)
-	cmd.Stdout, cmd.Stderr = &logb, &logb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ipmi_sim: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("ipmi_sim output:\n%s", logb.String())
-		}
-	})
-	// Wait until it answers.
-	d := s.driver(t, "secret")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := d.Status(ctx)
-		cancel()
-		if err == nil {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ipmi_sim on port %d never answered: %v", s.port, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func (s *sim) driver(t *testing.T, password string) Driver {
-	t.Helper()
-	d, err := Open(BMC{Address: "127.0.0.1", Port: s.port, User: "admin", Password: password},
+	d, err := Open(BMC{Address: "127.0.0.1", Port: s.Port, User: ipmisim.User, Password: password},
 		Limits{Timeout: 500 * time.Millisecond, Retries: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -156,26 +67,9 @@ func (s *sim) driver(t *testing.T, password string) Driver {
 	return d
 }
 
-// ipmitool asks ipmitool for the chassis power state.
-func (s *sim) ipmitool(t *testing.T) State {
-	t.Helper()
-	bin := testenv.RequireProgram(t, "ipmitool")
-	out, err := exec.Command(bin, "-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", fmt.Sprint(s.port),
-		"-U", "admin", "-P", "secret", "chassis", "power", "status").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ipmitool chassis power status: %v: %s", err, out)
-	}
-	switch strings.TrimSpace(string(out)) {
-	case "Chassis Power is on":
-		return On
-	case "Chassis Power is off":
-		return Off
-	}
-	t.Fatalf("ipmitool said %q", out)
-	return ""
-}
-
-func waitState(t *testing.T, s *sim, d Driver, want State) {
+// waitState waits until the driver and ipmitool both read want (a cycle
+// passes through off for a moment, so one read alone can disagree).
+func waitState(t *testing.T, s *ipmisim.Sim, d Driver, want State) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -183,22 +77,20 @@ func waitState(t *testing.T, s *sim, d Driver, want State) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got == want {
-			if it := s.ipmitool(t); it != got {
-				t.Fatalf("driver says %s, ipmitool says %s", got, it)
-			}
+		it := State(s.PowerState(t))
+		if got == want && it == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("power state %s, want %s", got, want)
+			t.Fatalf("driver reads %s, ipmitool %s; want %s", got, it, want)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
 func TestIPMISimPower(t *testing.T) {
-	s := startSim(t)
-	d := s.driver(t, "secret")
+	s := ipmisim.Start(t)
+	d := simDriver(t, s, ipmisim.Password)
 	ctx := context.Background()
 	waitState(t, s, d, Off)
 	if err := d.Do(ctx, ActionOn); err != nil {
@@ -216,8 +108,8 @@ func TestIPMISimPower(t *testing.T) {
 }
 
 func TestIPMISimWrongPassword(t *testing.T) {
-	s := startSim(t)
-	d := s.driver(t, "wrong")
+	s := ipmisim.Start(t)
+	d := simDriver(t, s, "wrong")
 	start := time.Now()
 	_, err := d.Status(context.Background())
 	took := time.Since(start)
@@ -275,8 +167,8 @@ func TestIPMINoAnswer(t *testing.T) {
 }
 
 func TestIPMISimBootDeviceRefused(t *testing.T) {
-	s := startSim(t)
-	d := s.driver(t, "secret")
+	s := ipmisim.Start(t)
+	d := simDriver(t, s, ipmisim.Password)
 	err := d.SetBootDevice(context.Background(), BootOptions{Device: DevicePXE, EFI: true})
 	t.Logf("answer: %v", err)
 	if !errors.Is(err, ErrRefused) {

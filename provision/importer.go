@@ -164,7 +164,7 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 			return nil, err
 		}
 	}
-	if err := putHosts(ctx, s.o.Store, d.Hosts); err != nil {
+	if err := s.o.Store.PutHosts(ctx, d.Hosts); err != nil {
 		return nil, err
 	}
 	if o.Replace {
@@ -182,20 +182,6 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 		}
 	}
 	return res, nil
-}
-
-func putHosts(ctx context.Context, st inventory.Store, hosts []inventory.Host) error {
-	if b, ok := st.(interface {
-		PutHosts(context.Context, []inventory.Host) error
-	}); ok {
-		return b.PutHosts(ctx, hosts)
-	}
-	for i := range hosts {
-		if err := st.PutHost(ctx, &hosts[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Service) dropDocs(ctx context.Context, cur, d *inventory.Dump) error {

@@ -156,6 +156,9 @@ type Options struct {
 	Now func() time.Time
 	// Random is the source of build tokens (default crypto/rand).
 	Random io.Reader
+	// Power opens the driver for a host's BMC (default: power.Open with
+	// power.DefaultLimits).
+	Power PowerOpener
 	// Warn receives failures that do not fail the operation (an event that
 	// could not be recorded); nil: dropped.
 	Warn func(msg string, args ...any)
@@ -197,41 +200,15 @@ func (s *Service) URLs() urls.URLs { return *s.urls.Load() }
 // SetURLs changes the public base URL (a server learns its port once it listens).
 func (s *Service) SetURLs(u urls.URLs) { s.urls.Store(&u) }
 
-// loggedStore commits a host change and its timeline event in one
-// transaction (the SQLite store does).
-type loggedStore interface {
-	UpdateHostLogged(ctx context.Context, key string, fn func(*inventory.Host) (*inventory.Event, error)) (*inventory.Host, error)
-	PutHostLogged(ctx context.Context, h *inventory.Host, ev inventory.Event) error
-}
-
 // updateLogged runs fn on the stored host and records the event it returns
-// (nil: none), in one transaction where the store can.
+// (nil: none) in the same transaction.
 func (s *Service) updateLogged(ctx context.Context, key string, fn func(*inventory.Host) (*inventory.Event, error)) (*inventory.Host, error) {
-	if ls, ok := s.o.Store.(loggedStore); ok {
-		return ls.UpdateHostLogged(ctx, key, fn)
-	}
-	var ev *inventory.Event
-	h, err := s.o.Store.UpdateHost(ctx, key, func(h *inventory.Host) error {
-		e, err := fn(h)
-		ev = e
-		return err
-	})
-	if err == nil && ev != nil {
-		s.event(ctx, h.ID(), ev.Kind, ev.Detail)
-	}
-	return h, err
+	return s.o.Store.UpdateHostLogged(ctx, key, fn)
 }
 
-// putLogged saves a host and its event, in one transaction where the store can.
+// putLogged saves a host and its event in one transaction.
 func (s *Service) putLogged(ctx context.Context, h *inventory.Host, kind, detail string) error {
-	if ls, ok := s.o.Store.(loggedStore); ok {
-		return ls.PutHostLogged(ctx, h, inventory.Event{Kind: kind, Detail: detail, Time: s.o.Now()})
-	}
-	if err := s.o.Store.PutHost(ctx, h); err != nil {
-		return err
-	}
-	s.event(ctx, h.ID(), kind, detail)
-	return nil
+	return s.o.Store.PutHostLogged(ctx, h, inventory.Event{Kind: kind, Detail: detail, Time: s.o.Now()})
 }
 
 // event records one timeline entry; a failure to record is reported, not fatal.

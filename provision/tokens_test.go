@@ -29,7 +29,7 @@ func TestNamedTokens(t *testing.T) {
 		})
 	}
 	// Only the hash is stored.
-	raw, _ := st.(TokenStore).ListTokens(ctx)
+	raw, _ := st.ListTokens(ctx)
 	if len(raw) != 1 || raw[0].Hash != HashToken(secret) || strings.Contains(raw[0].Hash, secret[3:]) {
 		t.Fatalf("stored: %+v", raw)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,10 +132,19 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 	}
 
 	// The store and what is in it.
-	dbPath, err := storePath(cfg)
+	where, err := parseStore(cfg.Store, cfg.Data)
+	dbPath := where.path
 	switch {
 	case err != nil:
-		fail("store", err.Error(), "pass --store sqlite:///path/inventory.db or leave it out")
+		fail("store", err.Error(), "pass --store sqlite:///path/inventory.db or postgres://HOST/DB, or leave it out")
+	case st == nil && where.url != "":
+		s, err := where.open(ctx)
+		if err != nil {
+			fail("store", err.Error(), "start the database server, or check PGUSER/PGPASSFILE")
+			break
+		}
+		defer s.Close()
+		st = s
 	case st == nil:
 		if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
 			f.Store = &check.Store{Path: dbPath, OpenErr: "no inventory here yet"}
@@ -151,8 +159,9 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		st = s
 	}
 	if st != nil {
-		if d, ok := st.(interface{ DB() *sql.DB }); ok {
-			f.Store = check.StoreFacts(ctx, d.DB(), dbPath)
+		// File facts (integrity, mode, journal) are the embedded store's.
+		if sq, ok := st.(*inventory.SQLite); ok {
+			f.Store = check.StoreFacts(ctx, sq.DB(), dbPath)
 		}
 		if f.Hosts, err = st.ListHosts(ctx, inventory.HostFilter{}); err != nil {
 			fail("store", "list hosts: "+err.Error(), "see the store check")

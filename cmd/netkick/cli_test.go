@@ -231,9 +231,12 @@ func TestStartupErrors(t *testing.T) {
 		{"port taken", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "256.0.0.1:1"}
 		}, "choose another address with --http"},
-		{"postgres not yet", func(dir string) []string {
-			return []string{"serve", "--data", dir, "--store", "postgres://x"}
-		}, "not supported"},
+		{"postgres password on the command line", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--store", "postgres://netkick:secret@127.0.0.1/netkick"}
+		}, "holds a password"},
+		{"postgres unreachable", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--store", "postgres://netkick@127.0.0.1:1/netkick?connect_timeout=2"}
+		}, "postgres://127.0.0.1:1/netkick"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,7 +152,7 @@ func serveCmd(a *app) *cobra.Command {
 	f.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
 	f.IntVar(&flagCfg.TFTPMaxPerClient, "tftp-max-per-client", tftp.DefaultMaxPerClient, "concurrent TFTP transfers from one client address; over it that request gets an error")
 	f.StringVar(&flagCfg.TokenBinding, "token-binding", "", "tie build tokens to their machine: strict (address and MAC; default), address, or off (default with --demo)")
-	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db)")
+	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db) or postgres://HOST[:PORT]/DB (password from PGPASSFILE or the PG* environment, never in the URL)")
 	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
@@ -177,7 +177,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if err := cfg.DHCP.Normalize(); err != nil {
 		return usageError{err.Error()}
 	}
-	dbPath, err := storePath(cfg)
+	where, err := parseStore(cfg.Store, cfg.Data)
 	if err != nil {
 		return err
 	}
@@ -193,11 +193,14 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		return usageError{fmt.Sprintf("--token-binding %q: want strict, address or off", cfg.TokenBinding)}
 	}
 	warnOpenDataDir(log, cfg.Data)
-	st, err := inventory.OpenSQLite(dbPath)
+	st, err := where.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if where.url != "" {
+		log.Info("inventory on PostgreSQL", "store", where.String())
+	}
 	tokenFile := cfg.TokenFile
 	if tokenFile == "" {
 		tokenFile = filepath.Join(cfg.Data, "admin.token")
@@ -459,7 +462,7 @@ func portOf(addr string) int {
 // openBootRoot creates (if needed) and opens the boot root.
 // newBinder builds the token binding for mode: nil for off (with a warning).
 // The neighbour table is opened in this process's network namespace.
-func newBinder(mode string, st *inventory.SQLite, log *slog.Logger) (*bind.Binder, func(), error) {
+func newBinder(mode string, st bind.Leases, log *slog.Logger) (*bind.Binder, func(), error) {
 	switch mode {
 	case bindingOff:
 		log.Warn("token binding is off: a boot config or kickstart goes to whoever presents the host's MAC and token; set --token-binding strict outside demos")
@@ -613,23 +616,6 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 		out = append(out, bh)
 	}
 	return out, nil
-}
-
-func storePath(cfg serveConfig) (string, error) {
-	switch {
-	case cfg.Store == "":
-		return filepath.Join(cfg.Data, "inventory.db"), nil
-	case strings.HasPrefix(cfg.Store, "sqlite://"):
-		p := strings.TrimPrefix(cfg.Store, "sqlite://")
-		if p == "" {
-			return "", usageError{"--store sqlite://PATH needs a path"}
-		}
-		return p, nil
-	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
-		return "", usageError{"--store postgres:// is not supported by this build yet; use the embedded SQLite store (leave --store empty)"}
-	default:
-		return "", usageError{fmt.Sprintf("--store %q: want sqlite:///path/inventory.db", cfg.Store)}
-	}
 }
 
 // newLogger returns the server's logger and its level, which a reload can change.

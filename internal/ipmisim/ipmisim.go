@@ -1,0 +1,143 @@
+// Package ipmisim runs OpenIPMI's BMC simulator (ipmi_sim) on a loopback
+// port for tests, with user admin / password secret and a sleep as the
+// machine it powers, and asks ipmitool about it.
+package ipmisim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netkick/netkick/internal/testenv"
+)
+
+// User and Password are the simulator's administrator.
+const (
+	User     = "admin"
+	Password = "secret"
+)
+
+// Sim is a running ipmi_sim.
+type Sim struct {
+	Port int
+	Dir  string
+}
+
+// FreeUDPPort returns a loopback UDP port nothing listens on.
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// Start starts ipmi_sim and waits until ipmitool gets an answer. ipmi_sim
+// and what it started are killed as one process group when the test ends.
+func Start(t testing.TB) *Sim {
+	t.Helper()
+	bin := testenv.RequireProgram(t, "ipmi_sim")
+	testenv.RequireProgram(t, "ipmitool")
+	s := &Sim{Port: FreeUDPPort(t), Dir: t.TempDir()}
+	conf := fmt.Sprintf(`name "netkick"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 %d
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  serial kcs 127.0.0.1 %d codec VM
+  startcmd "sleep 600"
+  startnow false
+  poweroff_wait 1
+  kill_wait 1
+  user 2 true %q %q admin 10 none md2 md5 straight
+`, s.Port, FreeUDPPort(t), User, Password)
+	emu := "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n"
+	for name, body := range map[string]string{"lan.conf": conf, "cmds.emu": emu} {
+		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := filepath.Join(s.Dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var logb bytes.Buffer
+	cmd := exec.Command(bin, "-c", filepath.Join(s.Dir, "lan.conf"), "-f", filepath.Join(s.Dir, "cmds.emu"), "-n", "-d", "-s", state)
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start ipmi_sim: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("ipmi_sim output:\n%s", logb.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := s.ipmitool("chassis", "power", "status")
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ipmi_sim on port %d never answered: %v", s.Port, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (s *Sim) ipmitool(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	base := []string{"-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", fmt.Sprint(s.Port), "-U", User, "-P", Password}
+	out, err := exec.CommandContext(ctx, "ipmitool", append(base, args...)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("ipmitool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// PowerState is ipmitool's answer to `chassis power status`: "on" or "off".
+func (s *Sim) PowerState(t testing.TB) string {
+	t.Helper()
+	out, err := s.ipmitool("chassis", "power", "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch out {
+	case "Chassis Power is on":
+		return "on"
+	case "Chassis Power is off":
+		return "off"
+	}
+	t.Fatalf("ipmitool said %q", out)
+	return ""
+}
+
+// Ipmitool runs ipmitool against the simulator and returns its output.
+func (s *Sim) Ipmitool(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := s.ipmitool(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,223 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/netkick/netkick/internal/pgtest"
+)
+
+// storeCase is one test of the Store contract: s is a fresh, empty store;
+// again opens another handle on the same data (as another process or a
+// restarted server would); the caller closes it.
+type storeCase struct {
+	name string
+	fn   func(t *testing.T, s Store, again func() Store)
+}
+
+var storeCases = []storeCase{
+	{"HostCRUD", testHostCRUD},
+	{"PutHostRejectsInjection", testPutHostRejectsInjection},
+	{"EventsCapped", testEventsCapped},
+	{"DocsAndReopen", testDocsAndReopen},
+	{"GenerationSeesOtherHandles", testGenerationSeesOtherHandles},
+	{"LeasesSaveReplaceReopen", testLeasesSaveReplaceReopen},
+	{"SaveLeasesRejectsBadAddress", testSaveLeasesRejectsBadAddress},
+	{"SaveLeasesBatchOrder", testSaveLeasesBatchOrder},
+	{"LeaseIP", testLeaseIP},
+	{"HostIDByLease", testHostIDByLease},
+	{"FetchFloodKeepsStateEvents", testFetchFloodKeepsStateEvents},
+	{"LoggedWritesCommitWithTheirEvent", testLoggedWrites},
+	{"PutHostsAllOrNone", testPutHostsAllOrNone},
+	{"Tokens", testTokens},
+}
+
+// TestStoreConformance runs every case against the SQLite store and against
+// the PostgreSQL store (a real PostgreSQL 15 started for the test, one
+// fresh database per case).
+func TestStoreConformance(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		runStoreCases(t, func(t *testing.T) func() (Store, error) {
+			path := filepath.Join(t.TempDir(), "inventory.db")
+			return func() (Store, error) { return OpenSQLite(path) }
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		srv := pgtest.Start(t)
+		runStoreCases(t, func(t *testing.T) func() (Store, error) {
+			url := srv.NewDatabase(t)
+			return func() (Store, error) { return OpenPostgres(context.Background(), url) }
+		})
+	})
+}
+
+// runStoreCases runs every case on fresh storage: newStorage makes it and
+// returns how to open a handle on it.
+func runStoreCases(t *testing.T, newStorage func(t *testing.T) func() (Store, error)) {
+	for _, c := range storeCases {
+		t.Run(c.name, func(t *testing.T) {
+			openStore := newStorage(t)
+			open := func() Store {
+				s, err := openStore()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			s := open()
+			t.Cleanup(func() { s.Close() })
+			c.fn(t, s, open)
+		})
+	}
+}
+
+func setEventCap(s Store, n int) {
+	switch s := s.(type) {
+	case *SQLite:
+		s.eventCap = n
+	case *Postgres:
+		s.eventCap = n
+	}
+}
+
+// countRows runs a count query on the store's own database.
+func countRows(s Store, q string) (int, error) {
+	var n int
+	switch s := s.(type) {
+	case *SQLite:
+		return n, s.db.QueryRow(q).Scan(&n)
+	case *Postgres:
+		return n, s.pool.QueryRow(context.Background(), q).Scan(&n)
+	}
+	return 0, fmt.Errorf("countRows: unknown store %T", s)
+}
+
+func testLoggedWrites(t *testing.T, s Store, _ func() Store) {
+	ctx := context.Background()
+	h := &Host{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01"}
+	if err := s.PutHostLogged(ctx, h, Event{Kind: "added", Detail: "by test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateHostLogged(ctx, "a01", func(h *Host) (*Event, error) {
+		h.Roles = []string{"web"}
+		return &Event{Kind: "tagged", Detail: "web"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A failing fn changes nothing and records nothing.
+	boom := errors.New("boom")
+	if _, err := s.UpdateHostLogged(ctx, "a01", func(h *Host) (*Event, error) {
+		h.Roles = []string{"db"}
+		return &Event{Kind: "tagged", Detail: "db"}, boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("failing update: %v", err)
+	}
+	// Changing the identity is refused, with its event.
+	if _, err := s.UpdateHostLogged(ctx, "a01", func(h *Host) (*Event, error) {
+		h.MACs = []string{"52:54:00:00:00:02"}
+		return &Event{Kind: "renamed"}, nil
+	}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("identity change: %v", err)
+	}
+	got, err := s.GetHost(ctx, "52:54:00:00:00:01")
+	if err != nil || len(got.Roles) != 1 || got.Roles[0] != "web" {
+		t.Fatalf("host after updates: %+v %v", got, err)
+	}
+	ev, err := s.Events(ctx, got.ID(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 2 || ev[0].Kind != "added" || ev[1].Kind != "tagged" || ev[1].Detail != "web" {
+		t.Fatalf("timeline: %+v", ev)
+	}
+	if _, err := s.UpdateHostLogged(ctx, "nope", func(h *Host) (*Event, error) { return nil, nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("update of a missing host: %v", err)
+	}
+}
+
+func testPutHostsAllOrNone(t *testing.T, s Store, _ func() Store) {
+	ctx := context.Background()
+	g0, err := s.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []Host{
+		{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01"},
+		{MACs: []string{"52:54:00:00:00:02"}, Hostname: "A01"}, // a01's name
+	}
+	if err := s.PutHosts(ctx, bad); !errors.Is(err, ErrConflict) {
+		t.Fatalf("conflicting batch: %v", err)
+	}
+	if list, _ := s.ListHosts(ctx, HostFilter{}); len(list) != 0 {
+		t.Fatalf("failed batch left %d hosts", len(list))
+	}
+	good := []Host{
+		{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01", Cluster: "c1"},
+		{MACs: []string{"52:54:00:00:00:02"}, Hostname: "a02"},
+	}
+	if err := s.PutHosts(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListHosts(ctx, HostFilter{Cluster: "c1"})
+	if err != nil || len(list) != 1 || list[0].Hostname != "a01" {
+		t.Fatalf("ListHosts cluster=c1: %+v %v", list, err)
+	}
+	if g, _ := s.Generation(ctx); g == g0 {
+		t.Fatal("generation unchanged by PutHosts")
+	}
+	if err := s.PutCluster(ctx, &Cluster{Name: "c1", Subnet: "192.0.2.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.ListClusters(ctx)
+	if err != nil || len(cs) != 1 || cs[0].Subnet != "192.0.2.0/24" {
+		t.Fatalf("clusters: %+v %v", cs, err)
+	}
+	if err := s.PutLayout(ctx, &Layout{Name: "l1"}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.GetLayout(ctx, "l1"); err != nil || l.Name != "l1" {
+		t.Fatalf("layout: %+v %v", l, err)
+	}
+	for _, del := range []func() error{
+		func() error { return s.DeleteCluster(ctx, "c1") },
+		func() error { return s.DeleteLayout(ctx, "l1") },
+	} {
+		if err := del(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.GetCluster(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted cluster: %v", err)
+	}
+}
+
+func testTokens(t *testing.T, s Store, _ func() Store) {
+	ctx := context.Background()
+	tok := APIToken{Name: "ci", Hash: "abc123", Created: time.Unix(1_800_000_000, 0)}
+	if err := s.AddToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddToken(ctx, tok); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second token of one name: %v", err)
+	}
+	got, err := s.TokenByHash(ctx, "abc123")
+	if err != nil || got.Name != "ci" || !got.Created.Equal(tok.Created) {
+		t.Fatalf("TokenByHash: %+v %v", got, err)
+	}
+	if list, err := s.ListTokens(ctx); err != nil || len(list) != 1 {
+		t.Fatalf("ListTokens: %+v %v", list, err)
+	}
+	if err := s.DeleteToken(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteToken(ctx, "ci"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if _, err := s.TokenByHash(ctx, "abc123"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoked token found: %v", err)
+	}
+}
