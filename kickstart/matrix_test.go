@@ -288,7 +288,19 @@ func TestTemplateMatrix(t *testing.T) {
 		files[f] = c.os.Validator
 		byFile[f] = c
 	}
+	// A control the validator must reject, so a driver that reports
+	// nothing cannot pass the matrix: RHEL 5 has no firewall --service.
+	control := filepath.Join(dir, "control-rhel5-firewall-service.ks")
+	if err := os.WriteFile(control, []byte("url --url=http://x/\nrootpw --iscrypted !!\nfirewall --enabled --service=ssh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files[control] = "RHEL5"
 	findings := validateAll(t, v, files)
+	if !strings.Contains(findings[control], "--service=ssh") {
+		t.Fatalf("the validator did not reject the control file %s: %q", control, findings[control])
+	}
+	delete(findings, control)
+	delete(files, control)
 	names := make([]string, 0, len(findings))
 	for f := range findings {
 		names = append(names, f)

@@ -16,20 +16,6 @@ import (
 	"github.com/netkick/netkick/internal/testenv"
 )
 
-// unitCaps reads the capabilities netkick.service grants (AmbientCapabilities).
-func unitCaps(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile("netkick.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^AmbientCapabilities=(.*)$`).FindSubmatch(b)
-	if m == nil {
-		t.Fatal("netkick.service has no AmbientCapabilities=")
-	}
-	return strings.Fields(string(m[1]))
-}
-
 // TestUnitCapabilities measures what the unit's capabilities are for: netkick
 // runs as an unprivileged user holding exactly the unit's capabilities, in a
 // network namespace, and serves DHCP (a real udhcpc gets a lease: the
@@ -38,7 +24,7 @@ func unitCaps(t *testing.T) []string {
 func TestUnitCapabilities(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireProgram(t, "ip", "setpriv", "udhcpc", "tftp", "curl", "strace", "systemd-analyze")
-	caps := unitCaps(t)
+	caps := unitSetting(t, "AmbientCapabilities")
 	if fmt.Sprint(caps) != "[CAP_NET_BIND_SERVICE]" {
 		t.Fatalf("the unit grants %v; this test measures CAP_NET_BIND_SERVICE alone: update both together", caps)
 	}

@@ -162,7 +162,7 @@ type sortLink struct {
 func (w *Web) hostsPage(rw http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := hostQuery(v, w.o.PerPage)
-	all, err := w.o.Prov.Store().ListHosts(r.Context(), inventory.HostFilter{})
+	all, err := w.hosts.all(r.Context(), w.o.Prov.Store())
 	if err != nil {
 		w.fail(rw, r, err)
 		return
@@ -434,7 +434,7 @@ func (w *Web) clustersPage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	hosts, err := w.o.Prov.Store().ListHosts(r.Context(), inventory.HostFilter{})
+	hosts, err := w.hosts.all(r.Context(), w.o.Prov.Store())
 	if err != nil {
 		w.fail(rw, r, err)
 		return

@@ -54,6 +54,7 @@ type Web struct {
 	tmpl     map[string]*template.Template
 	sessions *sessions
 	static   http.Handler
+	hosts    hostCache
 }
 
 // New parses the templates and returns the page.

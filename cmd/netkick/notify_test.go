@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -9,10 +10,48 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// notifySocket listens on a unix datagram socket in dir, as systemd's notify
+// socket; next returns the next datagram, failing the test after 30 s with
+// the server's log.
+func notifySocket(t *testing.T, dir string) (path string, next func(log fmt.Stringer) string) {
+	t.Helper()
+	path = filepath.Join(dir, "notify")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return path, func(log fmt.Stringer) string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification: %v\nserver log:\n%s", err, log)
+		}
+		return string(buf[:n])
+	}
+}
+
+// syncBuffer collects a process's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) add(line string) { s.Write([]byte(line + "\n")) }
+func (s *syncBuffer) String() string  { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestServeNotify runs `netkick serve` the way systemd runs a Type=notify
 // service: NOTIFY_SOCKET names a real unix datagram socket. READY=1 must come
@@ -20,15 +59,10 @@ import (
 func TestServeNotify(t *testing.T) {
 	bin := buildNetkick(t)
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	sock, next := notifySocket(t, dir)
 	cmd := exec.Command(bin, "serve", "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0", "--tftp", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -39,16 +73,7 @@ func TestServeNotify(t *testing.T) {
 		cmd.Process.Kill()
 		<-exited
 	})
-	recv := func() string {
-		t.Helper()
-		buf := make([]byte, 4096)
-		c.SetReadDeadline(time.Now().Add(30 * time.Second))
-		n, err := c.Read(buf)
-		if err != nil {
-			t.Fatalf("no notification: %v\nstderr:\n%s", err, stderr.String())
-		}
-		return string(buf[:n])
-	}
+	recv := func() string { t.Helper(); return next(&stderr) }
 
 	ready := recv()
 	m := regexp.MustCompile(`^READY=1\nSTATUS=serving HTTP on (\S+), TFTP on (\S+)$`).FindStringSubmatch(ready)

@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,15 +38,6 @@ func TestChangedKeys(t *testing.T) {
 	}
 }
 
-// syncBuffer collects a process's stderr while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) add(line string) { s.mu.Lock(); s.b.WriteString(line + "\n"); s.mu.Unlock() }
-func (s *syncBuffer) String() string  { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestServeReload: SIGHUP (systemctl reload) parses the templates again and
 // re-reads the config file, with RELOADING=1 and READY=1 around it; a broken
 // template leaves the running ones in place, and the server never stops.
@@ -69,12 +58,7 @@ func TestServeReload(t *testing.T) {
 	}
 	writeTemplate("# reload test: first\n")
 	writeConfig("log_level: info\ntoken_ttl: 1h\n")
-	sock := filepath.Join(dir, "notify")
-	nc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	sock, next := notifySocket(t, dir)
 
 	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "netkick.yaml"), "--data", filepath.Join(dir, "data"),
 		"--templates", tdir, "--http", "127.0.0.1:0", "--tftp", "off", "--demo")
@@ -100,16 +84,7 @@ func TestServeReload(t *testing.T) {
 		<-drained
 		cmd.Wait()
 	})
-	recv := func() string {
-		t.Helper()
-		buf := make([]byte, 4096)
-		nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-		n, err := nc.Read(buf)
-		if err != nil {
-			t.Fatalf("no notification: %v\n%s", err, log.String())
-		}
-		return string(buf[:n])
-	}
+	recv := func() string { t.Helper(); return next(&log) }
 	hup := func(wantStatus string) {
 		t.Helper()
 		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {

@@ -1,0 +1,110 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/provision"
+	"github.com/netkick/netkick/web"
+)
+
+const benchToken = "0123456789abcdef0123456789abcdef"
+
+// pageOf10000 is a page over a SQLite store holding 10,000 hosts (each with
+// a timeline entry), and a logged-in session cookie.
+func pageOf10000(tb testing.TB) (http.Handler, *http.Cookie, *inventory.SQLite) {
+	ctx := context.Background()
+	st, err := inventory.OpenSQLite(filepath.Join(tb.TempDir(), "inventory.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	hosts := make([]inventory.Host, 10000)
+	for i := range hosts {
+		hosts[i] = inventory.Host{MACs: []string{fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16, (i>>8)&0xff, i&0xff)},
+			Hostname: fmt.Sprintf("node%05d", i), IP: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&0xff, i&0xff),
+			Roles: []string{[]string{"lvs-real-server", "web", "db"}[i%3]}, Labels: map[string]string{"rack": fmt.Sprintf("r%02d", i%40)},
+			State: []inventory.State{inventory.StateReady, inventory.StateBuild, inventory.StateInstalled}[i%3]}
+	}
+	if err := st.PutHosts(ctx, hosts); err != nil {
+		tb.Fatal(err)
+	}
+	for i := range hosts {
+		if err := st.AddEvent(ctx, inventory.Event{HostID: hosts[i].ID(), Kind: "dhcp-ack", Detail: "offered " + hosts[i].IP}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	prov, err := provision.New(provision.Options{Store: st})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, err := web.New(web.Options{Prov: prov, AdminToken: benchToken,
+		Render: func(context.Context, string, string, *http.Request) ([]byte, error) { return nil, nil }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := w.Handler()
+	// Log in as a browser does: the form's CSRF cookie and field, then the token.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	lc := rec.Result().Cookies()[0]
+	form := url.Values{"csrf": {lc.Value}, "token": {benchToken}, "next": {"/"}}
+	req := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(lc)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		tb.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	return h, rec.Result().Cookies()[0], st
+}
+
+var rowRE = regexp.MustCompile(`<tr data-mac=`)
+
+// BenchmarkHostsPage10000 renders the hosts table over 10,000 hosts: the
+// first page, and a filtered, sorted later page.
+func BenchmarkHostsPage10000(b *testing.B) {
+	h, cookie, st := pageOf10000(b)
+	for _, tc := range []struct {
+		name, url string
+		change    bool // a host changes before each view: the host list is read again
+	}{
+		{"first-page", "/", false},
+		{"role-label-text-sorted-page-7", "/?role=web&label=rack&q=node0&sort=-ip&page=7", false},
+		{"first-page-after-a-change", "/", true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if tc.change {
+					b.StopTimer()
+					if _, err := st.UpdateHost(context.Background(), "node00001", func(h *inventory.Host) error {
+						h.Labels["seq"] = fmt.Sprint(i)
+						return nil
+					}); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				req := httptest.NewRequest("GET", tc.url, nil)
+				req.AddCookie(cookie)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("%s: %d", tc.url, rec.Code)
+				}
+				if n := len(rowRE.FindAllIndex(rec.Body.Bytes(), -1)); n != 50 {
+					b.Fatalf("%s: %d rows, want one page of 50", tc.url, n)
+				}
+			}
+		})
+	}
+}
