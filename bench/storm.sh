@@ -18,7 +18,8 @@
 # namespace's interface, and it sends from it. Every machine of a namespace
 # has the namespace's MAC, so netkick runs with --token-binding address (the
 # neighbour table cannot tell the machines apart); everything else is at its
-# defaults. dnsmasq gets tftp-max=1024 (netkick's default, dnsmasq's is 50)
+# defaults. dnsmasq gets tftp-max=1024 (netkick's default, dnsmasq's is 50),
+# no-ping (the reserved addresses are up already and would answer)
 # and dhcp-broadcast (a unicast reply would bind the chaddr, not the
 # namespace's MAC, to the address in its neighbour table).
 # Needs: dnsmasq-base, nginx (nginx-light), iproute2, go, and the PXELINUX,
@@ -150,6 +151,9 @@ dhcp-lease-max=100000
 # Broadcast replies, as netkick sends them: a unicast reply makes dnsmasq put
 # the chaddr into the neighbour table, which here is not the namespace's MAC.
 dhcp-broadcast
+# The reserved addresses answer pings (they are on the clients' interfaces);
+# netkick does not ping a reservation either.
+no-ping
 enable-tftp
 tftp-root=$DMROOT
 tftp-max=1024

@@ -63,6 +63,9 @@ type Options struct {
 	FetchEventsPerSource int
 	// Limits bound connections (see Limits); zero fields take defaults.
 	Limits Limits
+	// WebHeartbeat is how often the web page's event stream sends a
+	// heartbeat (web's default when 0).
+	WebHeartbeat time.Duration
 }
 
 // Server is the HTTP server's state.
@@ -212,7 +215,7 @@ func (s *Server) routes(e *echo.Echo) error {
 
 // webRoutes mounts the web page (package web) at /.
 func (s *Server) webRoutes(e *echo.Echo) error {
-	w, err := web.New(web.Options{Prov: s.prov, AdminToken: s.opts.AdminToken, Render: s.render, Log: s.log})
+	w, err := web.New(web.Options{Prov: s.prov, AdminToken: s.opts.AdminToken, Render: s.render, Log: s.log, Heartbeat: s.opts.WebHeartbeat})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -144,6 +146,129 @@ func TestPostgres(t *testing.T) {
 		l, err := stores[2].AllocateLease(ctx, AllocRequest{MAC: c.mac, First: first, Last: last, TTL: 2 * time.Hour})
 		if err != nil || l.IP != c.ip {
 			t.Fatalf("renewal of %s: %+v %v; want %s", c.mac, l, err, c.ip)
+		}
+	})
+
+	t.Run("CopyFromSQLite", func(t *testing.T) {
+		src, err := OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		exp := time.Unix(1_900_000_000, 0).UTC()
+		when := time.Unix(1_800_000_000, 123).UTC()
+		if err := src.PutProfile(ctx, &Profile{Name: "centos-7.9", OS: "centos", Version: "7.9"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.PutHostLogged(ctx, &Host{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01", Profile: "centos-7.9",
+			State: StateBuild, BuildToken: "feedface", TokenExpires: exp}, Event{Kind: "added", Detail: "by test", Time: when}); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.SaveLeases(ctx, []Lease{{IP: "192.0.2.10", MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: exp, Updated: when}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.AddToken(ctx, APIToken{Name: "ci", Hash: "abc", Created: when}); err != nil {
+			t.Fatal(err)
+		}
+		dst, err := OpenPostgres(ctx, srv.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dst.Close()
+		got, err := CopyStore(ctx, src, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (Counts{Hosts: 1, Profiles: 1, Leases: 1, Events: 1, Tokens: 1}); got != want {
+			t.Fatalf("copied %s, want %s", got, want)
+		}
+		h, err := dst.GetHost(ctx, "a01")
+		if err != nil || h.BuildToken != "feedface" || !h.TokenExpires.Equal(exp) || h.State != StateBuild {
+			t.Fatalf("copied host %+v %v", h, err)
+		}
+		ev, _ := dst.Events(ctx, h.ID(), 0)
+		if len(ev) != 1 || !ev[0].Time.Equal(when) || ev[0].Kind != "added" {
+			t.Fatalf("copied timeline %+v", ev)
+		}
+		if ip, err := dst.LeaseIP(ctx, "52:54:00:00:00:01"); err != nil || ip != "192.0.2.10" {
+			t.Fatalf("copied lease: %q %v", ip, err)
+		}
+		// A second copy into the now full target is refused and changes nothing.
+		if _, err := CopyStore(ctx, src, dst); !errors.Is(err, ErrConflict) {
+			t.Fatalf("copy into a full store: %v", err)
+		}
+	})
+
+	t.Run("WatchSeesOtherServersWrites", func(t *testing.T) {
+		url := srv.NewDatabase(t)
+		a, err := OpenPostgres(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := OpenPostgres(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		changed := b.Watch(wctx, nil)
+		// The listener is up once a first write is seen.
+		deadline := time.After(10 * time.Second)
+		for up := false; !up; {
+			if err := a.PutProfile(ctx, &Profile{Name: "p0", OS: "centos", Version: "7.9"}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-changed:
+				up = true
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("no notification within 10 s")
+			}
+		}
+		var lat []time.Duration
+		for i := range 100 {
+			start := time.Now()
+			if err := a.PutHost(ctx, &Host{MACs: []string{fmt.Sprintf("02:00:00:00:01:%02x", i)}, Hostname: fmt.Sprintf("h%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-changed:
+				lat = append(lat, time.Since(start))
+			case <-time.After(5 * time.Second):
+				t.Fatalf("change %d not notified within 5 s", i)
+			}
+			if _, err := b.GetHost(ctx, fmt.Sprintf("h%d", i)); err != nil {
+				t.Fatalf("change %d notified but not readable: %v", i, err)
+			}
+		}
+		slices.Sort(lat)
+		t.Logf("write through A to notification at B, 100 changes: p50 %v, p99 %v", lat[49], lat[98])
+		// The listening connection is killed (a database restart, a network
+		// cut): the watcher signals at once so the caller reloads, and
+		// reconnects; later writes are notified again.
+		if _, err := a.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN `+changeChannel+`'`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no signal when the listening connection was lost")
+		}
+		deadline = time.After(10 * time.Second)
+		for up := false; !up; {
+			if err := a.PutProfile(ctx, &Profile{Name: "p1", OS: "centos", Version: "7.9"}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-changed:
+				up = true
+			case <-time.After(200 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("no notification within 10 s of the reconnect")
+			}
 		}
 	})
 

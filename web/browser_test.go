@@ -174,6 +174,27 @@ func get[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 
 func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 
+// submit clicks a form's button and waits for the next page to hold sel:
+// a mark set on the old page tells the pages apart.
+func submit(t *testing.T, ctx context.Context, button, sel string) {
+	t.Helper()
+	get(t, ctx, chromedp.Evaluate[int](`window.oldPage = 1`))
+	do(t, ctx, chromedp.Click(css(button)))
+	waitJS(t, ctx, fmt.Sprintf(`!window.oldPage && document.readyState === "complete" && !!document.querySelector(%q)`, sel))
+}
+
+// waitJS waits up to 20s for a script condition to hold on the page.
+func waitJS(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !get(t, ctx, chromedp.Evaluate[bool](cond)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still false after 20s: %s", cond)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func hostnames(t *testing.T, ctx context.Context) string {
 	return strings.Join(get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#hosts tbody td.hostname")).map(e => e.textContent)`)), " ")
 }
@@ -191,7 +212,8 @@ func TestBrowser(t *testing.T) {
 		if url := get(t, ctx, chromedp.Location()); !strings.Contains(url, "/login") {
 			t.Fatalf("/ without a session went to %s, want the login page", url)
 		}
-		do(t, ctx, chromedp.SendKeys(css("#token"), d.token), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#hosts")))
+		do(t, ctx, chromedp.SendKeys(css("#token"), d.token))
+		submit(t, ctx, "#login", "#hosts")
 		if got := hostnames(t, ctx); got != "a01 a02 b01 b02" {
 			t.Fatalf("hosts table lists %q, want the demo's a01 a02 b01 b02", got)
 		}
@@ -199,8 +221,8 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("filter-by-role", func(t *testing.T) {
-		do(t, ctx, chromedp.SetValue(css("#f-role"), "lvs-director"), chromedp.Click(css("#filter")),
-			chromedp.WaitVisible(css(`#f-role[value="lvs-director"]`)))
+		do(t, ctx, chromedp.SetValue(css("#f-role"), "lvs-director"))
+		submit(t, ctx, "#filter", `#f-role[value="lvs-director"]`)
 		if got := hostnames(t, ctx); got != "a01 a02" {
 			t.Fatalf("role lvs-director lists %q, want a01 a02", got)
 		}
@@ -210,11 +232,13 @@ func TestBrowser(t *testing.T) {
 	roles := func(t *testing.T) string { return strings.TrimSpace(get(t, ctx, chromedp.Text(css("#roles")))) }
 	t.Run("untag-tag-b01", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+macs["b01"]), chromedp.WaitVisible(css("#roleform")),
-			chromedp.SetValue(css("#r-role"), "lvs-real-server"), chromedp.Click(css("#untag")), chromedp.WaitVisible(css("#notice")))
+			chromedp.SetValue(css("#r-role"), "lvs-real-server"))
+		submit(t, ctx, "#untag", "#notice")
 		if r := roles(t); r != "none" {
 			t.Fatalf("after untag b01 has roles %q", r)
 		}
-		do(t, ctx, chromedp.SetValue(css("#r-role"), "lvs-real-server"), chromedp.Click(css("#tag")), chromedp.WaitVisible(css("#notice")))
+		do(t, ctx, chromedp.SetValue(css("#r-role"), "lvs-real-server"))
+		submit(t, ctx, "#tag", "#notice")
 		if r := roles(t); r != "lvs-real-server" {
 			t.Fatalf("after tag b01 has roles %q", r)
 		}
@@ -228,8 +252,9 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("build-live", func(t *testing.T) {
 		mac := macs["a01"]
-		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+mac), chromedp.WaitVisible(css("#buildform")),
-			chromedp.Click(css("#build")), chromedp.WaitVisible(css("#notice")), chromedp.WaitVisible(css(`body[data-live="open"]`)))
+		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+mac), chromedp.WaitVisible(css("#buildform")))
+		submit(t, ctx, "#build", "#notice")
+		do(t, ctx, chromedp.WaitVisible(css(`body[data-live="open"]`)))
 		get(t, ctx, chromedp.Evaluate[int](`window.noReload = 1`))
 		if st := get(t, ctx, chromedp.Text(css("#state"))); st != "build" {
 			t.Fatalf("after build a01 shows state %q", st)
@@ -273,7 +298,8 @@ func TestBrowser(t *testing.T) {
 		mac := macs["a02"]
 		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+mac), chromedp.WaitVisible(css("#edit")))
 		d.api(t, "PATCH", "/api/v1/hosts/"+mac, `{"timezone": "Asia/Tokyo"}`, nil, nil)
-		do(t, ctx, chromedp.SetValue(css("#e-timezone"), "Europe/Paris"), chromedp.Click(css("#save")), chromedp.WaitVisible(css("#problem")))
+		do(t, ctx, chromedp.SetValue(css("#e-timezone"), "Europe/Paris"))
+		submit(t, ctx, "#save", "#problem")
 		p, tz := get(t, ctx, chromedp.Text(css("#problem"))), get(t, ctx, chromedp.Value(css("#e-timezone")))
 		if !strings.Contains(p, "Conflict") || tz != "Asia/Tokyo" {
 			t.Fatalf("concurrent edit: banner %q, timezone field %q; want a conflict and the API's Asia/Tokyo", p, tz)
@@ -290,8 +316,9 @@ func TestBrowser(t *testing.T) {
 		mac := macs["b02"]
 		const evil = `<script>document.title="owned"</script><img src=x onerror="document.title='owned'">`
 		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+mac), chromedp.WaitVisible(css("#edit")),
-			chromedp.SetValue(css("#e-labels"), "note="+evil), chromedp.Click(css("#save")), chromedp.WaitVisible(css("#notice")),
-			chromedp.Navigate(d.base+"/?q=b02"), chromedp.WaitVisible(css("#hosts")))
+			chromedp.SetValue(css("#e-labels"), "note="+evil))
+		submit(t, ctx, "#save", "#notice")
+		do(t, ctx, chromedp.Navigate(d.base+"/?q=b02"), chromedp.WaitVisible(css("#hosts")))
 		label := get(t, ctx, chromedp.Text(css(`tr[data-mac="`+mac+`"] td.labels`)))
 		injected := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#hosts script, #hosts img").length`))
 		title := get(t, ctx, chromedp.Title())
@@ -316,9 +343,55 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("rows-live-and-one-page", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css(`body[data-live="open"]`)))
+		get(t, ctx, chromedp.Evaluate[int](`window.noReload = 1`))
+		d.api(t, "PATCH", "/api/v1/hosts/b01", `{"labels": {"rack": "r7"}}`, nil, nil)
+		waitJS(t, ctx, `document.querySelector('tr[data-mac="`+macs["b01"]+`"] td.labels').textContent.includes("rack=r7")`)
+		if n := get(t, ctx, chromedp.Evaluate[int](`window.noReload || 0`)); n != 1 {
+			t.Fatal("the hosts page reloaded; rows should change live")
+		}
+		// 60 more hosts: the DOM holds one page of 50 rows, the rest is a page away.
+		for i := range 60 {
+			d.api(t, "POST", "/api/v1/hosts", fmt.Sprintf(`{"macs": ["52:54:00:aa:00:%02x"], "hostname": "n%02d"}`, i, i), nil, nil)
+		}
+		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css("#hosts")))
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#hosts tbody tr").length`)); n != 50 {
+			t.Fatalf("the DOM holds %d rows of 64 hosts, want one page of 50", n)
+		}
+		submit(t, ctx, `a[rel="next"]`, `a[rel="prev"]`)
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#hosts tbody tr").length`)); n != 14 {
+			t.Fatalf("page 2 holds %d rows, want 14", n)
+		}
+	})
+
+	t.Run("keyboard-and-labels", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+macs["b02"]), chromedp.WaitVisible(css("#edit")))
+		// Every input has a label, and Tab alone reaches every control of the page.
+		unlabelled := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(e => !e.labels || e.labels.length === 0).map(e => e.id || e.name)`))
+		if len(unlabelled) > 0 {
+			t.Fatalf("inputs without a label: %v", unlabelled)
+		}
+		want := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea")).map(e => e.id || e.textContent.trim())`))
+		if len(want) < 15 {
+			t.Fatalf("only %d controls found on a host page: %v", len(want), want)
+		}
+		seen := map[string]bool{}
+		for range len(want) + 5 {
+			do(t, ctx, chromedp.KeyEvent("\t"))
+			seen[get(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.textContent.trim()`))] = true
+		}
+		for _, w := range want {
+			if !seen[w] {
+				t.Errorf("control %q is not reached with Tab", w)
+			}
+		}
+	})
+
 	t.Run("logout", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css("#logout")), chromedp.Click(css("#logout")),
-			chromedp.WaitVisible(css("#token")), chromedp.Navigate(d.base+"/hosts/"+macs["a01"]), chromedp.WaitVisible(css("#token")))
+		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css("#logout")))
+		submit(t, ctx, "#logout", "#token")
+		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+macs["a01"]), chromedp.WaitVisible(css("#token")))
 		if url := get(t, ctx, chromedp.Location()); !strings.Contains(url, "/login?next=") {
 			t.Fatalf("after logout a host page went to %s, want the login page", url)
 		}

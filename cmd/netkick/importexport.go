@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/netkick/netkick/adopt"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/provision"
 
@@ -18,18 +20,30 @@ import (
 // importCmd is `netkick import FILE`.
 func importCmd(a *app) *cobra.Command {
 	var o provision.ImportOptions
+	var from string
 	c := &cobra.Command{
-		Use:   "import FILE [--dry-run] [--replace]",
+		Use:   "import FILE [--dry-run] [--replace] | import --from FORMAT FILE|DIR [--dry-run] [--replace]",
 		Short: "load an inventory YAML file (hosts, profiles, layouts, clusters) as written by export; - reads stdin",
 		Long: "Merge (the default): the file's entries are added, or overwrite the entries with the\n" +
 			"same key; everything else stays. --replace: the inventory becomes the file, and\n" +
 			"entries it does not list are deleted. --dry-run prints what would change.\n" +
-			"Hosts listed in build mode get a fresh build token.",
+			"Hosts listed in build mode get a fresh build token.\n\n" +
+			"--from FORMAT reads a site's existing configuration instead (" + strings.Join(adopt.Formats(), ", ") + "):\n" +
+			"its hosts become netkick's, every setting netkick cannot hold is listed as not\n" +
+			"imported, and a MAC whose address differs from the stored host's is reported as\n" +
+			"a conflict naming both sources. Run with --dry-run first (docs/import.md).",
 		RunE: func(c *cobra.Command, pos []string) error {
 			a.sf.create = true // import may start a new inventory
+			if from != "" {
+				return a.importFrom(c.Context(), from, pos, o)
+			}
 			return a.importFile(c.Context(), pos, o)
 		},
 	}
+	c.Flags().StringVar(&from, "from", "", "read another tool's configuration: "+strings.Join(adopt.Formats(), ", "))
+	_ = c.RegisterFlagCompletionFunc("from", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return adopt.Formats(), cobra.ShellCompDirectiveNoFileComp
+	})
 	c.Flags().BoolVar(&o.DryRun, "dry-run", false, "check the file and print what would change, writing nothing")
 	c.Flags().BoolVar(&o.Replace, "replace", false, "make the inventory exactly the file: delete what it does not list")
 	return c
@@ -81,6 +95,48 @@ func (a *app) importFile(ctx context.Context, pos []string, o provision.ImportOp
 	}
 	defer b.Close()
 	res, err := b.Import(ctx, d, o)
+	if err != nil {
+		return fmt.Errorf("%s: %w (nothing was written if the error came from validation)", pos[0], err)
+	}
+	printImport(a, res)
+	return nil
+}
+
+// importFrom is `netkick import --from FORMAT PATH`: the site's
+// configuration is read into a dump, what it cannot hold is listed, and the
+// dump goes through the same import as a netkick YAML file.
+func (a *app) importFrom(ctx context.Context, format string, pos []string, o provision.ImportOptions) error {
+	if len(pos) != 1 {
+		return usageError{"want exactly one FILE or DIR to read with --from " + format}
+	}
+	files, err := adopt.ReadPath(pos[0])
+	if err != nil {
+		return fmt.Errorf("read %s: %w", pos[0], err)
+	}
+	r, err := adopt.Read(format, files)
+	if err != nil {
+		return err
+	}
+	b, err := a.sf.open()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	cur, err := b.Export(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(a.stdout, "not imported: %s\n", n)
+	}
+	for _, c := range adopt.Conflicts(cur, r) {
+		fmt.Fprintf(a.stdout, "conflict: %s\n", c)
+	}
+	adopt.Reconcile(cur, r)
+	if len(r.Dump.Hosts)+len(r.Dump.Clusters) == 0 {
+		return fmt.Errorf("%s: nothing to import from this %s configuration (%d settings not importable, listed above)", pos[0], format, len(r.Notes))
+	}
+	res, err := b.Import(ctx, &r.Dump, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w (nothing was written if the error came from validation)", pos[0], err)
 	}

@@ -42,6 +42,7 @@ func commands(a *app) []*cobra.Command {
 		serveCmd(a),
 		hostCmd(a),
 		tokenCmd(a),
+		storeCmd(a),
 		profileCmd(a),
 		layoutCmd(a),
 		renderCmd(a),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,5 +32,32 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	show := run(t, bin, "host", "show", "web1", "--server", b, "--token-file", tokB)
 	if !strings.Contains(show, "lvs-real-server") {
 		t.Fatalf("server B does not show A's tag:\n%s", show)
+	}
+}
+
+// TestStoreMigrateSQLiteToPostgres: an inventory made on SQLite moves into
+// PostgreSQL with its counts verified, and a server on PostgreSQL serves it.
+func TestStoreMigrateSQLiteToPostgres(t *testing.T) {
+	srv := pgtest.Start(t)
+	url := srv.NewDatabase(t)
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	run(t, bin, "profile", "add", "centos-7.9", "--os", "centos", "--version", "7.9", "--data", data)
+	run(t, bin, "host", "add", "52:54:00:aa:00:01", "--hostname", "web1", "--profile", "centos-7.9", "--data", data)
+	run(t, bin, "host", "tag", "web1", "lvs-real-server", "--data", data)
+	out := run(t, bin, "store", "migrate", "--from", "sqlite://"+data, "--to", url)
+	if !strings.Contains(out, "copied 1 hosts, 1 profiles, 0 layouts, 0 clusters, 0 leases, 2 events, 0 API tokens") || !strings.Contains(out, "counts verified") {
+		t.Fatalf("migrate: %s", out)
+	}
+	// Again into the now full database: refused.
+	cmd := exec.Command(bin, "store", "migrate", "--from", "sqlite://"+data, "--to", url)
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "not empty") {
+		t.Fatalf("second migrate: %v %s", err, b)
+	}
+	other := t.TempDir()
+	base, _ := startServe(t, bin, other, "--store", url)
+	show := run(t, bin, "host", "show", "web1", "--server", base, "--token-file", filepath.Join(other, "admin.token"))
+	if !strings.Contains(show, "lvs-real-server") {
+		t.Fatalf("server on PostgreSQL after migrate:\n%s", show)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/spf13/cobra"
 )
 
 // storeTarget is where the inventory lives: a SQLite file or a PostgreSQL
@@ -58,4 +60,75 @@ func (t storeTarget) open(ctx context.Context) (inventory.Store, error) {
 		return inventory.OpenPostgres(ctx, t.url)
 	}
 	return inventory.OpenSQLite(t.path)
+}
+
+// storeCmd is `netkick store`: moving an inventory between stores.
+func storeCmd(a *app) *cobra.Command {
+	var from, to string
+	migrate := &cobra.Command{
+		Use:   "migrate --from sqlite://DIR --to postgres://HOST/DB",
+		Short: "copy an inventory (hosts, profiles, layouts, clusters, timelines, leases, API tokens) into a new, empty store and verify the counts",
+		Long: `Copies everything from one store into another that is still empty, for
+example from a server's SQLite data directory into the PostgreSQL database
+that several servers will share, then counts both and fails if they differ.
+Stop the servers using the source first, so that nothing changes during the
+copy. --from sqlite://DIR takes DIR/inventory.db (or a database file);
+the PostgreSQL password comes from PGPASSFILE or the PG* environment.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if from == "" || to == "" {
+				return usageError{"want both --from and --to, e.g. --from sqlite:///var/lib/netkick --to postgres://db/netkick"}
+			}
+			src, err := parseMigrateEnd(from)
+			if err != nil {
+				return err
+			}
+			dst, err := parseMigrateEnd(to)
+			if err != nil {
+				return err
+			}
+			if src.String() == dst.String() {
+				return usageError{"--from and --to name the same store"}
+			}
+			if src.path != "" {
+				if _, err := os.Stat(src.path); err != nil {
+					return fmt.Errorf("--from %s: %w (name the data directory of the server, or its inventory.db)", from, err)
+				}
+			}
+			ctx := c.Context()
+			fs, err := src.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer fs.Close()
+			ts, err := dst.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer ts.Close()
+			n, err := inventory.CopyStore(ctx, fs, ts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "copied %s from %s to %s; counts verified\n", n, src, dst)
+			return nil
+		},
+	}
+	migrate.Flags().StringVar(&from, "from", "", "source store: sqlite://DIR (a data directory), sqlite:///path/inventory.db or postgres://HOST/DB")
+	migrate.Flags().StringVar(&to, "to", "", "target store, empty: postgres://HOST/DB or sqlite:///path/inventory.db")
+	return group("store", "move an inventory between the embedded SQLite store and PostgreSQL", migrate)
+}
+
+// parseMigrateEnd is parseStore where sqlite:// may also name a data directory.
+func parseMigrateEnd(spec string) (storeTarget, error) {
+	t, err := parseStore(spec, "")
+	if err != nil {
+		return t, err
+	}
+	if t.path != "" {
+		if fi, err := os.Stat(t.path); err == nil && fi.IsDir() {
+			t.path = filepath.Join(t.path, "inventory.db")
+		}
+	}
+	return t, nil
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportFromDnsmasq imports the adopt package's dnsmasq fixture: the dry
+// run writes nothing, the import adds every host, a re-run changes nothing
+// (also after a host got a profile), a conf dir adds a second NIC to a known
+// host, and a changed address is reported as a conflict naming both sources.
+func TestImportFromDnsmasq(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf, dir := filepath.Join("..", "..", "adopt", "testdata", "dnsmasq.conf"), filepath.Join("..", "..", "adopt", "testdata", "dnsmasq.d")
+
+	out := run(t, bin, "import", "--from", "dnsmasq", conf, "--dry-run", "--data", data)
+	for _, want := range []string{"would be added: host web01", "dry run, nothing written (merge): 17 added",
+		"not imported: " + conf + ":15: dhcp-range=set:racka", "lease time 24h",
+		"not imported: " + conf + ":59: MAC 52:54:00:0a:00:01 with address 192.0.2.111: conflict: " + conf + ":29 gives the same MAC address 192.0.2.11"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := run(t, bin, "export", "--data", data); strings.Contains(got, "web01") {
+		t.Fatalf("the dry run wrote hosts:\n%s", got)
+	}
+	out = run(t, bin, "import", "--from", "dnsmasq", conf, "--data", data)
+	if !strings.Contains(out, "imported (merge): 17 added, 0 updated, 0 unchanged") {
+		t.Fatalf("import:\n%s", out)
+	}
+	run(t, bin, "profile", "add", "centos-7", "--version", "7.9", "--data", data)
+	run(t, bin, "host", "set", "web01", "--profile", "centos-7", "--data", data)
+	out = run(t, bin, "import", "--from", "dnsmasq", conf, "--data", data)
+	if !strings.Contains(out, "imported (merge): 0 added, 0 updated, 17 unchanged") {
+		t.Fatalf("re-import is not idempotent:\n%s", out)
+	}
+	if got := run(t, bin, "host", "show", "web01", "--data", data); !strings.Contains(got, "centos-7") {
+		t.Fatalf("re-import lost the profile set in netkick:\n%s", got)
+	}
+
+	out = run(t, bin, "import", "--from", "dnsmasq", dir, "--data", data)
+	if !strings.Contains(out, "updated: host web02: macs 52:54:00:0a:00:02 -> 52:54:00:0a:00:02,52:54:00:0a:01:02") ||
+		!strings.Contains(out, "10 added, 1 updated") {
+		t.Fatalf("conf dir import:\n%s", out)
+	}
+
+	moved := filepath.Join(t.TempDir(), "moved.conf")
+	if err := os.WriteFile(moved, []byte("dhcp-host=52:54:00:0a:00:01,web01,192.0.2.99\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = run(t, bin, "import", "--from", "dnsmasq", moved, "--dry-run", "--data", data)
+	want := "conflict: MAC 52:54:00:0a:00:01: the inventory has host web01 at 192.0.2.11; " + moved + ":1 gives web01 at 192.0.2.99"
+	if !strings.Contains(out, want) || !strings.Contains(out, "would be updated: host web01: ip 192.0.2.11 -> 192.0.2.99") {
+		t.Fatalf("conflict not reported with both sources; want %q in:\n%s", want, out)
+	}
+
+	if out, code := exitOf(t, bin, "", nil, "import", "--from", "bind9", conf, "--data", data); code == 0 || !strings.Contains(out, "dnsmasq") {
+		t.Fatalf("unknown format: exit %d\n%s", code, out)
+	}
+}
+
+// TestImportFromDhcpd imports the dhcpd fixture twice: the second run changes nothing.
+func TestImportFromDhcpd(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf := filepath.Join("..", "..", "adopt", "testdata", "dhcpd.conf")
+	out := run(t, bin, "import", "--from", "dhcpd", conf, "--dry-run", "--data", data)
+	if !strings.Contains(out, "would be added: host db01\n") || !strings.Contains(out, "dry run, nothing written (merge): 18 added") ||
+		!strings.Contains(out, "not imported: "+conf+":15: range 192.0.2.100 192.0.2.199;") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	run(t, bin, "import", "--from", "dhcpd", conf, "--data", data)
+	if out := run(t, bin, "import", "--from", "dhcpd", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 18 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+	if got := run(t, bin, "host", "show", "db01", "--data", data); !strings.Contains(got, "52:54:00:0b:01:01") {
+		t.Fatalf("db01 lacks the MAC of its second declaration:\n%s", got)
+	}
+}
+
+// TestImportFromKea imports the Kea fixture twice: the second run changes nothing.
+func TestImportFromKea(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf := filepath.Join("..", "..", "adopt", "testdata", "kea-dhcp4.conf")
+	out := run(t, bin, "import", "--from", "kea", conf, "--dry-run", "--data", data)
+	if !strings.Contains(out, "would be added: host rb-node05\n") || !strings.Contains(out, "dry run, nothing written (merge): 17 added") ||
+		!strings.Contains(out, "not imported: "+conf+": Dhcp4.subnet4[0].pools[0]: pool 192.0.2.100 - 192.0.2.199") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	run(t, bin, "import", "--from", "kea", conf, "--data", data)
+	if out := run(t, bin, "import", "--from", "kea", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 17 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+}
