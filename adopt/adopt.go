@@ -41,13 +41,15 @@ type Result struct {
 }
 
 // Formats are the names Read accepts.
-func Formats() []string { return []string{"dnsmasq"} }
+func Formats() []string { return []string{"dnsmasq", "dhcpd"} }
 
 // Read parses files of the given format.
 func Read(format string, files []File) (*Result, error) {
 	switch format {
 	case "dnsmasq":
 		return ReadDnsmasq(files)
+	case "dhcpd":
+		return ReadDhcpd(files)
 	}
 	return nil, fmt.Errorf("unknown import format %q: want one of %s", format, strings.Join(Formats(), ", "))
 }
@@ -107,11 +109,12 @@ type builder struct {
 	res    Result
 	byMAC  map[string]int // MAC -> index in hosts
 	byName map[string]int
+	byIP   map[string]int
 	src    []string // per host: where it was first read
 }
 
 func newBuilder() *builder {
-	return &builder{byMAC: map[string]int{}, byName: map[string]int{}, res: Result{Origin: map[string]string{}}}
+	return &builder{byMAC: map[string]int{}, byName: map[string]int{}, byIP: map[string]int{}, res: Result{Origin: map[string]string{}}}
 }
 
 func (b *builder) note(src, item, reason string) {
@@ -170,6 +173,18 @@ func (b *builder) add(src string, h inventory.Host) {
 		b.merge(i, src, h)
 		return
 	}
+	// The same address for another machine: the first keeps it.
+	// The same address as another entry: one machine with several NICs
+	// (dhcpd declares one host per NIC), its MACs merged under the first name.
+	if i, ok := b.byIP[h.IP]; ok && h.IP != "" {
+		b.note(src, "host "+h.Hostname+" at "+h.IP, fmt.Sprintf("%s gives the same address to host %s (%s): imported as a further MAC of that host; the name %s is not kept", b.src[i], b.res.Dump.Hosts[i].Hostname, b.res.Dump.Hosts[i].ID(), h.Hostname))
+		h.Hostname = b.res.Dump.Hosts[i].Hostname
+		b.merge(i, src, h)
+		return
+	}
+	if h.IP != "" {
+		b.byIP[h.IP] = len(b.res.Dump.Hosts)
+	}
 	b.byName[h.Hostname] = len(b.res.Dump.Hosts)
 	for _, m := range h.MACs {
 		b.byMAC[m] = len(b.res.Dump.Hosts)
@@ -187,8 +202,11 @@ func (b *builder) merge(i int, src string, h inventory.Host) {
 			b.byMAC[m] = i
 		}
 	}
-	if old.IP == "" {
-		old.IP = h.IP
+	if old.IP == "" && h.IP != "" {
+		if _, taken := b.byIP[h.IP]; !taken {
+			old.IP = h.IP
+			b.byIP[h.IP] = i
+		}
 	}
 	for k, v := range h.Labels {
 		if old.Labels == nil {

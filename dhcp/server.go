@@ -51,6 +51,9 @@ type Options struct {
 	ServerIP string
 	// RefreshEvery is how often the host snapshot is reloaded (default 2s).
 	RefreshEvery time.Duration
+	// Changed, when set, signals inventory changes (a shared store's
+	// notifications): each signal reloads the snapshot at once.
+	Changed <-chan struct{}
 }
 
 // Server is a DHCPv4 server. Create it with New, open its sockets with
@@ -62,6 +65,7 @@ type Server struct {
 	httpPort  int
 	publicURL string // base of HTTP URLs in replies, "" for http://<server IP>:httpPort
 	refresh   time.Duration
+	changed   <-chan struct{}
 	subnets   []*subnet
 	serverIP  netip.Addr
 	local     int // index of the subnet on the interface, -1 if none
@@ -124,7 +128,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, publicURL: o.PublicURL, refresh: o.RefreshEvery,
+	s := &Server{cfg: cfg, store: o.Store, log: o.Logger, httpPort: o.HTTPPort, publicURL: o.PublicURL, refresh: o.RefreshEvery, changed: o.Changed,
 		subnets: subs, local: -1, Metrics: newMetrics(),
 		relays: relays, rates: newRates(cfg.OfferRate, cfg.OfferBurst), declined: map[uint32]*declinedAddr{},
 		known:    make(chan packet, 1024),
@@ -521,11 +525,25 @@ func (s *Server) reloadHosts(ctx context.Context) error {
 }
 
 func (s *Server) refreshLoop(ctx context.Context) {
-	every(ctx, s.refresh, func() {
+	reload := func() {
 		if err := s.reloadHosts(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("dhcp: host snapshot not refreshed", "err", err)
 		}
-	})
+	}
+	t := time.NewTicker(s.refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			reload()
+		case <-s.changed:
+			// Another server changed the inventory: reload at once; the
+			// ticker stays as the fallback when notifications stop.
+			reload()
+		}
+	}
 }
 
 // every runs fn every d until ctx ends.

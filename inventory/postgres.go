@@ -191,11 +191,12 @@ func (s *Postgres) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return nil
 }
 
-// bump increments the generation. Writers call it first: the row lock it
+// pgBump increments the generation and notifies the other servers. Writers call it first: the row lock it
 // takes orders inventory writes across servers, so the conflict checks of
 // putHost see every earlier write.
 func pgBump(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `UPDATE meta SET generation = generation + 1`)
+	// The notification is delivered when (and only if) the transaction commits.
+	_, err := tx.Exec(ctx, `UPDATE meta SET generation = generation + 1; SELECT pg_notify('`+changeChannel+`', '')`)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -195,6 +196,79 @@ func TestPostgres(t *testing.T) {
 		// A second copy into the now full target is refused and changes nothing.
 		if _, err := CopyStore(ctx, src, dst); !errors.Is(err, ErrConflict) {
 			t.Fatalf("copy into a full store: %v", err)
+		}
+	})
+
+	t.Run("WatchSeesOtherServersWrites", func(t *testing.T) {
+		url := srv.NewDatabase(t)
+		a, err := OpenPostgres(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := OpenPostgres(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		changed := b.Watch(wctx, nil)
+		// The listener is up once a first write is seen.
+		deadline := time.After(10 * time.Second)
+		for up := false; !up; {
+			if err := a.PutProfile(ctx, &Profile{Name: "p0", OS: "centos", Version: "7.9"}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-changed:
+				up = true
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("no notification within 10 s")
+			}
+		}
+		var lat []time.Duration
+		for i := range 100 {
+			start := time.Now()
+			if err := a.PutHost(ctx, &Host{MACs: []string{fmt.Sprintf("02:00:00:00:01:%02x", i)}, Hostname: fmt.Sprintf("h%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-changed:
+				lat = append(lat, time.Since(start))
+			case <-time.After(5 * time.Second):
+				t.Fatalf("change %d not notified within 5 s", i)
+			}
+			if _, err := b.GetHost(ctx, fmt.Sprintf("h%d", i)); err != nil {
+				t.Fatalf("change %d notified but not readable: %v", i, err)
+			}
+		}
+		slices.Sort(lat)
+		t.Logf("write through A to notification at B, 100 changes: p50 %v, p99 %v", lat[49], lat[98])
+		// The listening connection is killed (a database restart, a network
+		// cut): the watcher signals at once so the caller reloads, and
+		// reconnects; later writes are notified again.
+		if _, err := a.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN `+changeChannel+`'`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no signal when the listening connection was lost")
+		}
+		deadline = time.After(10 * time.Second)
+		for up := false; !up; {
+			if err := a.PutProfile(ctx, &Profile{Name: "p1", OS: "centos", Version: "7.9"}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-changed:
+				up = true
+			case <-time.After(200 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("no notification within 10 s of the reconnect")
+			}
 		}
 	})
 

@@ -47,7 +47,8 @@ type matrixLayout struct {
 
 func matrixLayouts() []matrixLayout {
 	return []matrixLayout{
-		{"fallback", "", "bios", nil},
+		{"fallback", "", "", nil}, // firmware not known yet: reqpart from 7 on
+		{"fallback-uefi", "", "efi-x86_64", nil},
 		{"home-opt", "home-opt", "bios", []layout.Disk{{Name: "sda", SizeMiB: 300 * 1000}}},
 		{"gpt-uefi", "home-opt", "efi-x86_64", []layout.Disk{{Name: "sda", SizeMiB: 300 * 1000}}},
 		{"two-disks", "home-opt", "bios", []layout.Disk{{Name: "sda", SizeMiB: 500 * 1000}, {Name: "sdb", SizeMiB: 1000 * 1000}}},
@@ -152,7 +153,7 @@ func (c combo) render(t *testing.T, r *Renderer, h *inventory.Host) combo {
 
 // refusalExpected says which combinations netkick must refuse, and with what.
 func (c combo) refusalExpected() string {
-	if c.os.Major == 5 && c.lay.name == "gpt-uefi" {
+	if c.os.Major == 5 && strings.Contains(c.lay.arch, "efi") {
 		return "has no supported x86_64 UEFI install"
 	}
 	return ""

@@ -96,6 +96,7 @@ func (r *Renderer) partitioning(ctx context.Context, src LayoutSource, d *Data) 
 		return roleErr
 	}
 	if name == "" {
+		d.Partitioning.FallbackBoot = fallbackBoot(layout.ParseFirmware(d.Host.Arch), d.OS)
 		return nil
 	}
 	l, err := FindLayout(ctx, src, name)
@@ -113,4 +114,18 @@ func (r *Renderer) partitioning(ctx context.Context, src LayoutSource, d *Data) 
 	}
 	d.Partitioning = Partitioning{Layout: name, Pre: strings.TrimRight(pre, "\n"), Include: layout.IncludeFile}
 	return nil
+}
+
+// fallbackBoot is the firmware's boot partition line for the fixed fallback
+// layout: the EFI system partition on a UEFI host, `reqpart` (whatever the
+// firmware needs, from RHEL 7 on) when the firmware is not known yet, and
+// nothing on BIOS, where /boot on an msdos label is enough.
+func fallbackBoot(fw layout.Firmware, o OS) string {
+	switch {
+	case fw == layout.FirmwareUEFI:
+		return "part /boot/efi --fstype=efi --size=200"
+	case fw == layout.FirmwareAuto && o.Major >= 7:
+		return "reqpart"
+	}
+	return ""
 }

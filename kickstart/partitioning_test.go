@@ -107,3 +107,25 @@ func TestRenderWithLayout(t *testing.T) {
 		})
 	}
 }
+
+func TestFallbackBoot(t *testing.T) {
+	el6, _ := ParseOS("centos", "6.10")
+	el7, _ := ParseOS("centos", "7.9")
+	for _, tc := range []struct {
+		name string
+		fw   layout.Firmware
+		os   OS
+		want string
+	}{
+		{"UEFI gets an EFI system partition", layout.FirmwareUEFI, el6, "part /boot/efi --fstype=efi --size=200"},
+		{"unknown firmware on 7: reqpart", layout.FirmwareAuto, el7, "reqpart"},
+		{"unknown firmware on 6: no reqpart there", layout.FirmwareAuto, el6, ""},
+		{"BIOS needs nothing", layout.FirmwareBIOS, el7, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fallbackBoot(tc.fw, tc.os); got != tc.want {
+				t.Fatalf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}

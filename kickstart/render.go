@@ -48,6 +48,9 @@ type Partitioning struct {
 	Layout  string // layout name
 	Pre     string // the whole %pre section
 	Include string // file written by %pre and %include'd by the kickstart
+	// FallbackBoot is the fallback layout's firmware boot partition line
+	// (the EFI system partition, reqpart, or "" on BIOS).
+	FallbackBoot string
 }
 
 // Callback is the %post call that ends build mode, and the failure report.

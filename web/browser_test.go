@@ -180,11 +180,16 @@ func submit(t *testing.T, ctx context.Context, button, sel string) {
 	t.Helper()
 	get(t, ctx, chromedp.Evaluate[int](`window.oldPage = 1`))
 	do(t, ctx, chromedp.Click(css(button)))
-	cond := fmt.Sprintf(`!window.oldPage && document.readyState === "complete" && !!document.querySelector(%q)`, sel)
+	waitJS(t, ctx, fmt.Sprintf(`!window.oldPage && document.readyState === "complete" && !!document.querySelector(%q)`, sel))
+}
+
+// waitJS waits up to 20s for a script condition to hold on the page.
+func waitJS(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !get(t, ctx, chromedp.Evaluate[bool](cond)) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after clicking %s no page with %s", button, sel)
+			t.Fatalf("still false after 20s: %s", cond)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -335,6 +340,51 @@ func TestBrowser(t *testing.T) {
 		d.api(t, "GET", "/api/v1/hosts/b02/events", "", nil, &after)
 		if len(after) != len(before) {
 			t.Fatalf("a POST without the CSRF token changed b02: %s", after[len(after)-1])
+		}
+	})
+
+	t.Run("rows-live-and-one-page", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css(`body[data-live="open"]`)))
+		get(t, ctx, chromedp.Evaluate[int](`window.noReload = 1`))
+		d.api(t, "PATCH", "/api/v1/hosts/b01", `{"labels": {"rack": "r7"}}`, nil, nil)
+		waitJS(t, ctx, `document.querySelector('tr[data-mac="`+macs["b01"]+`"] td.labels').textContent.includes("rack=r7")`)
+		if n := get(t, ctx, chromedp.Evaluate[int](`window.noReload || 0`)); n != 1 {
+			t.Fatal("the hosts page reloaded; rows should change live")
+		}
+		// 60 more hosts: the DOM holds one page of 50 rows, the rest is a page away.
+		for i := range 60 {
+			d.api(t, "POST", "/api/v1/hosts", fmt.Sprintf(`{"macs": ["52:54:00:aa:00:%02x"], "hostname": "n%02d"}`, i, i), nil, nil)
+		}
+		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css("#hosts")))
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#hosts tbody tr").length`)); n != 50 {
+			t.Fatalf("the DOM holds %d rows of 64 hosts, want one page of 50", n)
+		}
+		submit(t, ctx, `a[rel="next"]`, `a[rel="prev"]`)
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#hosts tbody tr").length`)); n != 14 {
+			t.Fatalf("page 2 holds %d rows, want 14", n)
+		}
+	})
+
+	t.Run("keyboard-and-labels", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+macs["b02"]), chromedp.WaitVisible(css("#edit")))
+		// Every input has a label, and Tab alone reaches every control of the page.
+		unlabelled := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(e => !e.labels || e.labels.length === 0).map(e => e.id || e.name)`))
+		if len(unlabelled) > 0 {
+			t.Fatalf("inputs without a label: %v", unlabelled)
+		}
+		want := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea")).map(e => e.id || e.textContent.trim())`))
+		if len(want) < 15 {
+			t.Fatalf("only %d controls found on a host page: %v", len(want), want)
+		}
+		seen := map[string]bool{}
+		for range len(want) + 5 {
+			do(t, ctx, chromedp.KeyEvent("\t"))
+			seen[get(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.textContent.trim()`))] = true
+		}
+		for _, w := range want {
+			if !seen[w] {
+				t.Errorf("control %q is not reached with Tab", w)
+			}
 		}
 	})
 

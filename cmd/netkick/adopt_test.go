@@ -61,3 +61,22 @@ func TestImportFromDnsmasq(t *testing.T) {
 		t.Fatalf("unknown format: exit %d\n%s", code, out)
 	}
 }
+
+// TestImportFromDhcpd imports the dhcpd fixture twice: the second run changes nothing.
+func TestImportFromDhcpd(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf := filepath.Join("..", "..", "adopt", "testdata", "dhcpd.conf")
+	out := run(t, bin, "import", "--from", "dhcpd", conf, "--dry-run", "--data", data)
+	if !strings.Contains(out, "would be added: host db01\n") || !strings.Contains(out, "dry run, nothing written (merge): 18 added") ||
+		!strings.Contains(out, "not imported: "+conf+":15: range 192.0.2.100 192.0.2.199;") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	run(t, bin, "import", "--from", "dhcpd", conf, "--data", data)
+	if out := run(t, bin, "import", "--from", "dhcpd", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 18 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+	if got := run(t, bin, "host", "show", "db01", "--data", data); !strings.Contains(got, "52:54:00:0b:01:01") {
+		t.Fatalf("db01 lacks the MAC of its second declaration:\n%s", got)
+	}
+}

@@ -271,7 +271,12 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
 	}
 	if cfg.DHCP.Mode != dhcp.ModeOff {
-		dsrv, err = dhcp.New(ctx, dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log})
+		dopts := dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log}
+		if pg, ok := st.(*inventory.Postgres); ok {
+			// Other servers' writes reach this DHCP snapshot by notification.
+			dopts.Changed = pg.Watch(ctx, log)
+		}
+		dsrv, err = dhcp.New(ctx, dopts)
 		if err != nil {
 			return err
 		}
