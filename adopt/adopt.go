@@ -41,7 +41,7 @@ type Result struct {
 }
 
 // Formats are the names Read accepts.
-func Formats() []string { return []string{"dnsmasq", "dhcpd"} }
+func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea"} }
 
 // Read parses files of the given format.
 func Read(format string, files []File) (*Result, error) {
@@ -50,6 +50,8 @@ func Read(format string, files []File) (*Result, error) {
 		return ReadDnsmasq(files)
 	case "dhcpd":
 		return ReadDhcpd(files)
+	case "kea":
+		return ReadKea(files)
 	}
 	return nil, fmt.Errorf("unknown import format %q: want one of %s", format, strings.Join(Formats(), ", "))
 }

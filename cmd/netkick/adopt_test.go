@@ -80,3 +80,19 @@ func TestImportFromDhcpd(t *testing.T) {
 		t.Fatalf("db01 lacks the MAC of its second declaration:\n%s", got)
 	}
 }
+
+// TestImportFromKea imports the Kea fixture twice: the second run changes nothing.
+func TestImportFromKea(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf := filepath.Join("..", "..", "adopt", "testdata", "kea-dhcp4.conf")
+	out := run(t, bin, "import", "--from", "kea", conf, "--dry-run", "--data", data)
+	if !strings.Contains(out, "would be added: host rb-node05\n") || !strings.Contains(out, "dry run, nothing written (merge): 17 added") ||
+		!strings.Contains(out, "not imported: "+conf+": Dhcp4.subnet4[0].pools[0]: pool 192.0.2.100 - 192.0.2.199") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	run(t, bin, "import", "--from", "kea", conf, "--data", data)
+	if out := run(t, bin, "import", "--from", "kea", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 17 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+}
