@@ -233,6 +233,7 @@ func (s *Server) handleMetrics(c echo.Context) error {
 	w.WriteHeader(http.StatusOK)
 	s.metrics.WriteMetrics(w)
 	s.conns.WriteMetrics(w)
+	s.writePowerMetrics(c.Request().Context(), w)
 	for _, m := range s.opts.Metrics {
 		m.WriteMetrics(w)
 	}
