@@ -41,13 +41,19 @@ type Result struct {
 }
 
 // Formats are the names Read accepts.
-func Formats() []string { return []string{"dnsmasq"} }
+func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea", "pxelinux"} }
 
 // Read parses files of the given format.
 func Read(format string, files []File) (*Result, error) {
 	switch format {
 	case "dnsmasq":
 		return ReadDnsmasq(files)
+	case "dhcpd":
+		return ReadDhcpd(files)
+	case "kea":
+		return ReadKea(files)
+	case "pxelinux":
+		return ReadPxelinux(files)
 	}
 	return nil, fmt.Errorf("unknown import format %q: want one of %s", format, strings.Join(Formats(), ", "))
 }
@@ -107,11 +113,12 @@ type builder struct {
 	res    Result
 	byMAC  map[string]int // MAC -> index in hosts
 	byName map[string]int
+	byIP   map[string]int
 	src    []string // per host: where it was first read
 }
 
 func newBuilder() *builder {
-	return &builder{byMAC: map[string]int{}, byName: map[string]int{}, res: Result{Origin: map[string]string{}}}
+	return &builder{byMAC: map[string]int{}, byName: map[string]int{}, byIP: map[string]int{}, res: Result{Origin: map[string]string{}}}
 }
 
 func (b *builder) note(src, item, reason string) {
@@ -170,6 +177,18 @@ func (b *builder) add(src string, h inventory.Host) {
 		b.merge(i, src, h)
 		return
 	}
+	// The same address for another machine: the first keeps it.
+	// The same address as another entry: one machine with several NICs
+	// (dhcpd declares one host per NIC), its MACs merged under the first name.
+	if i, ok := b.byIP[h.IP]; ok && h.IP != "" {
+		b.note(src, "host "+h.Hostname+" at "+h.IP, fmt.Sprintf("%s gives the same address to host %s (%s): imported as a further MAC of that host; the name %s is not kept", b.src[i], b.res.Dump.Hosts[i].Hostname, b.res.Dump.Hosts[i].ID(), h.Hostname))
+		h.Hostname = b.res.Dump.Hosts[i].Hostname
+		b.merge(i, src, h)
+		return
+	}
+	if h.IP != "" {
+		b.byIP[h.IP] = len(b.res.Dump.Hosts)
+	}
 	b.byName[h.Hostname] = len(b.res.Dump.Hosts)
 	for _, m := range h.MACs {
 		b.byMAC[m] = len(b.res.Dump.Hosts)
@@ -187,8 +206,11 @@ func (b *builder) merge(i int, src string, h inventory.Host) {
 			b.byMAC[m] = i
 		}
 	}
-	if old.IP == "" {
-		old.IP = h.IP
+	if old.IP == "" && h.IP != "" {
+		if _, taken := b.byIP[h.IP]; !taken {
+			old.IP = h.IP
+			b.byIP[h.IP] = i
+		}
 	}
 	for k, v := range h.Labels {
 		if old.Labels == nil {
@@ -269,7 +291,7 @@ func Conflicts(stored *inventory.Dump, r *Result) []string {
 			seen[old] = true
 			if old.IP != "" && h.IP != "" && old.IP != h.IP {
 				out = append(out, fmt.Sprintf("MAC %s: the inventory has host %s at %s; %s gives %s at %s", m, old.Hostname, old.IP, src, h.Hostname, h.IP))
-			} else if old.Hostname != h.Hostname {
+			} else if old.Hostname != h.Hostname && h.Hostname != fallbackName(h.MACs[0]) {
 				out = append(out, fmt.Sprintf("MAC %s: the inventory names it %s; %s names it %s", m, old.Hostname, src, h.Hostname))
 			}
 		}
@@ -342,4 +364,12 @@ func Reconcile(stored *inventory.Dump, r *Result) {
 		origin[h.ID()] = src
 	}
 	r.Origin = origin
+}
+
+func newHostWithLabels(mac string, labels map[string]string) inventory.Host {
+	h := inventory.Host{MACs: []string{mac}}
+	if len(labels) > 0 {
+		h.Labels = labels
+	}
+	return h
 }

@@ -48,9 +48,7 @@ func TestPowerAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); code != 200 || err != nil || len(r.Steps) != 3 || !strings.Contains(r.Steps[1], "refused") {
 		t.Fatalf("reinstall: %d %s", code, out)
 	}
-	if got := sim.PowerState(t); got != "on" {
-		t.Errorf("after reinstall ipmitool says %s", got)
-	}
+	sim.WaitPowerState(t, "on")
 	h, _ := st.GetHost(ctx, "p01")
 	if h.State != inventory.StateBuild {
 		t.Errorf("state %s after reinstall", h.State)

@@ -365,6 +365,29 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("keyboard-and-labels", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+macs["b02"]), chromedp.WaitVisible(css("#edit")))
+		// Every input has a label, and Tab alone reaches every control of the page.
+		unlabelled := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).filter(e => !e.labels || e.labels.length === 0).map(e => e.id || e.name)`))
+		if len(unlabelled) > 0 {
+			t.Fatalf("inputs without a label: %v", unlabelled)
+		}
+		want := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea")).map(e => e.id || e.textContent.trim())`))
+		if len(want) < 15 {
+			t.Fatalf("only %d controls found on a host page: %v", len(want), want)
+		}
+		seen := map[string]bool{}
+		for range len(want) + 5 {
+			do(t, ctx, chromedp.KeyEvent("\t"))
+			seen[get(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.textContent.trim()`))] = true
+		}
+		for _, w := range want {
+			if !seen[w] {
+				t.Errorf("control %q is not reached with Tab", w)
+			}
+		}
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css("#logout")))
 		submit(t, ctx, "#logout", "#token")

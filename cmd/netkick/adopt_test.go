@@ -61,3 +61,58 @@ func TestImportFromDnsmasq(t *testing.T) {
 		t.Fatalf("unknown format: exit %d\n%s", code, out)
 	}
 }
+
+// TestImportFromDhcpd imports the dhcpd fixture twice: the second run changes nothing.
+func TestImportFromDhcpd(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf := filepath.Join("..", "..", "adopt", "testdata", "dhcpd.conf")
+	out := run(t, bin, "import", "--from", "dhcpd", conf, "--dry-run", "--data", data)
+	if !strings.Contains(out, "would be added: host db01\n") || !strings.Contains(out, "dry run, nothing written (merge): 18 added") ||
+		!strings.Contains(out, "not imported: "+conf+":15: range 192.0.2.100 192.0.2.199;") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	run(t, bin, "import", "--from", "dhcpd", conf, "--data", data)
+	if out := run(t, bin, "import", "--from", "dhcpd", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 18 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+	if got := run(t, bin, "host", "show", "db01", "--data", data); !strings.Contains(got, "52:54:00:0b:01:01") {
+		t.Fatalf("db01 lacks the MAC of its second declaration:\n%s", got)
+	}
+}
+
+// TestImportFromKea imports the Kea fixture twice: the second run changes nothing.
+func TestImportFromKea(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	conf := filepath.Join("..", "..", "adopt", "testdata", "kea-dhcp4.conf")
+	out := run(t, bin, "import", "--from", "kea", conf, "--dry-run", "--data", data)
+	if !strings.Contains(out, "would be added: host rb-node05\n") || !strings.Contains(out, "dry run, nothing written (merge): 17 added") ||
+		!strings.Contains(out, "not imported: "+conf+": Dhcp4.subnet4[0].pools[0]: pool 192.0.2.100 - 192.0.2.199") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	run(t, bin, "import", "--from", "kea", conf, "--data", data)
+	if out := run(t, bin, "import", "--from", "kea", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 17 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+}
+
+// TestImportFromPxelinuxAnnotatesKnownHosts imports dnsmasq's hosts, then the
+// pxelinux.cfg directory: the known machines keep their names and gain the
+// labels of the kernel they boot; a re-run changes nothing.
+func TestImportFromPxelinuxAnnotatesKnownHosts(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	td := filepath.Join("..", "..", "adopt", "testdata")
+	run(t, bin, "import", "--from", "dnsmasq", filepath.Join(td, "dnsmasq.conf"), "--data", data)
+	out := run(t, bin, "import", "--from", "pxelinux", filepath.Join(td, "pxelinux.cfg"), "--data", data)
+	if !strings.Contains(out, "0 added, 6 updated") || !strings.Contains(out, "updated: host web01: label pxelinux.initrd=centos-7.9/initrd.img") || strings.Contains(out, "conflict:") {
+		t.Fatalf("pxelinux import:\n%s", out)
+	}
+	if got := run(t, bin, "host", "show", "web01", "--data", data); !strings.Contains(got, "centos-7.9/vmlinuz") || !strings.Contains(got, "http://192.0.2.5/ks/web01.cfg") {
+		t.Fatalf("web01 lacks its pxelinux kernel and kickstart:\n%s", got)
+	}
+	if out := run(t, bin, "import", "--from", "pxelinux", filepath.Join(td, "pxelinux.cfg"), "--data", data); !strings.Contains(out, "0 added, 0 updated, 6 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+}
