@@ -17,6 +17,12 @@ func (s *Server) dumpRoutes(e *echo.Echo, api *echo.Group) {
 		if err != nil {
 			return err
 		}
+		if c.QueryParam("secrets") == "1" {
+			// The BMC passwords, asked for explicitly (`netkick export --secrets`).
+			if d.BMCs, err = s.prov.ExportBMCs(c.Request().Context()); err != nil {
+				return err
+			}
+		}
 		return c.JSON(http.StatusOK, d)
 	})
 	e.POST("/api/v1/import", func(c echo.Context) error {

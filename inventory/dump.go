@@ -12,6 +12,9 @@ type Dump struct {
 	Layouts  []Layout  `json:"layouts,omitempty" yaml:"layouts,omitempty"`
 	Clusters []Cluster `json:"clusters,omitempty" yaml:"clusters,omitempty"`
 	Hosts    []Host    `json:"hosts,omitempty" yaml:"hosts,omitempty"`
+	// BMCs are the hosts' BMC settings with their passwords: only in an
+	// export asked for with secrets (`netkick export --secrets`).
+	BMCs []BMC `json:"bmcs,omitempty" yaml:"bmcs,omitempty"`
 }
 
 // Export reads everything from s.

@@ -128,6 +128,13 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 			}
 		}
 	}
+	bmcs, err := s.importBMCs(d, inDoc)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range d.BMCs {
+		res.Notes = append(res.Notes, "BMC settings of host "+b.HostID+" imported")
+	}
 	var dropHosts []string
 	if o.Replace {
 		for i := range cur.Hosts {
@@ -171,6 +178,12 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 		if err := s.dropDocs(ctx, cur, d); err != nil {
 			return nil, err
 		}
+	}
+	for _, b := range d.BMCs {
+		if err := bmcs.PutBMC(ctx, b); err != nil {
+			return nil, err
+		}
+		s.event(ctx, b.HostID, "bmc", "BMC settings imported (by "+a.String()+")")
 	}
 	for i := range d.Hosts {
 		h := &d.Hosts[i]
@@ -251,4 +264,28 @@ func plan[T any](res *ImportResult, kind string, stored, doc []T, name func(T) s
 		sort.Strings(gone)
 		res.Removed = append(res.Removed, gone...)
 	}
+}
+
+// importBMCs checks a dump's BMC settings: each names a host the dump lists.
+// The MACs are normalised in place.
+func (s *Service) importBMCs(d *inventory.Dump, inDoc map[string]bool) (BMCStore, error) {
+	if len(d.BMCs) == 0 {
+		return nil, nil
+	}
+	bs, err := s.bmcs()
+	if err != nil {
+		return nil, err
+	}
+	for i := range d.BMCs {
+		b := &d.BMCs[i]
+		mac, err := inventory.NormalizeMAC(b.HostID)
+		if err != nil || !inDoc[mac] {
+			return nil, fail(inventory.ErrInvalid, "list the host under hosts in the same file", "bmcs: host %q is not among the file's hosts", b.HostID)
+		}
+		b.HostID, b.PowerState, b.PowerChecked = mac, "", time.Time{}
+		if b.Driver == "" {
+			b.Driver = "ipmi"
+		}
+	}
+	return bs, nil
 }

@@ -157,6 +157,16 @@ func (s *Service) SetBMC(ctx context.Context, a Actor, key string, c BMCChange) 
 	return viewBMC(h, b), nil
 }
 
+// ExportBMCs returns every host's BMC settings with the passwords, for an
+// export asked for with secrets.
+func (s *Service) ExportBMCs(ctx context.Context) ([]inventory.BMC, error) {
+	bs, err := s.bmcs()
+	if err != nil {
+		return nil, err
+	}
+	return bs.ListBMCs(ctx)
+}
+
 // GetBMC returns a host's BMC settings without the password.
 func (s *Service) GetBMC(ctx context.Context, key string) (*BMCView, error) {
 	h, b, err := s.hostBMC(ctx, key)

@@ -186,3 +186,31 @@ func TestReinstallWrongPassword(t *testing.T) {
 		t.Errorf("chassis %s", got)
 	}
 }
+
+func TestImportBMCsNeedTheirHost(t *testing.T) {
+	s, st := newTestService(t)
+	ctx := context.Background()
+	d, err := inventory.Export(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Clusters = nil
+	for _, h := range d.Hosts {
+		if h.Hostname == "b02" {
+			d.Hosts = []inventory.Host{h}
+			break
+		}
+	}
+	d.BMCs = []inventory.BMC{{HostID: "52:54:00:00:99:99", Address: "192.0.2.9", User: "admin", Password: "pw"}}
+	if _, err := s.Import(ctx, ops, d, ImportOptions{}); !errors.Is(err, inventory.ErrInvalid) || !strings.Contains(err.Error(), "not among the file's hosts") {
+		t.Fatalf("BMC of an unknown host: %v", err)
+	}
+	d.BMCs[0].HostID = strings.ToUpper(macB02)
+	if _, err := s.Import(ctx, ops, d, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.GetBMC(ctx, "b02")
+	if err != nil || v.Address != "192.0.2.9" || !v.PasswordSet || v.Driver != "ipmi" {
+		t.Fatalf("imported BMC: %+v %v", v, err)
+	}
+}

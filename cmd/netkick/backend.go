@@ -44,7 +44,8 @@ type backend interface {
 	PutLayout(ctx context.Context, l *inventory.Layout) error
 	Render(ctx context.Context, kind, key string) ([]byte, error)
 	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
-	Export(ctx context.Context) (*inventory.Dump, error)
+	// Export reads the inventory; with secrets, the BMC settings and passwords too.
+	Export(ctx context.Context, secrets bool) (*inventory.Dump, error)
 	Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error)
 	AddToken(ctx context.Context, name string) (string, error)
 	ListTokens(ctx context.Context) ([]inventory.APIToken, error)
@@ -239,8 +240,12 @@ func (l *local) Build(ctx context.Context, key string, ttl time.Duration) (*http
 		KickstartURL: l.p.URLs().Kickstart(h.ID(), h.BuildToken)}, nil
 }
 
-func (l *local) Export(ctx context.Context) (*inventory.Dump, error) {
-	return inventory.Export(ctx, l.Store)
+func (l *local) Export(ctx context.Context, secrets bool) (*inventory.Dump, error) {
+	d, err := inventory.Export(ctx, l.Store)
+	if err == nil && secrets {
+		d.BMCs, err = l.p.ExportBMCs(ctx)
+	}
+	return d, err
 }
 
 func (l *local) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {
@@ -458,9 +463,13 @@ func (r *remote) Build(ctx context.Context, key string, ttl time.Duration) (*htt
 	return &br, r.do(ctx, "POST", "/api/v1/hosts/"+esc(key)+"/build", nil, &br)
 }
 
-func (r *remote) Export(ctx context.Context) (*inventory.Dump, error) {
+func (r *remote) Export(ctx context.Context, secrets bool) (*inventory.Dump, error) {
 	var d inventory.Dump
-	return &d, r.do(ctx, "GET", "/api/v1/export", nil, &d)
+	q := ""
+	if secrets {
+		q = "?secrets=1"
+	}
+	return &d, r.do(ctx, "GET", "/api/v1/export"+q, nil, &d)
 }
 
 func (r *remote) Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error) {

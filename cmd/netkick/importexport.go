@@ -122,7 +122,7 @@ func (a *app) importFrom(ctx context.Context, format string, pos []string, o pro
 		return err
 	}
 	defer b.Close()
-	cur, err := b.Export(ctx)
+	cur, err := b.Export(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -166,9 +166,12 @@ func encodeDump(w io.Writer, d *inventory.Dump) error {
 
 // exportCmd is `netkick export`.
 func exportCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "export",
+	var secrets bool
+	c := &cobra.Command{
+		Use:   "export [--secrets]",
 		Short: "print the inventory as YAML (netkick import reads it back)",
+		Long: "Hosts, profiles, layouts and clusters. Build tokens and BMC settings are left out;\n" +
+			"--secrets adds every host's BMC settings with its password (keep that file private).",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"export takes no arguments"}
@@ -178,11 +181,13 @@ func exportCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			d, err := b.Export(c.Context())
+			d, err := b.Export(c.Context(), secrets)
 			if err != nil {
 				return err
 			}
 			return encodeDump(a.stdout, d)
 		},
 	}
+	c.Flags().BoolVar(&secrets, "secrets", false, "include the hosts' BMC settings and passwords")
+	return c
 }

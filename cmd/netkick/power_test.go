@@ -81,6 +81,20 @@ func TestCLIPowerAndReinstall(t *testing.T) {
 			t.Errorf("host show lacks %q:\n%s", want, out)
 		}
 	}
+	// export --secrets carries the BMC settings; import restores them in a new store.
+	dump := run(t, bin, "export", "--secrets", "--data", data)
+	if !strings.Contains(dump, "bmcs:") || !strings.Contains(dump, "password: "+ipmisim.Password) || !strings.Contains(dump, "password_file: "+pw) {
+		t.Fatalf("export --secrets:\n%s", dump)
+	}
+	f := filepath.Join(t.TempDir(), "dump.yaml")
+	if err := os.WriteFile(f, []byte(dump), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data2 := t.TempDir()
+	run(t, bin, "import", f, "--data", data2)
+	if out := run(t, bin, "host", "power", "r01", "r02", "status", "--data", data2); !strings.Contains(out, "status: 2 of 2 succeeded") {
+		t.Errorf("status after import:\n%s", out)
+	}
 	// A host without BMC settings fails with the fix; the others still run.
 	run(t, bin, "host", "add", "52:54:00:aa:10:03", "--hostname", "r03", "--profile", "bare", "--data", data)
 	c := exec.Command(bin, "host", "power", "r01", "r03", "status", "--data", data)
