@@ -66,8 +66,7 @@ func TestKeaVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h := wantHost(t, r, tc.host, tc.macs, tc.ip); h != nil {
-			}
+			wantHost(t, r, tc.host, tc.macs, tc.ip)
 			wantNote(t, r, tc.note)
 		})
 	}
