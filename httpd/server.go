@@ -240,6 +240,7 @@ func (s *Server) handleMetrics(c echo.Context) error {
 	fmt.Fprintf(w, "# HELP netkick_store_up Whether the inventory store answered this scrape (0: degraded, see /healthz).\n# TYPE netkick_store_up gauge\nnetkick_store_up %d\n", up)
 	s.metrics.WriteMetrics(w)
 	s.conns.WriteMetrics(w)
+	s.writePowerMetrics(c.Request().Context(), w)
 	for _, m := range s.opts.Metrics {
 		m.WriteMetrics(w)
 	}
