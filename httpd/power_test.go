@@ -58,6 +58,9 @@ func TestPowerAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &all); code != 200 || err != nil || len(all) != 1 || all[0].State != "on" {
 		t.Fatalf("status of all: %d %s", code, out)
 	}
+	if _, m := httpDo(t, "GET", base+"/metrics", "", false); !strings.Contains(m, `netkick_power_hosts{state="on"} 1`) || !strings.Contains(m, `netkick_power_hosts{state="off"} 0`) {
+		t.Errorf("metrics lack the power states:\n%s", m)
+	}
 	// A wrong password: 502 with what the BMC answered.
 	httpDo(t, "PATCH", url+"/bmc", `{"password":"wrong"}`, true)
 	code, out = httpDo(t, "POST", url+"/power", `{"action":"off"}`, true)
