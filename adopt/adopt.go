@@ -41,7 +41,7 @@ type Result struct {
 }
 
 // Formats are the names Read accepts.
-func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea"} }
+func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea", "pxelinux"} }
 
 // Read parses files of the given format.
 func Read(format string, files []File) (*Result, error) {
@@ -52,6 +52,8 @@ func Read(format string, files []File) (*Result, error) {
 		return ReadDhcpd(files)
 	case "kea":
 		return ReadKea(files)
+	case "pxelinux":
+		return ReadPxelinux(files)
 	}
 	return nil, fmt.Errorf("unknown import format %q: want one of %s", format, strings.Join(Formats(), ", "))
 }
@@ -289,7 +291,7 @@ func Conflicts(stored *inventory.Dump, r *Result) []string {
 			seen[old] = true
 			if old.IP != "" && h.IP != "" && old.IP != h.IP {
 				out = append(out, fmt.Sprintf("MAC %s: the inventory has host %s at %s; %s gives %s at %s", m, old.Hostname, old.IP, src, h.Hostname, h.IP))
-			} else if old.Hostname != h.Hostname {
+			} else if old.Hostname != h.Hostname && h.Hostname != fallbackName(h.MACs[0]) {
 				out = append(out, fmt.Sprintf("MAC %s: the inventory names it %s; %s names it %s", m, old.Hostname, src, h.Hostname))
 			}
 		}
@@ -362,4 +364,12 @@ func Reconcile(stored *inventory.Dump, r *Result) {
 		origin[h.ID()] = src
 	}
 	r.Origin = origin
+}
+
+func newHostWithLabels(mac string, labels map[string]string) inventory.Host {
+	h := inventory.Host{MACs: []string{mac}}
+	if len(labels) > 0 {
+		h.Labels = labels
+	}
+	return h
 }

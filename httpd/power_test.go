@@ -48,9 +48,7 @@ func TestPowerAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); code != 200 || err != nil || len(r.Steps) != 3 || !strings.Contains(r.Steps[1], "refused") {
 		t.Fatalf("reinstall: %d %s", code, out)
 	}
-	if got := sim.PowerState(t); got != "on" {
-		t.Errorf("after reinstall ipmitool says %s", got)
-	}
+	sim.WaitPowerState(t, "on")
 	h, _ := st.GetHost(ctx, "p01")
 	if h.State != inventory.StateBuild {
 		t.Errorf("state %s after reinstall", h.State)
@@ -59,6 +57,9 @@ func TestPowerAPI(t *testing.T) {
 	code, out = httpDo(t, "POST", base+"/api/v1/power/status?parallel=2", "", true)
 	if err := json.Unmarshal([]byte(out), &all); code != 200 || err != nil || len(all) != 1 || all[0].State != "on" {
 		t.Fatalf("status of all: %d %s", code, out)
+	}
+	if _, m := httpDo(t, "GET", base+"/metrics", "", false); !strings.Contains(m, `netkick_power_hosts{state="on"} 1`) || !strings.Contains(m, `netkick_power_hosts{state="off"} 0`) {
+		t.Errorf("metrics lack the power states:\n%s", m)
 	}
 	// A wrong password: 502 with what the BMC answered.
 	httpDo(t, "PATCH", url+"/bmc", `{"password":"wrong"}`, true)

@@ -172,9 +172,6 @@ func (s *Postgres) Close() error {
 	return nil
 }
 
-// Pool exposes the connection pool (for tests and the store migration).
-func (s *Postgres) Pool() *pgxpool.Pool { return s.pool }
-
 // tx runs fn in a transaction and commits it.
 func (s *Postgres) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)

@@ -384,3 +384,25 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
+
+// PowerStateCounts counts the hosts with BMC settings by the power state
+// last recorded: "on", "off" and "unread" (never read), for metrics.
+func (s *Service) PowerStateCounts(ctx context.Context) (map[string]int, error) {
+	bs, err := s.bmcs()
+	if err != nil {
+		return nil, err
+	}
+	l, err := bs.ListBMCs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := map[string]int{string(power.On): 0, string(power.Off): 0, "unread": 0}
+	for _, b := range l {
+		st := b.PowerState
+		if st == "" {
+			st = "unread"
+		}
+		n[st]++
+	}
+	return n, nil
+}

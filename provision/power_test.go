@@ -156,11 +156,8 @@ func TestReinstall(t *testing.T) {
 			t.Errorf("%s timeline ends %q: %+v", r.Hostname, kinds, ev[len(ev)-1])
 		}
 	}
-	for _, sim := range []*ipmisim.Sim{simA, simB} {
-		if got := sim.PowerState(t); got != "on" {
-			t.Errorf("ipmitool says %s after the reinstall", got)
-		}
-	}
+	simA.WaitPowerState(t, "on")
+	simB.WaitPowerState(t, "on")
 	// status --all reads and records every BMC.
 	all, err := s.PowerStatusAll(ctx, ops, 2)
 	if err != nil || len(all) != 2 || all[0].State != "on" || all[1].State != "on" {

@@ -96,3 +96,23 @@ func TestImportFromKea(t *testing.T) {
 		t.Fatalf("re-import:\n%s", out)
 	}
 }
+
+// TestImportFromPxelinuxAnnotatesKnownHosts imports dnsmasq's hosts, then the
+// pxelinux.cfg directory: the known machines keep their names and gain the
+// labels of the kernel they boot; a re-run changes nothing.
+func TestImportFromPxelinuxAnnotatesKnownHosts(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	td := filepath.Join("..", "..", "adopt", "testdata")
+	run(t, bin, "import", "--from", "dnsmasq", filepath.Join(td, "dnsmasq.conf"), "--data", data)
+	out := run(t, bin, "import", "--from", "pxelinux", filepath.Join(td, "pxelinux.cfg"), "--data", data)
+	if !strings.Contains(out, "0 added, 6 updated") || !strings.Contains(out, "updated: host web01: label pxelinux.initrd=centos-7.9/initrd.img") || strings.Contains(out, "conflict:") {
+		t.Fatalf("pxelinux import:\n%s", out)
+	}
+	if got := run(t, bin, "host", "show", "web01", "--data", data); !strings.Contains(got, "centos-7.9/vmlinuz") || !strings.Contains(got, "http://192.0.2.5/ks/web01.cfg") {
+		t.Fatalf("web01 lacks its pxelinux kernel and kickstart:\n%s", got)
+	}
+	if out := run(t, bin, "import", "--from", "pxelinux", filepath.Join(td, "pxelinux.cfg"), "--data", data); !strings.Contains(out, "0 added, 0 updated, 6 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+}

@@ -49,6 +49,12 @@ type backend interface {
 	AddToken(ctx context.Context, name string) (string, error)
 	ListTokens(ctx context.Context) ([]inventory.APIToken, error)
 	RevokeToken(ctx context.Context, name string) error
+	// BMC settings and power (power.go).
+	GetBMC(ctx context.Context, key string) (*provision.BMCView, error)
+	SetBMC(ctx context.Context, key string, c provision.BMCChange) (*provision.BMCView, error)
+	Power(ctx context.Context, key, action string) (*provision.PowerResult, error)
+	Reinstall(ctx context.Context, key string, ttl time.Duration) (*provision.PowerResult, error)
+	PowerStatusAll(ctx context.Context, parallel int) ([]provision.PowerResult, error)
 	Close() error
 }
 

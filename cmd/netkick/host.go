@@ -18,9 +18,9 @@ import (
 
 // hostCmd is `netkick host …`: the inventory's machines.
 func hostCmd(a *app) *cobra.Command {
-	return group("host", "manage hosts: add, set, tag, untag, list, show, rm, build",
+	return group("host", "manage hosts: add, set, tag, untag, list, show, rm, build, power, reinstall",
 		hostAddCmd(a), hostSetCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
-		hostListCmd(a), hostShowCmd(a), hostRmCmd(a), hostBuildCmd(a))
+		hostListCmd(a), hostShowCmd(a), hostRmCmd(a), hostBuildCmd(a), hostPowerCmd(a), hostReinstallCmd(a))
 }
 
 func hostAddCmd(a *app) *cobra.Command {
@@ -104,14 +104,17 @@ func passwordFromStdin() (string, error) {
 func hostSetCmd(a *app) *cobra.Command {
 	var labels, params, roles []string
 	var pwStdin bool
+	var bf bmcFlags
 	c := &cobra.Command{
-		Use:               "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]…",
+		Use:               "set HOST [--hostname H] [--ip IP] [--profile P] [--layout L] [--timezone Z] [--cluster C] [--label k=v|k-]… [--param k=v|k-]… [--bmc-address A --bmc-user U --bmc-password-file F]",
 		Short:             "change some fields of a host, keeping the rest (roles, state, build token)",
 		ValidArgsFunction: a.completeHosts(1),
 		Long: "Change only the fields named by flags. An empty value clears a field (--ip \"\").\n" +
 			"--label k=v sets a label, --label k- removes it; --param likewise.\n" +
 			"With --server the change carries the host's ETag: if someone changed the host\n" +
-			"since it was read, the server refuses (412) and nothing is overwritten.",
+			"since it was read, the server refuses (412) and nothing is overwritten.\n" +
+			"--bmc-* flags set how to reach the host's BMC for `host power` and `host reinstall`;\n" +
+			"they are stored apart from the host and the password is never shown or exported.",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 1 {
 				return usageError{"want exactly one HOST (MAC or hostname)"}
@@ -149,7 +152,14 @@ func hostSetCmd(a *app) *cobra.Command {
 			if ch.Params, err = provision.ParseKeyEdits("param", params); err != nil {
 				return usageError{err.Error()}
 			}
-			if ch.Empty() {
+			if pwStdin && bf.pwStdin {
+				return usageError{"stdin holds one password: give --root-password-stdin or --bmc-password-stdin"}
+			}
+			bc, bmc, err := bf.change(f, os.Stdin)
+			if err != nil {
+				return err
+			}
+			if ch.Empty() && !bmc {
 				return usageError{"name at least one field to change, e.g. host set " + pos[0] + " --timezone Asia/Tokyo"}
 			}
 			b, err := a.sf.open()
@@ -157,11 +167,20 @@ func hostSetCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			h, err := b.SetHost(c.Context(), pos[0], ch)
-			if err != nil {
-				return err
+			if !ch.Empty() {
+				h, err := b.SetHost(c.Context(), pos[0], ch)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "updated %s (%s), state %s\n", h.Hostname, h.ID(), h.State)
 			}
-			fmt.Fprintf(a.stdout, "updated %s (%s), state %s\n", h.Hostname, h.ID(), h.State)
+			if bmc {
+				v, err := b.SetBMC(c.Context(), pos[0], bc)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "BMC of %s: %s %s, user %q, password %s\n", v.Hostname, v.Driver, bmcAddr(v), v.User, passwordNote(v))
+			}
 			return nil
 		},
 	}
@@ -177,6 +196,7 @@ func hostSetCmd(a *app) *cobra.Command {
 	f.StringArrayVar(&labels, "label", nil, "set a label k=v, or remove it with k- (repeatable)")
 	f.StringArrayVar(&params, "param", nil, "set a kickstart parameter k=v, or remove it with k- (repeatable)")
 	f.StringArrayVar(&roles, "roles", nil, "replace all roles (comma-separated); use host tag or host untag to add or remove one")
+	bf.register(f)
 	return c
 }
 
@@ -244,6 +264,8 @@ func hostListCmd(a *app) *cobra.Command {
 type hostView struct {
 	inventory.Host `yaml:",inline"`
 	Events         []inventory.Event `json:"events" yaml:"events"`
+	// BMC is how the host's power is driven (never the password).
+	BMC *provision.BMCView `json:"bmc,omitempty" yaml:"bmc,omitempty"`
 }
 
 func hostShowCmd(a *app) *cobra.Command {
@@ -272,7 +294,18 @@ func hostShowCmd(a *app) *cobra.Command {
 			if ev == nil {
 				ev = []inventory.Event{}
 			}
-			return a.emit(output, hostView{Host: *h, Events: ev}, func() error {
+			bmc, _ := b.GetBMC(c.Context(), key) // none set: not shown
+			if bmc != nil && bmc.Address == "" && bmc.Host == "" {
+				bmc = nil
+			}
+			return a.emit(output, hostView{Host: *h, Events: ev, BMC: bmc}, func() error {
+				if bmc != nil {
+					st := "power state not read yet"
+					if bmc.PowerState != "" {
+						st = "power " + bmc.PowerState + " at " + bmc.PowerChecked.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(a.stdout, "bmc:       %s %s, user %q, password %s; %s\n", bmc.Driver, bmcAddr(bmc), bmc.User, passwordNote(bmc), st)
+				}
 				printHost(a, h, ev)
 				return nil
 			})

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -52,6 +53,8 @@ type serveConfig struct {
 	TokenFile string `yaml:"token_file"`
 	RepoRoot  string `yaml:"repo_root"`
 	LogLevel  string `yaml:"log_level"`
+	// LogFormat is text (slog key=value lines) or json (one object a line).
+	LogFormat string `yaml:"log_format"`
 	Demo      bool   `yaml:"demo"`
 	// TokenTTL is how long build tokens stay valid.
 	TokenTTL time.Duration `yaml:"token_ttl"`
@@ -110,7 +113,7 @@ func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
 }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info"}
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info", LogFormat: logText}
 }
 
 // loadServeConfig reads the YAML file strictly (unknown keys are errors).
@@ -155,6 +158,7 @@ func serveCmd(a *app) *cobra.Command {
 	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db) or postgres://HOST[:PORT]/DB (password from PGPASSFILE or the PG* environment, never in the URL)")
 	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&flagCfg.LogFormat, "log-format", cfg.LogFormat, "log line format: text or json (one JSON object a line)")
 	f.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
 	f.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
 	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
@@ -170,7 +174,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		return err
 	}
 	running := cfg // as resolved, before the defaults below: what a reload compares with
-	log, level, err := newLogger(a, cfg.LogLevel)
+	log, level, err := newLogger(a.stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -623,15 +627,37 @@ func loadDemo(ctx context.Context, st inventory.Store, ttl time.Duration) ([]*in
 	return out, nil
 }
 
-// newLogger returns the server's logger and its level, which a reload can change.
-func newLogger(a *app, level string) (*slog.Logger, *slog.LevelVar, error) {
+// Log formats (--log-format).
+const (
+	logText = "text"
+	logJSON = "json"
+)
+
+// newLogger returns the server's logger, writing to w in format, and its
+// level, which a reload can change.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
 	}
 	lv := new(slog.LevelVar)
 	lv.Set(l)
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: lv})), lv, nil
+	h, err := logHandler(w, format, &slog.HandlerOptions{Level: lv})
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(h), lv, nil
+}
+
+// logHandler picks the slog handler for a --log-format value.
+func logHandler(w io.Writer, format string, o *slog.HandlerOptions) (slog.Handler, error) {
+	switch format {
+	case logText, "":
+		return slog.NewTextHandler(w, o), nil
+	case logJSON:
+		return slog.NewJSONHandler(w, o), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", format)}
 }
 
 // loadOrCreateToken reads the admin token, creating a random one (0600) if the file is missing.
@@ -724,6 +750,8 @@ func resolveServeConfig(fs *pflag.FlagSet, configPath string, flagCfg serveConfi
 			cfg.RepoRoot = flagCfg.RepoRoot
 		case "log-level":
 			cfg.LogLevel = flagCfg.LogLevel
+		case "log-format":
+			cfg.LogFormat = flagCfg.LogFormat
 		case "demo":
 			cfg.Demo = flagCfg.Demo
 		case "token-ttl":

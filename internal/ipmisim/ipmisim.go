@@ -141,3 +141,20 @@ func (s *Sim) Ipmitool(t testing.TB, args ...string) string {
 	}
 	return out
 }
+
+// WaitPowerState waits up to 10 s for ipmitool to read want: a power cycle
+// passes through off for about a second.
+func (s *Sim) WaitPowerState(t testing.TB, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := s.PowerState(t)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ipmitool reads power %s, want %s", got, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

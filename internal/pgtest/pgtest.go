@@ -86,27 +86,27 @@ func Start(t testing.TB) *Server {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(run0(run, initdb)[0], append(run0(run, initdb)[1:], "-D", data, "-A", "trust", "-U", dbUser, "--no-sync", "-E", "UTF8")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	// command runs a server binary, as the postgres user when we are root.
+	command := func(bin string, args ...string) *exec.Cmd {
+		argv := append(append(append([]string(nil), run...), bin), args...)
+		return exec.Command(argv[0], argv[1:]...)
+	}
+	if out, err := command(initdb, "-D", data, "-A", "trust", "-U", dbUser, "--no-sync", "-E", "UTF8").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	port := freePort(t)
-	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on", dir, port)
-	args := append(run0(run, pgctl)[1:], "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o", opts, "start")
-	if out, err := exec.Command(run0(run, pgctl)[0], args...).CombinedOutput(); err != nil {
+	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c max_connections=200", dir, port)
+	if out, err := command(pgctl, "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o", opts, "start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
 	t.Cleanup(func() {
-		args := append(run0(run, pgctl)[1:], "-D", data, "-m", "immediate", "-w", "stop")
-		if out, err := exec.Command(run0(run, pgctl)[0], args...).CombinedOutput(); err != nil {
+		if out, err := command(pgctl, "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
 			t.Errorf("pg_ctl stop: %v\n%s", err, out)
 		}
 	})
 	return &Server{Dir: dir, Port: port, User: dbUser}
 }
-
-func run0(prefix []string, bin string) []string { return append(append([]string(nil), prefix...), bin) }
 
 func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
