@@ -41,7 +41,7 @@ type Result struct {
 }
 
 // Formats are the names Read accepts.
-func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea", "pxelinux"} }
+func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea", "pxelinux", "cobbler"} }
 
 // Read parses files of the given format.
 func Read(format string, files []File) (*Result, error) {
@@ -54,6 +54,8 @@ func Read(format string, files []File) (*Result, error) {
 		return ReadKea(files)
 	case "pxelinux":
 		return ReadPxelinux(files)
+	case "cobbler":
+		return ReadCobbler(files)
 	}
 	return nil, fmt.Errorf("unknown import format %q: want one of %s", format, strings.Join(Formats(), ", "))
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/netkick/netkick/inventory"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
@@ -108,5 +110,48 @@ func TestReadPathDirSkipsBackupsAndHidden(t *testing.T) {
 func TestReadUnknownFormat(t *testing.T) {
 	if _, err := Read("bind9", nil); err == nil || !strings.Contains(err.Error(), "dnsmasq") {
 		t.Fatalf("Read(bind9) = %v, want an error naming the formats", err)
+	}
+}
+
+// wantHost checks that r holds exactly one host with that name, MACs
+// (space-separated) and address, or none when name is "", and returns it.
+func wantHost(t *testing.T, r *Result, name, macs, ip string) *inventory.Host {
+	t.Helper()
+	if name == "" {
+		if len(r.Dump.Hosts) != 0 {
+			t.Fatalf("hosts %+v imported, want none", r.Dump.Hosts)
+		}
+		return nil
+	}
+	if len(r.Dump.Hosts) != 1 {
+		t.Fatalf("hosts %+v, want exactly %s", r.Dump.Hosts, name)
+	}
+	h := &r.Dump.Hosts[0]
+	if h.Hostname != name || strings.Join(h.MACs, " ") != macs || h.IP != ip {
+		t.Fatalf("host = %s %v %s, want %s [%s] %s", h.Hostname, h.MACs, h.IP, name, macs, ip)
+	}
+	return h
+}
+
+// wantNote checks that a note mentions s, or that there is none when s is "".
+func wantNote(t *testing.T, r *Result, s string) {
+	t.Helper()
+	if s != "" && len(notesWith(r, s)) == 0 {
+		t.Fatalf("no note mentions %q; notes: %v", s, r.Notes)
+	}
+	if s == "" && len(r.Notes) != 0 {
+		t.Fatalf("unexpected notes: %v", r.Notes)
+	}
+}
+
+// fuzzValid is the property every reader's fuzz target checks: no panic,
+// and whatever is imported is valid inventory.
+func fuzzValid(t *testing.T, read func([]File) (*Result, error), name string, in []byte) {
+	r, err := read([]File{{Name: name, Data: in}})
+	if err != nil {
+		return
+	}
+	if err := r.Dump.Validate(); err != nil {
+		t.Fatalf("imported dump is invalid: %v", err)
 	}
 }

@@ -67,25 +67,8 @@ func TestDhcpdVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.host == "" {
-				if len(r.Dump.Hosts) != 0 {
-					t.Fatalf("hosts %+v imported, want none", r.Dump.Hosts)
-				}
-			} else {
-				if len(r.Dump.Hosts) != 1 {
-					t.Fatalf("hosts %+v, want exactly %s", r.Dump.Hosts, tc.host)
-				}
-				h := r.Dump.Hosts[0]
-				if h.Hostname != tc.host || strings.Join(h.MACs, " ") != tc.macs || h.IP != tc.ip {
-					t.Fatalf("host = %s %v %s, want %s [%s] %s", h.Hostname, h.MACs, h.IP, tc.host, tc.macs, tc.ip)
-				}
-			}
-			if tc.note != "" && len(notesWith(r, tc.note)) == 0 {
-				t.Fatalf("no note mentions %q; notes: %v", tc.note, r.Notes)
-			}
-			if tc.note == "" && len(r.Notes) != 0 {
-				t.Fatalf("unexpected notes: %v", r.Notes)
-			}
+			wantHost(t, r, tc.host, tc.macs, tc.ip)
+			wantNote(t, r, tc.note)
 		})
 	}
 }
@@ -94,13 +77,5 @@ func FuzzReadDhcpd(f *testing.F) {
 	f.Add([]byte("subnet 192.0.2.0 netmask 255.255.255.0 { range 192.0.2.5 192.0.2.9; host a { hardware ethernet 52:54:00:00:00:01; fixed-address 192.0.2.1, b; } }"))
 	f.Add([]byte("group { group { host \"x\\\"\" { } } } # c\n if a { } else { }"))
 	f.Add([]byte("{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := ReadDhcpd([]File{{Name: "f", Data: in}})
-		if err != nil {
-			return
-		}
-		if err := r.Dump.Validate(); err != nil {
-			t.Fatalf("imported dump is invalid: %v", err)
-		}
-	})
+	f.Fuzz(func(t *testing.T, in []byte) { fuzzValid(t, ReadDhcpd, "f", in) })
 }

@@ -3,6 +3,7 @@ package boot
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/netkick/netkick/inventory"
@@ -121,7 +122,7 @@ func installEntry(in ConfigInput) (install, error) {
 	if err != nil {
 		return install{}, err
 	}
-	args := []string{"ks=" + KickstartURL(in.BaseURL, in.MAC, in.Token)}
+	args := []string{KickstartArg(p.OS, p.Version) + KickstartURL(in.BaseURL, in.MAC, in.Token)}
 	for _, a := range []struct{ from, v string }{
 		{"profile " + p.Name + " kernel_args", p.KernelArgs},
 		{"host " + h.Hostname + " param console", h.Params[ParamConsole]},
@@ -142,6 +143,30 @@ func installEntry(in ConfigInput) (install, error) {
 	}
 	name := p.Initrd[strings.LastIndex(p.Initrd, "/")+1:]
 	return install{kernel: kernel, initrd: initrd, initrdName: name, cmdline: strings.Join(args, " ")}, nil
+}
+
+// KickstartArg is the kernel argument that names the kickstart for an
+// installer: anaconda understands `inst.ks=` from RHEL 7 (and Fedora 17),
+// and RHEL 9's anaconda no longer reads boot options without the `inst.`
+// prefix; RHEL 5 and 6 know only `ks=`. Other systems (and a version that
+// does not parse) keep `ks=`, which every RHEL release before 9 reads.
+func KickstartArg(osName, version string) string {
+	maj, _, _ := strings.Cut(strings.TrimSpace(version), ".")
+	n, err := strconv.Atoi(maj)
+	if err != nil {
+		return "ks="
+	}
+	switch strings.ToLower(osName) {
+	case "fedora":
+		if n >= 17 {
+			return "inst.ks="
+		}
+	case "centos", "rhel", "redhat", "rocky", "almalinux", "alma", "oraclelinux", "ol", "scientific":
+		if n >= 7 {
+			return "inst.ks="
+		}
+	}
+	return "ks="
 }
 
 // bootFile joins a profile's kernel or initrd path to base. A path that is

@@ -254,3 +254,25 @@ func TestGeneratedName(t *testing.T) {
 		})
 	}
 }
+
+func TestKickstartArg(t *testing.T) {
+	for _, c := range []struct {
+		name, os, version, want string
+	}{
+		{"CentOS 5 reads ks=", "centos", "5.3", "ks="},
+		{"CentOS 6 reads ks=", "centos", "6.10", "ks="},
+		{"CentOS 7 reads inst.ks=", "centos", "7.9", "inst.ks="},
+		{"Rocky 8 reads inst.ks=", "rocky", "8.10", "inst.ks="},
+		{"RHEL 9 needs the inst. prefix", "rhel", "9.4", "inst.ks="},
+		{"Fedora 40 reads inst.ks=", "fedora", "40", "inst.ks="},
+		{"Fedora 14 reads ks=", "fedora", "14", "ks="},
+		{"unparsable version keeps ks=", "centos", "stream", "ks="},
+		{"other systems keep ks=", "debian", "12", "ks="},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := KickstartArg(c.os, c.version); got != c.want {
+				t.Fatalf("KickstartArg(%q, %q) = %q, want %q", c.os, c.version, got, c.want)
+			}
+		})
+	}
+}

@@ -29,6 +29,8 @@ func TestStoreFailures(t *testing.T) {
 	}{
 		{"healthy store", invtest.Empty(t), "/healthz", http.StatusOK, "ok"},
 		{"lost store", invtest.Broken{Err: errors.New("connection refused")}, "/healthz", http.StatusServiceUnavailable, "degraded: inventory store unreachable: connection refused"},
+		{"metrics, healthy store", invtest.Empty(t), "/metrics", http.StatusOK, "netkick_store_up 1\n"},
+		{"metrics, lost store", invtest.Broken{Err: errors.New("connection refused")}, "/metrics", http.StatusOK, "netkick_store_up 0\n"},
 		{"kickstart, unknown host", invtest.Empty(t), "/ks/52:54:00:00:00:01?token=x", http.StatusNotFound, ""},
 		{"kickstart, lost store", invtest.Broken{Err: errors.New("connection refused")}, "/ks/52:54:00:00:00:01?token=x", http.StatusInternalServerError, ""},
 	}

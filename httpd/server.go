@@ -230,7 +230,14 @@ func (s *Server) webRoutes(e *echo.Echo) error {
 func (s *Server) handleMetrics(c echo.Context) error {
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4")
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	up := 1
+	if _, err := s.opts.Store.Generation(ctx); err != nil {
+		up = 0
+	}
+	cancel()
 	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "# HELP netkick_store_up Whether the inventory store answered this scrape (0: degraded, see /healthz).\n# TYPE netkick_store_up gauge\nnetkick_store_up %d\n", up)
 	s.metrics.WriteMetrics(w)
 	s.conns.WriteMetrics(w)
 	s.writePowerMetrics(c.Request().Context(), w)

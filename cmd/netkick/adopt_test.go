@@ -116,3 +116,17 @@ func TestImportFromPxelinuxAnnotatesKnownHosts(t *testing.T) {
 		t.Fatalf("re-import:\n%s", out)
 	}
 }
+
+// TestImportFromCobbler imports the systems directory: no password in the output.
+func TestImportFromCobbler(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	dir := filepath.Join("..", "..", "adopt", "testdata", "cobbler", "systems")
+	out := run(t, bin, "import", "--from", "cobbler", dir, "--data", data)
+	if !strings.Contains(out, "imported (merge): 4 added") || strings.Contains(out, "calvin") {
+		t.Fatalf("cobbler import:\n%s", out)
+	}
+	if out := run(t, bin, "import", "--from", "cobbler", dir, "--data", data); !strings.Contains(out, "0 added, 0 updated, 4 unchanged") {
+		t.Fatalf("re-import:\n%s", out)
+	}
+}
