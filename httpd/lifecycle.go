@@ -62,6 +62,13 @@ func (s *Server) lifecycleRoutes(e *echo.Echo, api *echo.Group) {
 		return c.JSON(http.StatusOK, BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
 			KickstartURL: s.urls(c).Kickstart(h.ID(), h.BuildToken)})
 	})
+	api.DELETE("/hosts/:mac/build", func(c echo.Context) error {
+		h, err := s.prov.CancelBuild(c.Request().Context(), actorOf(c), c.Param("mac"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, h)
+	})
 	// Install reports authenticate with the host's build token, not the admin token.
 	e.POST("/api/v1/hosts/:mac/built", s.report(boot.EventBuilt))
 	e.POST("/api/v1/hosts/:mac/failed", s.report(boot.EventFailed))

@@ -301,3 +301,37 @@ func TestBootConfigFollowsLifecycle(t *testing.T) {
 		t.Fatalf("kickstart after the install: %d", code)
 	}
 }
+
+func TestCancelBuildAPI(t *testing.T) {
+	_, st, base := realServer(t)
+	ctx := context.Background()
+	if err := st.PutHost(ctx, &inventory.Host{MACs: []string{"52:54:00:00:00:12"}, Hostname: "web3", Profile: "centos-5.3"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := httpDo(t, "DELETE", base+"/api/v1/hosts/web3/build", "", true); code != 400 && code != 409 {
+		t.Fatalf("cancel of a ready host: %d %s, want a refusal", code, body)
+	}
+	if code, _ := httpDo(t, "DELETE", base+"/api/v1/hosts/web3/build", "", false); code != 401 {
+		t.Fatalf("cancel without the admin token: %d, want 401", code)
+	}
+	code, body := httpDo(t, "POST", base+"/api/v1/hosts/web3/build", "", true)
+	var br BuildResponse
+	if code != 200 || json.Unmarshal([]byte(body), &br) != nil {
+		t.Fatalf("build: %d %s", code, body)
+	}
+	code, body = httpDo(t, "DELETE", base+"/api/v1/hosts/web3/build", "", true)
+	if code != 200 || !strings.Contains(body, `"state":"ready"`) {
+		t.Fatalf("cancel: %d %s", code, body)
+	}
+	if code, _ := httpDo(t, "GET", base+"/ks/52:54:00:00:00:12?token="+br.Token, "", false); code != 403 {
+		t.Fatalf("kickstart after cancel: %d, want 403", code)
+	}
+	h, _ := st.GetHost(ctx, "web3")
+	if h.State != inventory.StateReady || h.BuildToken != "" {
+		t.Fatalf("after cancel: %s token %q", h.State, h.BuildToken)
+	}
+	code, body = httpDo(t, "GET", base+"/api/v1/hosts/web3/events", "", true)
+	if code != 200 || !strings.Contains(body, `"cancel"`) || !strings.Contains(body, "build cancelled by API token") {
+		t.Fatalf("timeline lacks the cancel: %s", body)
+	}
+}

@@ -186,6 +186,31 @@ func TestWebForms(t *testing.T) {
 	if h, _ := st.GetHost(context.Background(), "a01"); r.StatusCode != 200 || h.State != inventory.StateBuild {
 		t.Fatalf("build from the page: %s, state %s", r.Status, h.State)
 	}
+	// The page of a host in build mode offers the cancel; it needs the CSRF token too.
+	r, err = c.Get(base + "/hosts/a01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(b), `/build/cancel"`) {
+		t.Fatalf("host page in build mode has no cancel form:\n%s", b)
+	}
+	if r, err = c.PostForm(base+"/hosts/a01/build/cancel", url.Values{}); err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if h, _ := st.GetHost(context.Background(), "a01"); r.StatusCode != http.StatusForbidden || h.State != inventory.StateBuild {
+		t.Fatalf("cancel without CSRF: %s, state %s; want 403 and build", r.Status, h.State)
+	}
+	m = csrfRE.FindSubmatch(b)
+	if r, err = c.PostForm(base+"/hosts/a01/build/cancel", url.Values{"csrf": {string(m[1])}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if h, _ := st.GetHost(context.Background(), "a01"); r.StatusCode != 200 || h.State != inventory.StateReady || h.BuildToken != "" {
+		t.Fatalf("cancel from the page: %s, state %s, token %q", r.Status, h.State, h.BuildToken)
+	}
 	// A wrong token does not log in.
 	jar, _ := cookiejar.New(nil)
 	c2 := &http.Client{Jar: jar}

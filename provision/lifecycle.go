@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -236,4 +237,66 @@ func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Tr
 		return nil, err
 	}
 	return h, nil
+}
+
+// CancelBuild takes a host out of build mode (or an install under way): it
+// goes back to installed when it was installed before the build, else to
+// ready, and its build token is burnt, in one transaction with one event.
+func (s *Service) CancelBuild(ctx context.Context, a Actor, key string) (*inventory.Host, error) {
+	h, err := s.o.Store.GetHost(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.o.Store.Events(ctx, h.ID(), 0)
+	if err != nil {
+		return nil, err
+	}
+	back := stateBeforeBuild(events)
+	now := s.o.Now()
+	return s.updateLogged(ctx, key, func(h *inventory.Host) (*inventory.Event, error) {
+		if !boot.Installing(h.State) {
+			return nil, fail(inventory.ErrInvalid, "only a host in build mode or installing has a build to cancel",
+				"host %s is %s, not building: nothing to cancel", h.Hostname, h.State)
+		}
+		h.State, h.BuildToken, h.TokenExpires = back, "", time.Time{} // the token is burnt
+		return &inventory.Event{Kind: string(boot.EventCancel), Time: now,
+			Detail: "build cancelled by " + a.String() + "; back to " + string(back)}, nil
+	})
+}
+
+// stateBeforeBuild decides where a cancelled build goes back to, from the
+// host's timeline (any order): installed when the lifecycle event before
+// the latest build left it installed (a report "built", or a cancel back to
+// installed), else ready.
+func stateBeforeBuild(events []inventory.Event) inventory.State {
+	ev := append([]inventory.Event(nil), events...)
+	sort.SliceStable(ev, func(i, j int) bool {
+		if !ev[i].Time.Equal(ev[j].Time) {
+			return ev[i].Time.After(ev[j].Time)
+		}
+		return ev[i].ID > ev[j].ID
+	}) // newest first
+	seenBuild := false
+	for _, e := range ev {
+		switch boot.Transition(e.Kind) {
+		case boot.EventBuild:
+			seenBuild = true // a build asked again while building keeps what came before
+		case boot.EventBuilt:
+			if seenBuild {
+				return inventory.StateInstalled
+			}
+		case boot.EventFailed:
+			if seenBuild {
+				return inventory.StateReady
+			}
+		case boot.EventCancel:
+			if seenBuild {
+				if strings.HasSuffix(e.Detail, "back to "+string(inventory.StateInstalled)) {
+					return inventory.StateInstalled
+				}
+				return inventory.StateReady
+			}
+		}
+	}
+	return inventory.StateReady
 }

@@ -400,6 +400,15 @@ func (w *Web) buildHost(rw http.ResponseWriter, r *http.Request) {
 	w.afterChange(rw, r, h, err, "in build mode")
 }
 
+func (w *Web) cancelBuild(rw http.ResponseWriter, r *http.Request) {
+	h, err := w.o.Prov.CancelBuild(r.Context(), w.actor(r), r.PathValue("key"))
+	state := ""
+	if h != nil {
+		state = string(h.State)
+	}
+	w.afterChange(rw, r, h, err, "build cancelled; back to "+state)
+}
+
 func (w *Web) profilesPage(rw http.ResponseWriter, r *http.Request) {
 	ps, err := w.o.Prov.Store().ListProfiles(r.Context())
 	if err != nil {

@@ -44,6 +44,7 @@ type backend interface {
 	PutLayout(ctx context.Context, l *inventory.Layout) error
 	Render(ctx context.Context, kind, key string) ([]byte, error)
 	Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error)
+	CancelBuild(ctx context.Context, key string) (*inventory.Host, error)
 	// Export reads the inventory; with secrets, the BMC settings and passwords too.
 	Export(ctx context.Context, secrets bool) (*inventory.Dump, error)
 	Import(ctx context.Context, d *inventory.Dump, o provision.ImportOptions) (*provision.ImportResult, error)
@@ -238,6 +239,11 @@ func (l *local) Build(ctx context.Context, key string, ttl time.Duration) (*http
 	}
 	return &httpd.BuildResponse{Host: h, Token: h.BuildToken, Expires: h.TokenExpires,
 		KickstartURL: l.p.URLs().Kickstart(h.ID(), h.BuildToken)}, nil
+}
+
+func (l *local) CancelBuild(ctx context.Context, key string) (*inventory.Host, error) {
+	h, err := l.p.CancelBuild(ctx, l.actor, key)
+	return h, hinted(err)
 }
 
 func (l *local) Export(ctx context.Context, secrets bool) (*inventory.Dump, error) {
@@ -461,6 +467,11 @@ func (r *remote) Render(ctx context.Context, kind, key string) ([]byte, error) {
 func (r *remote) Build(ctx context.Context, key string, ttl time.Duration) (*httpd.BuildResponse, error) {
 	var br httpd.BuildResponse
 	return &br, r.do(ctx, "POST", "/api/v1/hosts/"+esc(key)+"/build", nil, &br)
+}
+
+func (r *remote) CancelBuild(ctx context.Context, key string) (*inventory.Host, error) {
+	var h inventory.Host
+	return &h, r.do(ctx, "DELETE", "/api/v1/hosts/"+esc(key)+"/build", nil, &h)
 }
 
 func (r *remote) Export(ctx context.Context, secrets bool) (*inventory.Dump, error) {

@@ -160,6 +160,16 @@ func TestCLIServeDemoAndHostCommands(t *testing.T) {
 	if !strings.Contains(show, "roles lvs-real-server -> - (by API token admin)") || !strings.Contains(show, "kickstart fetched") {
 		t.Fatalf("host show lacks the timeline:\n%s", show)
 	}
+	// Cancel a build: remote through the API, then the token no longer serves; local refuses a second cancel.
+	if out := run(t, bin, "host", "build", "web9", "--cancel", "--server", base, "--token-file", filepath.Join(data, "admin.token")); !strings.Contains(out, "web9: build cancelled, token burnt; it is ready again.") {
+		t.Fatalf("host build --cancel: %s", out)
+	}
+	if code, _ := get(t, ksURL[1]); code != 403 {
+		t.Fatalf("kickstart after cancel: %d, want 403", code)
+	}
+	if out, err := exec.Command(bin, "host", "build", "web9", "--cancel", "--data", data).CombinedOutput(); err == nil || !strings.Contains(string(out), "not building: nothing to cancel") {
+		t.Fatalf("second cancel: %v %s", err, out)
+	}
 	local := run(t, bin, "render", "kickstart", "a01", "--data", data, "--public-url", "http://192.0.2.1:8080")
 	if !strings.Contains(local, "baseurl=http://192.0.2.1:8080/repo/cpan/") {
 		t.Fatalf("render: %s", local)

@@ -337,6 +337,7 @@ func hostRmCmd(a *app) *cobra.Command {
 
 func hostBuildCmd(a *app) *cobra.Command {
 	var ttl time.Duration
+	var cancel bool
 	c := &cobra.Command{
 		Use:               "build HOST…",
 		Short:             "put hosts in build mode: their next network boot installs, once",
@@ -351,6 +352,14 @@ func hostBuildCmd(a *app) *cobra.Command {
 			}
 			defer b.Close()
 			for _, key := range pos {
+				if cancel {
+					h, err := b.CancelBuild(c.Context(), key)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "%s: build cancelled, token burnt; it is %s again.\n", h.Hostname, h.State)
+					continue
+				}
 				br, err := b.Build(c.Context(), key, ttl)
 				if err != nil {
 					return err
@@ -362,6 +371,7 @@ func hostBuildCmd(a *app) *cobra.Command {
 		},
 	}
 	c.Flags().DurationVar(&ttl, "ttl", 0, "how long the build token stays valid (default: the server's, 6h)")
+	c.Flags().BoolVar(&cancel, "cancel", false, "cancel the build instead: back to installed if it was, else ready; the token is burnt")
 	return c
 }
 
