@@ -796,6 +796,10 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 	localBoot := func() bool {
 		return tl.Stopped || tl.Row(StageLocalBoot).Status != StatusPending || (tl.Rebooted && noCallback())
 	}
+	if s.Reinstall {
+		r.runReinstall(ctx, s, vm, mac, dir, start, tl, &res, problem)
+		return finish()
+	}
 	if s.ExpectHint != "" {
 		r.checkRefusal(ctx, s, vm, mac, start, tl, &res, problem)
 		return finish()
