@@ -42,7 +42,7 @@ type Config struct {
 	Unknown string `yaml:"unknown" json:"unknown"`
 	// Discover says where and how much policy discover records.
 	Discover DiscoverConfig `yaml:"discover,omitempty" json:"discover,omitzero"`
-	Subnets []SubnetConfig `yaml:"subnets" json:"subnets"`
+	Subnets  []SubnetConfig `yaml:"subnets" json:"subnets"`
 	// Workers is the size of the fixed worker pool (default 64).
 	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
 	// Relays are the relay agents (addresses or CIDRs) whose relayed

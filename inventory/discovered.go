@@ -235,7 +235,10 @@ func MergeSighting(old *Discovered, seen Discovered) Discovered {
 	}
 	out := *old
 	out.LastSeen = seen.LastSeen
-	for _, f := range []struct{ dst *string; v string }{
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
 		{&out.Arch, seen.Arch}, {&out.VendorClass, seen.VendorClass}, {&out.Hostname, seen.Hostname},
 		{&out.CircuitID, seen.CircuitID}, {&out.RemoteID, seen.RemoteID},
 	} {
