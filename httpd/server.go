@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -47,6 +48,8 @@ type Options struct {
 	Boot *bootfs.Tree
 	// TokenTTL is how long a build token is valid (default 6h).
 	TokenTTL time.Duration
+	// Discovery is the discovery boot discovered machines get; nil: none.
+	Discovery *boot.Discovery
 	// Leases, when set, tells a host's leased address for the source check.
 	Leases LeaseFinder
 	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
@@ -108,7 +111,7 @@ func New(opts Options) (*Server, error) {
 		pub = u
 	}
 	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: pub, TokenTTL: opts.TokenTTL,
-		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
+		Leases: opts.Leases, Binder: opts.Binder, Discovery: opts.Discovery, Warn: opts.Logger.Warn})
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +204,7 @@ func (s *Server) routes(e *echo.Echo) error {
 
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
+	s.discoveredRoutes(e, api)
 	s.hostRoutes(api)
 	s.powerRoutes(api)
 	s.profileRoutes(api)
@@ -417,6 +421,12 @@ func (s *Server) SetPublicURL(base string) error {
 	}
 	s.prov.SetURLs(u)
 	return nil
+}
+
+// DiscoveryBoot is the discovery boot of a discovered machine (the boot
+// tree's bootfs.DiscoveryFunc).
+func (s *Server) DiscoveryBoot(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error) {
+	return s.prov.DiscoveryBoot(ctx, mac, withToken)
 }
 
 // PublicURL is the base URL the server gives machines ("" when it uses each request's own).

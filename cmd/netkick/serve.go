@@ -18,11 +18,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bind"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/boot/neigh"
@@ -72,6 +74,34 @@ type serveConfig struct {
 	HTTPLimits httpLimitsConfig `yaml:"http_limits"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
+	// Discovery is what discovered machines boot (dhcp.unknown: discover).
+	Discovery discoveryConfig `yaml:"discovery"`
+}
+
+// discoveryConfig is the discovery section: the site's kernel and
+// netkick's discovery initramfs, under the boot root.
+type discoveryConfig struct {
+	Kernel     string `yaml:"kernel"`
+	Initrd     string `yaml:"initrd"`
+	KernelArgs string `yaml:"kernel_args"`
+	// After is wait (default: the machine stays up, idle) or poweroff.
+	After string `yaml:"after"`
+}
+
+// boot is the discovery boot the config describes; nil when it names no kernel.
+func (c discoveryConfig) boot() (*boot.Discovery, error) {
+	if c.Kernel == "" && c.Initrd == "" {
+		return nil, nil
+	}
+	if c.Kernel == "" || c.Initrd == "" {
+		return nil, fmt.Errorf("discovery: set both kernel and initrd (files under the boot root; docs/discovery.md)")
+	}
+	switch c.After {
+	case "", boot.AfterWait, boot.AfterPoweroff:
+	default:
+		return nil, fmt.Errorf("discovery.after %q: want wait (the default) or poweroff", c.After)
+	}
+	return &boot.Discovery{Kernel: c.Kernel, Initrd: c.Initrd, KernelArgs: c.KernelArgs, After: c.After}, nil
 }
 
 // httpLimitsConfig is the http_limits section; zero values take httpd's defaults.
@@ -247,7 +277,23 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		return err
 	}
 	defer closeBinder()
-	tree, err := openBootRoot(cfg, st, binder)
+	discBoot, err := cfg.Discovery.boot()
+	if err != nil {
+		return err
+	}
+	// The boot tree asks the HTTP server's provision core (made below) for
+	// the discovery boots.
+	var hsrv atomic.Pointer[httpd.Server]
+	var disc bootfs.DiscoveryFunc
+	if discBoot != nil {
+		disc = func(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error) {
+			if s := hsrv.Load(); s != nil {
+				return s.DiscoveryBoot(ctx, mac, withToken)
+			}
+			return nil, nil
+		}
+	}
+	tree, err := openBootRoot(cfg, st, binder, disc)
 	if err != nil {
 		return err
 	}
@@ -286,7 +332,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		extra = append(extra, dsrv.Metrics)
 	}
 	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
+		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg), Discovery: discBoot}
 	if binder != nil {
 		hopts.Binder = provision.AddrBinder(binder.Check)
 	}
@@ -306,6 +352,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		return err
 	}
+	hsrv.Store(srv)
 	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", cfg.DHCP.Mode)
 	// Under systemd (Type=notify) say READY once every listener is up and
 	// STOPPING as soon as the stop signal arrives.
@@ -520,7 +567,7 @@ func warnOpenDataDir(log *slog.Logger, dir string) {
 		"dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
 
-func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bootfs.Tree, error) {
+func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder, disc bootfs.DiscoveryFunc) (*bootfs.Tree, error) {
 	dir := cfg.BootRoot
 	if dir == "" {
 		dir = filepath.Join(cfg.Data, "boot")
@@ -528,7 +575,7 @@ func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
-	o := bootfs.Options{Dir: dir, Lookup: st}
+	o := bootfs.Options{Dir: dir, Lookup: st, Discovery: disc}
 	if lh, ok := st.(bootfs.LeaseHosts); ok {
 		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
 	}
