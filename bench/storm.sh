@@ -10,7 +10,7 @@
 # machine finished, p50/p99 per stage, retries, failures, server CPU seconds,
 # peak RSS, and the ratios.
 #
-# Usage (root): [RUNS=2] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
+# Usage (root): [RUNS=2] [SIDES="netkick dnsmasq+nginx"] [PERF=1] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
 #
 # The machines share CLIENT_NS network namespaces, each a veth into a bridge
 # in the server namespace (a bridge takes at most 1,023 ports); each machine
@@ -213,6 +213,10 @@ storm() {
     ip netns exec "$SRV" "$OUT/netkick" serve --config "$OUT/netkick.yaml" --data "$d/data" >"$d/server.log" 2>&1 &
     spids+=($!); PIDS+=($!)
     wait_listen t 8080; wait_listen u 69
+    if [ -n "${PERF:-}" ]; then
+      perf record -F 499 -g -o "$d/perf.data" -p "${spids[0]}" >"$d/perf.log" 2>&1 &
+      perfpid=$!; PIDS+=($!)
+    fi
   else
     ip netns exec "$SRV" dnsmasq --keep-in-foreground --conf-file="$OUT/dnsmasq.conf" --user=root \
       --pid-file= --dhcp-leasefile="$d/leases" >"$d/dnsmasq.log" 2>&1 &
@@ -235,15 +239,20 @@ storm() {
   [ "$side" = netkick ] || all+=($(pgrep -P "${spids[1]}" || true))
   read -r cpu rss < <(cpu_rss "${all[@]}")
   [ "$side" = netkick ] || cp "$OUT/callbacks.log" "$d/callbacks.log"
+  if [ -n "${perfpid:-}" ]; then kill -INT "$perfpid"; wait "$perfpid" 2>/dev/null || true; perfpid=; fi
   for p in "${spids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   "$SC" summary -side "$side" -cpu "$cpu" -rss "$rss" "$d"/clients-*.jsonl > "$OUT/$side-$run.json"
   echo "  $side run $run: $(grep -o '"failed":[0-9]*,"last":[0-9.]*' "$OUT/$side-$run.json"), cpu ${cpu}s, rss ${rss} KiB" >&2
 }
 
 echo "storm: N=$N, kernel ${KERNEL_KIB} KiB, initrd ${INITRD_KIB} KiB, $CLIENT_NS client namespaces, ramp $RAMP, $RUNS runs a side; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+perfpid=
+SIDES=${SIDES:-netkick dnsmasq+nginx}
 for r in $(seq 1 "$RUNS"); do
-  if [ $((r % 2)) = 1 ]; then storm netkick "$r"; storm dnsmasq+nginx "$r"
-  else storm dnsmasq+nginx "$r"; storm netkick "$r"; fi
+  order="netkick dnsmasq+nginx"; [ $((r % 2)) = 1 ] || order="dnsmasq+nginx netkick"
+  for side in $order; do
+    case " $SIDES " in *" $side "*) storm "$side" "$r" ;; esac
+  done
 done
 echo "storm: N=$N, kernel ${KERNEL_KIB} KiB, initrd ${INITRD_KIB} KiB; finished $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$SC" compare -a netkick -b dnsmasq+nginx "$OUT"/*-[0-9]*.json
