@@ -57,7 +57,9 @@ func TestGroupCommit(t *testing.T) {
 		}})
 	})
 	waitFor(t, func() bool { return len(s.writes) == 2 })
-	write("event", func() error { return s.AddEvent(ctx, Event{HostID: "52:54:00:00:01:02", Kind: "test", Detail: "plain event"}) })
+	write("event", func() error {
+		return s.AddEvent(ctx, Event{HostID: "52:54:00:00:01:02", Kind: "test", Detail: "plain event"})
+	})
 	waitFor(t, func() bool { return len(s.writes) == 3 })
 	write("b", func() error { _, err := s.UpdateHostLogged(ctx, "g02", label("b")); return err })
 	waitFor(t, func() bool { return len(s.writes) == 4 })

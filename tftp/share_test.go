@@ -71,7 +71,9 @@ func (s stuckEvents) AddEvent(ctx context.Context, e inventory.Event) error {
 
 type oneHost struct{}
 
-func (oneHost) HostIDByLease(context.Context, string) (string, error) { return "52:54:00:00:00:01", nil }
+func (oneHost) HostIDByLease(context.Context, string) (string, error) {
+	return "52:54:00:00:00:01", nil
+}
 
 // TestShareFreedBeforeBookkeeping: a finished transfer gives its share back
 // before its timeline event is written, so a loader asking for its next file
