@@ -50,7 +50,7 @@ type allocator struct {
 	leases   map[uint32]*inventory.Lease
 	byMAC    map[macKey]uint32
 	offers   map[uint32]pending
-	offerOf  map[macKey]uint32 // last address offered to a MAC in a subnet
+	offerOf  map[macKey]uint32   // last address offered to a MAC in a subnet
 	reserved map[uint32][]string // host reservations: address → the host's MACs (its ID first)
 	// declinedSet indexes the addresses whose lease is declined.
 	declinedSet map[uint32]struct{}
