@@ -46,8 +46,8 @@ func TestSharedPoolKill9(t *testing.T) {
 	bin := buildNetkick(t, dir)
 	type member struct {
 		srv, cli, ip, cliIP, cfg, log string
-		cmd                            *exec.Cmd
-		capt                           *ackCapture
+		cmd                           *exec.Cmd
+		capt                          *ackCapture
 	}
 	var ms []*member
 	for i := 1; i <= 3; i++ {
