@@ -149,6 +149,12 @@ func (s *Server) URL(db string) string {
 	return "postgres://" + s.User + "@127.0.0.1:" + strconv.Itoa(s.Port) + "/" + db + "?sslmode=disable"
 }
 
+// SocketURL is the URL of database db through the server's Unix socket,
+// which processes in other network namespaces reach too.
+func (s *Server) SocketURL(db string) string {
+	return "postgres:///" + db + "?host=" + s.Dir + "&port=" + strconv.Itoa(s.Port) + "&user=" + s.User + "&sslmode=disable"
+}
+
 // NewDatabase creates an empty database and returns its URL.
 func (s *Server) NewDatabase(t testing.TB) string {
 	t.Helper()
