@@ -468,7 +468,7 @@ func ReadMarkers(img string, part int) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s partition %d: no filesystem go-diskfs reads: %w", img, part, err)
 	}
-	entries, err := fsys.ReadDir("/")
+	entries, err := fsys.ReadDir(".")
 	if err != nil {
 		return nil, fmt.Errorf("%s partition %d: read the root directory: %w", img, part, err)
 	}

@@ -1,9 +1,16 @@
 package testvm
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	diskfs "github.com/diskfs/go-diskfs"
+
+	"github.com/netkick/netkick/internal/testenv"
 )
 
 // wantProblems compares problems with the substrings they must contain, in order.
@@ -139,6 +146,7 @@ func TestMarkerPartition(t *testing.T) {
 		err    string
 	}{
 		{"/boot first", []string{"/ /dev/sda3 ok", "/boot /dev/sda1 ok", "swap /dev/sda2 ok"}, "sda", 1, ""},
+		{"--onpart names the device without /dev/", []string{"/boot sda1 ok"}, "sda", 1, ""},
 		{"/ without /boot", []string{"swap /dev/sdb2 ok", "/ /dev/sdb1 ok"}, "sdb", 1, ""},
 		{"a missing /boot does not count", []string{"/boot /dev/sda1 missing", "/ /dev/sda12 ok"}, "sda", 12, ""},
 		{"neither", []string{"swap /dev/sda2 ok"}, "", 0, "no /boot or /"},
@@ -168,4 +176,62 @@ func TestMarkerProblems(t *testing.T) {
 	wantProblems(t, markerProblems("second install", []string{m("aa")}, "bb", "aa"), "earlier install's marker", "lacks this install's marker")
 	wantProblems(t, markerProblems("first install", nil, "aa", ""), "lacks this install's marker")
 	wantProblems(t, markerProblems("first install", []string{m("zz"), m("aa")}, "aa", ""), "unexpected marker")
+}
+
+// TestReadMarkers reads markers off a FAT filesystem that BusyBox mkdosfs
+// made (as the mini installer does) on partition 1 of an msdos disk image.
+func TestReadMarkers(t *testing.T) {
+	bb := testenv.RequireProgram(t, "busybox")
+	parted := testenv.RequireProgram(t, "parted")
+	dir := t.TempDir()
+	img, fat := filepath.Join(dir, "disk.img"), filepath.Join(dir, "part.img")
+	run := func(name string, args ...string) {
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		}
+	}
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 80<<20); err != nil {
+		t.Fatal(err)
+	}
+	run(parted, "-s", img, "mklabel", "msdos", "mkpart", "primary", "1MiB", "79MiB")
+	if err := os.WriteFile(fat, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(bb, "mkdosfs", "-n", "NKINSTALL", fat, "79872") // 78 MiB in KiB
+	run(bb, "dd", "if="+fat, "of="+img, "bs=1M", "seek=1", "conv=notrunc")
+
+	found, err := ReadMarkers(img, 1)
+	if err != nil || len(found) != 0 {
+		t.Fatalf("fresh filesystem: markers %q, err %v; want none", found, err)
+	}
+	d, err := diskfs.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := d.GetFilesystem(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{MarkerPrefix + "592fbfc156298139d831356ef9b0af9b.txt", "other.txt"} {
+		f, err := fsys.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
+		if err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		if _, err := f.Write([]byte("netkick-testvm install\n")); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	d.Close()
+	found, err = ReadMarkers(img, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblems(t, markerProblems("install", found, "592fbfc156298139d831356ef9b0af9b", ""))
+	if _, err := ReadMarkers(img, 2); err == nil {
+		t.Error("partition 2 does not exist, but ReadMarkers read it")
+	}
 }
