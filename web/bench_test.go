@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/web"
@@ -20,9 +22,9 @@ import (
 
 const benchToken = "0123456789abcdef0123456789abcdef"
 
-// pageOf10000 is a page over a SQLite store (at path) holding 10,000 hosts (each with
-// a timeline entry), and a logged-in session cookie.
-func pageOf10000(tb testing.TB) (http.Handler, *http.Cookie, string) {
+// pageOf10000 is a page over a SQLite store (at path) holding 10,000 hosts
+// (each with a timeline entry when events is set), and a logged-in session cookie.
+func pageOf10000(tb testing.TB, events bool) (http.Handler, *http.Cookie, string) {
 	ctx := context.Background()
 	path := filepath.Join(tb.TempDir(), "inventory.db")
 	st, err := inventory.OpenSQLite(path)
@@ -41,6 +43,9 @@ func pageOf10000(tb testing.TB) (http.Handler, *http.Cookie, string) {
 		tb.Fatal(err)
 	}
 	for i := range hosts {
+		if !events {
+			break
+		}
 		if err := st.AddEvent(ctx, inventory.Event{HostID: hosts[i].ID(), Kind: "dhcp-ack", Detail: "offered " + hosts[i].IP}); err != nil {
 			tb.Fatal(err)
 		}
@@ -79,7 +84,7 @@ var rowRE = regexp.MustCompile(`<tr data-mac=`)
 // the CLI or another process would). Each view is timed on its own: ms/op
 // is the mean, p50-ms and p99-ms the median and 99th percentile.
 func BenchmarkHostsPage10000(b *testing.B) {
-	h, cookie, path := pageOf10000(b)
+	h, cookie, path := pageOf10000(b, true)
 	other, err := inventory.OpenSQLite(path)
 	if err != nil {
 		b.Fatal(err)
@@ -130,4 +135,26 @@ func BenchmarkHostsPage10000(b *testing.B) {
 			b.ReportMetric(ms(took[min(len(took)-1, len(took)*99/100)]), "p99-ms")
 		})
 	}
+}
+
+// TestBrowserDOM10000 opens the hosts table over 10,000 hosts in Chromium:
+// the DOM holds one page of 50 rows, and the last page is a link away.
+func TestBrowserDOM10000(t *testing.T) {
+	h, _, _ := pageOf10000(t, false)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ctx := browser(t)
+	do(t, ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(css("#token")), chromedp.SendKeys(css("#token"), benchToken))
+	submit(t, ctx, "#login", "#hosts")
+	rows := func() int {
+		return get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("tr").length - document.querySelectorAll("thead tr").length`))
+	}
+	if n := rows(); n != 50 {
+		t.Fatalf("the DOM holds %d rows of 10,000 hosts, want one page of 50", n)
+	}
+	do(t, ctx, chromedp.Navigate(srv.URL+"/?page=200"), chromedp.WaitVisible(css("#hosts")))
+	if n, last := rows(), hostnames(t, ctx); n != 50 || !strings.HasSuffix(last, "node09999") {
+		t.Fatalf("page 200 holds %d rows ending %q, want 50 ending node09999", n, last[max(0, len(last)-20):])
+	}
+	shot(t, ctx, "hosts-10000")
 }

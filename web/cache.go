@@ -42,8 +42,6 @@ func (c *hostCache) all(ctx context.Context, st inventory.Store) ([]inventory.Ho
 	if c.valid {
 		c.hosts = patchHosts(c.hosts, ch)
 	} else {
-		// The store's collation may order names otherwise than bytes do.
-		slices.SortFunc(ch.Changed, byHostname)
 		c.hosts = ch.Changed
 	}
 	c.gen, c.valid = ch.Generation, true
@@ -64,28 +62,22 @@ func patchHosts(old []inventory.Host, ch inventory.HostChanges) []inventory.Host
 	for i := range ch.Changed {
 		gone[ch.Changed[i].ID()] = true // replaced by its new version below
 	}
-	out := make([]inventory.Host, 0, len(old)+len(ch.Changed))
-	for i := range old {
-		if !gone[old[i].ID()] {
-			out = append(out, old[i])
-		}
-	}
-	// Merge the changed hosts (sorted by hostname) into the kept ones.
+	// One pass: keep what stayed, merging in the changed hosts (sorted by hostname).
 	changed := slices.Clone(ch.Changed)
 	slices.SortFunc(changed, byHostname)
-	merged := make([]inventory.Host, 0, len(out)+len(changed))
-	i, j := 0, 0
-	for i < len(out) && j < len(changed) {
-		if byHostname(changed[j], out[i]) < 0 {
-			merged = append(merged, changed[j])
-			j++
-		} else {
-			merged = append(merged, out[i])
-			i++
+	out := make([]inventory.Host, 0, len(old)+len(changed))
+	j := 0
+	for i := range old {
+		if gone[old[i].ID()] {
+			continue
 		}
+		for j < len(changed) && byHostname(changed[j], old[i]) < 0 {
+			out = append(out, changed[j])
+			j++
+		}
+		out = append(out, old[i])
 	}
-	merged = append(merged, out[i:]...)
-	return append(merged, changed[j:]...)
+	return append(out, changed[j:]...)
 }
 
 func byHostname(a, b inventory.Host) int { return strings.Compare(a.Hostname, b.Hostname) }
