@@ -91,7 +91,7 @@ func QueryHosts(hosts []inventory.Host, q HostQuery) HostPage {
 		}
 		return strings.Compare(x, y)
 	}
-	slices.SortStableFunc(out, func(a, b *inventory.Host) int {
+	order := func(a, b *inventory.Host) int {
 		c := less(a, b)
 		if c == 0 {
 			c = strings.Compare(a.Hostname, b.Hostname)
@@ -100,7 +100,10 @@ func QueryHosts(hosts []inventory.Host, q HostQuery) HostPage {
 			return -c
 		}
 		return c
-	})
+	}
+	if !slices.IsSortedFunc(out, order) { // a list kept by hostname needs no sort by hostname
+		slices.SortStableFunc(out, order)
+	}
 	p.Total = len(out)
 	p.Page, p.Pages = 1, 1
 	if q.PerPage > 0 {
