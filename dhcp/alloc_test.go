@@ -267,3 +267,32 @@ func TestLeaseReusable(t *testing.T) {
 		})
 	}
 }
+
+func TestStoredLeft(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	const mac = "52:54:00:00:00:01"
+	bound := func(left time.Duration) *inventory.Lease {
+		return &inventory.Lease{IP: "192.0.2.100", MAC: mac, State: inventory.LeaseBound, Expires: now.Add(left)}
+	}
+	tests := []struct {
+		name string
+		prev *inventory.Lease
+		mac  string
+		want time.Duration
+	}{
+		{"no stored lease: nothing to ACK", nil, mac, 0},
+		{"the client's lease: the whole seconds it has left", bound(30*time.Minute + 500*time.Millisecond), mac, 30 * time.Minute},
+		{"another client's lease: nothing", bound(time.Hour), "52:54:00:00:00:02", 0},
+		{"expired: nothing", bound(-time.Second), mac, 0},
+		{"under a second left: nothing", bound(900 * time.Millisecond), mac, 0},
+		{"released: nothing", &inventory.Lease{MAC: mac, State: inventory.LeaseReleased, Expires: now.Add(time.Hour)}, mac, 0},
+		{"never more than the lease time", bound(3 * time.Hour), mac, time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := storedLeft(tt.prev, tt.mac, time.Hour, now); got != tt.want {
+				t.Errorf("storedLeft = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

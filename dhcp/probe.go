@@ -141,7 +141,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 			s.Metrics.probed(res)
 			s.mu.Lock()
 			ls := s.alloc.giveBack(j.ip, j.d.mac, j.d.prev, now)
-			done := s.commit.enqueue(ctx, ls)
+			done := s.commit.enqueue(ctx, j.d.mac, ls)
 			delete(s.declined, j.ip)
 			s.mu.Unlock()
 			if err := <-done; err != nil {
@@ -195,7 +195,7 @@ func (s *Server) confirmDecline(ctx context.Context, ip uint32, mac string) chan
 	if d := s.declined[ip]; d != nil {
 		d.prev = prev
 	}
-	return s.commit.enqueue(ctx, ls)
+	return s.commit.enqueue(ctx, mac, ls)
 }
 
 // logCommit logs a failed lease write of a probe's outcome.

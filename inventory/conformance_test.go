@@ -34,6 +34,10 @@ var storeCases = []storeCase{
 	{"LoggedWritesCommitWithTheirEvent", testLoggedWrites},
 	{"PutHostsAllOrNone", testPutHostsAllOrNone},
 	{"Tokens", testTokens},
+	{"DiscoveredRecordMerge", testDiscoveredRecordMerge},
+	{"DiscoveredCapEvictsOldest", testDiscoveredCapEvictsOldest},
+	{"DiscoveredUntrustedTextIsData", testDiscoveredUntrustedText},
+	{"HostKeepsFacts", testHostKeepsFacts},
 	{"HostsChangedSince", testHostsChangedSince},
 }
 
