@@ -50,8 +50,8 @@ type allocator struct {
 	leases   map[uint32]*inventory.Lease
 	byMAC    map[macKey]uint32
 	offers   map[uint32]pending
-	offerOf  map[macKey]uint32 // last address offered to a MAC in a subnet
-	reserved map[uint32]string // host reservations: address → MAC
+	offerOf  map[macKey]uint32   // last address offered to a MAC in a subnet
+	reserved map[uint32][]string // host reservations: address → the host's MACs (its ID first)
 	// declinedSet indexes the addresses whose lease is declined.
 	declinedSet map[uint32]struct{}
 	cursor      []uint32 // next pool index to try, per subnet
@@ -64,7 +64,7 @@ func newAllocator(subs []*subnet, stored []inventory.Lease) *allocator {
 		byMAC:       map[macKey]uint32{},
 		offers:      map[uint32]pending{},
 		offerOf:     map[macKey]uint32{},
-		reserved:    map[uint32]string{},
+		reserved:    map[uint32][]string{},
 		cursor:      make([]uint32, len(subs)),
 		declinedSet: map[uint32]struct{}{},
 	}
@@ -97,21 +97,35 @@ func (a *allocator) subnetOf(ip uint32) int {
 	return -1
 }
 
-// free reports whether mac may take ip at now.
+// free reports whether mac may take ip at now. The reservation of a host
+// with several MACs is one machine's: any of its MACs may take it, also from
+// a lease or offer another of its MACs holds (the machine booted from its
+// other NIC), as dnsmasq does for a dhcp-host with several MACs.
 func (a *allocator) free(ip uint32, mac string, now time.Time) bool {
-	if l := a.leases[ip]; l != nil && l.MAC != mac && l.Active(now) {
+	own := a.reservedTo(ip, mac)
+	if l := a.leases[ip]; l != nil && l.MAC != mac && l.Active(now) && !(own && l.State == inventory.LeaseBound && a.reservedTo(ip, l.MAC)) {
 		return false
 	}
 	if l := a.leases[ip]; l != nil && l.State == inventory.LeaseDeclined && l.Active(now) {
 		return false
 	}
-	if o, ok := a.offers[ip]; ok && o.mac != mac && now.Before(o.until) {
+	if o, ok := a.offers[ip]; ok && o.mac != mac && now.Before(o.until) && !(own && a.reservedTo(ip, o.mac)) {
 		return false
 	}
-	if r, ok := a.reserved[ip]; ok && r != mac {
+	if _, ok := a.reserved[ip]; ok && !own {
 		return false
 	}
 	return true
+}
+
+// reservedTo reports whether ip is the reservation of the host mac belongs to.
+func (a *allocator) reservedTo(ip uint32, mac string) bool {
+	for _, m := range a.reserved[ip] {
+		if m == mac {
+			return true
+		}
+	}
+	return false
 }
 
 // offer picks an address for mac in subnet si: its reservation, its current

@@ -59,6 +59,9 @@ func TestAllocator(t *testing.T) {
 			}
 		}
 	}
+	reserve := func(addr string, macs ...string) step {
+		return func(t *testing.T, a *allocator) { a.reserved[ip(addr)] = macs }
+	}
 	tests := []struct {
 		name  string
 		pools []string
@@ -112,6 +115,26 @@ func TestAllocator(t *testing.T) {
 		{"reservation held by another MAC is refused", []string{"192.0.2.100-192.0.2.110"}, []step{
 			bind(macB, "192.0.2.100", 0, t0, nil),
 			offer(macA, ip("192.0.2.100"), 0, t0, "", errReservedInUse),
+		}},
+		{"a host's other MAC takes its reservation from a lease and an offer of the first", []string{"192.0.2.100-192.0.2.110"}, []step{
+			reserve("192.0.2.20", macA, macB),
+			bind(macA, "192.0.2.20", ip("192.0.2.20"), t0, nil),
+			offer(macB, ip("192.0.2.20"), 0, t0.Add(time.Second), "192.0.2.20", nil),
+			bind(macB, "192.0.2.20", ip("192.0.2.20"), t0.Add(time.Second), nil),
+			offer(macA, ip("192.0.2.20"), 0, t0.Add(2*time.Second), "192.0.2.20", nil),
+			func(t *testing.T, a *allocator) {
+				if _, ok := a.bound(0, macB, t0.Add(2*time.Second)); !ok {
+					t.Fatal("an offer to the first MAC ended the second MAC's lease")
+				}
+				if _, ok := a.bound(0, macA, t0.Add(2*time.Second)); ok {
+					t.Fatal("the first MAC still holds the lease the second took")
+				}
+			},
+		}},
+		{"a MAC of another host may not take a reservation", []string{"192.0.2.100-192.0.2.110"}, []step{
+			reserve("192.0.2.20", macA),
+			bind(macB, "192.0.2.20", ip("192.0.2.20"), t0, errAddrTaken),
+			offer(macB, ip("192.0.2.20"), 0, t0, "", errReservedInUse),
 		}},
 		{"a reservation the host declined is refused as declined, not as another client's", []string{"192.0.2.100-192.0.2.110"}, []step{
 			bind(macA, "192.0.2.20", ip("192.0.2.20"), t0, nil),

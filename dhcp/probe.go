@@ -69,10 +69,11 @@ func (s *Server) scheduleDeclined(now time.Time) {
 			delete(s.alloc.declinedSet, ip)
 			continue
 		}
-		mac, ok := s.alloc.reserved[ip]
-		if !ok || s.declined[ip] != nil {
+		macs, ok := s.alloc.reserved[ip]
+		if !ok || len(macs) == 0 || s.declined[ip] != nil {
 			continue
 		}
+		mac := macs[0]
 		d := &declinedAddr{confirmed: true, mac: mac, next: now.Add(declineProbeAfter)}
 		if h, _ := s.lookup(mac); h != nil {
 			d.hostID, d.macs = h.ID(), h.MACs

@@ -542,14 +542,14 @@ func (s *Server) reloadHosts(ctx context.Context) error {
 		return fmt.Errorf("dhcp: read profiles: %w", err)
 	}
 	byMAC := make(map[string]*inventory.Host, len(hs))
-	res := map[uint32]string{}
+	res := map[uint32][]string{}
 	for i := range hs {
 		h := &hs[i]
 		for _, m := range h.MACs {
 			byMAC[m] = h
 		}
 		if ip, ok := parseIPv4(h.IP); ok && len(h.MACs) > 0 {
-			res[ip] = h.MACs[0]
+			res[ip] = h.MACs
 		}
 	}
 	profs := make(map[string]*inventory.Profile, len(ps))
