@@ -3,17 +3,22 @@ package dhcp
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/netkick/netkick/internal/netnstest"
 	"github.com/netkick/netkick/internal/pgtest"
 	"github.com/netkick/netkick/internal/testenv"
@@ -234,4 +239,190 @@ func envInt(name string, def int) int {
 		return def
 	}
 	return v
+}
+
+// TestSharedChangePropagation adds and tags 100 hosts through server A's API
+// and measures, for each, the time from A's answer to the tag until server
+// B, on the same PostgreSQL, both renders the host's kickstart with the
+// tag's part (its HTTP API) and offers the host its reserved address (its
+// DHCP, in a network namespace). The p99 must stay under a second.
+func TestSharedChangePropagation(t *testing.T) {
+	netnstest.Require(t)
+	pg := pgtest.Start(t)
+	u, err := url.Parse(pg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := buildNetkick(t, dir)
+
+	// Server A: API only, on loopback.
+	dataA := filepath.Join(dir, "a")
+	portA := freeTCPPort(t)
+	cfgA := filepath.Join(dir, "a.yaml")
+	os.WriteFile(cfgA, []byte(fmt.Sprintf("http: \"127.0.0.1:%d\"\ntftp: \"off\"\ndata: %s\nstore: %q\n", portA, dataA, u.String())), 0o644)
+	logA, _ := os.Create(filepath.Join(dir, "a.log"))
+	a := exec.Command(bin, "serve", "--config", cfgA)
+	a.Stdout, a.Stderr = logA, logA
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Process.Kill(); a.Wait(); logA.Close() })
+	apiA := &apiClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", portA), http: &http.Client{Timeout: 5 * time.Second}}
+	apiA.waitUp(filepath.Join(dataA, "admin.token"))
+
+	// Server B: DHCP on a link to a client namespace, its API inside its namespace.
+	l := newLink(t)
+	dataB := filepath.Join(dir, "b")
+	cfgB := filepath.Join(dir, "b.yaml")
+	os.WriteFile(cfgB, []byte(`http: "127.0.0.1:18080"
+tftp: "off"
+data: `+dataB+`
+store: "`+pg.SocketURL(path.Base(u.Path))+`"
+dhcp:
+  interface: vs
+  mode: full
+  unknown: ignore
+  subnets:
+    - cidr: 192.0.2.0/24
+      pools: ["192.0.2.200-192.0.2.250"]
+      router: 192.0.2.1
+      lease: 1h
+`), 0o644)
+	startNetkick(t, l.srv, bin, cfgB, filepath.Join(dir, "b.log"))
+	inB := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := netnstest.In(l.srv, func() error {
+			var err error
+			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}}
+	apiB := &apiClient{t: t, base: "http://127.0.0.1:18080", http: &http.Client{Timeout: 5 * time.Second, Transport: inB}}
+	apiB.waitUp(filepath.Join(dataB, "admin.token"))
+
+	apiA.do("PUT", "/api/v1/profiles/centos-7.9", `{"name":"centos-7.9","os":"centos","version":"7.9"}`, 200)
+	const changes = 100
+	var took []time.Duration
+	for i := 1; i <= changes; i++ {
+		mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x77, 0x00, byte(i)}
+		name, ip := fmt.Sprintf("prop%03d", i), fmt.Sprintf("192.0.2.%d", i)
+		c := newQuickClient(t, l.cli, "vc", mac)
+		apiA.do("POST", "/api/v1/hosts", fmt.Sprintf(`{"macs":[%q],"hostname":%q,"profile":"centos-7.9","ip":%q}`, mac, name, ip), 201)
+		apiA.do("POST", "/api/v1/hosts/"+mac.String()+"/roles", `{"add":["lvs-real-server"]}`, 200)
+		changed := time.Now()
+		var ks, offer time.Duration
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			want := "netkick role lvs-real-server for " + name
+			for time.Since(changed) < 5*time.Second {
+				if code, body := apiB.get("/api/v1/hosts/" + mac.String() + "/render/kickstart"); code == 200 && strings.Contains(body, want) {
+					ks = time.Since(changed)
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+		wg.Go(func() {
+			for time.Since(changed) < 5*time.Second {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				o, err := c.DiscoverOffer(ctx)
+				cancel()
+				if err == nil && o.YourIPAddr.String() == ip {
+					offer = time.Since(changed)
+					return
+				}
+			}
+		})
+		wg.Wait()
+		c.Close()
+		if ks == 0 || offer == 0 {
+			t.Fatalf("change %d: server B did not serve it within 5 s (kickstart %v, offer of %s %v)", i, ks, ip, offer)
+		}
+		took = append(took, max(ks, offer))
+	}
+	slices.Sort(took)
+	p50, p99 := took[len(took)/2], took[len(took)*99/100-1]
+	t.Logf("%d changes through A, served by B (kickstart and DHCP reservation): p50 %v, p99 %v, max %v", changes, p50.Round(time.Millisecond), p99.Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+	if p99 >= time.Second {
+		t.Errorf("propagation p99 %v, want < 1 s", p99)
+	}
+}
+
+// newQuickClient is a DHCP client in ns that waits 20 ms for an answer
+// (the resolution of the measure).
+func newQuickClient(t *testing.T, ns, dev string, mac net.HardwareAddr) *nclient4.Client {
+	t.Helper()
+	var c *nclient4.Client
+	if err := inNetns(t, ns, func() error {
+		var err error
+		c, err = nclient4.New(dev, nclient4.WithHWAddr(mac), nclient4.WithTimeout(20*time.Millisecond), nclient4.WithRetry(1))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// apiClient calls a netkick server's API with its admin token.
+type apiClient struct {
+	t     *testing.T
+	base  string
+	token string
+	http  *http.Client
+}
+
+// waitUp waits for the server's admin token and /healthz.
+func (a *apiClient) waitUp(tokenFile string) {
+	a.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(tokenFile); err == nil {
+			a.token = strings.TrimSpace(string(b))
+			if code, _ := a.get("/healthz"); code == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a.t.Fatalf("%s did not come up", a.base)
+}
+
+func (a *apiClient) get(p string) (int, string) {
+	req, _ := http.NewRequest("GET", a.base+p, nil)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (a *apiClient) do(method, p, body string, want int) {
+	a.t.Helper()
+	req, _ := http.NewRequest(method, a.base+p, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		a.t.Fatalf("%s %s: %d %s, want %d", method, p, resp.StatusCode, b, want)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
