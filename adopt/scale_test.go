@@ -16,8 +16,10 @@ import (
 const siteSize = 4000
 
 // siteMAC and siteIP are machine i's MAC and address (10.20.0.0/16).
-func siteMAC(i int) string { return fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16&0xff, i>>8&0xff, i&0xff) }
-func siteIP(i int) string  { return fmt.Sprintf("10.20.%d.%d", (i+10)/250, (i+10)%250+1) }
+func siteMAC(i int) string {
+	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16&0xff, i>>8&0xff, i&0xff)
+}
+func siteIP(i int) string { return fmt.Sprintf("10.20.%d.%d", (i+10)/250, (i+10)%250+1) }
 
 // TestReadersAtSiteScale generates a site of siteSize machines in each
 // DHCP server's format, has the daemon itself check the file, and reads it:
