@@ -95,6 +95,7 @@ type Server struct {
 	sendMsgs []ipv4.Message
 
 	Metrics *Metrics
+	discovery
 }
 
 type packet struct {
@@ -163,6 +164,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.commit = newCommitter(o.Store.SaveLeases)
 	s.Metrics.pool = s.poolStats
 	if err := s.reloadHosts(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.setupDiscovery(o.Store); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -265,6 +269,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); s.sender(ctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
+	if s.discovered != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.sightingLoop(ctx) }()
+	}
 	if s.cfg.Mode == ModeFull {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.probeLoop(ctx) }()

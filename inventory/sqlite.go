@@ -79,6 +79,14 @@ var migrations = []string{
 		power_state TEXT NOT NULL DEFAULT '',
 		power_checked INTEGER NOT NULL DEFAULT 0
 	);`,
+	// 6: machines DHCP discovered (dhcp.unknown: discover), bounded by
+	// evicting the one seen longest ago.
+	`CREATE TABLE discovered (
+		mac TEXT PRIMARY KEY,
+		last_seen INTEGER NOT NULL,
+		doc TEXT NOT NULL
+	);
+	CREATE INDEX discovered_seen ON discovered(last_seen);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous

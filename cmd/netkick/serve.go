@@ -128,7 +128,8 @@ func defaultServeConfig() serveConfig {
 		HTTPLimits: httpLimitsConfig{ReadHeaderTimeout: httpd.DefaultReadHeaderTimeout, ReadTimeout: httpd.DefaultReadTimeout,
 			IdleTimeout: httpd.DefaultIdleTimeout, MaxConnsPerClient: httpd.DefaultMaxConnsPerClient},
 		DHCP: dhcp.Config{Mode: dhcp.ModeOff, Unknown: dhcp.UnknownIgnore, Workers: 64,
-			OfferRate: dhcp.DefaultOfferRate, OfferBurst: dhcp.DefaultOfferBurst},
+			OfferRate: dhcp.DefaultOfferRate, OfferBurst: dhcp.DefaultOfferBurst,
+			Discover: dhcp.DiscoverConfig{Max: inventory.DefaultDiscoveredCap}},
 	}
 }
 
