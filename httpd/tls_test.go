@@ -1,11 +1,22 @@
 package httpd
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAdminTLSSplit: with AdminTLS, the admin API and the web page answer
@@ -64,5 +75,76 @@ func TestNoAdminTLS(t *testing.T) {
 	}
 	if rec := s.do(call{method: "GET", path: "/login"}); rec.Code != 200 {
 		t.Errorf("login page: %d", rec.Code)
+	}
+}
+
+// writeSelfSigned writes a self-signed certificate named cn and its key.
+func writeSelfSigned(t *testing.T, certFile, keyFile, cn string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{cn}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCertificateReload: Reload picks up renewed files for new handshakes;
+// files that do not load are an error naming them, and the old certificate stays.
+func TestCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeSelfSigned(t, cf, kf, "old.example.net")
+	c, err := LoadCertificate(cf, kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() string {
+		got, err := c.TLSConfig().GetCertificate(&tls.ClientHelloInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(got.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.Subject.CommonName
+	}
+	if got := served(); got != "old.example.net" {
+		t.Fatalf("served %s", got)
+	}
+	writeSelfSigned(t, cf, kf, "new.example.net")
+	if err := c.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(); got != "new.example.net" {
+		t.Fatalf("after reload served %s, want new.example.net", got)
+	}
+	if err := os.WriteFile(kf, bytes.Repeat([]byte("x"), 10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Reload()
+	if err == nil || !strings.Contains(err.Error(), cf) || !strings.Contains(err.Error(), kf) {
+		t.Fatalf("broken key: %v, want an error naming both files", err)
+	}
+	if got := served(); got != "new.example.net" {
+		t.Errorf("after a failed reload served %s, want the previous one", got)
+	}
+	if _, err := LoadCertificate(filepath.Join(dir, "none.crt"), kf); err == nil || !strings.Contains(err.Error(), "none.crt") {
+		t.Errorf("missing file: %v", err)
 	}
 }
