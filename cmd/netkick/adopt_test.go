@@ -69,7 +69,7 @@ func TestImportFromDhcpd(t *testing.T) {
 	conf := filepath.Join("..", "..", "adopt", "testdata", "dhcpd.conf")
 	out := run(t, bin, "import", "--from", "dhcpd", conf, "--dry-run", "--data", data)
 	if !strings.Contains(out, "would be added: host db01\n") || !strings.Contains(out, "dry run, nothing written (merge): 18 added") ||
-		!strings.Contains(out, "not imported: "+conf+":15: range 192.0.2.100 192.0.2.199;") {
+		!strings.Contains(out, "not imported: "+conf+":22: range 192.0.2.100 192.0.2.199;") {
 		t.Fatalf("dry run:\n%s", out)
 	}
 	run(t, bin, "import", "--from", "dhcpd", conf, "--data", data)
@@ -87,12 +87,12 @@ func TestImportFromKea(t *testing.T) {
 	data := t.TempDir()
 	conf := filepath.Join("..", "..", "adopt", "testdata", "kea-dhcp4.conf")
 	out := run(t, bin, "import", "--from", "kea", conf, "--dry-run", "--data", data)
-	if !strings.Contains(out, "would be added: host rb-node05\n") || !strings.Contains(out, "dry run, nothing written (merge): 17 added") ||
+	if !strings.Contains(out, "would be added: host rb-node05\n") || !strings.Contains(out, "dry run, nothing written (merge): 18 added") ||
 		!strings.Contains(out, "not imported: "+conf+": Dhcp4.subnet4[0].pools[0]: pool 192.0.2.100 - 192.0.2.199") {
 		t.Fatalf("dry run:\n%s", out)
 	}
 	run(t, bin, "import", "--from", "kea", conf, "--data", data)
-	if out := run(t, bin, "import", "--from", "kea", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 17 unchanged") {
+	if out := run(t, bin, "import", "--from", "kea", conf, "--data", data); !strings.Contains(out, "0 added, 0 updated, 18 unchanged") {
 		t.Fatalf("re-import:\n%s", out)
 	}
 }
@@ -128,5 +128,53 @@ func TestImportFromCobbler(t *testing.T) {
 	}
 	if out := run(t, bin, "import", "--from", "cobbler", dir, "--data", data); !strings.Contains(out, "0 added, 0 updated, 4 unchanged") {
 		t.Fatalf("re-import:\n%s", out)
+	}
+}
+
+// TestImportFromLVS adopts piranha lvs.cf files after the site's dnsmasq
+// hosts: the dry run shows the clusters and roles and writes nothing, the
+// NAT and tunnel clusters and unmatched servers are listed, a renamed real
+// server is a conflict naming both sides, a re-run changes nothing, and
+// `netkick lvs render` renders the adopted cluster.
+func TestImportFromLVS(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	td := filepath.Join("..", "..", "adopt", "testdata")
+	web := filepath.Join(td, "lvs", "web.cf")
+
+	out, code := exitOf(t, bin, "", nil, "import", "--from", "lvs", web, "--data", data)
+	if code == 0 || !strings.Contains(out, "primary director 192.0.2.41") || !strings.Contains(out, "nothing to import") {
+		t.Fatalf("lvs.cf into an empty inventory: exit %d, want a refusal naming the director:\n%s", code, out)
+	}
+	run(t, bin, "import", "--from", "dnsmasq", filepath.Join(td, "dnsmasq.conf"), "--data", data)
+
+	out = run(t, bin, "import", "--from", "lvs", web, "--dry-run", "--data", data)
+	for _, want := range []string{"would be added: cluster web", "would be updated: host lb01: cluster - -> web; roles - -> lvs-director",
+		"would be updated: host web01: cluster - -> web; roles - -> lvs-real-server; param lvs_weight=2", "not imported: " + web + ":52: virtual WWW / server web04: active = 0",
+		"web07 (192.0.2.17): no host has this address",
+		"conflict: web: " + web + " names real server www5 at 192.0.2.15; the inventory's host at that address is web05",
+		"dry run, nothing written (merge): 1 added, 7 updated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := run(t, bin, "export", "--data", data); strings.Contains(got, "lvs-director") {
+		t.Fatalf("the dry run wrote roles:\n%s", got)
+	}
+	out = run(t, bin, "import", "--from", "lvs", filepath.Join(td, "lvs"), "--data", data)
+	for _, want := range []string{"added: cluster standalone", "added: cluster web", "network = nat", "network = tunnel", "imported (merge): 2 added, 10 updated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s", want, out)
+		}
+	}
+	out = run(t, bin, "import", "--from", "lvs", filepath.Join(td, "lvs"), "--data", data)
+	if !strings.Contains(out, "imported (merge): 0 added, 0 updated, 2 unchanged") {
+		t.Fatalf("re-import is not idempotent:\n%s", out)
+	}
+	cf := run(t, bin, "lvs", "render", "web", "--data", data)
+	for _, want := range []string{"primary = 192.0.2.41", "backup = 192.0.2.42", "virtual FTP {", "server web05 {", "weight = 2"} {
+		if !strings.Contains(cf, want) {
+			t.Errorf("rendered lvs.cf lacks %q:\n%s", want, cf)
+		}
 	}
 }
