@@ -85,6 +85,9 @@ type Metrics struct {
 	sumNs   atomic.Uint64
 	probes  [numProbeResults]atomic.Uint64
 	pool    func() []poolStat
+	// shared is true for a server allocating through a shared store;
+	// storeDown while that store's last batch of claims failed.
+	shared, storeDown atomic.Bool
 }
 
 func (m *Metrics) probed(result int) { m.probes[result].Add(1) }
@@ -151,6 +154,14 @@ func (m *Metrics) WriteMetrics(w io.Writer) {
 	p("# HELP netkick_dhcp_decline_probes_total Probes of declined reserved addresses, by result (free and owner give the address back).\n# TYPE netkick_dhcp_decline_probes_total counter\n")
 	for i, n := range probeNames {
 		p("netkick_dhcp_decline_probes_total{result=%q} %d\n", n, m.probes[i].Load())
+	}
+	if m.shared.Load() {
+		up := 1
+		if m.storeDown.Load() {
+			up = 0
+		}
+		p("# HELP netkick_dhcp_lease_store_up 1 while the shared lease store takes this server's claims, 0 while it fails (renewals up to the stored expiry only, no new leases).\n# TYPE netkick_dhcp_lease_store_up gauge\n")
+		p("netkick_dhcp_lease_store_up %d\n", up)
 	}
 	if m.pool != nil {
 		ps := m.pool()
