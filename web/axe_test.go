@@ -2,8 +2,8 @@ package web_test
 
 import (
 	"archive/tar"
-	"context"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
