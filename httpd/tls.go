@@ -3,6 +3,7 @@ package httpd
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,15 @@ func (c *Certificate) Reload() error {
 	}
 	c.cur.Store(&kp)
 	return nil
+}
+
+// Leaf is the certificate served (its names, its expiry).
+func (c *Certificate) Leaf() (*x509.Certificate, error) {
+	kp := c.cur.Load()
+	if kp.Leaf != nil {
+		return kp.Leaf, nil
+	}
+	return x509.ParseCertificate(kp.Certificate[0])
 }
 
 // TLSConfig is the server side: TLS 1.2 or later, the current certificate.

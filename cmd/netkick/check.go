@@ -175,6 +175,11 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		}
 	}
 	f.Ports = append(f.Ports, check.ProbePort("http", "tcp", cfg.HTTP, self))
+	tf := readTLSFacts(cfg)
+	ps = append(ps, tlsProblems(tf, time.Now())...)
+	if tf != nil {
+		f.Ports = append(f.Ports, check.ProbePort("https", "tcp", cfg.HTTPS, self))
+	}
 	if cfg.TFTP != "" && cfg.TFTP != "off" {
 		f.Ports = append(f.Ports, check.ProbePort("tftp", "udp", cfg.TFTP, self))
 	}
