@@ -648,14 +648,47 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
+// QueueEvent queues an event for the next group commit and returns without
+// waiting for it, for an event nothing depends on being on disk before the
+// caller answers (a machine's fetch of its boot script): it commits in
+// arrival order with the writes around it, milliseconds later. done, when
+// not nil, is called with the outcome on the store's writer and must not
+// block.
+func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if done == nil {
+		done = func(error) {}
+	}
+	select {
+	case s.writes <- writeReq{ev: &e, ctx: context.WithoutCancel(ctx), after: done}:
+		return nil
+	case <-s.closed:
+		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, errClosed)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // writeReq is one caller's write, queued for the group writer: an event to
 // append (ev), or apply, run inside the group's transaction under a
-// savepoint of its own.
+// savepoint of its own. The outcome goes to done, or to after for a write
+// nobody waits for.
 type writeReq struct {
 	ev    *Event
 	apply func(ctx context.Context, tx *sql.Tx) error
 	ctx   context.Context
 	done  chan error
+	after func(error)
+}
+
+func (r writeReq) reply(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
 }
 
 // maxGroup bounds the writes one group commit takes.
@@ -704,7 +737,7 @@ func (s *SQLite) groupWriter() {
 			for {
 				select {
 				case r := <-s.writes:
-					r.done <- errClosed
+					r.reply(errClosed)
 				default:
 					return
 				}
@@ -726,7 +759,7 @@ func (s *SQLite) groupWriter() {
 			if errs[i] == nil {
 				errs[i] = err
 			}
-			r.done <- errs[i]
+			r.reply(errs[i])
 		}
 	}
 }
