@@ -159,6 +159,17 @@ func registerServeFlags(fs *pflag.FlagSet) {
 	})
 }
 
+// completeConfigFlags offers a key's accepted values when a shell completes
+// its flag (--dhcp-mode <TAB>: full proxy off).
+func completeConfigFlags(c *cobra.Command) {
+	for _, k := range serveKeys() {
+		if len(k.Choices) == 0 || c.Flags().Lookup(k.Flag) == nil {
+			continue
+		}
+		_ = c.RegisterFlagCompletionFunc(k.Flag, cobra.FixedCompletions(k.Choices, cobra.ShellCompDirectiveNoFileComp))
+	}
+}
+
 // serveCmd is `netkick serve`: the HTTP, TFTP and DHCP servers.
 func serveCmd(a *app) *cobra.Command {
 	var configPath string
@@ -175,6 +186,7 @@ func serveCmd(a *app) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&configPath, "config", os.Getenv("NETKICK_CONFIG"), "YAML config file (env NETKICK_CONFIG); the environment and flags override it")
 	registerServeFlags(f)
+	completeConfigFlags(c)
 	return c
 }
 
