@@ -14,6 +14,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"github.com/netkick/netkick/inventory"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv4"
 )
 
@@ -54,6 +55,8 @@ type Options struct {
 	// Changed, when set, signals inventory changes (a shared store's
 	// notifications): each signal reloads the snapshot at once.
 	Changed <-chan struct{}
+	// Registerer, when set, gets the server's metrics (netkick_dhcp_*).
+	Registerer prometheus.Registerer
 }
 
 // Server is a DHCPv4 server. Create it with New, open its sockets with
@@ -162,6 +165,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.sightings = newSightings(leases, time.Now())
 	s.commit = newCommitter(o.Store.SaveLeases)
 	s.Metrics.pool = s.poolStats
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(s.Metrics); err != nil {
+			return nil, fmt.Errorf("dhcp: register metrics: %w (one DHCP server per registry)", err)
+		}
+	}
 	if err := s.reloadHosts(ctx); err != nil {
 		return nil, err
 	}

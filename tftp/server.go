@@ -23,6 +23,7 @@ import (
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	ptftp "github.com/pin/tftp/v3"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv4"
 )
 
@@ -102,6 +103,8 @@ type Options struct {
 	Retries int
 	// Logger receives one line per transfer (slog.Default() when nil).
 	Logger *slog.Logger
+	// Registerer, when set, gets the server's metrics (netkick_tftp_*).
+	Registerer prometheus.Registerer
 }
 
 // Server is a TFTP server for one boot tree.
@@ -117,7 +120,7 @@ type Server struct {
 	share    share
 	gate     *inventory.EventGate
 	srv      *ptftp.Server
-	metrics  Metrics
+	metrics  *Metrics
 	hosts    ipHosts
 	stalls   stallWatch
 }
@@ -153,7 +156,13 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
 		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
-		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource)}
+		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource),
+		metrics: newMetrics()}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(s.metrics); err != nil {
+			return nil, fmt.Errorf("tftp: register metrics: %w (one TFTP server per registry)", err)
+		}
+	}
 	s.public = strings.TrimRight(o.PublicURL, "/")
 	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
 		return nil, err
@@ -195,7 +204,7 @@ func (s *Server) SetHTTPAddr(addr string) error {
 }
 
 // Metrics returns the server's counters.
-func (s *Server) Metrics() *Metrics { return &s.metrics }
+func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // Listen opens the UDP socket for addr (e.g. ":69"), with a clear error when
 // the port is taken or needs privileges.
@@ -318,9 +327,11 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	}
 	switch {
 	case err == nil:
-		s.metrics.served.Add(1)
-		s.metrics.bytes.Add(n)
-		s.metrics.nanos.Add(int64(dur))
+		kind := "file"
+		if f.Generated != boot.NotGenerated {
+			kind = "config"
+		}
+		s.metrics.servedOne(kind, n, dur)
 		s.log.Info("tftp sent", "file", f.Name, "client", remote.IP, "bytes", n, "duration", dur.Round(time.Millisecond))
 		if hostID != "" {
 			s.event(client, hostID, EventKind, "sent "+f.Name, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))

@@ -65,7 +65,10 @@ func startServe(t *testing.T, bin, data string, extra ...string) (string, []stri
 		sc := bufio.NewScanner(stderr)
 		var st started
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			default: // keep reading: a server blocked on a full stderr pipe stops answering
+			}
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				st.addr = m[1]
 			}
