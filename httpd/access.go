@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -96,8 +97,12 @@ func (s *Server) accessLog(c echo.Context, stage string, status int, dur time.Du
 // when it is a MAC.
 func hostParam(c echo.Context) string {
 	v := c.Param("mac")
-	if v == "" && c.Path() == "/boot.ipxe" {
+	switch {
+	case v != "":
+	case c.Path() == "/boot.ipxe":
 		v = c.QueryParam("mac")
+	case c.Path() == "/hosts/*": // the web page's /hosts/{key}[/…]
+		v, _, _ = strings.Cut(c.Param("*"), "/")
 	}
 	if m, err := inventory.NormalizeMAC(v); err == nil {
 		return m

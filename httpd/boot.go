@@ -86,7 +86,7 @@ func (s *Server) handleBootFile(c echo.Context) error {
 	defer f.Close()
 	if f.Generated != boot.NotGenerated {
 		noteStage(c, stageBootConfig)
-		noteHost(c, "", f.HostMAC)
+		noteHost(c, f.Hostname, f.HostMAC)
 	}
 	if f.Withheld != nil {
 		s.tokenWithheld(c, f.HostID, f.Name, f.Withheld)

@@ -114,7 +114,7 @@ func New(opts Options) (*Server, error) {
 		pub = u
 	}
 	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: pub, TokenTTL: opts.TokenTTL,
-		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
+		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn, Audit: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
