@@ -38,10 +38,13 @@ type Result struct {
 	Notes []Note
 	// Origin gives, for each imported host's first MAC, where it was read.
 	Origin map[string]string
+	// lvs holds the lvs.cf files read, until Reconcile matches their
+	// directors and real servers to hosts.
+	lvs []lvsRead
 }
 
 // Formats are the names Read accepts.
-func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea", "pxelinux", "cobbler"} }
+func Formats() []string { return []string{"dnsmasq", "dhcpd", "kea", "pxelinux", "cobbler", "lvs"} }
 
 // Read parses files of the given format.
 func Read(format string, files []File) (*Result, error) {
@@ -56,6 +59,8 @@ func Read(format string, files []File) (*Result, error) {
 		return ReadPxelinux(files)
 	case "cobbler":
 		return ReadCobbler(files)
+	case "lvs":
+		return ReadLVS(files)
 	}
 	return nil, fmt.Errorf("unknown import format %q: want one of %s", format, strings.Join(Formats(), ", "))
 }
@@ -301,7 +306,7 @@ func Conflicts(stored *inventory.Dump, r *Result) []string {
 			out = append(out, fmt.Sprintf("address %s: the inventory gives it to host %s (%s); %s gives it to %s (%s)", h.IP, old.Hostname, old.ID(), src, h.Hostname, h.ID()))
 		}
 	}
-	return out
+	return append(out, matchLVS(stored, r).conflicts...)
 }
 
 // Reconcile fits the hosts r read onto the stored inventory, so an import
@@ -310,7 +315,11 @@ func Conflicts(stored *inventory.Dump, r *Result) []string {
 // (first MAC), profile, layout, roles, params, state and every other field
 // the source does not hold; the source adds MACs, sets the name (unless it
 // had none), the address (when it gives one) and its labels. Re-running an
-// import after hosts were given profiles changes nothing.
+// import after hosts were given profiles changes nothing. Then the clusters
+// of an lvs.cf are matched (ReadLVS): a cluster whose directors are hosts is
+// added, those hosts get role lvs-director, the real servers found by address
+// role lvs-real-server and the cluster, and every director, real server or
+// setting that cannot be matched or held is appended to Notes.
 func Reconcile(stored *inventory.Dump, r *Result) {
 	byMAC := map[string]int{}
 	byName := map[string]int{}
@@ -366,6 +375,25 @@ func Reconcile(stored *inventory.Dump, r *Result) {
 		origin[h.ID()] = src
 	}
 	r.Origin = origin
+
+	// LVS clusters: their directors and real servers become roles of the
+	// hosts (just reconciled, or stored) holding their addresses.
+	m := matchLVS(stored, r)
+	r.Notes = append(r.Notes, m.notes...)
+	r.Dump.Clusters = append(r.Dump.Clusters, m.clusters...)
+	inR := map[string]int{}
+	for i := range r.Dump.Hosts {
+		inR[r.Dump.Hosts[i].ID()] = i
+	}
+	for _, h := range m.hosts {
+		if i, ok := inR[h.ID()]; ok {
+			r.Dump.Hosts[i] = h
+			continue
+		}
+		r.Dump.Hosts = append(r.Dump.Hosts, h)
+		r.Origin[h.ID()] = "the inventory"
+	}
+	r.lvs = nil
 }
 
 func newHostWithLabels(mac string, labels map[string]string) inventory.Host {

@@ -10,19 +10,28 @@
 # machine finished, p50/p99 per stage, retries, failures, server CPU seconds,
 # peak RSS, and the ratios.
 #
-# Usage (root): [RUNS=2] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
+# Usage (root): [RUNS=2] [SIDES="netkick dnsmasq+nginx"] [PERF=1] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
 #
 # The machines share CLIENT_NS network namespaces, each a veth into a bridge
 # in the server namespace (a bridge takes at most 1,023 ports); each machine
 # has its own chaddr and a reservation, its reserved address is on its
-# namespace's interface, and it sends from it. Every machine of a namespace
-# has the namespace's MAC, so netkick runs with --token-binding address (the
-# neighbour table cannot tell the machines apart); everything else is at its
-# defaults. dnsmasq gets tftp-max=1024 (netkick's default, dnsmasq's is 50),
+# namespace's interface, and it sends from it. On the wire each machine is
+# its own MAC: an nftables egress rule on the namespace's interface writes
+# the machine's MAC (by source address) into the Ethernet source of what it
+# sends, and into the sender field of its ARP, and an ingress rule takes
+# frames to those MACs in as the interface's own. So the server's neighbour
+# table holds each machine's address at its own MAC, as on a real network,
+# and netkick runs with every protection at its default (token binding
+# strict). dnsmasq gets tftp-max=1024 (netkick's default, dnsmasq's is 50),
 # no-ping (the reserved addresses are up already and would answer)
-# and dhcp-broadcast (a unicast reply would bind the chaddr, not the
-# namespace's MAC, to the address in its neighbour table).
-# Needs: dnsmasq-base, nginx (nginx-light), iproute2, go, and the PXELINUX,
+# and dhcp-broadcast (as netkick answers).
+# The kernel's neighbour table is one for all namespaces and its limits
+# (net.ipv4.neigh.default.gc_thresh1-3, 128/512/1,024 by default) can be set
+# only from the initial namespace: the script raises them for N machines
+# and puts them back on exit.
+# PERF=1 records the netkick server with perf (netkick-RUN/perf.data);
+# SIDES picks the sides to run.
+# Needs: dnsmasq-base, nginx (nginx-light), iproute2, nftables, go, and the PXELINUX,
 # syslinux-common and ipxe boot files (random bytes of the same size otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +42,8 @@ INITRD_KIB=${INITRD_KIB:-1024}
 CLIENT_NS=${CLIENT_NS:-2}
 RAMP=${RAMP:-0s}
 [ "$(id -u)" = 0 ] || { echo "bench/storm.sh: run as root (network namespaces)" >&2; exit 1; }
-for p in dnsmasq nginx ip go; do
-  command -v "$p" >/dev/null || { echo "bench/storm.sh: $p missing (apt-get install dnsmasq-base nginx-light iproute2)" >&2; exit 1; }
+for p in dnsmasq nginx ip nft go; do
+  command -v "$p" >/dev/null || { echo "bench/storm.sh: $p missing (apt-get install dnsmasq-base nginx-light iproute2 nftables)" >&2; exit 1; }
 done
 [ "$N" -ge 2 ] && [ "$N" -le 60000 ] || { echo "bench/storm.sh: N must be 2..60000" >&2; exit 1; }
 
@@ -48,12 +57,29 @@ SRV=nkstorm-srv-$$
 CLIS=()
 SIP=198.18.0.1
 PIDS=()
+NEIGH=/proc/sys/net/ipv4/neigh/default
+GC_SAVED=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   ip netns del "$SRV" 2>/dev/null || true
   for c in "${CLIS[@]:-}"; do [ -n "$c" ] && ip netns del "$c" 2>/dev/null || true; done
+  if [ ${#GC_SAVED[@]} = 3 ]; then
+    for k in 1 2 3; do echo "${GC_SAVED[$((k - 1))]}" > "$NEIGH/gc_thresh$k"; done
+  fi
 }
 trap cleanup EXIT
+
+# Room in the neighbour table for every machine's entry (and the client
+# namespaces' own) with margin, never below what is set.
+if [ -w "$NEIGH/gc_thresh3" ]; then
+  GC_SAVED=("$(cat $NEIGH/gc_thresh1)" "$(cat $NEIGH/gc_thresh2)" "$(cat $NEIGH/gc_thresh3)")
+  want=("$((N + 256))" "$((2 * N + 512))" "$((2 * N + 1024))")
+  for k in 3 2 1; do
+    if [ "${want[$((k - 1))]}" -gt "${GC_SAVED[$((k - 1))]}" ]; then echo "${want[$((k - 1))]}" > "$NEIGH/gc_thresh$k"; fi
+  done
+else
+  echo "bench/storm.sh: $NEIGH/gc_thresh3 is not writable here: the neighbour table holds at most $(cat $NEIGH/gc_thresh3 2>/dev/null || echo '?') entries" >&2
+fi
 
 # The address reserved for machine i (198.18.1.1 onwards, 250 a /24).
 ipof() { echo "198.18.$((1 + $1 / 250)).$((1 + $1 % 250))"; }
@@ -78,6 +104,25 @@ for k in $(seq 0 $((CLIENT_NS - 1))); do
     done
   } | ip -n "$c" -batch -
   ip -n "$c" link set eth0 promisc on up
+  # Each machine its own MAC on the wire (see the header).
+  {
+    echo "table netdev storm {"
+    echo "  map macs { type ipv4_addr : ether_addr; elements = {"
+    for i in $(seq $((k * per)) $(( (k + 1) * per - 1 ))); do
+      [ "$i" -lt "$N" ] && echo "    $(ipof "$i") : $(macof "$i"),"
+    done
+    echo "  } }"
+    echo "  chain out { type filter hook egress device eth0 priority 0;"
+    echo "    ether type ip ether saddr set ip saddr map @macs"
+    echo "    ether type arp arp saddr ether set arp saddr ip map @macs"
+    echo "    ether type arp ether saddr set arp saddr ip map @macs"
+    echo "  }"
+    echo "  chain in { type filter hook ingress device eth0 priority 0;"
+    echo "    ether daddr & ff:ff:ff:00:00:00 == 52:54:00:00:00:00 meta pkttype set host"
+    echo "  }"
+    echo "}"
+  } > "$OUT/nft-$k.conf"
+  ip netns exec "$c" nft -f "$OUT/nft-$k.conf"
 done
 
 # The boot root both sides serve.
@@ -111,7 +156,6 @@ http: "$SIP:8080"
 tftp: "$SIP:69"
 boot_root: $ROOT
 log_level: warn
-token_binding: address   # the machines of a namespace share its MAC (see the header)
 dhcp:
   interface: br0
   mode: full
@@ -148,8 +192,7 @@ dhcp-boot=tag:ipxe,http://$SIP:8080/boot.ipxe?mac=\${net0/mac:hexhyp}
 dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi
 dhcp-boot=tag:!ipxe,tag:!efi64,pxelinux.0
 dhcp-lease-max=100000
-# Broadcast replies, as netkick sends them: a unicast reply makes dnsmasq put
-# the chaddr into the neighbour table, which here is not the namespace's MAC.
+# Broadcast replies, as netkick sends them.
 dhcp-broadcast
 # The reserved addresses answer pings (they are on the clients' interfaces);
 # netkick does not ping a reservation either.
@@ -213,6 +256,10 @@ storm() {
     ip netns exec "$SRV" "$OUT/netkick" serve --config "$OUT/netkick.yaml" --data "$d/data" >"$d/server.log" 2>&1 &
     spids+=($!); PIDS+=($!)
     wait_listen t 8080; wait_listen u 69
+    if [ -n "${PERF:-}" ]; then
+      perf record -F 499 -g -o "$d/perf.data" -p "${spids[0]}" >"$d/perf.log" 2>&1 &
+      perfpid=$!; PIDS+=($!)
+    fi
   else
     ip netns exec "$SRV" dnsmasq --keep-in-foreground --conf-file="$OUT/dnsmasq.conf" --user=root \
       --pid-file= --dhcp-leasefile="$d/leases" >"$d/dnsmasq.log" 2>&1 &
@@ -235,15 +282,20 @@ storm() {
   [ "$side" = netkick ] || all+=($(pgrep -P "${spids[1]}" || true))
   read -r cpu rss < <(cpu_rss "${all[@]}")
   [ "$side" = netkick ] || cp "$OUT/callbacks.log" "$d/callbacks.log"
+  if [ -n "${perfpid:-}" ]; then kill -INT "$perfpid"; wait "$perfpid" 2>/dev/null || true; perfpid=; fi
   for p in "${spids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   "$SC" summary -side "$side" -cpu "$cpu" -rss "$rss" "$d"/clients-*.jsonl > "$OUT/$side-$run.json"
   echo "  $side run $run: $(grep -o '"failed":[0-9]*,"last":[0-9.]*' "$OUT/$side-$run.json"), cpu ${cpu}s, rss ${rss} KiB" >&2
 }
 
 echo "storm: N=$N, kernel ${KERNEL_KIB} KiB, initrd ${INITRD_KIB} KiB, $CLIENT_NS client namespaces, ramp $RAMP, $RUNS runs a side; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+perfpid=
+SIDES=${SIDES:-netkick dnsmasq+nginx}
 for r in $(seq 1 "$RUNS"); do
-  if [ $((r % 2)) = 1 ]; then storm netkick "$r"; storm dnsmasq+nginx "$r"
-  else storm dnsmasq+nginx "$r"; storm netkick "$r"; fi
+  order="netkick dnsmasq+nginx"; [ $((r % 2)) = 1 ] || order="dnsmasq+nginx netkick"
+  for side in $order; do
+    case " $SIDES " in *" $side "*) storm "$side" "$r" ;; esac
+  done
 done
 echo "storm: N=$N, kernel ${KERNEL_KIB} KiB, initrd ${INITRD_KIB} KiB; finished $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$SC" compare -a netkick -b dnsmasq+nginx "$OUT"/*-[0-9]*.json

@@ -49,6 +49,10 @@ type LeaseFacts struct {
 	// the policy for MACs it does not have (UnknownIgnore, …).
 	Known   bool
 	Unknown string
+	// DiscoverHere is true when dhcp.discover names the interface and the
+	// subnet this request arrived on: only there does policy discover
+	// answer unknown MACs.
+	DiscoverHere bool
 	// ServerID is what option 54 names; Requested is option 50; CIAddr the
 	// ciaddr field.
 	ServerID  ServerID
@@ -119,8 +123,8 @@ type LeaseDecision struct {
 	// allocator picks).
 	Addr netip.Addr
 	Dest Dest
-	// Discover is true when the unknown MAC is recorded as a discovered host
-	// before it is offered an address.
+	// Discover is true when the unknown MAC's sighting is recorded in the
+	// discovered table: before its OFFER, and with the address of its ACK.
 	Discover bool
 	// NewOffer is true when the offer uses one of the ingress's new-offer
 	// budget (an unknown MAC with no lease nor held offer).
@@ -148,7 +152,10 @@ func DecideLease(f LeaseFacts) LeaseDecision {
 		switch f.Unknown {
 		case UnknownPool:
 		case UnknownDiscover:
-			discover = f.Msg == MsgDiscover
+			if !f.DiscoverHere {
+				return ignore("unknown MAC on an interface or subnet dhcp.discover does not name")
+			}
+			discover = true
 		default:
 			return ignore("MAC not in the inventory (dhcp.unknown: ignore)")
 		}
@@ -158,7 +165,9 @@ func DecideLease(f LeaseFacts) LeaseDecision {
 		dest = DestRelay
 	}
 	nak := func(why string) LeaseDecision { return LeaseDecision{Action: ActNak, Dest: dest, Reason: why} }
-	ack := func(a netip.Addr, d Dest) LeaseDecision { return LeaseDecision{Action: ActAck, Addr: a, Dest: d} }
+	ack := func(a netip.Addr, d Dest) LeaseDecision {
+		return LeaseDecision{Action: ActAck, Addr: a, Dest: d, Discover: discover}
+	}
 	// own is the address the server gives this client: its reservation,
 	// else its active lease.
 	own := f.Reservation

@@ -29,8 +29,23 @@ func TestDecideLease(t *testing.T) {
 			LeaseDecision{Action: ActIgnore, Reason: "no configured subnet serves this client"}},
 		{"unknown MAC with policy ignore", with(base(MsgDiscover), func(f *LeaseFacts) { f.Known = false }),
 			LeaseDecision{Action: ActIgnore, Reason: "MAC not in the inventory (dhcp.unknown: ignore)"}},
-		{"unknown MAC with policy discover is recorded and offered, using the rate", with(base(MsgDiscover), func(f *LeaseFacts) { f.Known, f.Unknown = false, UnknownDiscover }),
+		{"unknown MAC with policy discover is recorded and offered, using the rate", with(base(MsgDiscover), func(f *LeaseFacts) { f.Known, f.Unknown, f.DiscoverHere = false, UnknownDiscover, true }),
 			LeaseDecision{Action: ActOffer, Discover: true, NewOffer: true}},
+		{"unknown MAC with policy discover on an interface or subnet dhcp.discover does not name gets silence", with(base(MsgDiscover), func(f *LeaseFacts) { f.Known, f.Unknown = false, UnknownDiscover }),
+			LeaseDecision{Action: ActIgnore, Reason: "unknown MAC on an interface or subnet dhcp.discover does not name"}},
+		{"unknown MAC with policy discover over the new-offer bound is neither recorded nor offered", with(base(MsgDiscover), func(f *LeaseFacts) {
+			f.Known, f.Unknown, f.DiscoverHere, f.RateAllows = false, UnknownDiscover, true, false
+		}), LeaseDecision{Action: ActIgnore, Reason: "new-offer bound of this interface or relay reached (dhcp.offer_rate)"}},
+		{"discovered MAC's SELECTING is ACKed and its address recorded", with(base(MsgRequest), func(f *LeaseFacts) {
+			f.Known, f.Unknown, f.DiscoverHere, f.ServerID, f.Requested, f.Offered = false, UnknownDiscover, true, ServerIDOurs, a("192.0.2.120"), a("192.0.2.120")
+		}), LeaseDecision{Action: ActAck, Addr: a("192.0.2.120"), Discover: true}},
+		{"discovered MAC's renewal is ACKed and recorded", with(base(MsgRequest), func(f *LeaseFacts) {
+			f.Known, f.Unknown, f.DiscoverHere, f.CIAddr, f.Bound = false, UnknownDiscover, true, a("192.0.2.120"), a("192.0.2.120")
+		}), LeaseDecision{Action: ActAck, Addr: a("192.0.2.120"), Dest: DestClient, Discover: true}},
+		{"known host in discover mode is not recorded", with(base(MsgDiscover), func(f *LeaseFacts) { f.Unknown, f.DiscoverHere = UnknownDiscover, true }),
+			LeaseDecision{Action: ActOffer}},
+		{"known host in discover mode on a subnet dhcp.discover does not name is served", with(base(MsgDiscover), func(f *LeaseFacts) { f.Unknown = UnknownDiscover }),
+			LeaseDecision{Action: ActOffer}},
 
 		// DISCOVER: one offer per client.
 		{"known client is offered an address the allocator picks", base(MsgDiscover),

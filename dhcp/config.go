@@ -7,10 +7,12 @@ package dhcp
 import (
 	"fmt"
 
-	"github.com/netkick/netkick/boot"
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/netkick/netkick/boot"
+	"github.com/netkick/netkick/inventory"
 )
 
 // Modes of the DHCP server.
@@ -35,9 +37,12 @@ type Config struct {
 	Mode string `yaml:"mode" json:"mode"`
 	// Unknown says what full mode does with MACs not in the inventory:
 	// ignore (default), pool (give them a pool address) or discover (record
-	// them as hosts in state discovered, then give them a pool address).
-	Unknown string         `yaml:"unknown" json:"unknown"`
-	Subnets []SubnetConfig `yaml:"subnets" json:"subnets"`
+	// them in the discovered table, then give them a pool address, on the
+	// interfaces and subnets Discover names only).
+	Unknown string `yaml:"unknown" json:"unknown"`
+	// Discover says where and how much policy discover records.
+	Discover DiscoverConfig `yaml:"discover,omitempty" json:"discover,omitzero"`
+	Subnets  []SubnetConfig `yaml:"subnets" json:"subnets"`
 	// Workers is the size of the fixed worker pool (default 64).
 	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
 	// Relays are the relay agents (addresses or CIDRs) whose relayed
@@ -52,6 +57,47 @@ type Config struct {
 	// hold a lease or an offer, are not counted.
 	OfferRate  float64 `yaml:"offer_rate,omitempty" json:"offer_rate,omitempty"`
 	OfferBurst int     `yaml:"offer_burst,omitempty" json:"offer_burst,omitempty"`
+}
+
+// DiscoverConfig is the `dhcp.discover:` block: unknown machines are
+// answered and recorded only on the interfaces and subnets it names.
+type DiscoverConfig struct {
+	// Interfaces are the NICs discovery answers on (default: dhcp.interface).
+	Interfaces []string `yaml:"interfaces,omitempty" json:"interfaces,omitempty"`
+	// Subnets are the networks (CIDRs) whose unknown machines are
+	// discovered: the subnet of the interface or the relay's, by giaddr.
+	// Required with unknown: discover: netkick never discovers a network
+	// nobody named.
+	Subnets []string `yaml:"subnets,omitempty" json:"subnets,omitempty"`
+	// Max bounds the discovered table (default 1000): beyond it the machine
+	// seen longest ago is forgotten.
+	Max int `yaml:"max,omitempty" json:"max,omitempty"`
+}
+
+// discoverNets parses dhcp.discover.subnets.
+func (c DiscoverConfig) discoverNets() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, n := range c.Subnets {
+		p, err := netip.ParsePrefix(strings.TrimSpace(n))
+		if err != nil || !p.Addr().Is4() {
+			return nil, fmt.Errorf("dhcp.discover.subnets[%d] %q: want an IPv4 network such as 192.0.2.0/24", i, n)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// discoverOn reports whether discovery answers on interface ifname.
+func (c DiscoverConfig) discoverOn(ifname string) bool {
+	if len(c.Interfaces) == 0 {
+		return true
+	}
+	for _, i := range c.Interfaces {
+		if i == ifname {
+			return true
+		}
+	}
+	return false
 }
 
 // Default bounds of new offers to unknown MACs, per ingress.
@@ -121,6 +167,15 @@ func (c *Config) Normalize() error {
 	}
 	if _, err := parseRelays(c.Relays); err != nil {
 		return err
+	}
+	if _, err := c.Discover.discoverNets(); err != nil {
+		return err
+	}
+	if c.Discover.Max < 0 {
+		return fmt.Errorf("dhcp.discover.max %d: want a positive bound of the discovered table (default %d)", c.Discover.Max, inventory.DefaultDiscoveredCap)
+	}
+	if c.Unknown == UnknownDiscover && c.Mode != ModeOff && len(c.Discover.Subnets) == 0 {
+		return fmt.Errorf("dhcp.unknown is discover but dhcp.discover.subnets names no network: list the CIDRs whose unknown machines are discovered (netkick never discovers a network nobody named)")
 	}
 	if c.Mode == ModeOff {
 		return nil

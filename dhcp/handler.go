@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -113,19 +112,16 @@ func (s *Server) full(ctx context.Context, req *dhcpv4.DHCPv4, from origin, mac 
 	if d.NewOffer {
 		s.rates.take(s.ingress(req, from), now)
 	}
-	if d.Discover {
-		// Record the host outside the lock (a store write), then offer.
-		s.mu.Unlock()
-		h, err := s.discoverHost(ctx, mac, bd.Firmware)
-		if err != nil {
-			s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
-			return reply{nil, nil, outError, nil}
-		}
-		host = h
-		s.mu.Lock()
-	}
 	ap := s.applyLocked(ctx, d, si, mac, host, f.Reservation, now)
 	s.mu.Unlock()
+	if d.Discover {
+		// Seen, even when the pools are full; the address once it is bound.
+		var addr netip.Addr
+		if d.Action == boot.ActAck && ap.err == nil {
+			addr = addrOf(ap.ip)
+		}
+		s.sight(sightingOf(req, mac, bd.Firmware, addr, now))
+	}
 	return s.answer(req, d, ap, si, mac, host, bd, from)
 }
 
@@ -158,6 +154,7 @@ func (s *Server) facts(req *dhcpv4.DHCPv4, from origin, si int, mac string, host
 		return f
 	}
 	f.Served, f.Subnet = true, s.subnets[si].prefix
+	f.DiscoverHere = s.discoverHere(si)
 	a := s.alloc
 	if ip, ok := a.bound(si, mac, now); ok {
 		f.Bound = addrOf(ip)
@@ -350,22 +347,6 @@ func optAddr(ip net.IP) netip.Addr {
 		return addrOf(v)
 	}
 	return netip.Addr{}
-}
-
-// discoverHost records an unknown MAC as a host in state discovered.
-func (s *Server) discoverHost(ctx context.Context, mac, firmware string) (*inventory.Host, error) {
-	h := &inventory.Host{
-		MACs:     []string{mac},
-		Hostname: "host-" + strings.ReplaceAll(mac, ":", ""),
-		State:    inventory.StateDiscovered,
-		Arch:     firmware,
-	}
-	if err := s.store.PutHost(ctx, h); err != nil {
-		return nil, err
-	}
-	s.addKnown(h)
-	s.event(inventory.Event{HostID: h.ID(), Kind: "discovered", Detail: "first DHCP request, firmware " + firmware})
-	return h, nil
 }
 
 // subnetFor picks the subnet: the relay's (by giaddr) or the interface's.

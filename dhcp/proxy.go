@@ -155,12 +155,10 @@ func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.
 		case UnknownIgnore:
 			return reply{nil, nil, outIgnored, nil}
 		case UnknownDiscover:
-			h, err := s.discoverHost(ctx, mac, bd.Firmware)
-			if err != nil {
-				s.log.Warn("dhcp: record discovered host", "mac", mac, "err", err)
-				return reply{nil, nil, outError, nil}
+			if !s.discoverHereProxy() {
+				return reply{nil, nil, outIgnored, nil}
 			}
-			host = h
+			s.sight(sightingOf(req, mac, bd.Firmware, netip.Addr{}, time.Now()))
 		}
 	}
 	resp := s.proxyPacket(req, pr)

@@ -167,18 +167,22 @@ func TestUnknownPolicies(t *testing.T) {
 	tests := []struct {
 		name      string
 		policy    string
+		discover  []string // dhcp.discover.subnets
 		wantLease bool
-		wantHost  bool
+		wantSeen  bool
 	}{
-		{"ignore leaves unknown MACs unanswered", UnknownIgnore, false, false},
-		{"pool gives an address and records no host", UnknownPool, true, false},
-		{"discover records the host and gives an address", UnknownDiscover, true, true},
+		{"ignore leaves unknown MACs unanswered", UnknownIgnore, nil, false, false},
+		{"pool gives an address and records nothing", UnknownPool, nil, true, false},
+		{"discover records the machine and gives an address", UnknownDiscover, []string{"192.0.2.0/24"}, true, true},
+		{"discover leaves a subnet dhcp.discover does not name unanswered", UnknownDiscover, []string{"198.51.100.0/24"}, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLink(t)
 			st := openStore(t)
-			s := startServer(t, l.srv, fullConfig("vs", tc.policy), st)
+			cfg := fullConfig("vs", tc.policy)
+			cfg.Discover.Subnets = tc.discover
+			s := startServer(t, l.srv, cfg, st)
 			mac, _ := net.ParseMAC("52:54:00:00:30:01")
 			c := newClient(t, l.cli, "vc", mac)
 			wait := 10 * time.Second
@@ -187,17 +191,30 @@ func TestUnknownPolicies(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
-			_, err := c.Request(ctx, dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00000:UNDI:002001")))
+			_, err := c.Request(ctx, dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00000:UNDI:002001")),
+				dhcpv4.WithOption(dhcpv4.OptHostName("$(reboot)")))
 			if tc.wantLease != (err == nil) {
 				t.Fatalf("Request err = %v, want lease %v", err, tc.wantLease)
 			}
-			h, herr := st.GetHost(context.Background(), "52:54:00:00:30:01")
-			if tc.wantHost {
-				if herr != nil || h.State != inventory.StateDiscovered || h.Hostname != "host-525400003001" || h.Arch != "bios" {
-					t.Fatalf("discovered host = %+v, %v", h, herr)
+			if h, herr := st.GetHost(context.Background(), "52:54:00:00:30:01"); herr == nil {
+				t.Fatalf("a host was added to the inventory under policy %s: %+v", tc.policy, h)
+			}
+			var d *inventory.Discovered
+			var derr error
+			for deadline := time.Now().Add(3 * time.Second); ; {
+				d, derr = st.GetDiscovered(context.Background(), "52:54:00:00:30:01")
+				if derr == nil && len(d.Addresses) > 0 || time.Now().After(deadline) || !tc.wantSeen {
+					break
 				}
-			} else if herr == nil {
-				t.Fatalf("host recorded under policy %s: %+v", tc.policy, h)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if tc.wantSeen {
+				if derr != nil || d.Arch != "bios" || d.Hostname != "$(reboot)" || d.VendorClass != "PXEClient:Arch:00000:UNDI:002001" ||
+					len(d.Addresses) != 1 || d.FirstSeen.IsZero() || d.LastSeen.Before(d.FirstSeen) {
+					t.Fatalf("discovered machine = %+v, %v", d, derr)
+				}
+			} else if derr == nil {
+				t.Fatalf("machine recorded as discovered under policy %s: %+v", tc.policy, d)
 			}
 			if !tc.wantLease && s.Metrics.Count("discover", "ignored") == 0 {
 				t.Errorf("ignored DISCOVERs not counted")

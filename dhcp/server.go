@@ -98,6 +98,7 @@ type Server struct {
 	sendMsgs []ipv4.Message
 
 	Metrics *Metrics
+	discovery
 }
 
 type packet struct {
@@ -171,6 +172,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 	if err := s.reloadHosts(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.setupDiscovery(o.Store); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -273,6 +277,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer wg.Done(); s.sender(ctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
+	if s.discovered != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.sightingLoop(ctx) }()
+	}
 	if s.cfg.Mode == ModeFull {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.probeLoop(ctx) }()

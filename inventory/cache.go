@@ -225,5 +225,6 @@ func (h *Host) clone() *Host {
 	c.Roles = slices.Clone(h.Roles)
 	c.Labels = maps.Clone(h.Labels)
 	c.Params = maps.Clone(h.Params)
+	c.Facts = h.Facts.Clone()
 	return &c
 }

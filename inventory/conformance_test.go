@@ -34,6 +34,10 @@ var storeCases = []storeCase{
 	{"LoggedWritesCommitWithTheirEvent", testLoggedWrites},
 	{"PutHostsAllOrNone", testPutHostsAllOrNone},
 	{"Tokens", testTokens},
+	{"DiscoveredRecordMerge", testDiscoveredRecordMerge},
+	{"DiscoveredCapEvictsOldest", testDiscoveredCapEvictsOldest},
+	{"DiscoveredUntrustedTextIsData", testDiscoveredUntrustedText},
+	{"HostKeepsFacts", testHostKeepsFacts},
 }
 
 // TestStoreConformance runs every case against the SQLite store and against

@@ -49,8 +49,11 @@ type Host struct {
 	// shown by the API or exported, and burnt when the install reports back.
 	BuildToken   string    `json:"-" yaml:"-"`
 	TokenExpires time.Time `json:"token_expires,omitzero" yaml:"-"`
-	FirstSeen    time.Time `json:"first_seen,omitzero" yaml:"-"`
-	LastSeen     time.Time `json:"last_seen,omitzero" yaml:"-"`
+	// Facts are the hardware its discovery environment reported (kept when
+	// a discovered machine is adopted); nil when never discovered.
+	Facts     *Facts    `json:"facts,omitempty" yaml:"facts,omitempty"`
+	FirstSeen time.Time `json:"first_seen,omitzero" yaml:"-"`
+	LastSeen  time.Time `json:"last_seen,omitzero" yaml:"-"`
 }
 
 // ID is the host's identity: its first MAC.

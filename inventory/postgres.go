@@ -59,6 +59,25 @@ var pgMigrations = []string{
 		hash TEXT NOT NULL UNIQUE,
 		created BIGINT NOT NULL
 	);`,
+	// 5: as SQLite's: each host's BMC, apart from the host.
+	`CREATE TABLE host_bmcs (
+		mac TEXT PRIMARY KEY,
+		driver TEXT NOT NULL,
+		address TEXT NOT NULL,
+		port INTEGER NOT NULL,
+		"user" TEXT NOT NULL,
+		password TEXT NOT NULL,
+		password_file TEXT NOT NULL,
+		power_state TEXT NOT NULL DEFAULT '',
+		power_checked BIGINT NOT NULL DEFAULT 0
+	);`,
+	// 6: machines DHCP discovered (dhcp.unknown: discover).
+	`CREATE TABLE discovered (
+		mac TEXT PRIMARY KEY,
+		last_seen BIGINT NOT NULL,
+		doc TEXT NOT NULL
+	);
+	CREATE INDEX discovered_seen ON discovered(last_seen);`,
 }
 
 // migrateLockKey is the advisory lock servers take to migrate: the first

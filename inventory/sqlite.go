@@ -79,6 +79,14 @@ var migrations = []string{
 		power_state TEXT NOT NULL DEFAULT '',
 		power_checked INTEGER NOT NULL DEFAULT 0
 	);`,
+	// 6: machines DHCP discovered (dhcp.unknown: discover), bounded by
+	// evicting the one seen longest ago.
+	`CREATE TABLE discovered (
+		mac TEXT PRIMARY KEY,
+		last_seen INTEGER NOT NULL,
+		doc TEXT NOT NULL
+	);
+	CREATE INDEX discovered_seen ON discovered(last_seen);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous
@@ -97,7 +105,7 @@ type SQLite struct {
 	// handler, whose growing sleeps gave p99s of seconds in a boot storm.
 	wsem chan struct{}
 
-	events     chan eventReq
+	writes     chan writeReq // to groupWriter
 	closed     chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
@@ -147,8 +155,8 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
 	}
-	s.events, s.closed, s.writerDone = make(chan eventReq, 1024), make(chan struct{}), make(chan struct{})
-	go s.eventWriter()
+	s.writes, s.closed, s.writerDone = make(chan writeReq, 1024), make(chan struct{}), make(chan struct{})
+	go s.groupWriter()
 	return s, nil
 }
 
@@ -449,13 +457,25 @@ func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) erro
 }
 
 // UpdateHostLogged is UpdateHost whose fn may also return an event for the
-// host's timeline: the change and its event commit in one transaction.
+// host's timeline: the change and its event commit together. Concurrent
+// callers share one commit (group commit), each under its own savepoint, so
+// a failing fn undoes only its own change; fn runs on the store's writer and
+// must not write to the store itself.
 func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host) (*Event, error)) (*Host, error) {
-	tx, err := s.beginWrite(ctx)
+	var out *Host
+	err := s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
+		h, err := s.updateHostTx(ctx, tx, key, fn)
+		out = h
+		return err
+	}})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	return out, nil
+}
+
+// updateHostTx is UpdateHostLogged's work inside a transaction.
+func (s *SQLite) updateHostTx(ctx context.Context, tx *sql.Tx, key string, fn func(*Host) (*Event, error)) (*Host, error) {
 	id, err := resolve(ctx, tx, key)
 	if err != nil {
 		return nil, err
@@ -478,17 +498,14 @@ func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host
 	if h.ID() != id {
 		return nil, fmt.Errorf("%w: host %s: the first MAC is the host's identity and cannot change; remove and re-add the host", ErrInvalid, id)
 	}
-	if err := putHostTx(ctx, tx.Tx, h); err != nil {
+	if err := putHostTx(ctx, tx, h); err != nil {
 		return nil, err
 	}
 	if ev != nil {
 		ev.HostID = id
-		if err := s.insertEventsTx(ctx, tx.Tx, []Event{*ev}); err != nil {
+		if err := s.insertEventsTx(ctx, tx, []Event{*ev}); err != nil {
 			return nil, err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
 	}
 	return h, nil
 }
@@ -499,19 +516,13 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	if err := NormalizeHost(h); err != nil {
 		return err
 	}
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := putHostTx(ctx, tx.Tx, h); err != nil {
-		return err
-	}
-	ev.HostID = h.ID()
-	if err := s.insertEventsTx(ctx, tx.Tx, []Event{ev}); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
+		if err := putHostTx(ctx, tx, h); err != nil {
+			return err
+		}
+		ev.HostID = h.ID()
+		return s.insertEventsTx(ctx, tx, []Event{ev})
+	}})
 }
 
 // DeleteHost removes a host, its timeline and its BMC settings.
@@ -610,65 +621,160 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	req := eventReq{e: e, done: make(chan error, 1)}
+	if err := s.groupWrite(ctx, writeReq{ev: &e}); err != nil {
+		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
+	}
+	return nil
+}
+
+// writeReq is one caller's write, queued for the group writer: an event to
+// append (ev), or apply, run inside the group's transaction under a
+// savepoint of its own.
+type writeReq struct {
+	ev    *Event
+	apply func(ctx context.Context, tx *sql.Tx) error
+	ctx   context.Context
+	done  chan error
+}
+
+// maxGroup bounds the writes one group commit takes.
+const maxGroup = 512
+
+// errClosed is the answer to a write queued as the store closes.
+var errClosed = errors.New("inventory is closed")
+
+// groupWrite queues r for the group writer and waits for the commit that
+// holds it: nil means it is on disk (WAL, synchronous=FULL). Once queued
+// the caller waits for the outcome even if ctx ends, so that a nil never
+// hides a lost write and an error never hides a committed one.
+func (s *SQLite) groupWrite(ctx context.Context, r writeReq) error {
+	r.ctx, r.done = ctx, make(chan error, 1)
 	select {
-	case s.events <- req:
+	case s.writes <- r:
 	case <-s.closed:
-		return fmt.Errorf("record %s event for %s: inventory is closed", e.Kind, e.HostID)
+		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-req.done
+	select {
+	case err := <-r.done:
+		return err
+	case <-s.writerDone:
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
-type eventReq struct {
-	e    Event
-	done chan error
-}
-
-// eventWriter commits queued events in batches: one transaction (one fsync)
-// for everything that arrived while the previous batch was being written.
-func (s *SQLite) eventWriter() {
+// groupWriter commits queued writes in groups: one transaction (one fsync)
+// for everything that arrived while the previous group was being written,
+// in arrival order. Group commit is what keeps a boot storm's kickstart
+// fetches and reports from queueing behind one fsync each.
+func (s *SQLite) groupWriter() {
 	defer close(s.writerDone)
 	for {
-		var first eventReq
+		var first writeReq
 		select {
-		case first = <-s.events:
+		case first = <-s.writes:
 		case <-s.closed:
-			return
+			for {
+				select {
+				case r := <-s.writes:
+					r.done <- errClosed
+				default:
+					return
+				}
+			}
 		}
-		batch := []eventReq{first}
+		batch := []writeReq{first}
 	drain:
-		for len(batch) < 512 {
+		for len(batch) < maxGroup {
 			select {
-			case r := <-s.events:
+			case r := <-s.writes:
 				batch = append(batch, r)
 			default:
 				break drain
 			}
 		}
-		err := s.writeEvents(batch)
-		for _, r := range batch {
-			r.done <- err
+		errs := make([]error, len(batch))
+		err := s.commitGroup(batch, errs)
+		for i, r := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			r.done <- errs[i]
 		}
 	}
 }
 
-func (s *SQLite) writeEvents(batch []eventReq) error {
+// commitGroup runs a group in one transaction. A write whose apply fails is
+// rolled back to its savepoint and gets its own error in errs; the others
+// commit. The returned error (begin, trim or commit failed) is every other
+// write's.
+func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 	ctx := context.Background()
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("record events: %w", err)
+		return fmt.Errorf("begin a write: %w", err)
 	}
 	defer tx.Rollback()
-	events := make([]Event, len(batch))
+	trim := map[string]bool{}
 	for i, r := range batch {
-		events[i] = r.e
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err // the caller gave up before its turn: not written
+			continue
+		}
+		if r.ev != nil {
+			e := r.ev
+			if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
+				e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+				errs[i] = err
+			}
+			trim[e.HostID] = true
+			continue
+		}
+		var fatal error
+		errs[i], fatal = savepoint(ctx, tx.Tx, r.apply)
+		if fatal != nil {
+			return fatal
+		}
 	}
-	if err := s.insertEventsTx(ctx, tx.Tx, events); err != nil {
-		return err
+	for h := range trim {
+		if err := s.trimEventsTx(ctx, tx.Tx, h); err != nil {
+			return err
+		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// savepoint runs fn under a savepoint of tx: fn's error rolls back what fn
+// did and is returned as err; fatal is set when the savepoint itself failed
+// and the transaction can no longer be committed. fn runs with a context
+// that is never cancelled: SQLite rolls back the whole transaction when a
+// write statement in it is interrupted.
+func savepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err, fatal error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(ctx, tx); err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO w`); rerr != nil {
+			return err, fmt.Errorf("roll back a failed write (%v): %w", err, rerr)
+		}
+		if _, rerr := tx.ExecContext(ctx, `RELEASE w`); rerr != nil {
+			return err, fmt.Errorf("release a savepoint: %w", rerr)
+		}
+		return err, nil
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
+		return nil, fmt.Errorf("release a savepoint: %w", err)
+	}
+	return nil, nil
 }
 
 // insertEventsTx appends events and trims each host's timeline to the cap.
@@ -684,13 +790,21 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 		}
 		hosts[e.HostID] = true
 	}
-	// Each class (fetches; everything else) is trimmed to the cap on its own.
 	for h := range hosts {
-		for _, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND `+class+` AND id <= (
+		if err := s.trimEventsTx(ctx, tx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trimEventsTx trims a host's timeline to the cap, each class (fetches;
+// everything else) on its own.
+func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
+	for _, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND `+class+` AND id <= (
 			SELECT id FROM events WHERE host_id = ? AND `+class+` ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
-				return fmt.Errorf("trim events of %s: %w", h, err)
-			}
+			return fmt.Errorf("trim events of %s: %w", h, err)
 		}
 	}
 	return nil

@@ -193,6 +193,11 @@ func NormalizeHost(h *Host) error {
 			return err
 		}
 	}
+	if h.Facts != nil {
+		if err := NormalizeFacts(h.Facts); err != nil {
+			return err
+		}
+	}
 	if h.State == "" {
 		h.State = StateReady
 	}

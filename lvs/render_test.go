@@ -293,3 +293,31 @@ func TestKeepalivedAcceptsConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestParsePiranhaReport lists what a Plan does not hold, with its line and
+// block, and leaves out what RenderPiranha writes itself with its neutral value.
+func TestParsePiranhaReport(t *testing.T) {
+	in := "primary = 192.0.2.11\nbackup_active = 0\nbackup = 192.0.2.12\nheartbeat = 1\nnat_router = 10.0.0.1 eth1:1\n" +
+		"virtual W {\n active = 1\n address = 192.0.2.40 eth0:1\n port = 80\n fwmark = 3\n use_regex = 0\n" +
+		" server a {\n  address = 192.0.2.21\n  active = 0\n }\n}\n"
+	p, got, err := ParsePiranhaReport("w", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Unmodeled{
+		{Line: 5, Key: "nat_router", Value: "10.0.0.1 eth1:1"},
+		{Line: 10, Block: "virtual W", Key: "fwmark", Value: "3"},
+		{Line: 14, Block: "virtual W / server a", Key: "active", Value: "0"},
+		{Line: 3, Key: "backup", Value: "192.0.2.12"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("unmodeled = %+v\nwant %+v", got, want)
+	}
+	if p.Cluster.Backup != "" || p.Backup.IP != "" {
+		t.Fatalf("backup_active = 0 kept backup %q", p.Cluster.Backup)
+	}
+	// A file netkick rendered has nothing unmodeled.
+	if _, got, err := ParsePiranhaReport("w", RenderPiranha(p)); err != nil || len(got) != 0 {
+		t.Fatalf("rendered file: unmodeled %+v, err %v", got, err)
+	}
+}

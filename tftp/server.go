@@ -298,17 +298,29 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.access(slog.LevelWarn, nil, name, "over_share", remote.IP, time.Now(), 0, fmt.Errorf("client over its share of %d transfers", s.share.max))
 		return errShare
 	}
-	defer s.share.give(client)
 	select {
 	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
 	default:
+		s.share.give(client)
 		s.metrics.busy.Add(1)
 		s.access(slog.LevelWarn, nil, name, "busy", remote.IP, time.Now(), 0, fmt.Errorf("all %d transfers busy", cap(s.sem)))
 		return errBusy
 	}
 	s.metrics.active.Add(1)
-	defer s.metrics.active.Add(-1)
+	// The slots are given back as soon as the transfer is over, before its
+	// bookkeeping (the lookup of the host, the timeline event, which waits
+	// for a commit): a loader asks for its next file the moment it has the
+	// last block, and under load that bookkeeping took long enough for a
+	// fifth file to meet four finished transfers still holding the share.
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			s.metrics.active.Add(-1)
+			<-s.sem
+			s.share.give(client)
+		})
+	}
+	defer release()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -350,6 +362,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	ot.SetSize(f.Size) // tsize: the reader below is buffered, not a Seeker
 	n, err := rf.ReadFrom(bufio.NewReaderSize(f, 16<<10))
 	dur := time.Since(start)
+	release()
 	if hostID == "" {
 		// Looked up once the transfer is over: a client fetches its first
 		// stage right after its DHCP ACK, and the lease naming it (in proxy

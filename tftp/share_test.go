@@ -1,11 +1,14 @@
 package tftp
 
 import (
+	"context"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netkick/netkick/inventory"
 )
 
 // TestPerClientShare: one address holding its share of stalled transfers
@@ -50,5 +53,48 @@ func TestPerClientShare(t *testing.T) {
 	}
 	if m := f.srv.Metrics().Snapshot(); m.OverShare != 1 || m.Served != 1 {
 		t.Fatalf("metrics %+v: want 1 over share, 1 served", m)
+	}
+}
+
+// stuckEvents holds every timeline write until released, as a store busy
+// with a long commit would.
+type stuckEvents struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s stuckEvents) AddEvent(ctx context.Context, e inventory.Event) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return nil
+}
+
+type oneHost struct{}
+
+func (oneHost) HostIDByLease(context.Context, string) (string, error) {
+	return "52:54:00:00:00:01", nil
+}
+
+// TestShareFreedBeforeBookkeeping: a finished transfer gives its share back
+// before its timeline event is written, so a loader asking for its next file
+// at once is served even while the store is slow.
+func TestShareFreedBeforeBookkeeping(t *testing.T) {
+	base, root := newRoot(t)
+	want := writeRandom(t, filepath.Join(root, "f"), 3000)
+	ev := stuckEvents{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	f := startServer(t, base, root, func(o *Options) {
+		o.MaxPerClient, o.Events, o.Leases, o.Timeline = 1, ev, oneHost{}, nil
+	})
+	defer close(ev.release)
+	if res := rawFetch(t, f.addr, rrq(opRRQ, "f", "octet")); res.errMsg != "" || sum(res.data) != want {
+		t.Fatalf("first fetch: %q", res.errMsg)
+	}
+	select {
+	case <-ev.entered: // the first transfer's handler now waits in its event
+	case <-time.After(5 * time.Second):
+		t.Fatal("the transfer of a known host wrote no event")
+	}
+	if res := rawFetch(t, f.addr, rrq(opRRQ, "f", "octet")); res.errMsg != "" || sum(res.data) != want {
+		t.Fatalf("next file while the first one's event is being written: %q, want it served (share 1)", res.errMsg)
 	}
 }

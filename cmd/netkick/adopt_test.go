@@ -130,3 +130,51 @@ func TestImportFromCobbler(t *testing.T) {
 		t.Fatalf("re-import:\n%s", out)
 	}
 }
+
+// TestImportFromLVS adopts piranha lvs.cf files after the site's dnsmasq
+// hosts: the dry run shows the clusters and roles and writes nothing, the
+// NAT and tunnel clusters and unmatched servers are listed, a renamed real
+// server is a conflict naming both sides, a re-run changes nothing, and
+// `netkick lvs render` renders the adopted cluster.
+func TestImportFromLVS(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	td := filepath.Join("..", "..", "adopt", "testdata")
+	web := filepath.Join(td, "lvs", "web.cf")
+
+	out, code := exitOf(t, bin, "", nil, "import", "--from", "lvs", web, "--data", data)
+	if code == 0 || !strings.Contains(out, "primary director 192.0.2.41") || !strings.Contains(out, "nothing to import") {
+		t.Fatalf("lvs.cf into an empty inventory: exit %d, want a refusal naming the director:\n%s", code, out)
+	}
+	run(t, bin, "import", "--from", "dnsmasq", filepath.Join(td, "dnsmasq.conf"), "--data", data)
+
+	out = run(t, bin, "import", "--from", "lvs", web, "--dry-run", "--data", data)
+	for _, want := range []string{"would be added: cluster web", "would be updated: host lb01: cluster - -> web; roles - -> lvs-director",
+		"would be updated: host web01: cluster - -> web; roles - -> lvs-real-server; param lvs_weight=2", "not imported: " + web + ":52: virtual WWW / server web04: active = 0",
+		"web07 (192.0.2.17): no host has this address",
+		"conflict: web: " + web + " names real server www5 at 192.0.2.15; the inventory's host at that address is web05",
+		"dry run, nothing written (merge): 1 added, 7 updated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := run(t, bin, "export", "--data", data); strings.Contains(got, "lvs-director") {
+		t.Fatalf("the dry run wrote roles:\n%s", got)
+	}
+	out = run(t, bin, "import", "--from", "lvs", filepath.Join(td, "lvs"), "--data", data)
+	for _, want := range []string{"added: cluster standalone", "added: cluster web", "network = nat", "network = tunnel", "imported (merge): 2 added, 10 updated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s", want, out)
+		}
+	}
+	out = run(t, bin, "import", "--from", "lvs", filepath.Join(td, "lvs"), "--data", data)
+	if !strings.Contains(out, "imported (merge): 0 added, 0 updated, 2 unchanged") {
+		t.Fatalf("re-import is not idempotent:\n%s", out)
+	}
+	cf := run(t, bin, "lvs", "render", "web", "--data", data)
+	for _, want := range []string{"primary = 192.0.2.41", "backup = 192.0.2.42", "virtual FTP {", "server web05 {", "weight = 2"} {
+		if !strings.Contains(cf, want) {
+			t.Errorf("rendered lvs.cf lacks %q:\n%s", want, cf)
+		}
+	}
+}

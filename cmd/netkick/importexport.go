@@ -126,13 +126,14 @@ func (a *app) importFrom(ctx context.Context, format string, pos []string, o pro
 	if err != nil {
 		return err
 	}
+	conflicts := adopt.Conflicts(cur, r)
+	adopt.Reconcile(cur, r)
 	for _, n := range r.Notes {
 		fmt.Fprintf(a.stdout, "not imported: %s\n", n)
 	}
-	for _, c := range adopt.Conflicts(cur, r) {
+	for _, c := range conflicts {
 		fmt.Fprintf(a.stdout, "conflict: %s\n", c)
 	}
-	adopt.Reconcile(cur, r)
 	if len(r.Dump.Hosts)+len(r.Dump.Clusters) == 0 {
 		return fmt.Errorf("%s: nothing to import from this %s configuration (%d settings not importable, listed above)", pos[0], format, len(r.Notes))
 	}
