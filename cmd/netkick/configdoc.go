@@ -37,6 +37,8 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"repo_root":                        {Desc: "directory of yum repositories published at `/repo/NAME/`", Flag: "repo-root", Default: "`<data>/repo`"},
 		"log_level":                        {Desc: "`debug`, `info`, `warn` or `error`; a reload (SIGHUP) applies a changed value unless `--log-level` was given", Flag: "log-level"},
 		"log_format":                       {Desc: "log line format on stderr: `text` (slog key=value) or `json` (one JSON object a line). The start-up notices for a person (lines beginning `netkick:`, such as the URLs served and a new admin token) stay plain text", Flag: "log-format"},
+		"debug_addr":                       {Desc: "address serving Go's pprof profiles at `/debug/pprof/` (loopback only unless `debug_allow_remote`); empty: off", Flag: "debug-addr", Default: "off"},
+		"debug_allow_remote":               {Desc: "let `debug_addr` be an address other than loopback: pprof shows memory and the command line, and profiling slows the server", Flag: "debug-allow-remote"},
 		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode", Flag: "demo"},
 		"token_ttl":                        {Desc: "how long a build token stays valid", Flag: "token-ttl", Default: code(httpd.DefaultTokenTTL)},
 		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Flag: "boot-root", Default: "`<data>/boot`"},

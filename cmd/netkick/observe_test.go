@@ -397,3 +397,42 @@ func TestMetricsPromtool(t *testing.T) {
 		t.Logf("/metrics:\n%s", body)
 	}
 }
+
+// TestServeDebugAddr: --debug-addr serves pprof on loopback, the main HTTP
+// port does not, and an address other than loopback is refused at start
+// unless --debug-allow-remote says so.
+func TestServeDebugAddr(t *testing.T) {
+	testenv.RequireProgram(t, "tftp")
+	bin := buildNetkick(t)
+	data, _ := presetToken(t)
+	s := startLogged(t, bin, data, "--debug-addr", "127.0.0.1:0")
+	var debugURL string
+	for deadline := time.Now().Add(5 * time.Second); debugURL == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(s.logPath)
+		if m := regexp.MustCompile(`serving pprof on (http://\S+/debug/pprof/)`).FindSubmatch(b); m != nil {
+			debugURL = string(m[1])
+		}
+	}
+	if !strings.HasPrefix(debugURL, "http://127.0.0.1:") {
+		b, _ := os.ReadFile(s.logPath)
+		t.Fatalf("no pprof address in the log:\n%s", b)
+	}
+	if code, body := get(t, debugURL); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("%s: %d\n%s", debugURL, code, body)
+	}
+	if code, body := get(t, debugURL+"goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("goroutine profile: %d\n%s", code, body)
+	}
+	if code, body := get(t, s.base+"/debug/pprof/goroutine?debug=1"); code == 200 && strings.Contains(body, "goroutine profile:") {
+		t.Fatal("the main HTTP port serves pprof")
+	}
+
+	for _, addr := range []string{"0.0.0.0:0", ":0"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, bin, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--tftp", "off", "--debug-addr", addr).CombinedOutput()
+		cancel()
+		if err == nil || !strings.Contains(string(out), "--debug-allow-remote") || !strings.Contains(string(out), "use a loopback address such as 127.0.0.1:6060") {
+			t.Fatalf("serve --debug-addr %s: %v, want a refusal naming --debug-allow-remote:\n%s", addr, err, out)
+		}
+	}
+}

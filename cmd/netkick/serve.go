@@ -69,6 +69,10 @@ type serveConfig struct {
 	// (the host's address, and its MAC in the neighbour table on attached
 	// segments; the default), address (the address only) or off.
 	TokenBinding string `yaml:"token_binding"`
+	// DebugAddr serves net/http/pprof (empty: off); loopback only unless
+	// DebugAllowRemote.
+	DebugAddr        string `yaml:"debug_addr"`
+	DebugAllowRemote bool   `yaml:"debug_allow_remote"`
 	// HTTPLimits bound HTTP clients (timeouts, connection caps).
 	HTTPLimits httpLimitsConfig `yaml:"http_limits"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
@@ -160,6 +164,8 @@ func serveCmd(a *app) *cobra.Command {
 	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
 	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.StringVar(&flagCfg.LogFormat, "log-format", cfg.LogFormat, "log line format: text or json (one JSON object a line)")
+	f.StringVar(&flagCfg.DebugAddr, "debug-addr", "", "serve net/http/pprof at /debug/pprof/ on this address (loopback only, e.g. 127.0.0.1:6060; empty: off)")
+	f.BoolVar(&flagCfg.DebugAllowRemote, "debug-allow-remote", false, "let --debug-addr listen on an address other than loopback")
 	f.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
 	f.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
 	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
@@ -196,6 +202,15 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	case bindingStrict, bindingAddress, bindingOff:
 	default:
 		return usageError{fmt.Sprintf("--token-binding %q: want strict, address or off", cfg.TokenBinding)}
+	}
+	if cfg.DebugAddr != "" {
+		bound, stop, err := startDebug(cfg.DebugAddr, cfg.DebugAllowRemote, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("debug (pprof) listening", "addr", bound)
+		fmt.Fprintf(a.stderr, "netkick: serving pprof on http://%s/debug/pprof/\n", bound)
 	}
 	warnOpenDataDir(log, cfg.Data)
 	st, err := where.open(ctx)
@@ -758,6 +773,10 @@ func resolveServeConfig(fs *pflag.FlagSet, configPath string, flagCfg serveConfi
 			cfg.LogFormat = flagCfg.LogFormat
 		case "demo":
 			cfg.Demo = flagCfg.Demo
+		case "debug-addr":
+			cfg.DebugAddr = flagCfg.DebugAddr
+		case "debug-allow-remote":
+			cfg.DebugAllowRemote = flagCfg.DebugAllowRemote
 		case "token-ttl":
 			cfg.TokenTTL = flagCfg.TokenTTL
 		case "dhcp-interface":
