@@ -3,6 +3,7 @@ package dhcp
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/netkick/netkick/inventory"
@@ -49,8 +50,8 @@ type allocator struct {
 	leases   map[uint32]*inventory.Lease
 	byMAC    map[macKey]uint32
 	offers   map[uint32]pending
-	offerOf  map[macKey]uint32 // last address offered to a MAC in a subnet
-	reserved map[uint32]string // host reservations: address → MAC
+	offerOf  map[macKey]uint32   // last address offered to a MAC in a subnet
+	reserved map[uint32][]string // host reservations: address → the host's MACs (its ID first)
 	// declinedSet indexes the addresses whose lease is declined.
 	declinedSet map[uint32]struct{}
 	cursor      []uint32 // next pool index to try, per subnet
@@ -63,7 +64,7 @@ func newAllocator(subs []*subnet, stored []inventory.Lease) *allocator {
 		byMAC:       map[macKey]uint32{},
 		offers:      map[uint32]pending{},
 		offerOf:     map[macKey]uint32{},
-		reserved:    map[uint32]string{},
+		reserved:    map[uint32][]string{},
 		cursor:      make([]uint32, len(subs)),
 		declinedSet: map[uint32]struct{}{},
 	}
@@ -96,21 +97,35 @@ func (a *allocator) subnetOf(ip uint32) int {
 	return -1
 }
 
-// free reports whether mac may take ip at now.
+// free reports whether mac may take ip at now. The reservation of a host
+// with several MACs is one machine's: any of its MACs may take it, also from
+// a lease or offer another of its MACs holds (the machine booted from its
+// other NIC), as dnsmasq does for a dhcp-host with several MACs.
 func (a *allocator) free(ip uint32, mac string, now time.Time) bool {
-	if l := a.leases[ip]; l != nil && l.MAC != mac && l.Active(now) {
+	own := a.reservedTo(ip, mac)
+	if l := a.leases[ip]; l != nil && l.MAC != mac && l.Active(now) && !(own && l.State == inventory.LeaseBound && a.reservedTo(ip, l.MAC)) {
 		return false
 	}
 	if l := a.leases[ip]; l != nil && l.State == inventory.LeaseDeclined && l.Active(now) {
 		return false
 	}
-	if o, ok := a.offers[ip]; ok && o.mac != mac && now.Before(o.until) {
+	if o, ok := a.offers[ip]; ok && o.mac != mac && now.Before(o.until) && !(own && a.reservedTo(ip, o.mac)) {
 		return false
 	}
-	if r, ok := a.reserved[ip]; ok && r != mac {
+	if _, ok := a.reserved[ip]; ok && !own {
 		return false
 	}
 	return true
+}
+
+// reservedTo reports whether ip is the reservation of the host mac belongs to.
+func (a *allocator) reservedTo(ip uint32, mac string) bool {
+	for _, m := range a.reserved[ip] {
+		if m == mac {
+			return true
+		}
+	}
+	return false
 }
 
 // offer picks an address for mac in subnet si: its reservation, its current
@@ -408,4 +423,115 @@ func (s *subnet) poolAt(i int) uint32 {
 		i -= r.size()
 	}
 	return 0
+}
+
+// learn records what a shared store said holds the address of a claim that
+// lost (another server's lease or offer), so the next pick avoids it, and
+// moves the subnet's cursor elsewhere: the other server is probably
+// allocating around that address.
+func (a *allocator) learn(c inventory.LeaseClaim, held *inventory.Lease) {
+	ip, ok := parseIPv4(c.Lease.IP)
+	if !ok {
+		return
+	}
+	if o, ok := a.offers[ip]; ok && o.mac == c.By && c.Rule == inventory.ClaimOffer {
+		a.dropOffer(ip)
+	}
+	if held != nil && held.MAC != c.By {
+		h := *held
+		a.leases[ip] = &h
+		if h.State == inventory.LeaseDeclined {
+			a.declinedSet[ip] = struct{}{}
+		}
+		if si := a.subnetOf(ip); si >= 0 {
+			if a.byMAC[macKey{c.By, si}] == ip {
+				delete(a.byMAC, macKey{c.By, si})
+			}
+			if n := a.subnets[si].poolSize(); n > 0 {
+				a.cursor[si] = rand.Uint32N(uint32(n))
+			}
+		}
+	}
+}
+
+// undoOffer returns the undo of an offer of ip to mac: the hold is dropped.
+func undoOffer(mac string, ip uint32) func(*allocator) {
+	return func(a *allocator) {
+		if o, ok := a.offers[ip]; ok && o.mac == mac {
+			a.dropOffer(ip)
+		}
+	}
+}
+
+// undoBind returns what puts back the records a bind of ip to mac in
+// subnet si changes (the lease on ip, the MAC's previous address and its
+// lease), for a bind the shared store refused or could not take: the view
+// never holds a lease the store does not.
+func (a *allocator) undoBind(si int, mac string, ip uint32) func(*allocator) {
+	key := macKey{mac, si}
+	prev := a.lease(ip)
+	old, hadOld := a.byMAC[key]
+	var prevOld *inventory.Lease
+	if hadOld && old != ip {
+		prevOld = a.lease(old)
+	}
+	return func(a *allocator) {
+		put := func(ip uint32, l *inventory.Lease) {
+			if l == nil {
+				delete(a.leases, ip)
+				return
+			}
+			c := *l
+			a.leases[ip] = &c
+		}
+		// Only what this bind wrote is put back, not a later change.
+		if l := a.leases[ip]; l != nil && l.MAC == mac && l.State == inventory.LeaseBound {
+			put(ip, prev)
+		}
+		if prevOld != nil {
+			if l := a.leases[old]; l != nil && l.MAC == mac && l.State == inventory.LeaseReleased {
+				put(old, prevOld)
+			}
+		}
+		if hadOld {
+			a.byMAC[key] = old
+		} else if a.byMAC[key] == ip {
+			delete(a.byMAC, key)
+		}
+	}
+}
+
+// merge takes the leases a shared store holds into the view: a record newer
+// than the view's replaces it (other servers' leases and offers; this
+// server's own offers, tagged self, stay in the offers it holds).
+func (a *allocator) merge(stored []inventory.Lease, self string) {
+	for i := range stored {
+		l := stored[i]
+		ip, ok := parseIPv4(l.IP)
+		if !ok || l.State == inventory.LeaseOffered && l.Hostname == self {
+			continue
+		}
+		if cur := a.leases[ip]; cur != nil && cur.Updated.After(l.Updated) {
+			continue
+		}
+		a.leases[ip] = &l
+		if l.State == inventory.LeaseDeclined {
+			a.declinedSet[ip] = struct{}{}
+		}
+		if l.State == inventory.LeaseBound && l.MAC != "" {
+			if si := a.subnetOf(ip); si >= 0 {
+				a.byMAC[macKey{l.MAC, si}] = ip
+			}
+		}
+	}
+}
+
+// scatter starts every subnet's cursor at a random point of its pools, so
+// that servers sharing a pool mostly pick different addresses.
+func (a *allocator) scatter() {
+	for si, s := range a.subnets {
+		if n := s.poolSize(); n > 0 {
+			a.cursor[si] = rand.Uint32N(uint32(n))
+		}
+	}
 }

@@ -59,6 +59,9 @@ func TestAllocator(t *testing.T) {
 			}
 		}
 	}
+	reserve := func(addr string, macs ...string) step {
+		return func(t *testing.T, a *allocator) { a.reserved[ip(addr)] = macs }
+	}
 	tests := []struct {
 		name  string
 		pools []string
@@ -112,6 +115,26 @@ func TestAllocator(t *testing.T) {
 		{"reservation held by another MAC is refused", []string{"192.0.2.100-192.0.2.110"}, []step{
 			bind(macB, "192.0.2.100", 0, t0, nil),
 			offer(macA, ip("192.0.2.100"), 0, t0, "", errReservedInUse),
+		}},
+		{"a host's other MAC takes its reservation from a lease and an offer of the first", []string{"192.0.2.100-192.0.2.110"}, []step{
+			reserve("192.0.2.20", macA, macB),
+			bind(macA, "192.0.2.20", ip("192.0.2.20"), t0, nil),
+			offer(macB, ip("192.0.2.20"), 0, t0.Add(time.Second), "192.0.2.20", nil),
+			bind(macB, "192.0.2.20", ip("192.0.2.20"), t0.Add(time.Second), nil),
+			offer(macA, ip("192.0.2.20"), 0, t0.Add(2*time.Second), "192.0.2.20", nil),
+			func(t *testing.T, a *allocator) {
+				if _, ok := a.bound(0, macB, t0.Add(2*time.Second)); !ok {
+					t.Fatal("an offer to the first MAC ended the second MAC's lease")
+				}
+				if _, ok := a.bound(0, macA, t0.Add(2*time.Second)); ok {
+					t.Fatal("the first MAC still holds the lease the second took")
+				}
+			},
+		}},
+		{"a MAC of another host may not take a reservation", []string{"192.0.2.100-192.0.2.110"}, []step{
+			reserve("192.0.2.20", macA),
+			bind(macB, "192.0.2.20", ip("192.0.2.20"), t0, errAddrTaken),
+			offer(macB, ip("192.0.2.20"), 0, t0, "", errReservedInUse),
 		}},
 		{"a reservation the host declined is refused as declined, not as another client's", []string{"192.0.2.100-192.0.2.110"}, []step{
 			bind(macA, "192.0.2.20", ip("192.0.2.20"), t0, nil),
@@ -263,6 +286,35 @@ func TestLeaseReusable(t *testing.T) {
 			left, ok := leaseReusable(tc.l, mac, "h1", time.Hour, now)
 			if ok != tc.ok || left != tc.left {
 				t.Errorf("leaseReusable = %v, %v; want %v, %v", left, ok, tc.left, tc.ok)
+			}
+		})
+	}
+}
+
+func TestStoredLeft(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	const mac = "52:54:00:00:00:01"
+	bound := func(left time.Duration) *inventory.Lease {
+		return &inventory.Lease{IP: "192.0.2.100", MAC: mac, State: inventory.LeaseBound, Expires: now.Add(left)}
+	}
+	tests := []struct {
+		name string
+		prev *inventory.Lease
+		mac  string
+		want time.Duration
+	}{
+		{"no stored lease: nothing to ACK", nil, mac, 0},
+		{"the client's lease: the whole seconds it has left", bound(30*time.Minute + 500*time.Millisecond), mac, 30 * time.Minute},
+		{"another client's lease: nothing", bound(time.Hour), "52:54:00:00:00:02", 0},
+		{"expired: nothing", bound(-time.Second), mac, 0},
+		{"under a second left: nothing", bound(900 * time.Millisecond), mac, 0},
+		{"released: nothing", &inventory.Lease{MAC: mac, State: inventory.LeaseReleased, Expires: now.Add(time.Hour)}, mac, 0},
+		{"never more than the lease time", bound(3 * time.Hour), mac, time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := storedLeft(tt.prev, tt.mac, time.Hour, now); got != tt.want {
+				t.Errorf("storedLeft = %v, want %v", got, tt.want)
 			}
 		})
 	}

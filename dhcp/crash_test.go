@@ -64,13 +64,15 @@ type ackCapture struct {
 	fd   int
 	mu   sync.Mutex
 	acks map[string]string // MAC → last ACKed address
+	// byIP are the MACs each address was ACKed to.
+	byIP map[string]map[string]bool
 	n    int
 	done chan struct{}
 }
 
 func captureACKs(t *testing.T, ns, dev string) *ackCapture {
 	t.Helper()
-	c := &ackCapture{acks: map[string]string{}, done: make(chan struct{})}
+	c := &ackCapture{acks: map[string]string{}, byIP: map[string]map[string]bool{}, done: make(chan struct{})}
 	err := inNetns(t, ns, func() error {
 		ifi, err := net.InterfaceByName(dev)
 		if err != nil {
@@ -126,7 +128,12 @@ func (c *ackCapture) loop() {
 			continue
 		}
 		c.mu.Lock()
-		c.acks[m.ClientHWAddr.String()] = m.YourIPAddr.String()
+		mac, ip := m.ClientHWAddr.String(), m.YourIPAddr.String()
+		c.acks[mac] = ip
+		if c.byIP[ip] == nil {
+			c.byIP[ip] = map[string]bool{}
+		}
+		c.byIP[ip][mac] = true
 		c.n++
 		c.mu.Unlock()
 	}

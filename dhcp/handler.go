@@ -43,6 +43,11 @@ type reply struct {
 	// commit, when set, yields the result of making the lease change
 	// durable; resp may be sent only after it yields nil.
 	commit chan error
+	// lost is sent instead of resp when a shared store's claim lost (a
+	// NAK: another server gave the address); down when the store failed
+	// (an ACK up to the expiry already stored, an offer of the client's own
+	// lease). Nil: no answer then.
+	lost, down *dhcpv4.DHCPv4
 }
 
 // HandleBytes runs one raw packet through the server's decisions and returns
@@ -62,7 +67,8 @@ func (s *Server) HandleBytes(ctx context.Context, b []byte, peer *net.UDPAddr, p
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
-		if !s.committed(req, r, err) {
+		var ok bool
+		if r, ok = s.committed(req, r, err); !ok {
 			return nil, nil
 		}
 	}
@@ -70,14 +76,29 @@ func (s *Server) HandleBytes(ctx context.Context, b []byte, peer *net.UDPAddr, p
 	return r.resp, r.dst
 }
 
-// committed reports whether r may be sent after its commit ended with err.
-func (s *Server) committed(req *dhcpv4.DHCPv4, r reply, err error) bool {
+// committed returns the reply to send after r's commit ended with err, and
+// false when nothing is sent.
+func (s *Server) committed(req *dhcpv4.DHCPv4, r reply, err error) (reply, bool) {
 	if err == nil {
-		return true
+		return r, true
+	}
+	mac := req.ClientHWAddr.String()
+	if errors.Is(err, errClaimLost) {
+		if r.lost != nil {
+			s.log.Info("dhcp: NAK", "mac", mac, "err", err)
+			return reply{resp: r.lost, dst: r.dst, out: outNak}, true
+		}
+		s.log.Debug("dhcp: no offer: another server took the address", "mac", mac, "err", err)
+		s.Metrics.count(typeOf(req), outNoAddress)
+		return r, false
+	}
+	if r.down != nil && s.shared != nil {
+		s.log.Warn("dhcp: lease store unreachable; answered from the lease already stored", "mac", mac, "type", req.MessageType().String(), "err", err)
+		return reply{resp: r.down, dst: r.dst, out: r.out}, true
 	}
 	s.Metrics.count(typeOf(req), outError)
-	s.log.Error("dhcp: lease change not saved; no reply sent", "mac", req.ClientHWAddr.String(), "type", req.MessageType().String(), "err", err)
-	return false
+	s.log.Error("dhcp: lease change not saved; no reply sent", "mac", mac, "type", req.MessageType().String(), "err", err)
+	return r, false
 }
 
 // origin is where a packet came from.
@@ -107,6 +128,9 @@ func (s *Server) full(ctx context.Context, req *dhcpv4.DHCPv4, from origin, mac 
 	si := s.subnetFor(req)
 	now := time.Now()
 	s.mu.Lock()
+	if s.shared != nil {
+		s.applyFixes()
+	}
 	f := s.facts(req, from, si, mac, host, now)
 	d := boot.DecideLease(f)
 	if d.NewOffer {
@@ -190,6 +214,12 @@ type applied struct {
 	left time.Duration
 	// suspect is true for a DECLINE of a reservation kept until a probe confirms it.
 	suspect bool
+	// downLeft is the time left on the client's stored lease of ip when the
+	// shared store cannot take the write: the ACK then says only that.
+	// downOffer is true for an offer of the client's own bound lease,
+	// which may go out without the store.
+	downLeft  time.Duration
+	downOffer bool
 }
 
 // applyLocked makes the allocator change a decision asks for and queues
@@ -211,6 +241,16 @@ func (s *Server) applyLocked(ctx context.Context, d boot.LeaseDecision, si int, 
 		} else {
 			ap.ip, ap.err = s.alloc.offer(si, mac, reservation, 0, now)
 		}
+		if ap.err == nil && s.shared != nil {
+			// The offer holds the address in the shared store too, so the
+			// other servers offer and give other addresses.
+			own, ok := s.alloc.bound(si, mac, now)
+			ap.downOffer = ok && own == ap.ip
+			ap.commit = s.commit.claims(ctx, []inventory.LeaseClaim{{
+				Lease: inventory.Lease{IP: addrOf(ap.ip).String(), MAC: mac, State: inventory.LeaseOffered,
+					Expires: now.Add(offerHold), Hostname: s.offerTag, Updated: now},
+				By: mac, Rule: inventory.ClaimOffer}}, undoOffer(mac, ap.ip))
+		}
 	case boot.ActAck:
 		ap.ip = u32(d.Addr)
 		if left, ok := s.alloc.reuse(si, mac, ap.ip, reservation, hostname, now); ok {
@@ -220,16 +260,34 @@ func (s *Server) applyLocked(ctx context.Context, d boot.LeaseDecision, si int, 
 			ap.commit = s.commit.barrier(ctx)
 			break
 		}
+		if s.shared == nil {
+			ap.leases, ap.err = s.alloc.bind(si, mac, ap.ip, reservation, hostname, now)
+			if ap.err == nil {
+				ap.commit = s.commit.enqueue(ctx, mac, ap.leases)
+			}
+			break
+		}
+		prev := s.alloc.lease(ap.ip)
+		ap.downLeft = storedLeft(prev, mac, s.subnets[si].lease, now)
+		undo := s.alloc.undoBind(si, mac, ap.ip)
 		ap.leases, ap.err = s.alloc.bind(si, mac, ap.ip, reservation, hostname, now)
 		if ap.err == nil {
-			ap.commit = s.commit.enqueue(ctx, ap.leases)
+			ap.commit = s.commit.claims(ctx, claimsOf(mac, ap.leases), undo)
 		}
 	case boot.ActForget:
+		if ip, _, ok := s.alloc.offered(si, mac, now); ok && s.shared != nil {
+			// Free this server's offer in the shared store (only if it is
+			// still this server's offer to this client); nobody waits.
+			s.commit.claims(ctx, []inventory.LeaseClaim{{
+				Lease: inventory.Lease{IP: addrOf(ip).String(), MAC: mac, State: inventory.LeaseReleased,
+					Expires: now, Hostname: s.offerTag, Updated: now},
+				By: mac, Rule: inventory.ClaimOwnOffer}}, nil)
+		}
 		s.alloc.forget(si, mac)
 	case boot.ActRelease:
 		ap.ip = u32(d.Addr)
 		ap.leases = s.alloc.release(mac, ap.ip, now)
-		ap.commit = s.commit.enqueue(ctx, ap.leases)
+		ap.commit = s.commit.enqueue(ctx, mac, ap.leases)
 	case boot.ActDecline:
 		ap.ip = u32(d.Addr)
 		if ap.ip == reservation && s.probeable(ap.ip) {
@@ -237,12 +295,12 @@ func (s *Server) applyLocked(ctx context.Context, d boot.LeaseDecision, si int, 
 			// nobody else's answer confirms changes nothing.
 			ap.suspect = true
 			s.probeLater(ap.ip, mac, host, nil, false, now)
-			ap.commit = s.commit.enqueue(ctx, nil)
+			ap.commit = s.commit.enqueue(ctx, mac, nil)
 			break
 		}
 		prev := s.alloc.lease(ap.ip)
 		ap.leases = s.alloc.decline(mac, ap.ip, declineHold, now)
-		ap.commit = s.commit.enqueue(ctx, ap.leases)
+		ap.commit = s.commit.enqueue(ctx, mac, ap.leases)
 		if len(ap.leases) > 0 && ap.ip == reservation {
 			s.probeLater(ap.ip, mac, host, prev, true, now)
 		}
@@ -264,18 +322,22 @@ func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si
 			} else {
 				s.log.Debug("dhcp: no offer", "mac", mac, "err", ap.err)
 			}
-			return reply{nil, nil, outNoAddress, nil}
+			return reply{nil, nil, outNoAddress, nil, nil, nil}
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeOffer, addrOf(ap.ip).AsSlice(), s.subnets[si], bd, hostname)
 		if host != nil {
 			s.noteFirmware(host, bd.Firmware)
 			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-offer", Detail: bootDetail(addrOf(ap.ip).String(), bd)})
 		}
-		return reply{resp, s.destOf(req, d.Dest), outOffer, nil}
+		r := reply{resp: resp, dst: s.destOf(req, d.Dest), out: outOffer, commit: ap.commit}
+		if ap.downOffer {
+			r.down = resp
+		}
+		return r
 	case boot.ActAck:
 		if ap.err != nil {
 			s.log.Info("dhcp: NAK", "mac", mac, "err", ap.err)
-			return reply{s.nak(req, ap.err.Error()), s.destOf(req, nakDest(d.Dest)), outNak, nil}
+			return reply{s.nak(req, ap.err.Error()), s.destOf(req, nakDest(d.Dest)), outNak, nil, nil, nil}
 		}
 		resp := s.reply(req, dhcpv4.MessageTypeAck, addrOf(ap.ip).AsSlice(), s.subnets[si], bd, hostname)
 		if ap.left > 0 {
@@ -287,12 +349,22 @@ func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si
 			s.event(inventory.Event{HostID: host.ID(), Kind: "dhcp-ack", Detail: bootDetail(addrOf(ap.ip).String(), bd)})
 		}
 		// The ACK leaves only once the lease is on disk (see Server.sender).
-		return reply{resp, s.destOf(req, d.Dest), outAck, ap.commit}
+		r := reply{resp: resp, dst: s.destOf(req, d.Dest), out: outAck, commit: ap.commit}
+		if s.shared != nil {
+			r.lost = s.nak(req, errAddrTaken.Error())
+			if ap.downLeft > 0 {
+				r.down = s.reply(req, dhcpv4.MessageTypeAck, addrOf(ap.ip).AsSlice(), s.subnets[si], bd, hostname)
+				r.down.UpdateOption(dhcpv4.OptIPAddressLeaseTime(ap.downLeft))
+				r.down.UpdateOption(dhcpv4.OptRenewTimeValue(ap.downLeft / 2))
+				r.down.UpdateOption(dhcpv4.OptRebindingTimeValue(ap.downLeft * 7 / 8))
+			}
+		}
+		return r
 	case boot.ActNak:
 		s.log.Info("dhcp: NAK", "mac", mac, "err", d.Reason)
-		return reply{s.nak(req, d.Reason), s.destOf(req, d.Dest), outNak, nil}
+		return reply{s.nak(req, d.Reason), s.destOf(req, d.Dest), outNak, nil, nil, nil}
 	case boot.ActRelease:
-		return reply{nil, nil, outReleased, ap.commit}
+		return reply{nil, nil, outReleased, ap.commit, nil, nil}
 	case boot.ActDecline:
 		if len(ap.leases) > 0 || ap.suspect {
 			args := []any{"ip", addrOf(ap.ip).String(), "mac", mac}
@@ -307,18 +379,32 @@ func (s *Server) answer(req *dhcpv4.DHCPv4, d boot.LeaseDecision, ap applied, si
 			}
 			s.log.Warn("dhcp: client declined its address, saying another machine answers for it; "+then, args...)
 		}
-		return reply{nil, nil, outDeclined, ap.commit}
+		return reply{nil, nil, outDeclined, ap.commit, nil, nil}
 	case boot.ActInform:
 		resp := s.reply(req, dhcpv4.MessageTypeAck, nil, s.subnets[si], bd, hostname)
 		resp.Options.Del(dhcpv4.OptionIPAddressLeaseTime)
 		resp.Options.Del(dhcpv4.OptionRenewTimeValue)
 		resp.Options.Del(dhcpv4.OptionRebindingTimeValue)
-		return reply{resp, s.destOf(req, d.Dest), outAck, nil}
+		return reply{resp, s.destOf(req, d.Dest), outAck, nil, nil, nil}
 	}
 	if d.Reason != "" {
 		s.log.Debug("dhcp: no answer", "mac", mac, "type", req.MessageType().String(), "why", d.Reason)
 	}
-	return reply{nil, nil, outIgnored, nil}
+	return reply{nil, nil, outIgnored, nil, nil, nil}
+}
+
+// storedLeft is the whole seconds left on prev, the stored lease of the
+// address a client asks to renew, when it is that client's bound lease:
+// what a server that cannot write may ACK (never more than is stored).
+func storedLeft(prev *inventory.Lease, mac string, leaseTime time.Duration, now time.Time) time.Duration {
+	if prev == nil || prev.MAC != mac || prev.State != inventory.LeaseBound {
+		return 0
+	}
+	left := prev.Expires.Sub(now).Truncate(time.Second)
+	if left < time.Second {
+		return 0
+	}
+	return min(left, leaseTime)
 }
 
 // nakDest is where a NAK goes instead of a reply meant for dest: never to

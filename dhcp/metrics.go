@@ -97,7 +97,11 @@ type Metrics struct {
 	decision prometheus.Histogram
 	pool     func() []poolStat
 
-	packetsDesc, probesDesc, poolDesc, leasesDesc *prometheus.Desc
+	// shared is true for a server allocating through a shared store;
+	// storeDown while that store's last batch of claims failed.
+	shared, storeDown atomic.Bool
+
+	packetsDesc, probesDesc, poolDesc, leasesDesc, storeUpDesc *prometheus.Desc
 }
 
 func (m *Metrics) probed(result int) { m.probes[result].Add(1) }
@@ -123,6 +127,8 @@ func newMetrics() *Metrics {
 		probesDesc:  prometheus.NewDesc("netkick_dhcp_decline_probes_total", "Probes of declined reserved addresses, by result (free and owner give the address back).", []string{"result"}, nil),
 		poolDesc:    prometheus.NewDesc("netkick_dhcp_pool_addresses", "Addresses in a subnet's pools.", []string{"subnet"}, nil),
 		leasesDesc:  prometheus.NewDesc("netkick_dhcp_leases_active", "Active (bound or declined) leases in a subnet.", []string{"subnet"}, nil),
+		storeUpDesc: prometheus.NewDesc("netkick_dhcp_lease_store_up",
+			"1 while the shared lease store takes this server's claims, 0 while it fails (renewals up to the stored expiry only, no new leases).", nil, nil),
 	}
 }
 
@@ -152,6 +158,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.probesDesc
 	ch <- m.poolDesc
 	ch <- m.leasesDesc
+	ch <- m.storeUpDesc
 	m.reply.Describe(ch)
 	m.decision.Describe(ch)
 }
@@ -168,6 +175,13 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for i, n := range probeNames {
 		ch <- prometheus.MustNewConstMetric(m.probesDesc, prometheus.CounterValue, float64(m.probes[i].Load()), n)
+	}
+	if m.shared.Load() {
+		up := 1.0
+		if m.storeDown.Load() {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(m.storeUpDesc, prometheus.GaugeValue, up)
 	}
 	if m.pool != nil {
 		for _, s := range m.pool() {

@@ -31,9 +31,7 @@ func TestMetricsExposition(t *testing.T) {
 	if err := reg.Register(m); err == nil {
 		t.Fatal("a second registration of the same collector was accepted")
 	}
-	rec := httptest.NewRecorder()
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body := rec.Body.String()
+	body := gather(reg)
 	for _, want := range []string{
 		`netkick_dhcp_packets_total{outcome="offer",type="discover"} 2`,
 		`netkick_dhcp_packets_total{outcome="ack",type="request"} 1`,
@@ -58,4 +56,18 @@ func TestMetricsExposition(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, body)
 	}
+}
+
+// gather is the text exposition of a registry, as /metrics serves it.
+func gather(reg prometheus.Gatherer) string {
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
+
+// exposition is the text exposition of one server's metrics.
+func exposition(m *Metrics) string {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	return gather(reg)
 }

@@ -69,10 +69,11 @@ func (s *Server) scheduleDeclined(now time.Time) {
 			delete(s.alloc.declinedSet, ip)
 			continue
 		}
-		mac, ok := s.alloc.reserved[ip]
-		if !ok || s.declined[ip] != nil {
+		macs, ok := s.alloc.reserved[ip]
+		if !ok || len(macs) == 0 || s.declined[ip] != nil {
 			continue
 		}
+		mac := macs[0]
 		d := &declinedAddr{confirmed: true, mac: mac, next: now.Add(declineProbeAfter)}
 		if h, _ := s.lookup(mac); h != nil {
 			d.hostID, d.macs = h.ID(), h.MACs
@@ -141,7 +142,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 			s.Metrics.probed(res)
 			s.mu.Lock()
 			ls := s.alloc.giveBack(j.ip, j.d.mac, j.d.prev, now)
-			done := s.commit.enqueue(ctx, ls)
+			done := s.commit.enqueue(ctx, j.d.mac, ls)
 			delete(s.declined, j.ip)
 			s.mu.Unlock()
 			if err := <-done; err != nil {
@@ -195,7 +196,7 @@ func (s *Server) confirmDecline(ctx context.Context, ip uint32, mac string) chan
 	if d := s.declined[ip]; d != nil {
 		d.prev = prev
 	}
-	return s.commit.enqueue(ctx, ls)
+	return s.commit.enqueue(ctx, mac, ls)
 }
 
 // logCommit logs a failed lease write of a probe's outcome.

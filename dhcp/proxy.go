@@ -116,7 +116,7 @@ func (s *Server) learn(ctx context.Context, req *dhcpv4.DHCPv4, port int, host *
 		ls = append(ls, inventory.Lease{IP: addrOf(prev.ip).String(), MAC: mac, State: inventory.LeaseReleased, Expires: now, Updated: now})
 	}
 	s.sightings[mac] = sighting{ip: ip, at: now}
-	done := s.commit.enqueue(ctx, ls)
+	done := s.commit.enqueue(ctx, mac, ls)
 	if !seen || prev.ip != ip {
 		s.event(inventory.Event{HostID: host.ID(), Kind: "address", Detail: fmt.Sprintf("%s: %s", addrOf(ip), how)})
 	}
@@ -147,23 +147,23 @@ func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.
 	done := s.learn(ctx, req, port, host)
 	pr := boot.DecideProxy(proxyRequest(req, port), bd, s.serverIP.String())
 	if !pr.Send {
-		return reply{nil, nil, outIgnored, done}
+		return reply{nil, nil, outIgnored, done, nil, nil}
 	}
 	mac := req.ClientHWAddr.String()
 	if host == nil {
 		switch s.cfg.Unknown {
 		case UnknownIgnore:
-			return reply{nil, nil, outIgnored, nil}
+			return reply{nil, nil, outIgnored, nil, nil, nil}
 		case UnknownDiscover:
 			if !s.discoverHereProxy() {
-				return reply{nil, nil, outIgnored, nil}
+				return reply{nil, nil, outIgnored, nil, nil, nil}
 			}
 			s.sight(sightingOf(req, mac, bd.Firmware, netip.Addr{}, time.Now()))
 		}
 	}
 	resp := s.proxyPacket(req, pr)
 	if resp == nil {
-		return reply{nil, nil, outError, done}
+		return reply{nil, nil, outError, done, nil, nil}
 	}
 	out, kind := outOffer, "dhcp-offer"
 	if pr.Type == boot.MsgAck {
@@ -177,7 +177,7 @@ func (s *Server) decideProxy(ctx context.Context, req *dhcpv4.DHCPv4, peer *net.
 	if pr.ToSource {
 		dst = peer
 	}
-	return reply{resp, dst, out, done}
+	return reply{resp, dst, out, done, nil, nil}
 }
 
 // proxyPacket builds the packet of a proxy reply: no address (yiaddr

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -31,6 +32,13 @@ type Hosts interface {
 type LeaseStore interface {
 	Leases(ctx context.Context) ([]inventory.Lease, error)
 	SaveLeases(ctx context.Context, ls []inventory.Lease) error
+}
+
+// SharedLeases is a lease store several servers allocate from at once
+// (inventory.Postgres): every write is a claim the store checks against
+// what the other servers wrote, in one transaction per batch.
+type SharedLeases interface {
+	ClaimLeases(ctx context.Context, claims []inventory.LeaseClaim) ([]inventory.ClaimResult, error)
 }
 
 // Store is both (inventory.SQLite satisfies it).
@@ -57,6 +65,10 @@ type Options struct {
 	Changed <-chan struct{}
 	// Registerer, when set, gets the server's metrics (netkick_dhcp_*).
 	Registerer prometheus.Registerer
+	// Shared, when set, is the store's claim interface: the server
+	// allocates through it (offers included) so that any number of servers
+	// can serve one pool. Without it the server owns its pools alone.
+	Shared SharedLeases
 }
 
 // Server is a DHCPv4 server. Create it with New, open its sockets with
@@ -80,7 +92,17 @@ type Server struct {
 	relays []netip.Prefix
 	// declined are the declined reservations waiting for a probe.
 	declined map[uint32]*declinedAddr
-	prober   prober
+	// shared is the claim interface of a shared store (nil: pools are ours
+	// alone); offerTag marks this server's offers there.
+	shared   SharedLeases
+	offerTag string
+	// fixes are view changes the committer found (claims lost, undone
+	// requests), applied under mu by the next request.
+	fixMu sync.Mutex
+	fixes []func(*allocator)
+	// storeDown is true while the last batch of claims failed.
+	storeDown atomic.Bool
+	prober    prober
 	// sightings are the addresses proxy mode learned, by MAC (see learn).
 	sightings map[string]sighting
 
@@ -165,6 +187,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.alloc = newAllocator(subs, leases)
 	s.sightings = newSightings(leases, time.Now())
 	s.commit = newCommitter(o.Store.SaveLeases)
+	if o.Shared != nil {
+		s.shared = o.Shared
+		s.commit.claim = o.Shared.ClaimLeases
+		s.commit.fix = s.queueFix
+		s.commit.storeErr = s.noteStore
+		s.Metrics.shared.Store(true)
+		s.alloc.scatter()
+	}
 	s.Metrics.pool = s.poolStats
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(s.Metrics); err != nil {
@@ -182,6 +212,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 func (s *Server) setServerIP(a netip.Addr) {
 	s.serverIP = a
+	s.offerTag = "offered by " + a.String()
 	s.local = -1
 	for i, sub := range s.subnets {
 		if sub.prefix.Contains(a) {
@@ -426,7 +457,8 @@ func (s *Server) sender(ctx context.Context) {
 			return
 		}
 		ready := s.sendBuf[:0]
-		if s.committed(pr.p.req, pr.r, err) {
+		if r, ok := s.committed(pr.p.req, pr.r, err); ok {
+			pr.r = r
 			ready = append(ready, pr)
 		}
 		// A commit releases many replies at once: take every queued one
@@ -437,7 +469,8 @@ func (s *Server) sender(ctx context.Context) {
 			case next := <-s.pending:
 				select {
 				case err := <-next.r.commit:
-					if s.committed(next.p.req, next.r, err) {
+					if r, ok := s.committed(next.p.req, next.r, err); ok {
+						next.r = r
 						ready = append(ready, next)
 					}
 				default: // its commit is still running: it leads the next round
@@ -517,27 +550,70 @@ func (s *Server) reloadHosts(ctx context.Context) error {
 		return fmt.Errorf("dhcp: read profiles: %w", err)
 	}
 	byMAC := make(map[string]*inventory.Host, len(hs))
-	res := map[uint32]string{}
+	res := map[uint32][]string{}
 	for i := range hs {
 		h := &hs[i]
 		for _, m := range h.MACs {
 			byMAC[m] = h
 		}
 		if ip, ok := parseIPv4(h.IP); ok && len(h.MACs) > 0 {
-			res[ip] = h.MACs[0]
+			res[ip] = h.MACs
 		}
 	}
 	profs := make(map[string]*inventory.Profile, len(ps))
 	for i := range ps {
 		profs[ps[i].Name] = &ps[i]
 	}
+	var stored []inventory.Lease
+	if s.shared != nil {
+		// The other servers' leases and offers, so that picks avoid them.
+		if stored, err = s.store.Leases(ctx); err != nil {
+			return fmt.Errorf("dhcp: read leases: %w", err)
+		}
+	}
 	s.hostsMu.Lock()
 	s.hosts, s.profiles = byMAC, profs
 	s.hostsMu.Unlock()
 	s.mu.Lock()
 	s.alloc.reserved = res
+	if stored != nil {
+		s.alloc.merge(stored, s.offerTag)
+	}
 	s.mu.Unlock()
 	return nil
+}
+
+// queueFix queues a change of the allocator's view for the next request.
+func (s *Server) queueFix(f func(*allocator)) {
+	s.fixMu.Lock()
+	s.fixes = append(s.fixes, f)
+	s.fixMu.Unlock()
+}
+
+// applyFixes applies the queued view changes. Call it under s.mu.
+func (s *Server) applyFixes() {
+	s.fixMu.Lock()
+	fs := s.fixes
+	s.fixes = nil
+	s.fixMu.Unlock()
+	for _, f := range fs {
+		f(s.alloc)
+	}
+}
+
+// noteStore records whether the shared store took the last batch of
+// claims, logging each change and setting the metric.
+func (s *Server) noteStore(err error) {
+	down := err != nil
+	if s.storeDown.Swap(down) == down {
+		return
+	}
+	s.Metrics.storeDown.Store(down)
+	if down {
+		s.log.Error("dhcp: shared lease store unreachable: renewals are ACKed up to the expiry stored, new leases refused, until it answers again", "err", err)
+	} else {
+		s.log.Info("dhcp: shared lease store answers again; leases are given and renewed")
+	}
 }
 
 func (s *Server) refreshLoop(ctx context.Context) {

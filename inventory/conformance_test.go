@@ -38,6 +38,7 @@ var storeCases = []storeCase{
 	{"DiscoveredCapEvictsOldest", testDiscoveredCapEvictsOldest},
 	{"DiscoveredUntrustedTextIsData", testDiscoveredUntrustedText},
 	{"HostKeepsFacts", testHostKeepsFacts},
+	{"HostsChangedSince", testHostsChangedSince},
 }
 
 // TestStoreConformance runs every case against the SQLite store and against
@@ -223,5 +224,84 @@ func testTokens(t *testing.T, s Store, _ func() Store) {
 	}
 	if _, err := s.TokenByHash(ctx, "abc123"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("revoked token found: %v", err)
+	}
+}
+
+func testHostsChangedSince(t *testing.T, s Store, again func() Store) {
+	ctx := context.Background()
+	ids := func(hs []Host) []string {
+		var out []string
+		for _, h := range hs {
+			out = append(out, h.Hostname)
+		}
+		return out
+	}
+	all, err := s.HostsChangedSince(ctx, -1)
+	if err != nil || len(all.Changed) != 0 || len(all.Deleted) != 0 {
+		t.Fatalf("empty store: %+v %v", all, err)
+	}
+	if err := s.PutHosts(ctx, []Host{
+		{MACs: []string{"52:54:00:00:00:02"}, Hostname: "b01"},
+		{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01"},
+		{MACs: []string{"52:54:00:00:00:03"}, Hostname: "c01"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g1, err := s.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err = s.HostsChangedSince(ctx, -1)
+	if err != nil || fmt.Sprint(ids(all.Changed)) != "[a01 b01 c01]" || all.Generation != g1 {
+		t.Fatalf("every host: %v at %d (generation %d), %v", ids(all.Changed), all.Generation, g1, err)
+	}
+	if ch, err := s.HostsChangedSince(ctx, g1); err != nil || len(ch.Changed)+len(ch.Deleted) != 0 || ch.Generation != g1 {
+		t.Fatalf("nothing changed since %d: %+v %v", g1, ch, err)
+	}
+	// A change, a removal, a new host and a document: each is reported once.
+	if _, err := s.UpdateHost(ctx, "b01", func(h *Host) error { h.Roles = []string{"web"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteHost(ctx, "c01"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutHostLogged(ctx, &Host{MACs: []string{"52:54:00:00:00:04"}, Hostname: "d01"}, Event{Kind: "added"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutProfile(ctx, &Profile{Name: "p1", OS: "rhel", Version: "7.9"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another handle (another process or server) sees the same.
+	other := again()
+	defer other.Close()
+	for name, st := range map[string]Store{"this handle": s, "another handle": other} {
+		ch, err := st.HostsChangedSince(ctx, g1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := st.Generation(ctx)
+		if fmt.Sprint(ids(ch.Changed)) != "[b01 d01]" || fmt.Sprint(ch.Deleted) != "[52:54:00:00:00:03]" || ch.Generation != g || g <= g1 {
+			t.Fatalf("%s: since %d: changed %v, deleted %v at %d (generation %d)", name, g1, ids(ch.Changed), ch.Deleted, ch.Generation, g)
+		}
+		if !ch.Changed[0].HasRole("web") {
+			t.Fatalf("%s: b01 as changed: %+v", name, ch.Changed[0])
+		}
+	}
+	// Removed, then added again: in both lists (apply Deleted first).
+	g2, _ := s.Generation(ctx)
+	if err := s.DeleteHost(ctx, "a01"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutHost(ctx, &Host{MACs: []string{"52:54:00:00:00:01"}, Hostname: "a01"}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.HostsChangedSince(ctx, g2)
+	if err != nil || fmt.Sprint(ids(ch.Changed)) != "[a01]" || fmt.Sprint(ch.Deleted) != "[52:54:00:00:00:01]" {
+		t.Fatalf("removed and added again: changed %v, deleted %v, %v", ids(ch.Changed), ch.Deleted, err)
+	}
+	// The full list never names removed hosts.
+	all, err = s.HostsChangedSince(ctx, -1)
+	if err != nil || fmt.Sprint(ids(all.Changed)) != "[a01 b01 d01]" || len(all.Deleted) != 0 {
+		t.Fatalf("every host at the end: %v, deleted %v, %v", ids(all.Changed), all.Deleted, err)
 	}
 }

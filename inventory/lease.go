@@ -20,6 +20,10 @@ const (
 	// LeaseDeclined marks an address a client found in use (DHCPDECLINE):
 	// it is not handed out again before Expires.
 	LeaseDeclined LeaseState = "declined"
+	// LeaseOffered marks an address a server of a shared store offered to a
+	// MAC: other servers do not offer or give it before Expires (a short
+	// hold). Its Hostname names the offering server ("offered by 192.0.2.1").
+	LeaseOffered LeaseState = "offered"
 )
 
 // Lease is one IPv4 address and who holds it. The address is the key: the
@@ -35,7 +39,7 @@ type Lease struct {
 
 // Active reports whether the lease still holds its address at now.
 func (l *Lease) Active(now time.Time) bool {
-	return (l.State == LeaseBound || l.State == LeaseDeclined) && now.Before(l.Expires)
+	return (l.State == LeaseBound || l.State == LeaseDeclined || l.State == LeaseOffered) && now.Before(l.Expires)
 }
 
 // leaseColumns are the columns scanLease reads, in order.

@@ -78,6 +78,15 @@ var pgMigrations = []string{
 		doc TEXT NOT NULL
 	);
 	CREATE INDEX discovered_seen ON discovered(last_seen);`,
+	// 7: the generation of each host's last write, and a tombstone per
+	// removed host, so readers can ask what changed since a generation.
+	`ALTER TABLE hosts ADD COLUMN changed_gen BIGINT NOT NULL DEFAULT 0;
+	CREATE INDEX hosts_changed ON hosts(changed_gen);
+	CREATE TABLE host_deletions (
+		id TEXT PRIMARY KEY,
+		gen BIGINT NOT NULL
+	);
+	CREATE INDEX host_deletions_gen ON host_deletions(gen);`,
 }
 
 // migrateLockKey is the advisory lock servers take to migrate: the first
@@ -329,8 +338,9 @@ func pgPutHostTx(ctx context.Context, tx pgx.Tx, h *Host) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO hosts(id, hostname, state, doc) VALUES ($1,$2,$3,$4)
-		ON CONFLICT(id) DO UPDATE SET hostname=excluded.hostname, state=excluded.state, doc=excluded.doc`,
+	// Writers bumped the generation first (pgBump): the row records it.
+	if _, err := tx.Exec(ctx, `INSERT INTO hosts(id, hostname, state, doc, changed_gen) VALUES ($1,$2,$3,$4,(SELECT generation FROM meta))
+		ON CONFLICT(id) DO UPDATE SET hostname=excluded.hostname, state=excluded.state, doc=excluded.doc, changed_gen=excluded.changed_gen`,
 		id, h.Hostname, string(h.State), doc); err != nil {
 		return fmt.Errorf("save host %s: %w", h.Hostname, err)
 	}
@@ -462,6 +472,10 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen) VALUES ($1, (SELECT generation FROM meta))
+			ON CONFLICT(id) DO UPDATE SET gen=excluded.gen`, id); err != nil {
+			return fmt.Errorf("record the removal of host %s: %w", id, err)
 		}
 		return nil
 	})

@@ -160,7 +160,7 @@ func (s *Postgres) AllocateLease(ctx context.Context, req AllocRequest) (Lease, 
 			SELECT n FROM generate_series($1::bigint, $2::bigint) AS n
 			UNION ALL SELECT n FROM generate_series($3::bigint, $1::bigint - 1) AS n) AS c
 			WHERE NOT EXISTS (SELECT 1 FROM leases WHERE ip = `+intIPSQL("c.n")+`
-				AND state IN ('bound','declined') AND expires > $4)
+				AND state IN ('bound','declined','offered') AND expires > $4)
 			LIMIT 8`, start, last, first, now)
 		if err != nil {
 			return Lease{}, fmt.Errorf("find a free address for %s in %s: %w", mac, s.name, err)
@@ -178,7 +178,7 @@ func (s *Postgres) AllocateLease(ctx context.Context, req AllocRequest) (Lease, 
 				VALUES ($1,$2,'bound',$3,$4,$5)
 				ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, state = excluded.state,
 					expires = excluded.expires, hostname = excluded.hostname, updated = excluded.updated
-				WHERE NOT (leases.state IN ('bound','declined') AND leases.expires > $5)
+				WHERE NOT (leases.state IN ('bound','declined','offered') AND leases.expires > $5)
 				RETURNING ip`, cand, mac, l.Expires.UnixNano(), l.Hostname, now).Scan(&ip)
 			if err == nil {
 				l.IP = ip

@@ -87,6 +87,15 @@ var migrations = []string{
 		doc TEXT NOT NULL
 	);
 	CREATE INDEX discovered_seen ON discovered(last_seen);`,
+	// 7: the generation of each host's last write, and a tombstone per
+	// removed host, so readers can ask what changed since a generation.
+	`ALTER TABLE hosts ADD COLUMN changed_gen INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX hosts_changed ON hosts(changed_gen);
+	CREATE TABLE host_deletions (
+		id TEXT PRIMARY KEY,
+		gen INTEGER NOT NULL
+	);
+	CREATE INDEX host_deletions_gen ON host_deletions(gen);`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous
@@ -96,8 +105,10 @@ type SQLite struct {
 	path     string
 	eventCap int
 	genStmt  *sql.Stmt
-	gen      genMemo
-	cache    readCache
+	// eventsStmt is eventsSQL, prepared.
+	eventsStmt *sql.Stmt
+	gen        genMemo
+	cache      readCache
 	documents
 
 	// wsem admits one write transaction of this process at a time: writers
@@ -152,6 +163,12 @@ func OpenSQLite(path string) (*SQLite, error) {
 		}
 	}
 	if s.genStmt, err = db.Prepare(`SELECT generation FROM meta`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	// Prepared once: parsing this query cost more than running it (a hosts
+	// page reads the newest event of each of its rows).
+	if s.eventsStmt, err = db.Prepare(eventsSQL); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
 	}
@@ -432,15 +449,15 @@ func putHostTx(ctx context.Context, tx *sql.Tx, h *Host) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO hosts(id, hostname, state, doc) VALUES (?,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET hostname=excluded.hostname, state=excluded.state, doc=excluded.doc`,
+	if err := bumpGeneration(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO hosts(id, hostname, state, doc, changed_gen) VALUES (?,?,?,?,(SELECT generation FROM meta))
+		ON CONFLICT(id) DO UPDATE SET hostname=excluded.hostname, state=excluded.state, doc=excluded.doc, changed_gen=excluded.changed_gen`,
 		id, h.Hostname, string(h.State), doc); err != nil {
 		return fmt.Errorf("save host %s: %w", h.Hostname, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM host_macs WHERE host_id = ?`, id); err != nil {
-		return err
-	}
-	if err := bumpGeneration(ctx, tx); err != nil {
 		return err
 	}
 	for _, m := range h.MACs {
@@ -543,6 +560,10 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	}
 	if err := bumpGeneration(ctx, tx.Tx); err != nil {
 		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO host_deletions(id, gen) VALUES (?, (SELECT generation FROM meta))
+		ON CONFLICT(id) DO UPDATE SET gen=excluded.gen`, id); err != nil {
+		return fmt.Errorf("record the removal of host %s: %w", id, err)
 	}
 	return tx.Commit()
 }
@@ -810,6 +831,12 @@ func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
 	return nil
 }
 
+// eventsSQL reads a host's newest events, fetches and the rest capped apart.
+const eventsSQL = `SELECT id, host_id, time, kind, detail FROM
+		(SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND ` + fetchKindSQL + ` ORDER BY id DESC LIMIT ?)
+		UNION ALL SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND NOT ` + fetchKindSQL + ` ORDER BY id DESC LIMIT ?))
+		ORDER BY id`
+
 // Events returns a host's timeline, oldest first: the last limit events of
 // each class (fetch events, see IsFetchEvent, and the others), merged in
 // order (limit 0: all kept).
@@ -817,10 +844,7 @@ func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event,
 	if limit <= 0 {
 		limit = s.eventCap
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, host_id, time, kind, detail FROM
-		(SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND `+fetchKindSQL+` ORDER BY id DESC LIMIT ?)
-		UNION ALL SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND NOT `+fetchKindSQL+` ORDER BY id DESC LIMIT ?))
-		ORDER BY id`, hostID, limit, hostID, limit)
+	rows, err := s.eventsStmt.QueryContext(ctx, hostID, limit, hostID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", hostID, err)
 	}

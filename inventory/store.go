@@ -90,6 +90,10 @@ type Store interface {
 	// Generation changes whenever hosts, profiles, layouts or clusters change,
 	// in this process or another; callers key caches on it.
 	Generation(ctx context.Context) (int64, error)
+	// HostsChangedSince returns the hosts written and removed after
+	// generation since, in one snapshot (since < 0: every host), for readers
+	// that patch a copy of the host list instead of reading it whole.
+	HostsChangedSince(ctx context.Context, since int64) (HostChanges, error)
 
 	Close() error
 }

@@ -1,7 +1,7 @@
 package provision
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/netkick/netkick/inventory"
@@ -51,13 +51,14 @@ func CheckSort(sortKey string) bool {
 	return false
 }
 
-// QueryHosts filters, sorts and pages hosts (it reorders the slice it is given).
+// QueryHosts filters, sorts and pages hosts; the slice it is given is left as it was.
 // A page past the end answers the last page.
 func QueryHosts(hosts []inventory.Host, q HostQuery) HostPage {
 	p := HostPage{States: map[inventory.State]int{}}
 	text := strings.ToLower(strings.TrimSpace(q.Text))
 	lk, lv, hasValue := strings.Cut(strings.TrimSpace(q.Label), "=")
-	out := hosts[:0:0]
+	// Filter and sort pointers; only the page's hosts are copied.
+	out := make([]*inventory.Host, 0, len(hosts))
 	for i := range hosts {
 		h := &hosts[i]
 		p.States[h.State]++
@@ -73,7 +74,7 @@ func QueryHosts(hosts []inventory.Host, q HostQuery) HostPage {
 		if text != "" && !matchText(h, text) {
 			continue
 		}
-		out = append(out, *h)
+		out = append(out, h)
 	}
 	key, desc := strings.CutPrefix(q.Sort, "-")
 	less := func(a, b *inventory.Host) int {
@@ -90,16 +91,19 @@ func QueryHosts(hosts []inventory.Host, q HostQuery) HostPage {
 		}
 		return strings.Compare(x, y)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		c := less(&out[i], &out[j])
+	order := func(a, b *inventory.Host) int {
+		c := less(a, b)
 		if c == 0 {
-			c = strings.Compare(out[i].Hostname, out[j].Hostname)
+			c = strings.Compare(a.Hostname, b.Hostname)
 		}
 		if desc {
-			return c > 0
+			return -c
 		}
-		return c < 0
-	})
+		return c
+	}
+	if !slices.IsSortedFunc(out, order) { // a list kept by hostname needs no sort by hostname
+		slices.SortStableFunc(out, order)
+	}
 	p.Total = len(out)
 	p.Page, p.Pages = 1, 1
 	if q.PerPage > 0 {
@@ -108,7 +112,10 @@ func QueryHosts(hosts []inventory.Host, q HostQuery) HostPage {
 		lo := (p.Page - 1) * q.PerPage
 		out = out[lo:min(lo+q.PerPage, len(out))]
 	}
-	p.Hosts = out
+	p.Hosts = make([]inventory.Host, len(out))
+	for i, h := range out {
+		p.Hosts[i] = *h
+	}
 	return p
 }
 
@@ -145,14 +152,25 @@ func cmpIP(a, b string) int {
 	case b == "":
 		return -1
 	}
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		if len(pa[i]) != len(pb[i]) {
-			return len(pa[i]) - len(pb[i])
+	// Field by field without allocating: a sort calls this n log n times.
+	for {
+		x, ra, moreA := strings.Cut(a, ".")
+		y, rb, moreB := strings.Cut(b, ".")
+		if len(x) != len(y) {
+			return len(x) - len(y)
 		}
-		if c := strings.Compare(pa[i], pb[i]); c != 0 {
+		if c := strings.Compare(x, y); c != 0 {
 			return c
 		}
+		switch {
+		case moreA && moreB:
+			a, b = ra, rb
+		case moreA:
+			return 1
+		case moreB:
+			return -1
+		default:
+			return 0
+		}
 	}
-	return len(pa) - len(pb)
 }

@@ -50,3 +50,26 @@ func TestQueryHosts(t *testing.T) {
 		})
 	}
 }
+
+func TestCmpIP(t *testing.T) {
+	sign := func(n int) int { return min(max(n, -1), 1) }
+	for _, tc := range []struct {
+		name, a, b string
+		want       int
+	}{
+		{"equal", "192.0.2.9", "192.0.2.9", 0},
+		{"numeric, not text, order", "192.0.2.9", "192.0.2.10", -1},
+		{"first field decides", "10.255.255.255", "192.0.2.1", -1},
+		{"same digits count, text order", "192.0.2.19", "192.0.2.10", 1},
+		{"empty last", "", "192.0.2.1", 1},
+		{"empty last, other side", "192.0.2.1", "", -1},
+		{"fewer fields first", "192.0.2", "192.0.2.1", -1},
+		{"more fields last", "192.0.2.1.5", "192.0.2.1", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sign(cmpIP(tc.a, tc.b)); got != tc.want {
+				t.Errorf("cmpIP(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+			}
+		})
+	}
+}

@@ -2,9 +2,7 @@ package testvm
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -157,15 +155,6 @@ func MemTotalMiB(meminfo string) int64 {
 		}
 	}
 	return 0
-}
-
-// runPlan runs the planner; ok is false when this netkick has no planner.
-func runPlan(ctx context.Context, netkick string, args []string) (out string, ok bool, err error) {
-	b, err := exec.CommandContext(ctx, netkick, args...).CombinedOutput()
-	if err != nil && (strings.Contains(string(b), "unknown command") || strings.Contains(string(b), "unknown subcommand \"layout\"")) {
-		return string(b), false, nil
-	}
-	return string(b), true, err
 }
 
 // GuestDiskNames returns, for each disk image (sizes in MiB, in QEMU's order),

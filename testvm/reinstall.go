@@ -3,10 +3,10 @@ package testvm
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,175 +67,68 @@ func bmcQEMUArgs(vm VM, pidFile string) []string {
 		"-pidfile", pidFile, "-daemonize")
 }
 
-// serialTail feeds a console log that other processes write to a timeline.
-type serialTail struct {
-	path    string
-	off     int64
-	partial string
-}
-
-func (st *serialTail) read(r *rig, s Scenario, tl *Timeline) {
-	f, err := os.Open(st.path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	if _, err := f.Seek(st.off, io.SeekStart); err != nil {
-		return
-	}
-	b, _ := io.ReadAll(f)
-	st.off += int64(len(b))
-	lines := strings.Split(st.partial+strings.ReplaceAll(string(b), "\r", "\n"), "\n")
-	st.partial = lines[len(lines)-1]
-	done := lines[:len(lines)-1]
-	if strings.Contains(st.partial, LocalBootMarker) {
-		done = append(done, st.partial)
-		st.partial = ""
-	}
-	for _, l := range done {
-		if row := tl.Feed(l, time.Now()); row != nil {
-			r.printf("[%s] %5.1fs %-16s %s %s\n", s.Name, row.At.Seconds(), row.Stage, row.Status, row.Detail)
-		}
-	}
-}
-
-// until tails the console until the timeline shows the local boot.
-func (st *serialTail) until(ctx context.Context, r *rig, s Scenario, tl *Timeline, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		st.read(r, s, tl)
-		if tl.Row(StageLocalBoot).Status != StatusPending || tl.Failed() != "" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s waiting for the install and local boot", limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
 // runReinstall is the reinstall scenario: ipmi_sim is the machine's BMC and
 // starts its QEMU; the machine installs and boots its disk, `netkick host
 // reinstall` power-cycles it through the BMC, and it installs again.
-func (r *rig) runReinstall(ctx context.Context, s Scenario, vm VM, mac, dir string, start time.Time, tl *Timeline, res *Result, problem func(string, ...any)) {
-	for _, p := range []string{"ipmi_sim", "ipmitool"} {
-		if _, err := exec.LookPath(p); err != nil {
-			problem("scenario %s needs %s (install openipmi and ipmitool)", s.Name, p)
-			return
+func (r *rig) runReinstall(ctx context.Context, s Scenario, vm VM, dir string, start time.Time, tl *Timeline, res *Result) []string {
+	var p problems
+	mac := s.hostMAC()
+	for _, prog := range []string{"ipmi_sim", "ipmitool"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			p.add("scenario %s needs %s (install openipmi and ipmitool)", s.Name, prog)
+			return p
 		}
 	}
-	if !r.pxe {
-		problem("scenario %s power-cycles into a PXE boot: it needs a netkick with a DHCP server", s.Name)
-		return
+	stop, err := r.startBMC(vm, dir)
+	if err != nil {
+		p.add("%v", err)
+		return p
 	}
-	pidFile := filepath.Join(dir, "qemu.pid")
-	state := filepath.Join(dir, "bmc-state")
-	passFile := filepath.Join(dir, "bmc.password")
-	conf, emu := filepath.Join(dir, "lan.conf"), filepath.Join(dir, "cmds.emu")
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		problem("%v", err)
-		return
+	defer stop()
+	port, _ := strconv.Atoi(bmcLANPort)
+	if err := r.nk.SetBMC(ctx, mac, "127.0.0.1", port, bmcUser, filepath.Join(dir, "bmc.password")); err != nil {
+		p.add("BMC settings of %s: %v", mac, err)
+		return p
 	}
-	files := map[string]string{conf: bmcLANConf("qemu-system-x86_64 " + strings.Join(bmcQEMUArgs(vm, pidFile), " ")), emu: bmcEmu, passFile: bmcPass + "\n"}
-	for f, body := range files {
-		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
-			problem("%v", err)
-			return
-		}
-	}
-	sctx, cancel := context.WithCancel(context.Background())
-	sim := r.net.Command(sctx, "ipmi_sim", "-c", conf, "-f", emu, "-n", "-d", "-s", state)
-	simLog, _ := os.Create(filepath.Join(dir, "ipmi_sim.log"))
-	sim.Stdin, sim.Stdout, sim.Stderr = nil, simLog, simLog
-	if err := sim.Start(); err != nil {
-		cancel()
-		problem("start ipmi_sim: %v", err)
-		return
-	}
-	defer func() {
-		cancel()
-		sim.Wait()
-		simLog.Close()
-		if b, err := os.ReadFile(pidFile); err == nil {
-			var pid int
-			if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	}()
-	ipmitool := func(args ...string) (string, error) {
-		a := append([]string{"-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", bmcLANPort, "-U", bmcUser, "-P", bmcPass}, args...)
-		out, err := r.net.Command(ctx, "ipmitool", a...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
-	netkick := func(args ...string) (string, error) {
-		a := append(args, "--server", "http://"+ServerIP+":8080", "--token-file", filepath.Join(r.data, "admin.token"))
-		out, err := r.net.Command(ctx, r.opts.Netkick, a...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
-	// agree checks that ipmitool and netkick read the same power state.
 	agree := func(step, want string) {
-		var it, nk string
-		for i := 0; i < 40; i++ {
-			it, _ = ipmitool("chassis", "power", "status")
-			nk, _ = netkick("host", "power", mac, "status")
-			if strings.HasSuffix(it, " "+want) && strings.Contains(nk, " "+want) {
-				r.printf("[%s] %5.1fs power %-10s ipmitool %q, netkick %q\n", s.Name, time.Since(start).Seconds(), step, it, strings.ReplaceAll(nk, "\n", " | "))
-				return
-			}
-			time.Sleep(500 * time.Millisecond)
+		if msg := r.powerAgree(ctx, s, mac, start, step, want); msg != "" {
+			p.add("%s", msg)
 		}
-		problem("power %s: want %q from both; ipmitool said %q, netkick host power status said %q", step, want, it, nk)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := ipmitool("chassis", "power", "status"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(simLog.Name())
-			problem("ipmi_sim did not answer on 127.0.0.1:%s within 5s: %s", bmcLANPort, b)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if out, err := netkick("host", "set", mac, "--bmc-address", "127.0.0.1", "--bmc-port", bmcLANPort, "--bmc-user", bmcUser, "--bmc-password-file", passFile); err != nil {
-		problem("netkick host set --bmc-*: %v: %s", err, out)
-		return
 	}
 	agree("before", "off")
-	if out, err := ipmitool("chassis", "power", "on"); err != nil {
-		problem("ipmitool chassis power on: %v: %s", err, out)
-		return
+	if out, err := r.ipmitool(ctx, "chassis", "power", "on"); err != nil {
+		p.add("ipmitool chassis power on: %v: %s", err, out)
+		return p
 	}
 	agree("first on", "on")
 	st := &serialTail{path: vm.Serial}
 	if err := st.until(ctx, r, s, tl, r.opts.Timeout); err != nil {
-		problem("first install: %v", err)
+		p.add("first install: %v", err)
 	}
 	rep1 := r.sink.Get(mac)
 	if rep1 == nil || tl.Row(StageLocalBoot).Status != StatusOK {
-		problem("first install: no report or no local boot (local boot row: %s %s)", tl.Row(StageLocalBoot).Status, tl.Row(StageLocalBoot).Detail)
-		return
+		p.add("first install: no report or no local boot (local boot row: %s %s)", tl.Row(StageLocalBoot).Status, tl.Row(StageLocalBoot).Detail)
+		return p
 	}
 	kick1 := rep1.Kick
 	r.sink.Forget(mac)
+	tok1 := KickstartToken(rep1.Entries["cmdline"])
+	if handed := KickstartToken("ks=" + r.ksURL[mac]); tok1 != handed {
+		p.add("first install: booted with build token %q, netkick handed out %q", tok1, handed)
+	}
+	p = append(p, r.checkMarkers(s, vm, rep1, "first install", tok1, "", start, res)...)
 
 	// The reinstall: a new timeline from the power action on.
 	t2 := time.Now()
-	out, err := netkick("host", "reinstall", mac)
-	r.printf("[%s] %5.1fs netkick host reinstall: %s\n", s.Name, time.Since(start).Seconds(), strings.ReplaceAll(out, "\n", " | "))
+	steps, err := r.nk.Reinstall(ctx, mac)
+	r.printf("[%s] %5.1fs netkick host reinstall: %s\n", s.Name, time.Since(start).Seconds(), strings.Join(steps, "; "))
 	if err != nil {
-		problem("netkick host reinstall %s: %v: %s", mac, err, out)
-		return
+		p.add("netkick host reinstall %s: %v", mac, err)
+		return p
 	}
 	tl2 := NewTimeline(t2)
 	if err := st.until(ctx, r, s, tl2, r.opts.Timeout); err != nil {
-		problem("second install: %v", err)
+		p.add("second install: %v", err)
 	}
 	agree("after reinstall", "on")
 	rep2 := r.sink.Get(mac)
@@ -245,36 +138,145 @@ func (r *rig) runReinstall(ctx context.Context, s Scenario, vm VM, mac, dir stri
 	} else {
 		tl2.Set(StageReport, StatusOK, "received", time.Now())
 		if rep2.Kick == kick1 {
-			problem("second install fetched the same kickstart URL as the first (%s): no new build token", kick1)
+			p.add("second install fetched the same kickstart URL as the first (%s): no new build token", kick1)
 		}
+		tok2 := KickstartToken(rep2.Entries["cmdline"])
+		if tok2 == tok1 {
+			p.add("second install booted with the first install's build token %q", tok1)
+		}
+		p = append(p, r.checkMarkers(s, vm, rep2, "second install", tok2, tok1, start, res)...)
 	}
-	if built := r.checkReinstallTimeline(mac, t2, res, problem); !built.IsZero() {
+	evs, err := r.nk.Events(ctx, mac)
+	if err != nil {
+		p.add("timeline: %v", err)
+	}
+	built, tp := reinstallTimelineProblems(evs, t2)
+	p = append(p, tp...)
+	res.Events = append(res.Events, eventLines(evs, t2)...)
+	if !built.IsZero() {
 		tl2.Set(StageCallback, StatusOK, "host installed again (event built)", built)
 	} else {
 		tl2.Set(StageCallback, StatusFail, "no built event after the reinstall", time.Now())
 	}
 	if tl2.Row(StageTFTP).Status != StatusOK {
-		problem("second install: the console shows no boot file fetched after the power cycle (TFTP row %s)", tl2.Row(StageTFTP).Status)
+		p.add("second install: the console shows no boot file fetched after the power cycle (TFTP row %s)", tl2.Row(StageTFTP).Status)
 	}
 	*tl = *tl2
-	if out, err := ipmitool("chassis", "power", "off"); err != nil {
-		problem("ipmitool chassis power off: %v: %s", err, out)
+	if out, err := r.ipmitool(ctx, "chassis", "power", "off"); err != nil {
+		p.add("ipmitool chassis power off: %v: %s", err, out)
 	}
 	agree("off", "off")
+	return p
 }
 
-// checkReinstallTimeline checks netkick's timeline of the host from the
-// reinstall on: power, DHCP, TFTP or iPXE, kickstart, callback, local boot,
-// in that order; and two builds (callbacks) in the whole timeline.
-// It returns the time of the reinstall's callback (zero when none).
-func (r *rig) checkReinstallTimeline(mac string, since time.Time, res *Result, problem func(string, ...any)) time.Time {
-	var evs []apiEvent
-	if err := r.api("GET", "/api/v1/hosts/"+mac+"/events", &evs); err != nil {
-		problem("timeline: %v", err)
-		return time.Time{}
+// checkMarkers reads the install markers off the machine's disk image after
+// an install (step): only the one of its build token must be there, and not
+// the one of gone (an earlier install's token, when not "").
+func (r *rig) checkMarkers(s Scenario, vm VM, rep *Report, step, token, gone string, start time.Time, res *Result) []string {
+	found, err := diskMarkers(vm, rep)
+	if err != nil {
+		return []string{step + ": disk marker: " + err.Error()}
 	}
+	line := fmt.Sprintf("disk after the %s: %s", step, strings.Join(found, ", "))
+	r.printf("[%s] %5.1fs %s\n", s.Name, time.Since(start).Seconds(), line)
+	res.Events = append(res.Events, line)
+	return markerProblems(step, found, token, gone)
+}
+
+// startBMC writes ipmi_sim's configuration into dir and starts it in the
+// namespace, the machine powered off; stop ends ipmi_sim and the QEMU it
+// started. It returns once ipmi_sim answers over lanplus.
+func (r *rig) startBMC(vm VM, dir string) (stop func(), err error) {
+	pidFile := filepath.Join(dir, "qemu.pid")
+	state := filepath.Join(dir, "bmc-state")
+	conf, emu := filepath.Join(dir, "lan.conf"), filepath.Join(dir, "cmds.emu")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return nil, err
+	}
+	files := map[string]string{conf: bmcLANConf("qemu-system-x86_64 " + strings.Join(bmcQEMUArgs(vm, pidFile), " ")), emu: bmcEmu,
+		filepath.Join(dir, "bmc.password"): bmcPass + "\n"}
+	for f, body := range files {
+		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	sim := r.net.Command(sctx, "ipmi_sim", "-c", conf, "-f", emu, "-n", "-d", "-s", state)
+	simLog, err := os.Create(filepath.Join(dir, "ipmi_sim.log"))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	sim.Stdin, sim.Stdout, sim.Stderr = nil, simLog, simLog
+	if err := sim.Start(); err != nil {
+		cancel()
+		simLog.Close()
+		return nil, fmt.Errorf("start ipmi_sim: %w", err)
+	}
+	stop = func() {
+		cancel()
+		sim.Wait()
+		simLog.Close()
+		if b, err := os.ReadFile(pidFile); err == nil {
+			var pid int
+			if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := r.ipmitool(sctx, "chassis", "power", "status"); err == nil {
+			return stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			b, _ := os.ReadFile(simLog.Name())
+			return nil, fmt.Errorf("ipmi_sim did not answer on 127.0.0.1:%s within 5s: %s", bmcLANPort, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// ipmitool runs `ipmitool -I lanplus` against the rig's BMC.
+func (r *rig) ipmitool(ctx context.Context, args ...string) (string, error) {
+	a := append([]string{"-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", bmcLANPort, "-U", bmcUser, "-P", bmcPass}, args...)
+	out, err := r.net.Command(ctx, "ipmitool", a...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// powerAgree waits (up to 20 s) until ipmitool and `netkick host power
+// status` both read the power state want; else it says what each read.
+func (r *rig) powerAgree(ctx context.Context, s Scenario, mac string, start time.Time, step, want string) string {
+	var it, nk string
+	var nkErr error
+	for i := 0; i < 40; i++ {
+		it, _ = r.ipmitool(ctx, "chassis", "power", "status")
+		nk, nkErr = r.nk.PowerStatus(ctx, mac)
+		if PowerStatesAgree(it, nk, want) {
+			r.printf("[%s] %5.1fs power %-15s ipmitool %q, netkick host power status %q\n", s.Name, time.Since(start).Seconds(), step, it, nk)
+			return ""
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if nkErr != nil {
+		nk = nkErr.Error()
+	}
+	return fmt.Sprintf("power %s: want %q from both; ipmitool said %q, netkick host power status said %q", step, want, it, nk)
+}
+
+// PowerStatesAgree says whether ipmitool's "Chassis Power is on|off" and the
+// state netkick read are both want.
+func PowerStatesAgree(ipmitool, netkick, want string) bool {
+	return strings.HasSuffix(ipmitool, " "+want) && netkick == want
+}
+
+// reinstallTimelineProblems checks netkick's timeline of the host from the
+// reinstall on: power, DHCP, TFTP or iPXE, kickstart, callback, local boot,
+// in that order; and two builds (callbacks) in the whole timeline. built is
+// the time of the reinstall's callback (zero when none).
+func reinstallTimelineProblems(evs []apiEvent, since time.Time) (built time.Time, p problems) {
 	builds := 0
-	var built time.Time
 	for _, e := range evs {
 		if e.Kind == "built" {
 			builds++
@@ -284,17 +286,12 @@ func (r *rig) checkReinstallTimeline(mac string, since time.Time, res *Result, p
 		}
 	}
 	if builds < 2 {
-		problem("timeline: %d callbacks (built events), want 2 (first install and reinstall)", builds)
+		p.add("timeline: %d callbacks (built events), want 2 (first install and reinstall)", builds)
 	}
-	if p := ReinstallOrder(evs, since); p != "" {
-		problem("timeline after the reinstall: %s", p)
+	if o := ReinstallOrder(evs, since); o != "" {
+		p.add("timeline after the reinstall: %s", o)
 	}
-	for _, e := range evs {
-		if !e.Time.Before(since.Add(-time.Second)) {
-			res.Events = append(res.Events, fmt.Sprintf("%6.1fs %-12s %s", e.Time.Sub(since).Seconds(), e.Kind, e.Detail))
-		}
-	}
-	return built
+	return built, p
 }
 
 // ReinstallOrder says what is missing or out of order in a host's events

@@ -50,7 +50,9 @@ type Scenario struct {
 	Proxy bool
 	// Reinstall gives the machine a BMC (OpenIPMI's ipmi_sim starting its
 	// QEMU): it installs, boots its disk, and `netkick host reinstall`
-	// power-cycles it into a second install.
+	// power-cycles it into a second install. Its kernel_args param asks the
+	// mini installer for a disk marker (testvm.marker): each install leaves
+	// one named after its build token on a fresh filesystem.
 	Reinstall bool
 }
 
@@ -88,7 +90,8 @@ func Scenarios() []Scenario {
 			TFTPFiles: []string{"pxelinux.0", "ldlinux.c32", "pxelinux.cfg/01-52-54-00-4e-54-21", "testvm/vmlinuz", "testvm/initrd.img"}},
 		{Name: "proxy-uefi", Summary: "beside a site DHCP server: OVMF's own PXE, ipxe.efi over TFTP, proxyDHCP only", Hostname: "tv-proxy-uefi", Layout: "simple", MAC: "52:54:00:4e:54:22", Disks: []string{"200G"}, UEFI: true, FirmwarePXE: true, Proxy: true,
 			TFTPFiles: []string{"ipxe.efi"}},
-		{Name: "reinstall", Summary: "a BMC (ipmi_sim) starts the machine: install, local boot, `netkick host reinstall` power-cycles it into a second install", Hostname: "tv-reinstall", Layout: "simple", MAC: "52:54:00:4e:54:0d", IP: "192.0.2.63", Disks: []string{"200G"}, Reinstall: true},
+		{Name: "reinstall", Summary: "a BMC (ipmi_sim) starts the machine: install, local boot, `netkick host reinstall` power-cycles it into a second install, whose disk marker replaces the first's", Hostname: "tv-reinstall", Layout: "simple", MAC: "52:54:00:4e:54:0d", IP: "192.0.2.63", Disks: []string{"200G"}, Reinstall: true,
+			Params: map[string]string{"kernel_args": "testvm.marker"}},
 		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", Layout: "home-opt", ExpectError: "does not fit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
 	}
 }

@@ -74,7 +74,7 @@ func CleanConsoleLine(s string) string {
 var installerStage = map[string]string{
 	"kernel": StageKernel, "drivers": StageKernel, "dhcp": StageDHCP,
 	"ks-fetch": StageKickstart, "pre": StagePre, "include": StagePre,
-	"post": StagePost, "bootloader": StagePost, "lvs": StagePost, "report": StageReport,
+	"post": StagePost, "bootloader": StagePost, "lvs": StagePost, "marker": StagePost, "report": StageReport,
 }
 
 // ClassifyLine reads one (cleaned) serial console line: firmware, boot loader,

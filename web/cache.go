@@ -2,14 +2,17 @@ package web
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/netkick/netkick/inventory"
 )
 
 // hostCache holds the decoded host list for the store generation it was
-// read at: every page view and event stream shares one read per change
-// instead of decoding every host per request.
+// read at: every page view and event stream shares it. The first read takes
+// every host; after that a new generation only reads the hosts written or
+// removed since (inventory.Store.HostsChangedSince) and patches the list.
 type hostCache struct {
 	mu    sync.Mutex
 	gen   int64
@@ -28,10 +31,53 @@ func (c *hostCache) all(ctx context.Context, st inventory.Store) ([]inventory.Ho
 	if c.valid && c.gen == gen {
 		return c.hosts, nil
 	}
-	hosts, err := st.ListHosts(ctx, inventory.HostFilter{})
+	since := int64(-1)
+	if c.valid {
+		since = c.gen
+	}
+	ch, err := st.HostsChangedSince(ctx, since)
 	if err != nil {
 		return nil, err
 	}
-	c.gen, c.hosts, c.valid = gen, hosts, true
-	return hosts, nil
+	if c.valid {
+		c.hosts = patchHosts(c.hosts, ch)
+	} else {
+		c.hosts = ch.Changed
+	}
+	c.gen, c.valid = ch.Generation, true
+	return c.hosts, nil
 }
+
+// patchHosts applies changes to a host list sorted by hostname and returns
+// the new list, sorted the same way. The old list is left as it was (readers
+// may still hold it); when nothing changed it is returned itself.
+func patchHosts(old []inventory.Host, ch inventory.HostChanges) []inventory.Host {
+	if len(ch.Changed) == 0 && len(ch.Deleted) == 0 {
+		return old
+	}
+	gone := make(map[string]bool, len(ch.Deleted)+len(ch.Changed))
+	for _, id := range ch.Deleted {
+		gone[id] = true
+	}
+	for i := range ch.Changed {
+		gone[ch.Changed[i].ID()] = true // replaced by its new version below
+	}
+	// One pass: keep what stayed, merging in the changed hosts (sorted by hostname).
+	changed := slices.Clone(ch.Changed)
+	slices.SortFunc(changed, byHostname)
+	out := make([]inventory.Host, 0, len(old)+len(changed))
+	j := 0
+	for i := range old {
+		if gone[old[i].ID()] {
+			continue
+		}
+		for j < len(changed) && byHostname(changed[j], old[i]) < 0 {
+			out = append(out, changed[j])
+			j++
+		}
+		out = append(out, old[i])
+	}
+	return append(out, changed[j:]...)
+}
+
+func byHostname(a, b inventory.Host) int { return strings.Compare(a.Hostname, b.Hostname) }

@@ -32,8 +32,8 @@ type loggedServer struct {
 	logPath string
 }
 
-// startLogged runs `netkick serve` on loopback with its log in a file.
-func startLogged(t *testing.T, bin, data string, extra ...string) *loggedServer {
+// startLoggedServe runs `netkick serve` on loopback with its log in a file.
+func startLoggedServe(t *testing.T, bin, data string, extra ...string) *loggedServer {
 	t.Helper()
 	ls := &loggedServer{tftp: freeUDPPort(t), data: data, logPath: filepath.Join(t.TempDir(), "serve.log")}
 	logf, err := os.Create(ls.logPath)
@@ -272,7 +272,7 @@ func TestLogsRedactSecrets(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			data, admin := presetToken(t)
-			s := startLogged(t, bin, data, "--log-format", format, "--log-level", "debug", "--token-binding", "off")
+			s := startLoggedServe(t, bin, data, "--log-format", format, "--log-level", "debug", "--token-binding", "off")
 			secrets := provisioningRun(t, bin, s, admin)
 			logb, _ := os.ReadFile(s.logPath)
 			log := string(logb)
@@ -362,7 +362,7 @@ func TestMetricsPromtool(t *testing.T) {
 	testenv.RequireProgram(t, "tftp")
 	bin := buildNetkick(t)
 	data, admin := presetToken(t)
-	s := startLogged(t, bin, data, "--token-binding", "off")
+	s := startLoggedServe(t, bin, data, "--token-binding", "off")
 	provisioningRun(t, bin, s, admin)
 	code, body := get(t, s.base+"/metrics")
 	if code != 200 {
@@ -405,7 +405,7 @@ func TestServeDebugAddr(t *testing.T) {
 	testenv.RequireProgram(t, "tftp")
 	bin := buildNetkick(t)
 	data, _ := presetToken(t)
-	s := startLogged(t, bin, data, "--debug-addr", "127.0.0.1:0")
+	s := startLoggedServe(t, bin, data, "--debug-addr", "127.0.0.1:0")
 	var debugURL string
 	for deadline := time.Now().Add(5 * time.Second); debugURL == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		b, _ := os.ReadFile(s.logPath)

@@ -290,6 +290,8 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		if pg, ok := st.(*inventory.Postgres); ok {
 			// Other servers' writes reach this DHCP snapshot by notification.
 			dopts.Changed = pg.Watch(ctx, log)
+			// Any number of servers allocate from one pool: through claims.
+			dopts.Shared = pg
 		}
 		dsrv, err = dhcp.New(ctx, dopts)
 		if err != nil {

@@ -31,6 +31,31 @@ type Server struct {
 	Port int
 	User string
 	dbs  atomic.Int64
+	// pgctl runs pg_ctl (as the postgres user when the test is root) with
+	// the data directory and options; Stop and Restart use it.
+	pgctl func(args ...string) *exec.Cmd
+}
+
+// Stop stops the server at once (an outage, for the tests of what clients
+// do without it); Restart starts it again on the same port.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if out, err := s.pgctl("-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Restart starts a server Stop stopped.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if out, err := s.pgctl("-l", filepath.Join(s.Dir, "log"), "-w", "-o", s.opts(), "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.Dir, "log"))
+		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+}
+
+func (s *Server) opts() string {
+	return fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c max_connections=200", s.Dir, s.Port)
 }
 
 func findBin(name string) string {
@@ -94,18 +119,20 @@ func Start(t testing.TB) *Server {
 	if out, err := command(initdb, "-D", data, "-A", "trust", "-U", dbUser, "--no-sync", "-E", "UTF8").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	port := freePort(t)
-	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c max_connections=200", dir, port)
-	if out, err := command(pgctl, "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o", opts, "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
-	}
+	srv := &Server{Dir: dir, Port: freePort(t), User: dbUser, pgctl: func(args ...string) *exec.Cmd {
+		return command(pgctl, append([]string{"-D", data}, args...)...)
+	}}
+	srv.Restart(t)
 	t.Cleanup(func() {
-		if out, err := command(pgctl, "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+		// Stopped already (a test's outage not ended) is fine.
+		if srv.pgctl("status").Run() != nil {
+			return
+		}
+		if out, err := srv.pgctl("-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
 			t.Errorf("pg_ctl stop: %v\n%s", err, out)
 		}
 	})
-	return &Server{Dir: dir, Port: port, User: dbUser}
+	return srv
 }
 
 func freePort(t testing.TB) int {
@@ -120,6 +147,12 @@ func freePort(t testing.TB) int {
 // URL is the connection URL of database db (no password: trust auth).
 func (s *Server) URL(db string) string {
 	return "postgres://" + s.User + "@127.0.0.1:" + strconv.Itoa(s.Port) + "/" + db + "?sslmode=disable"
+}
+
+// SocketURL is the URL of database db through the server's Unix socket,
+// which processes in other network namespaces reach too.
+func (s *Server) SocketURL(db string) string {
+	return "postgres:///" + db + "?host=" + s.Dir + "&port=" + strconv.Itoa(s.Port) + "&user=" + s.User + "&sslmode=disable"
 }
 
 // NewDatabase creates an empty database and returns its URL.

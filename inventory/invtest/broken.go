@@ -125,3 +125,8 @@ func (b Broken) TokenByHash(_ context.Context, _ string) (*inventory.APIToken, e
 
 // Generation fails with Err.
 func (b Broken) Generation(_ context.Context) (int64, error) { return 0, b.Err }
+
+// HostsChangedSince fails with Err.
+func (b Broken) HostsChangedSince(_ context.Context, _ int64) (inventory.HostChanges, error) {
+	return inventory.HostChanges{}, b.Err
+}

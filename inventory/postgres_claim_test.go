@@ -1,0 +1,163 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/netkick/netkick/internal/pgtest"
+)
+
+// TestPostgresClaimLeases checks each claim rule against the row it finds,
+// then servers racing claims for one small pool.
+func TestPostgresClaimLeases(t *testing.T) {
+	srv := pgtest.Start(t)
+	ctx := context.Background()
+	now := time.Now()
+	const a, b = "52:54:00:00:00:0a", "52:54:00:00:00:0b"
+	lease := func(mac string, st LeaseState, exp time.Duration, host string) Lease {
+		return Lease{IP: "192.0.2.50", MAC: mac, State: st, Expires: now.Add(exp), Hostname: host, Updated: now}
+	}
+	tests := []struct {
+		name   string
+		stored *Lease
+		claim  LeaseClaim
+		won    bool
+		after  LeaseState // the state stored afterwards
+	}{
+		{"a bind takes a free address", nil,
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimFree}, true, LeaseBound},
+		{"a bind takes an expired lease of another client", ptr(lease(b, LeaseBound, -time.Second, "")),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimFree}, true, LeaseBound},
+		{"a bind loses to another client's lease", ptr(lease(b, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimFree}, false, LeaseBound},
+		{"a bind loses to another client's offer", ptr(lease(b, LeaseOffered, time.Minute, "offered by 192.0.2.2")),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimFree}, false, LeaseOffered},
+		{"a bind takes another server's offer to the same client", ptr(lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.2")),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimFree}, true, LeaseBound},
+		{"a bind loses to a declined address", ptr(lease("", LeaseDeclined, time.Hour, "declined by "+b)),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimFree}, false, LeaseDeclined},
+		{"an offer takes a released address", ptr(lease(b, LeaseReleased, 0, "")),
+			LeaseClaim{lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.1"), a, ClaimOffer}, true, LeaseOffered},
+		{"an offer refreshes this server's own offer", ptr(lease(a, LeaseOffered, time.Second, "offered by 192.0.2.1")),
+			LeaseClaim{lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.1"), a, ClaimOffer}, true, LeaseOffered},
+		{"an offer of the client's own lease wins without a write", ptr(lease(a, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.1"), a, ClaimOffer}, true, LeaseBound},
+		{"an offer of another server's offer to the client wins without a write", ptr(lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.2")),
+			LeaseClaim{lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.1"), a, ClaimOffer}, true, LeaseOffered},
+		{"an offer loses to another client's lease", ptr(lease(b, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.1"), a, ClaimOffer}, false, LeaseBound},
+		{"a release ends the client's own lease", ptr(lease(a, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseReleased, 0, ""), a, ClaimOwn}, true, LeaseReleased},
+		{"a release leaves another client's lease", ptr(lease(b, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseReleased, 0, ""), a, ClaimOwn}, false, LeaseBound},
+		{"freeing an offer frees this server's own", ptr(lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.1")),
+			LeaseClaim{lease(a, LeaseReleased, 0, "offered by 192.0.2.1"), a, ClaimOwnOffer}, true, LeaseReleased},
+		{"freeing an offer leaves another server's offer", ptr(lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.2")),
+			LeaseClaim{lease(a, LeaseReleased, 0, "offered by 192.0.2.1"), a, ClaimOwnOffer}, false, LeaseOffered},
+		{"freeing an offer leaves the lease the client took meanwhile", ptr(lease(a, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseReleased, 0, "offered by 192.0.2.1"), a, ClaimOwnOffer}, false, LeaseBound},
+	}
+	url := srv.NewDatabase(t)
+	s, err := OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.pool.Exec(ctx, `DELETE FROM leases`); err != nil {
+				t.Fatal(err)
+			}
+			if tt.stored != nil {
+				if err := s.SaveLeases(ctx, []Lease{*tt.stored}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := s.ClaimLeases(ctx, []LeaseClaim{tt.claim})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Won != tt.won {
+				t.Errorf("won = %v, want %v (held %+v)", res[0].Won, tt.won, res[0].Held)
+			}
+			if !res[0].Won && res[0].Held == nil {
+				t.Errorf("a lost claim reports no holder")
+			}
+			ls, err := s.Leases(ctx)
+			if err != nil || len(ls) != 1 {
+				t.Fatalf("leases %v, %v", ls, err)
+			}
+			if ls[0].State != tt.after {
+				t.Errorf("stored state %s, want %s", ls[0].State, tt.after)
+			}
+		})
+	}
+
+	t.Run("RacingServersNeverGiveAnAddressTwice", func(t *testing.T) {
+		url := srv.NewDatabase(t)
+		const servers, macs, pool = 3, 120, 40
+		stores := make([]*Postgres, servers)
+		for i := range stores {
+			if stores[i], err = OpenPostgres(ctx, url); err != nil {
+				t.Fatal(err)
+			}
+			defer stores[i].Close()
+		}
+		// Every MAC tries every address, as racing servers whose views are
+		// stale would, in batches of 8 claims per transaction.
+		won := make([][]string, macs)
+		var wg sync.WaitGroup
+		for m := range macs {
+			wg.Go(func() {
+				mac := fmt.Sprintf("52:54:00:01:%02x:%02x", m/256, m%256)
+				st := stores[m%servers]
+				for start := 0; start < pool && len(won[m]) == 0; start += 8 {
+					var cs []LeaseClaim
+					for i := start; i < start+8 && i < pool; i++ {
+						ip := fmt.Sprintf("192.0.2.%d", 100+(i+m)%pool)
+						cs = append(cs, LeaseClaim{Lease: Lease{IP: ip, MAC: mac, State: LeaseBound, Expires: now.Add(time.Hour), Updated: now}, By: mac, Rule: ClaimFree})
+					}
+					res, err := st.ClaimLeases(ctx, cs)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for i, r := range res {
+						if r.Won {
+							won[m] = append(won[m], cs[i].Lease.IP)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		ls, err := stores[0].Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders := map[string]string{}
+		for _, l := range ls {
+			if l.Active(time.Now()) {
+				holders[l.IP] = l.MAC
+			}
+		}
+		if len(holders) != pool {
+			t.Errorf("%d addresses held, want all %d", len(holders), pool)
+		}
+		// Every address a claim won is held by that MAC now: none was
+		// overwritten by another client's claim.
+		for m, ips := range won {
+			mac := fmt.Sprintf("52:54:00:01:%02x:%02x", m/256, m%256)
+			for _, ip := range ips {
+				if holders[ip] != mac {
+					t.Errorf("%s won %s but the table says %s holds it", mac, ip, holders[ip])
+				}
+			}
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
