@@ -29,7 +29,8 @@ var dnsmasqIgnored = map[string]bool{
 }
 
 // ReadDnsmasq reads dnsmasq configuration files (dnsmasq.conf and the files
-// of a conf-dir, in the order given). Every dhcp-host becomes a host: its
+// of a conf-dir, in the order given) and the files dhcp-hostsfile and
+// dhcp-hostsdir name (a dhcp-host value a line, without "dhcp-host="). Every dhcp-host becomes a host: its
 // MACs (several are one machine with several NICs), its IPv4 address and
 // its name; set: tags become labels tag.NAME=set. dhcp-range, dhcp-boot,
 // dhcp-option, lease times, client IDs and the rest are listed in Notes.
@@ -54,8 +55,12 @@ func readDnsmasqFile(b *builder, f File) error {
 		if line == "" {
 			continue
 		}
-		key, val, _ := strings.Cut(line, "=")
+		key, val, hasEq := strings.Cut(line, "=")
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		if !hasEq && isHostsfileLine(line) {
+			// A dhcp-hostsfile or dhcp-hostsdir file: dhcp-host values, one a line.
+			key, val = "dhcp-host", line
+		}
 		switch key {
 		case "dhcp-host":
 			dnsmasqHost(b, src, val)
@@ -81,6 +86,15 @@ func readDnsmasqFile(b *builder, f File) error {
 		return fmt.Errorf("%s line %d: %w (dnsmasq lines are at most a few kilobytes)", f.Name, n+1, err)
 	}
 	return nil
+}
+
+// isHostsfileLine reports whether a line without '=' is a dhcp-host value
+// as dhcp-hostsfile and dhcp-hostsdir files hold them: it starts with a
+// hardware address or a client ID.
+func isHostsfileLine(line string) bool {
+	first, _, _ := strings.Cut(line, ",")
+	first = strings.TrimSpace(first)
+	return hwaddrRE.MatchString(first) || strings.HasPrefix(strings.ToLower(first), "id:")
 }
 
 // stripDnsmasqComment drops a comment: '#' at the start of a line or after

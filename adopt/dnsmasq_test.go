@@ -1,7 +1,9 @@
 package adopt
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -82,6 +84,9 @@ func TestDnsmasqHostVariants(t *testing.T) {
 		{name: "range reported", conf: "dhcp-range=192.0.2.50,192.0.2.99,12h", note: "dhcp-range=192.0.2.50"},
 		{name: "boot reported", conf: "dhcp-boot=pxelinux.0", note: "dhcp-boot=pxelinux.0"},
 		{name: "dns options are not listed", conf: "no-resolv\nserver=192.0.2.1"},
+		{name: "hostsfile line", conf: "52:54:00:00:00:01,set:r,a1,192.0.2.1", host: "a1", macs: "52:54:00:00:00:01", ip: "192.0.2.1", labels: "tag.r=set"},
+		{name: "hostsfile line with client id", conf: "id:01:52:54:00:00:00:01,52:54:00:00:00:01,a1", host: "a1", macs: "52:54:00:00:00:01", note: "client identifier"},
+		{name: "bare word is not a hostsfile line", conf: "a1,192.0.2.1", note: "not a DHCP host setting"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := ReadDnsmasq([]File{{Name: "t", Data: []byte(tc.conf)}})
@@ -108,4 +113,42 @@ func FuzzReadDnsmasq(f *testing.F) {
 	f.Add([]byte("dhcp-host=id:*,01-52:54:00:00:00:01,52:54:00:*:*:*,[::1],ignore\ndhcp-range=a,b\n# c\n"))
 	f.Add([]byte("dhcp-host=\"a # b\",,,\n"))
 	f.Fuzz(func(t *testing.T, in []byte) { fuzzValid(t, ReadDnsmasq, "f", in) })
+}
+
+// TestDnsmasqHostsdirIsRealConfig: dnsmasq --test does not open hosts
+// files, so each line of the dhcp-hostsdir fixture is checked as the
+// dhcp-host option it stands for.
+func TestDnsmasqHostsdirIsRealConfig(t *testing.T) {
+	bin := testenv.RequireProgram(t, "dnsmasq")
+	files := mustRead(t, "testdata/dnsmasq-hostsdir")
+	var conf strings.Builder
+	for _, l := range strings.Split(string(files[0].Data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			conf.WriteString("dhcp-host=" + l + "\n")
+		}
+	}
+	p := filepath.Join(t.TempDir(), "hosts.conf")
+	if err := os.WriteFile(p, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--test", "-C", p).CombinedOutput(); err != nil || !strings.Contains(string(out), "syntax check OK") {
+		t.Fatalf("dnsmasq --test of the hosts file as dhcp-host lines: %v\n%s", err, out)
+	}
+}
+
+// TestDnsmasqHostsdirGolden reads a dhcp-hostsdir file (dhcp-host values
+// without "dhcp-host=").
+func TestDnsmasqHostsdirGolden(t *testing.T) {
+	r, err := ReadDnsmasq(mustRead(t, "testdata/dnsmasq-hostsdir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "dnsmasq-hostsdir.golden", render(t, r))
+	if len(r.Dump.Hosts) != 41 {
+		t.Fatalf("%d hosts from the hosts file, want 41 (40 nodes and a spare; the ignored MAC is not imported)", len(r.Dump.Hosts))
+	}
+	i := hostByName(t, r, "rc-node10")
+	if h := r.Dump.Hosts[i]; len(h.MACs) != 2 || h.Labels["tag.storage"] != "set" || h.IP != "198.51.100.110" {
+		t.Fatalf("rc-node10 = %+v, want two MACs, tag.storage and 198.51.100.110", h)
+	}
 }

@@ -187,7 +187,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.alloc = newAllocator(subs, leases)
 	s.sightings = newSightings(leases, time.Now())
 	s.commit = newCommitter(o.Store.SaveLeases)
-	if o.Shared != nil {
+	if o.Shared != nil && cfg.Mode == ModeFull {
+		// Full mode allocates; proxy mode only records what it learned.
 		s.shared = o.Shared
 		s.commit.claim = o.Shared.ClaimLeases
 		s.commit.fix = s.queueFix

@@ -158,7 +158,8 @@ dhcp:
 
 	byIP := map[string]map[string]bool{}
 	last := map[string]string{}
-	total := 0
+	total, doubled, lost := 0, 0, 0
+	var drops []string
 	for i, m := range ms {
 		m.capt.stop()
 		m.capt.mu.Lock()
@@ -186,13 +187,19 @@ dhcp:
 			}
 		}
 		t.Logf("perfdhcp against %s:\n%s", m.ip, summary(out))
+		drops = append(drops, fmt.Sprintf("%.3f", dropPct(out)))
 	}
+	defer func() {
+		// One line for bench/shared.sh.
+		t.Logf("RESULT rate=%d seconds=%d acks=%d conflicts=%d lost=%d failed=%v drops%%=%s", rate, seconds, len(last), len(conflicts)+doubled, lost, t.Failed(), strings.Join(drops, ","))
+	}()
 	t.Logf("%d ACKs on the wire, %d MACs, %d addresses; %d table samples", total, len(last), len(byIP), samples)
 	if len(last) < 300 {
 		t.Fatalf("only %d MACs ACKed: the load proved nothing", len(last))
 	}
 	for ip, macs := range byIP {
 		if len(macs) > 1 {
+			doubled++
 			t.Errorf("%s ACKed to %d MACs: %v", ip, len(macs), macs)
 		}
 	}
@@ -209,7 +216,6 @@ dhcp:
 	for _, l := range ls {
 		stored[l.IP] = l
 	}
-	lost := 0
 	for mac, ip := range last {
 		if l, ok := stored[ip]; !ok || l.MAC != mac || l.State != inventory.LeaseBound || !l.Active(time.Now()) {
 			if lost++; lost <= 5 {
@@ -220,6 +226,24 @@ dhcp:
 	if lost > 0 {
 		t.Errorf("%d of %d ACKed leases are not in the table", lost, len(last))
 	}
+}
+
+// dropPct is the share of perfdhcp's packets (both exchanges) with no answer.
+func dropPct(out string) float64 {
+	var sent, dropped float64
+	for _, l := range strings.Split(out, "\n") {
+		var n float64
+		if _, err := fmt.Sscanf(strings.TrimSpace(l), "sent packets: %g", &n); err == nil {
+			sent += n
+		}
+		if _, err := fmt.Sscanf(strings.TrimSpace(l), "drops: %g", &n); err == nil {
+			dropped += n
+		}
+	}
+	if sent == 0 {
+		return 100
+	}
+	return 100 * dropped / sent
 }
 
 // summary keeps perfdhcp's counters.

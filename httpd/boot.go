@@ -151,7 +151,7 @@ func (s *Server) handleIPXE(c echo.Context) error {
 		case boot.Installs(h):
 			what = "install entry"
 		}
-		s.fetchEvent(c, h.ID(), inventory.KindIPXE, "boot.ipxe", "served boot.ipxe ("+what+") to "+c.RealIP())
+		s.queuedFetchEvent(c, h.ID(), inventory.KindIPXE, "boot.ipxe", "served boot.ipxe ("+what+") to "+c.RealIP())
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(script))

@@ -23,6 +23,12 @@ const (
 
 func newTestServer(t *testing.T) (*Server, inventory.Store) {
 	t.Helper()
+	return newTestServerWith(t, nil)
+}
+
+// newTestServerWith is newTestServer with edit (when not nil) changing the options.
+func newTestServerWith(t *testing.T, edit func(*Options)) (*Server, inventory.Store) {
+	t.Helper()
 	st, err := inventory.OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,11 @@ func newTestServer(t *testing.T) (*Server, inventory.Store) {
 		State: inventory.StateBuild, BuildToken: testBuildToken, TokenExpires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Store: st, Renderer: r, AdminToken: testToken, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	o := Options{Store: st, Renderer: r, AdminToken: testToken, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	if edit != nil {
+		edit(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,6 +68,11 @@ type Options struct {
 	FetchEventsPerSource int
 	// Limits bound connections (see Limits); zero fields take defaults.
 	Limits Limits
+	// AdminTLS says HTTPS (ServeTLS) serves the admin API and the web page:
+	// over plain HTTP the API is refused (403 naming the HTTPS URL) and the
+	// page redirects there, while what machines fetch (kickstarts, boot
+	// files, iPXE scripts, repositories, install reports) stays on HTTP.
+	AdminTLS bool
 	// WebHeartbeat is how often the web page's event stream sends a
 	// heartbeat (web's default when 0).
 	WebHeartbeat time.Duration
@@ -85,6 +91,8 @@ type Server struct {
 	conns    *connLimiter
 	// metricsHandler serves the registry at /metrics.
 	metricsHandler echo.HandlerFunc
+	// httpsPort is the port ServeTLS bound (0: none yet), for redirects.
+	httpsPort atomic.Int32
 }
 
 // New builds the server and its routes.
@@ -235,7 +243,12 @@ func (s *Server) webRoutes(e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
-	h := echo.WrapHandler(w.Handler())
+	wh := w.Handler()
+	h := echo.WrapHandler(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !s.plainWeb(rw, r) {
+			wh.ServeHTTP(rw, r)
+		}
+	}))
 	for _, p := range web.Paths {
 		e.GET(p, h)
 		e.POST(p, h)
@@ -274,6 +287,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	want := []byte(s.opts.AdminToken)
 	return func(c echo.Context) error {
+		if err := s.plainAdmin(c); err != nil {
+			return err
+		}
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		got, ok := strings.CutPrefix(auth, "Bearer ")
 		if ok && subtle.ConstantTimeCompare([]byte(got), want) == 1 {

@@ -46,6 +46,23 @@ func (c *readCache) getProfile(gen int64, name string) (*Profile, bool) {
 	return p, ok
 }
 
+// staleHost and staleProfile return what the cache holds for key whatever
+// its generation: what a store that cannot read its generation (the
+// database unreachable) still serves of what it read last.
+func (c *readCache) staleHost(key string) (*Host, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	h, ok := c.hosts[key]
+	return h, ok
+}
+
+func (c *readCache) staleProfile(name string) (*Profile, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.profiles[name]
+	return p, ok
+}
+
 // reset drops everything if gen is newer than the cached generation; callers hold mu.
 func (c *readCache) reset(gen int64) bool {
 	if c.gen != gen || c.hosts == nil {

@@ -59,10 +59,15 @@ func putDoc(ctx context.Context, b docBackend, kind, name string, v any) error {
 	return b.docPut(ctx, kind, name, string(doc))
 }
 
-// GetProfile returns a profile by name.
+// GetProfile returns a profile by name; while the store cannot read its
+// generation, the profile as read last (see Postgres.GetHost).
 func (d documents) GetProfile(ctx context.Context, name string) (*Profile, error) {
 	gen, err := d.b.Generation(ctx)
 	if err != nil {
+		if p, ok := d.cache.staleProfile(name); ok {
+			cp := *p
+			return &cp, nil
+		}
 		return nil, err
 	}
 	if p, ok := d.cache.getProfile(gen, name); ok {

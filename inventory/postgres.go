@@ -257,13 +257,19 @@ func pgResolve(ctx context.Context, q pgQuerier, key string) (string, error) {
 	return id, err
 }
 
-// GetHost returns the host with that MAC or hostname (cached per generation).
+// GetHost returns the host with that MAC or hostname (cached per
+// generation). While the database does not answer, a host read before is
+// returned as it was read (boot configs of known hosts keep being served);
+// any other host gets the database's error, never ErrNotFound.
 func (s *Postgres) GetHost(ctx context.Context, key string) (*Host, error) {
+	ck := cacheKey(key)
 	gen, err := s.Generation(ctx)
 	if err != nil {
+		if h, ok := s.cache.staleHost(ck); ok {
+			return h.clone(), nil
+		}
 		return nil, err
 	}
-	ck := cacheKey(key)
 	if h, ok := s.cache.getHost(gen, ck); ok {
 		return h.clone(), nil
 	}

@@ -64,8 +64,8 @@ var claimSQL = [...]string{
 // written in address order (claims on one address keep their order), so
 // two servers' batches cannot deadlock on each other. Concurrent requests
 // share the transaction, as the SQLite path shares its fsync: that is the
-// group commit of the shared store. The error is a failed transaction;
-// a claim that lost reports it in its result.
+// group commit of the shared store. The error is a failed transaction; a
+// claim that lost reports it in its result.
 func (s *Postgres) ClaimLeases(ctx context.Context, claims []LeaseClaim) ([]ClaimResult, error) {
 	if len(claims) == 0 {
 		return nil, nil
@@ -133,41 +133,42 @@ func (s *Postgres) ClaimLeases(ctx context.Context, claims []LeaseClaim) ([]Clai
 	return res, nil
 }
 
+// claimOnce sends the claims as one pgx batch: PostgreSQL runs a batch's
+// statements in one implicit transaction committed at its end, so the
+// batch costs one round trip and one commit.
 func (s *Postgres) claimOnce(ctx context.Context, claims []LeaseClaim, order []int) ([]ClaimResult, error) {
 	res := make([]ClaimResult, len(claims))
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		now := time.Now().UnixNano()
-		b := &pgx.Batch{}
-		for _, i := range order {
-			c := claims[i]
-			l := c.Lease
-			upd := l.Updated
-			if upd.IsZero() {
-				upd = time.Unix(0, now)
-			}
-			b.Queue(`INSERT INTO leases(ip, mac, state, expires, hostname, updated) VALUES ($1,$2,$3,$4,$6,$8)
-				ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, state = excluded.state, expires = excluded.expires,
-					hostname = excluded.hostname, updated = excluded.updated
-				WHERE $5::bigint IS NOT NULL AND (`+claimSQL[c.Rule]+`) RETURNING ip`,
-				l.IP, l.MAC, string(l.State), l.Expires.UnixNano(), now, l.Hostname, c.By, upd.UnixNano())
+	now := time.Now().UnixNano()
+	b := &pgx.Batch{}
+	for _, i := range order {
+		c := claims[i]
+		l := c.Lease
+		upd := l.Updated
+		if upd.IsZero() {
+			upd = time.Unix(0, now)
 		}
-		br := tx.SendBatch(ctx, b)
-		for _, i := range order {
-			var ip string
-			err := br.QueryRow().Scan(&ip)
-			switch {
-			case err == nil:
-				res[i].Won = true
-			case errors.Is(err, pgx.ErrNoRows):
-			default:
-				br.Close()
-				return fmt.Errorf("claim lease %s for %s in %s: %w", claims[i].Lease.IP, claims[i].By, s.name, err)
-			}
+		b.Queue(`INSERT INTO leases(ip, mac, state, expires, hostname, updated) VALUES ($1,$2,$3,$4,$6,$8)
+			ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, state = excluded.state, expires = excluded.expires,
+				hostname = excluded.hostname, updated = excluded.updated
+			WHERE $5::bigint IS NOT NULL AND (`+claimSQL[c.Rule]+`) RETURNING ip`,
+			l.IP, l.MAC, string(l.State), l.Expires.UnixNano(), now, l.Hostname, c.By, upd.UnixNano())
+	}
+	br := s.pool.SendBatch(ctx, b)
+	for _, i := range order {
+		var ip string
+		err := br.QueryRow().Scan(&ip)
+		switch {
+		case err == nil:
+			res[i].Won = true
+		case errors.Is(err, pgx.ErrNoRows):
+		default:
+			br.Close()
+			return nil, fmt.Errorf("store %s: claim lease %s for %s: %w", s.name, claims[i].Lease.IP, claims[i].By, err)
 		}
-		if err := br.Close(); err != nil {
-			return fmt.Errorf("claim %d leases in %s: %w", len(claims), s.name, err)
-		}
-		return nil
-	})
-	return res, err
+	}
+	// The implicit transaction commits when the batch ends: Close reports it.
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("store %s: commit %d lease claims: %w", s.name, len(claims), err)
+	}
+	return res, nil
 }

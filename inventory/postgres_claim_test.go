@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -161,3 +162,56 @@ func TestPostgresClaimLeases(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestPostgresOutageServesCachedReads stops the real PostgreSQL: hosts and
+// profiles read before are still returned as read (their boot configs keep
+// being served), others get the database's error (never "not found"), and
+// writes fail; after a restart the store reads and writes again.
+func TestPostgresOutageServesCachedReads(t *testing.T) {
+	srv := pgtest.Start(t)
+	ctx := context.Background()
+	s, err := OpenPostgres(ctx, srv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutProfile(ctx, &Profile{Name: "centos-7.9", OS: "centos", Version: "7.9"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []Host{{MACs: []string{"52:54:00:00:80:01"}, Hostname: "known", Profile: "centos-7.9"},
+		{MACs: []string{"52:54:00:00:80:02"}, Hostname: "unread", Profile: "centos-7.9"}} {
+		if err := s.PutHost(ctx, &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.GetHost(ctx, "52:54:00:00:80:01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetProfile(ctx, "centos-7.9"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop(t)
+	down := true
+	t.Cleanup(func() {
+		if down {
+			srv.Restart(t)
+		}
+	})
+	if h, err := s.GetHost(ctx, "52:54:00:00:80:01"); err != nil || h.Hostname != "known" {
+		t.Errorf("known host during the outage: %v, %v; want it from the cache", h, err)
+	}
+	if p, err := s.GetProfile(ctx, "centos-7.9"); err != nil || p.Version != "7.9" {
+		t.Errorf("profile during the outage: %v, %v; want it from the cache", p, err)
+	}
+	if _, err := s.GetHost(ctx, "52:54:00:00:80:02"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("host never read, during the outage: %v; want the database's error, not found nor a host", err)
+	}
+	if err := s.PutHost(ctx, &Host{MACs: []string{"52:54:00:00:80:03"}, Hostname: "new"}); err == nil {
+		t.Error("a write succeeded with the database stopped")
+	}
+	srv.Restart(t)
+	down = false
+	if h, err := s.GetHost(ctx, "52:54:00:00:80:02"); err != nil || h.Hostname != "unread" {
+		t.Errorf("after the restart: %v, %v", h, err)
+	}
+}

@@ -105,6 +105,9 @@ type SQLite struct {
 	path     string
 	eventCap int
 	genStmt  *sql.Stmt
+	// insertEvent and trimEvents (fetch class, other class) are prepared once.
+	insertEvent *sql.Stmt
+	trimEvents  [2]*sql.Stmt
 	// eventsStmt is eventsSQL, prepared.
 	eventsStmt *sql.Stmt
 	gen        genMemo
@@ -165,6 +168,19 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if s.genStmt, err = db.Prepare(`SELECT generation FROM meta`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	// The event statements, prepared once: parsing them anew for every event
+	// and every trim was most of a boot storm's timeline writing.
+	if s.insertEvent, err = db.Prepare(`INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	for i, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
+		if s.trimEvents[i], err = db.Prepare(`DELETE FROM events WHERE host_id = ? AND ` + class + ` AND id <= (
+			SELECT id FROM events WHERE host_id = ? AND ` + class + ` ORDER BY id DESC LIMIT 1 OFFSET ?)`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("inventory database %s: %w", path, err)
+		}
 	}
 	// Prepared once: parsing this query cost more than running it (a hosts
 	// page reads the newest event of each of its rows).
@@ -648,14 +664,47 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
+// QueueEvent queues an event for the next group commit and returns without
+// waiting for it, for an event nothing depends on being on disk before the
+// caller answers (a machine's fetch of its boot script): it commits in
+// arrival order with the writes around it, milliseconds later. done, when
+// not nil, is called with the outcome on the store's writer and must not
+// block.
+func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if done == nil {
+		done = func(error) {}
+	}
+	select {
+	case s.writes <- writeReq{ev: &e, ctx: context.WithoutCancel(ctx), after: done}:
+		return nil
+	case <-s.closed:
+		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, errClosed)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // writeReq is one caller's write, queued for the group writer: an event to
 // append (ev), or apply, run inside the group's transaction under a
-// savepoint of its own.
+// savepoint of its own. The outcome goes to done, or to after for a write
+// nobody waits for.
 type writeReq struct {
 	ev    *Event
 	apply func(ctx context.Context, tx *sql.Tx) error
 	ctx   context.Context
 	done  chan error
+	after func(error)
+}
+
+func (r writeReq) reply(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
 }
 
 // maxGroup bounds the writes one group commit takes.
@@ -704,7 +753,7 @@ func (s *SQLite) groupWriter() {
 			for {
 				select {
 				case r := <-s.writes:
-					r.done <- errClosed
+					r.reply(errClosed)
 				default:
 					return
 				}
@@ -726,7 +775,7 @@ func (s *SQLite) groupWriter() {
 			if errs[i] == nil {
 				errs[i] = err
 			}
-			r.done <- errs[i]
+			r.reply(errs[i])
 		}
 	}
 }
@@ -750,8 +799,7 @@ func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 		}
 		if r.ev != nil {
 			e := r.ev
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-				e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+			if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 				errs[i] = err
 			}
 			trim[e.HostID] = true
@@ -805,8 +853,7 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 		if e.Time.IsZero() {
 			e.Time = time.Now()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-			e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+		if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 			return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
 		}
 		hosts[e.HostID] = true
@@ -822,9 +869,8 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 // trimEventsTx trims a host's timeline to the cap, each class (fetches;
 // everything else) on its own.
 func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
-	for _, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND `+class+` AND id <= (
-			SELECT id FROM events WHERE host_id = ? AND `+class+` ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
+	for _, st := range s.trimEvents {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, h, h, s.eventCap); err != nil {
 			return fmt.Errorf("trim events of %s: %w", h, err)
 		}
 	}

@@ -388,6 +388,32 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	// axe-core on every page (and every tab of a host's page): no serious or
+	// critical violation of WCAG 2.1 A/AA or axe's best practices.
+	t.Run("accessibility", func(t *testing.T) {
+		src := axeSource(t)
+		for _, page := range []string{"/", "/?role=lvs-director&sort=-ip", "/hosts/" + macs["a01"], "/hosts/" + macs["a01"] + "?tab=pxelinux",
+			"/hosts/" + macs["a01"] + "?tab=ipxe", "/hosts/" + macs["b01"] + "?tab=layout&disks=500G+1T", "/profiles", "/layouts", "/clusters", "/hosts/nosuchhost"} {
+			do(t, ctx, chromedp.Navigate(d.base+page), chromedp.WaitReady(css("main")))
+			checkAxe(t, ctx, src, page)
+		}
+		// The check sees what it should: an input without a label, and grey
+		// on grey, are reported (styles set through the CSSOM: the page's CSP
+		// ignores style attributes).
+		get(t, ctx, chromedp.Evaluate[bool](`document.querySelector("main").insertAdjacentHTML("beforeend",
+			'<input id="axe-probe"><p id="axe-grey">faint</p>');
+			Object.assign(document.getElementById("axe-grey").style, {color: "#999", background: "#aaa"}); true`))
+		found := map[string]bool{}
+		for _, v := range runAxe(t, ctx, src) {
+			found[v.ID+" "+strings.Join(v.Nodes, " ")] = true
+		}
+		for _, want := range []string{"label #axe-probe", "color-contrast #axe-grey"} {
+			if !found[want] {
+				t.Errorf("axe did not report %q on a page made to break it: %v", want, found)
+			}
+		}
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(css("#logout")))
 		submit(t, ctx, "#logout", "#token")
@@ -396,5 +422,6 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("after logout a host page went to %s, want the login page", url)
 		}
 		shot(t, ctx, "logout")
+		checkAxe(t, ctx, axeSource(t), "/login")
 	})
 }

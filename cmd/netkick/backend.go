@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +70,9 @@ type storeFlags struct {
 	tokenFile string
 	templates string
 	publicURL string
+	// ca is a PEM file of CA certificates trusted, besides the system's,
+	// for an https:// --server.
+	ca string
 	// create lets open make a missing data directory (import does).
 	create bool
 }
@@ -79,6 +84,7 @@ func (sf *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.server, "server", os.Getenv("NETKICK_SERVER"), "URL of a running netkick server instead of --data (env NETKICK_SERVER)")
 	fs.StringVar(&sf.tokenFile, "token-file", "", "admin token file: read with --server (default: env NETKICK_TOKEN, else <data>/admin.token); serve creates it on first start")
 	fs.StringVar(&sf.templates, "templates", "", "template directory overriding the built-in templates (serve, and local render)")
+	fs.StringVar(&sf.ca, "ca", os.Getenv("NETKICK_CA"), "PEM file of the CA that signed an https:// --server's certificate, trusted besides the system's CAs (env NETKICK_CA)")
 	fs.StringVar(&sf.publicURL, "public-url", "", "base URL installers use to reach netkick (serve default: the Host header of each request; local render default: the one the server on this data dir recorded, else http://<hostname>:8080)")
 }
 
@@ -92,7 +98,11 @@ func (sf *storeFlags) open() (backend, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, usageError{fmt.Sprintf("--server %q: want a URL such as http://127.0.0.1:8080", sf.server)}
 		}
-		return &remote{base: strings.TrimRight(sf.server, "/"), token: tok, c: &http.Client{Timeout: 60 * time.Second}}, nil
+		c, err := serverClient(u.Scheme, sf.ca)
+		if err != nil {
+			return nil, err
+		}
+		return &remote{base: strings.TrimRight(sf.server, "/"), token: tok, c: c}, nil
 	}
 	if !sf.create {
 		if err := sf.needData(); err != nil {
@@ -164,6 +174,47 @@ func (p appendFile) Write(b []byte) (int, error) {
 		err = cerr
 	}
 	return n, err
+}
+
+// serverClient is the HTTP client for --server: for https, the server's
+// certificate is verified against the system's CAs and those in caFile.
+func serverClient(scheme, caFile string) (*http.Client, error) {
+	c := &http.Client{Timeout: 60 * time.Second}
+	if scheme != "https" || caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w (name the PEM file of the CA certificate that signed the server's)", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usageError{fmt.Sprintf("--ca %s holds no PEM certificate (want -----BEGIN CERTIFICATE----- blocks)", caFile)}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c.Transport = t
+	return c, nil
+}
+
+// tlsHint says how to fix a failed certificate check of --server; empty:
+// err is no such failure.
+func tlsHint(err error) string {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ie x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return "the server's certificate is not signed by a CA this machine trusts: pass --ca FILE (or set NETKICK_CA) naming the PEM certificate of the CA that signed it"
+	case errors.As(err, &he):
+		return "the server's certificate does not name the host in --server: use a name or address the certificate holds"
+	case errors.As(err, &ie):
+		return "the server's certificate is not valid (expired, not yet valid or not for a server): renew it on the server, then systemctl reload netkick"
+	}
+	return ""
 }
 
 // localActor names the local user for the timeline.
@@ -371,6 +422,9 @@ func (r *remote) doMatch(ctx context.Context, method, path, etag string, in, out
 	}
 	resp, err := r.c.Do(req)
 	if err != nil {
+		if h := tlsHint(err); h != "" {
+			return fmt.Errorf("%s %s: %w (%s)", method, r.base+path, err, h)
+		}
 		return fmt.Errorf("%s %s: %w (is `netkick serve` running there?)", method, r.base+path, err)
 	}
 	defer resp.Body.Close()

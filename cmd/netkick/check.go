@@ -18,6 +18,7 @@ import (
 
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
+	"github.com/netkick/netkick/internal/config"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision"
@@ -28,9 +29,7 @@ import (
 // checkCmd is `netkick check`: the whole installation, like `cobbler check`.
 func checkCmd(a *app) *cobra.Command {
 	var configPath string
-	var flagCfg serveConfig
 	var asJSON bool
-	cfg := defaultServeConfig()
 	c := &cobra.Command{
 		Use:   "check [--config F] [--json]",
 		Short: "check the whole installation (boot files, configs, DHCP, ports, token, store): one line per problem with its fix",
@@ -48,9 +47,7 @@ func checkCmd(a *app) *cobra.Command {
 					return err
 				}
 			} else {
-				flagCfg.Data, flagCfg.TokenFile = a.sf.data, a.sf.tokenFile
-				flagCfg.Templates, flagCfg.PublicURL = a.sf.templates, a.sf.publicURL
-				cfg, err := resolveServeConfig(c.Flags(), configPath, flagCfg)
+				cfg, err := resolveServeConfig(c.Flags(), configPath)
 				if err != nil {
 					return err
 				}
@@ -64,13 +61,9 @@ func checkCmd(a *app) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&configPath, "config", "", "the YAML config file netkick serve runs with")
-	f.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address serve uses")
-	f.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address serve uses (\"off\": none)")
-	f.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root serve uses (default <data>/boot)")
-	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL serve uses (default <data>/inventory.db)")
-	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "DHCP interface serve uses")
-	f.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode serve uses: full, proxy or off")
+	f.StringVar(&configPath, "config", os.Getenv("NETKICK_CONFIG"), "the YAML config file netkick serve runs with (env NETKICK_CONFIG)")
+	registerServeFlags(f) // every key serve takes, read the same way
+	completeConfigFlags(c)
 	f.BoolVar(&asJSON, "json", false, "print {\"ok\": …, \"problems\": [{check, subject, problem, fix}…]}")
 	return c
 }
@@ -183,6 +176,11 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		}
 	}
 	f.Ports = append(f.Ports, check.ProbePort("http", "tcp", cfg.HTTP, self))
+	tf := readTLSFacts(cfg)
+	ps = append(ps, tlsProblems(tf, time.Now())...)
+	if tf != nil {
+		f.Ports = append(f.Ports, check.ProbePort("https", "tcp", cfg.HTTPS, self))
+	}
 	if cfg.TFTP != "" && cfg.TFTP != "off" {
 		f.Ports = append(f.Ports, check.ProbePort("tftp", "udp", cfg.TFTP, self))
 	}
@@ -286,16 +284,17 @@ func dhcpFacts(c dhcp.Config) check.DHCP {
 }
 
 // serveDataDir is the data directory a running `netkick serve` uses,
-// resolved as resolveServeConfig does: its --data, else its config file's
-// data:, else its NETKICK_DATA, else ./netkick-data, relative to its
+// resolved as resolveServeConfig does: its --data, else its NETKICK_DATA,
+// else its config file's data:, else ./netkick-data, relative to its
 // working directory.
 func serveDataDir(p check.ServeProc) string {
 	cfg := defaultServeConfig()
+	if p.Config != "" {
+		// Unreadable or wrong: the other sources decide.
+		_ = config.Load(&cfg, serveKeys(), config.Sources{File: p.Config})
+	}
 	if p.EnvData != "" {
 		cfg.Data = p.EnvData
-	}
-	if p.Config != "" {
-		_ = loadServeConfig(p.Config, &cfg) // unreadable: the other sources decide
 	}
 	if p.Data != "" {
 		cfg.Data = p.Data

@@ -270,7 +270,8 @@ func TestServeDataDir(t *testing.T) {
 	}{
 		{"default, relative to its cwd", check.ServeProc{Cwd: "/home/ops"}, "/home/ops/netkick-data"},
 		{"environment", check.ServeProc{Cwd: "/", EnvData: "/srv/env"}, "/srv/env"},
-		{"config file over environment", check.ServeProc{Cwd: "/", EnvData: "/srv/env", Config: cfgWithData}, "/srv/from-config"},
+		{"config file alone", check.ServeProc{Cwd: "/", Config: cfgWithData}, "/srv/from-config"},
+		{"environment over config file", check.ServeProc{Cwd: "/", EnvData: "/srv/env", Config: cfgWithData}, "/srv/env"},
 		{"config file without data", check.ServeProc{Cwd: "/", EnvData: "/srv/env", Config: cfgWithout}, "/srv/env"},
 		{"--data over everything", check.ServeProc{Cwd: "/x", EnvData: "/srv/env", Config: cfgWithData, Data: "d"}, "/x/d"},
 	} {

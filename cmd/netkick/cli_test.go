@@ -30,8 +30,23 @@ func buildNetkick(t *testing.T) string {
 	return bin
 }
 
-// startServe runs `netkick serve` on a free loopback port and returns its base URL.
+// startServe runs `netkick serve` on a free loopback port and returns its
+// base URL and the demo's kickstart URLs (with --demo).
 func startServe(t *testing.T, bin, data string, extra ...string) (string, []string) {
+	t.Helper()
+	st := startServeFull(t, bin, data, extra...)
+	return st.base, st.urls
+}
+
+// served is what a started `netkick serve` printed.
+type served struct {
+	base  string   // http://ADDR
+	urls  []string // the demo's kickstart URLs
+	https string   // https://ADDR, with --tls-cert
+}
+
+// startServeFull is startServe, also returning the HTTPS URL.
+func startServeFull(t *testing.T, bin, data string, extra ...string) served {
 	t.Helper()
 	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--tftp", "off"}, extra...)
 	cmd := exec.Command(bin, args...)
@@ -54,10 +69,11 @@ func startServe(t *testing.T, bin, data string, extra ...string) (string, []stri
 		}
 	})
 	re := regexp.MustCompile(`serving HTTP on (\S+)`)
+	httpsRE := regexp.MustCompile(`over HTTPS on (\S+)`)
 	demoRE := regexp.MustCompile(`demo host \S+ \([^)]*\)\)? is in build mode: curl '(\S+)'`)
 	type started struct {
-		addr string
-		urls []string
+		addr, https string
+		urls        []string
 	}
 	found := make(chan started, 1)
 	lines := make(chan string, 100)
@@ -72,10 +88,14 @@ func startServe(t *testing.T, bin, data string, extra ...string) (string, []stri
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				st.addr = m[1]
 			}
+			if m := httpsRE.FindStringSubmatch(sc.Text()); m != nil {
+				st.https = m[1]
+			}
 			if m := demoRE.FindStringSubmatch(sc.Text()); m != nil {
 				st.urls = append(st.urls, m[1])
 			}
-			if st.addr != "" && (len(st.urls) == 4 || !strings.Contains(strings.Join(args, " "), "--demo")) {
+			if st.addr != "" && (len(st.urls) == 4 || !strings.Contains(strings.Join(args, " "), "--demo")) &&
+				(st.https != "" || !strings.Contains(strings.Join(args, " "), "--tls-cert")) {
 				found <- st
 				st.addr = ""
 			}
@@ -84,7 +104,11 @@ func startServe(t *testing.T, bin, data string, extra ...string) (string, []stri
 	}()
 	select {
 	case st := <-found:
-		return "http://" + st.addr, st.urls
+		s := served{base: "http://" + st.addr, urls: st.urls}
+		if st.https != "" {
+			s.https = "https://" + st.https
+		}
+		return s
 	case <-time.After(20 * time.Second):
 		var log bytes.Buffer
 		for len(lines) > 0 {
@@ -92,7 +116,7 @@ func startServe(t *testing.T, bin, data string, extra ...string) (string, []stri
 		}
 		t.Fatalf("serve did not start:\n%s", log.String())
 	}
-	return "", nil
+	return served{}
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -240,7 +264,7 @@ func TestStartupErrors(t *testing.T) {
 		{"unknown config key", func(dir string) []string {
 			os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("htp: :8080\n"), 0o600)
 			return []string{"serve", "--config", filepath.Join(dir, "c.yaml")}
-		}, "field htp not found"},
+		}, `c.yaml:1: unknown key "htp"; did you mean "http"?`},
 		{"port taken", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "256.0.0.1:1"}
 		}, "choose another address with --http"},

@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/dhcp"
-	"github.com/netkick/netkick/httpd"
-	"github.com/netkick/netkick/tftp"
+	"github.com/netkick/netkick/internal/config"
 )
 
-// configKeyDoc describes one key of serve's config file for docs/config.md:
-// what it does, the flag and environment variable that also set it, and its
-// default when the zero value of the field is not what serve uses.
+// configKeyDoc describes one key of serve's config file for docs/config.md
+// and the flag's help: what it does, the values it accepts when they are a
+// fixed set, and its default when defaultServeConfig cannot say it (a
+// value derived at start). The flag and environment variable are derived
+// from the key (serveKeys).
 type configKeyDoc struct {
 	Desc    string
-	Flag    string // without the leading --
-	Env     string
+	Choices []string
 	Default string // empty: taken from defaultServeConfig, else "none"
 }
 
@@ -25,37 +25,39 @@ type configKeyDoc struct {
 // nests, by dotted path ("[]" marks a list of objects). The test that
 // writes docs/config.md fails on a key missing here or named here but gone.
 func serveConfigDocs() map[string]configKeyDoc {
-	code := func(v any) string { return fmt.Sprintf("`%v`", v) }
 	return map[string]configKeyDoc{
-		"http":                             {Desc: "HTTP listen address (API, kickstarts, boot configs, web page)", Flag: "http"},
-		"tftp":                             {Desc: "TFTP listen address; `off` disables TFTP. When the default `:69` cannot be bound, serve goes on without TFTP", Flag: "tftp"},
-		"data":                             {Desc: "data directory: `inventory.db`, `admin.token`, `boot/`, `repo/`", Flag: "data", Env: "NETKICK_DATA"},
-		"store":                            {Desc: "inventory store URL: `sqlite:///path/inventory.db` or `postgres://HOST[:PORT]/DB` (password from PGPASSFILE or the PG* environment, never in the URL)", Flag: "store", Default: "SQLite in `<data>/inventory.db`"},
-		"templates":                        {Desc: "directory of templates overriding the built-in ones, file by file", Flag: "templates", Default: "built-in templates"},
-		"public_url":                       {Desc: "base URL installers reach netkick on", Flag: "public-url", Default: "derived from the bound address, the DHCP server's address or the first non-loopback IPv4 address"},
-		"token_file":                       {Desc: "admin token file, created (0600) on first start", Flag: "token-file", Default: "`<data>/admin.token`"},
-		"repo_root":                        {Desc: "directory of yum repositories published at `/repo/NAME/`", Flag: "repo-root", Default: "`<data>/repo`"},
-		"log_level":                        {Desc: "`debug`, `info`, `warn` or `error`; a reload (SIGHUP) applies a changed value unless `--log-level` was given", Flag: "log-level"},
-		"log_format":                       {Desc: "log line format on stderr: `text` (slog key=value) or `json` (one JSON object a line). The start-up notices for a person (lines beginning `netkick:`, such as the URLs served and a new admin token) stay plain text", Flag: "log-format"},
-		"debug_addr":                       {Desc: "address serving Go's pprof profiles at `/debug/pprof/` (loopback only unless `debug_allow_remote`); empty: off", Flag: "debug-addr", Default: "off"},
-		"debug_allow_remote":               {Desc: "let `debug_addr` be an address other than loopback: pprof shows memory and the command line, and profiling slows the server", Flag: "debug-allow-remote"},
-		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode", Flag: "demo"},
-		"token_ttl":                        {Desc: "how long a build token stays valid", Flag: "token-ttl", Default: code(httpd.DefaultTokenTTL)},
-		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Flag: "boot-root", Default: "`<data>/boot`"},
-		"tftp_max_transfers":               {Desc: "concurrent TFTP transfers; over it clients get an error and retry", Flag: "tftp-max-transfers", Default: code(tftp.DefaultMaxTransfers)},
-		"tftp_max_per_client":              {Desc: "concurrent TFTP transfers from one client address", Flag: "tftp-max-per-client", Default: code(tftp.DefaultMaxPerClient)},
-		"token_binding":                    {Desc: "how build tokens are tied to their machine: `strict` (address, and MAC in the neighbour table on attached segments), `address` or `off`", Flag: "token-binding", Default: "`strict` (`off` with `demo`)"},
-		"http_limits.read_header_timeout":  {Desc: "time a client has to send a request's headers", Default: code(httpd.DefaultReadHeaderTimeout)},
-		"http_limits.read_timeout":         {Desc: "time a client has to send a whole request, body included", Default: code(httpd.DefaultReadTimeout)},
-		"http_limits.idle_timeout":         {Desc: "how long a keep-alive connection may idle between requests", Default: code(httpd.DefaultIdleTimeout)},
-		"http_limits.max_conns_per_client": {Desc: "open HTTP connections from one address; over it a new one is closed", Default: code(httpd.DefaultMaxConnsPerClient)},
+		"http":                             {Desc: "HTTP listen address (API, kickstarts, boot configs, web page)"},
+		"tftp":                             {Desc: "TFTP listen address; `off` disables TFTP. When the default `:69` cannot be bound, serve goes on without TFTP"},
+		"data":                             {Desc: "data directory: `inventory.db`, `admin.token`, `boot/`, `repo/`"},
+		"store":                            {Desc: "inventory store URL: `sqlite:///path/inventory.db` or `postgres://HOST[:PORT]/DB` (password from PGPASSFILE or the PG* environment, never in the URL)", Default: "SQLite in `<data>/inventory.db`"},
+		"templates":                        {Desc: "directory of templates overriding the built-in ones, file by file", Default: "built-in templates"},
+		"public_url":                       {Desc: "base URL installers reach netkick on", Default: "derived from the bound address, the DHCP server's address or the first non-loopback IPv4 address"},
+		"token_file":                       {Desc: "admin token file, created (0600) on first start", Default: "`<data>/admin.token`"},
+		"repo_root":                        {Desc: "directory of yum repositories published at `/repo/NAME/`", Default: "`<data>/repo`"},
+		"log_level":                        {Desc: "how much is logged; a reload (SIGHUP) applies a changed value unless `--log-level` was given", Choices: []string{"debug", "info", "warn", "error"}},
+		"log_format":                       {Desc: "log line format on stderr: `text` (slog key=value) or `json` (one JSON object a line). The start-up notices for a person (lines beginning `netkick:`, such as the URLs served and a new admin token) stay plain text", Choices: []string{logText, logJSON}},
+		"debug_addr":                       {Desc: "address serving Go's pprof profiles at `/debug/pprof/` (loopback only unless `debug_allow_remote`); empty: off", Default: "off"},
+		"debug_allow_remote":               {Desc: "let `debug_addr` be an address other than loopback: pprof shows memory and the command line, and profiling slows the server"},
+		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode"},
+		"token_ttl":                        {Desc: "how long a build token stays valid"},
+		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Default: "`<data>/boot`"},
+		"tftp_max_transfers":               {Desc: "concurrent TFTP transfers; over it clients get an error and retry"},
+		"tftp_max_per_client":              {Desc: "concurrent TFTP transfers from one client address"},
+		"token_binding":                    {Desc: "how build tokens are tied to their machine: `strict` (address, and MAC in the neighbour table on attached segments), `address` or `off`", Choices: []string{bindingStrict, bindingAddress, bindingOff}, Default: "`strict` (`off` with `demo`)"},
+		"tls_cert":                         {Desc: "PEM certificate (chain) for HTTPS; with `tls_key`, the admin API and the web page are served over HTTPS on `https`, and plain HTTP keeps only what installers fetch. Re-read on reload (SIGHUP)", Default: "none: no HTTPS"},
+		"tls_key":                          {Desc: "PEM private key of `tls_cert`", Default: "none"},
+		"https":                            {Desc: "HTTPS listen address for the admin API and the web page, used when `tls_cert` and `tls_key` are set"},
+		"http_limits.read_header_timeout":  {Desc: "time a client has to send a request's headers"},
+		"http_limits.read_timeout":         {Desc: "time a client has to send a whole request, body included"},
+		"http_limits.idle_timeout":         {Desc: "how long a keep-alive connection may idle between requests"},
+		"http_limits.max_conns_per_client": {Desc: "open HTTP connections from one address; over it a new one is closed"},
 		"http_limits.max_conns":            {Desc: "open HTTP connections in all", Default: "derived from the hard file-descriptor limit, less TFTP's share"},
-		"dhcp.interface":                   {Desc: "network interface the DHCP server answers on (required unless `dhcp.mode` is off)", Flag: "dhcp-interface"},
-		"dhcp.mode":                        {Desc: "`full` (addresses and boot files), `proxy` (boot files only, beside another DHCP server) or `off`", Flag: "dhcp-mode", Default: "`off`"},
-		"dhcp.unknown":                     {Desc: "what DHCP does with MACs not in the inventory: `ignore`, `pool` (give them a pool address) or `discover` (record them in the discovered table and boot them into the discovery environment, on the interfaces and subnets `dhcp.discover` names only; docs/discovery.md)", Default: "`ignore`"},
+		"dhcp.interface":                   {Desc: "network interface the DHCP server answers on (required unless `dhcp.mode` is off)"},
+		"dhcp.mode":                        {Desc: "`full` (addresses and boot files), `proxy` (boot files only, beside another DHCP server) or `off`", Choices: []string{dhcp.ModeFull, dhcp.ModeProxy, dhcp.ModeOff}},
+		"dhcp.unknown":                     {Desc: "what DHCP does with MACs not in the inventory: `ignore`, `pool` (give them a pool address) or `discover` (record them in the discovered table and boot them into the discovery environment, on the interfaces and subnets `dhcp.discover` names only; docs/discovery.md)", Choices: []string{dhcp.UnknownIgnore, dhcp.UnknownPool, dhcp.UnknownDiscover}},
 		"dhcp.discover.interfaces":         {Desc: "interfaces discovery answers on", Default: "`dhcp.interface`"},
 		"dhcp.discover.subnets":            {Desc: "networks (CIDRs) whose unknown machines are discovered: the interface's subnet or a relay's; required with `unknown: discover`"},
-		"dhcp.discover.max":                {Desc: "bound of the discovered table: beyond it the machine seen longest ago is forgotten", Default: "`1000`"},
+		"dhcp.discover.max":                {Desc: "bound of the discovered table: beyond it the machine seen longest ago is forgotten"},
 		"dhcp.subnets":                     {Desc: "subnets served in full mode: the one on the interface, or ones behind relay agents"},
 		"dhcp.subnets[].cidr":              {Desc: "the subnet, e.g. `192.0.2.0/24`"},
 		"dhcp.subnets[].pools":             {Desc: "address ranges `first-last` (or single addresses) inside the subnet"},
@@ -63,79 +65,69 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"dhcp.subnets[].dns":               {Desc: "DNS servers handed out"},
 		"dhcp.subnets[].domain":            {Desc: "domain name handed out"},
 		"dhcp.subnets[].lease":             {Desc: "lease time, at least `1m`", Default: "`1h`"},
-		"dhcp.workers":                     {Desc: "size of the DHCP worker pool", Default: "`64`"},
+		"dhcp.workers":                     {Desc: "size of the DHCP worker pool"},
 		"dhcp.relays":                      {Desc: "relay agents (addresses or CIDRs) whose relayed packets are served; others with giaddr set are dropped"},
-		"dhcp.offer_rate":                  {Desc: "new offers per second to MACs the inventory does not know, per ingress", Default: code(dhcp.DefaultOfferRate)},
-		"dhcp.offer_burst":                 {Desc: "how many of those offers may come at once", Default: code(dhcp.DefaultOfferBurst)},
+		"dhcp.offer_rate":                  {Desc: "new offers per second to MACs the inventory does not know, per ingress"},
+		"dhcp.offer_burst":                 {Desc: "how many of those offers may come at once"},
 	}
 }
 
 // configKey is one row of the configuration reference.
 type configKey struct {
 	Path, Type, Default string
+	// Key is the config key the row is, or the list of objects it is part
+	// of (dhcp.subnets[].cidr: dhcp.subnets).
+	Key config.Key
 }
 
-// configKeys walks t's yaml tags (serveConfig and the structs it nests)
-// into rows, taking defaults from def where the doc table names none.
-func configKeys(t reflect.Type, def reflect.Value, prefix string) []configKey {
+// configRows are the reference's rows: every key, and after a list of
+// objects the keys of its objects, with the defaults of def.
+func configRows(def serveConfig) []configKey {
 	var out []configKey
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
+	for _, k := range serveKeys() {
+		row := configKey{Path: k.Path, Type: docTypeName(k), Key: k}
+		if v := reflect.ValueOf(k.Value(&def)); !v.IsZero() {
+			row.Default = "`" + valueText(v.Interface()) + "`"
+		} else if v.Kind() == reflect.Bool {
+			row.Default = "`false`"
 		}
-		path := prefix + name
-		var dv reflect.Value
-		if def.IsValid() {
-			dv = def.Field(i)
+		out = append(out, row)
+		if k.Type.Kind() == reflect.Slice && k.Type.Elem().Kind() == reflect.Struct {
+			for _, ek := range config.Keys(k.Type.Elem(), "") {
+				out = append(out, configKey{Path: k.Path + "[]." + ek.Path, Type: docTypeName(ek), Key: k})
+			}
 		}
-		ft := f.Type
-		switch {
-		case ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)):
-			out = append(out, configKeys(ft, dv, path+".")...)
-			continue
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			out = append(out, configKey{Path: path, Type: "list of objects"})
-			out = append(out, configKeys(ft.Elem(), reflect.Value{}, path+"[].")...)
-			continue
-		}
-		k := configKey{Path: path, Type: yamlTypeName(ft)}
-		switch {
-		case dv.IsValid() && !dv.IsZero():
-			k.Default = fmt.Sprintf("`%v`", dv.Interface())
-		case ft.Kind() == reflect.Bool:
-			k.Default = "`false`"
-		}
-		out = append(out, k)
 	}
 	return out
 }
 
-// yamlTypeName names a field's type as the YAML file spells its values.
-func yamlTypeName(t reflect.Type) string {
-	if t == reflect.TypeOf(time.Duration(0)) {
-		return "duration (`90s`, `24h`)"
+// valueText writes a default as a config file would: 6h, not 6h0m0s.
+func valueText(v any) string {
+	if d, ok := v.(time.Duration); ok {
+		s := d.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return s
 	}
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "bool"
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint16, reflect.Uint32:
-		return "integer"
-	case reflect.Float64, reflect.Float32:
-		return "number"
-	case reflect.Slice:
-		return "list of " + yamlTypeName(t.Elem()) + "s"
+	return fmt.Sprint(v)
+}
+
+// docTypeName is a key's type as the reference shows it.
+func docTypeName(k config.Key) string {
+	if n := k.TypeName(); n != "duration" {
+		return n
 	}
-	return t.String()
+	return "duration (`90s`, `24h`)"
 }
 
 // configReference renders docs/config.md; it fails on a key without a
 // description or a description without a key.
 func configReference() (string, error) {
-	keys := configKeys(reflect.TypeOf(serveConfig{}), reflect.ValueOf(defaultServeConfig()), "")
+	keys := configRows(defaultServeConfig())
 	docs := serveConfigDocs()
 	seen := map[string]bool{}
 	var b strings.Builder
@@ -144,9 +136,24 @@ func configReference() (string, error) {
 <!-- Generated from the serve config struct by TestConfigReference; do not edit.
      Regenerate: go test ./cmd/netkick -run TestConfigReference -update -->
 
-` + "`netkick serve --config FILE`" + ` reads a YAML file with the keys below; an unknown key is
-an error. The order is: built-in defaults, then ` + "`NETKICK_DATA`" + `, then the file, then the
-flags given on the command line. A nested key such as ` + "`dhcp.mode`" + ` is written as a block:
+` + "`netkick serve`" + ` (and ` + "`netkick check`" + `, which checks what serve would run with) takes
+every key below three ways: in the YAML file named by ` + "`--config FILE`" + ` (or
+` + "`NETKICK_CONFIG`" + `), as an environment variable, and as a flag. For each key the flag
+wins over the environment variable, which wins over the file, which wins over the
+default: one mechanism for every key, so a key set in the packaged
+` + "`/etc/netkick/netkick.yaml`" + ` can be overridden for one run with ` + "`NETKICK_…=`" + ` or ` + "`--…`" + `.
+An empty environment variable counts as unset. An unknown key in the file is an error.
+
+A flag's name is the key's path with ` + "`.`" + ` and ` + "`_`" + ` turned into ` + "`-`" + ` (` + "`dhcp.mode`" + ` is
+` + "`--dhcp-mode`" + `), the variable's the path in capitals after ` + "`NETKICK_`" + ` (` + "`NETKICK_DHCP_MODE`" + `).
+In a flag or variable a list of strings is comma-separated (` + "`--dhcp-relays 192.0.2.1,192.0.2.2`" + `),
+a bool is ` + "`true`" + ` or ` + "`false`" + ` (a bool flag alone means true), and a list of objects is
+YAML: ` + "`NETKICK_DHCP_SUBNETS='[{cidr: 192.0.2.0/24, pools: [192.0.2.100-192.0.2.199]}]'`" + `.
+A value a key does not accept stops serve with the key, where the value came
+from (` + "`flag --token-ttl`" + `, ` + "`environment NETKICK_TOKEN_TTL`" + ` or ` + "`file /etc/netkick/netkick.yaml:12`" + `)
+and what the key accepts.
+
+In the file a nested key such as ` + "`dhcp.mode`" + ` is written as a block:
 
 ` + "```yaml" + `
 http: ":8080"
@@ -162,8 +169,10 @@ dhcp:
       router: 192.0.2.1
 ` + "```" + `
 
-On reload (SIGHUP) ` + "`log_level`" + ` applies at once; a change to any other key is logged as
-needing a restart. Every command and flag is in [cli.md](cli.md).
+On reload (SIGHUP) ` + "`log_level`" + ` applies at once and the TLS certificate and key are read
+again; a change to any other key is logged as needing a restart. HTTPS is described in
+[security.md](security.md#https-for-the-admin-api-and-the-web-page); every command and
+flag is in [cli.md](cli.md).
 
 | key | type | default | flag | environment | meaning |
 |---|---|---|---|---|---|
@@ -181,14 +190,15 @@ needing a restart. Every command and flag is in [cli.md](cli.md).
 		if def == "" {
 			def = "none"
 		}
-		flag, env := "", d.Env
-		if d.Flag != "" {
-			flag = "`--" + d.Flag + "`"
+		flag, env := "`--"+k.Key.Flag+"`", "`"+k.Key.Env+"`"
+		if k.Key.Path != k.Path {
+			flag, env = "in "+flag, "in "+env
 		}
-		if env != "" {
-			env = "`" + env + "`"
+		desc := d.Desc
+		if len(d.Choices) > 0 {
+			desc += " (one of `" + strings.Join(d.Choices, "`, `") + "`)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", k.Path, k.Type, def, flag, env, d.Desc)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", k.Path, k.Type, def, flag, env, desc)
 	}
 	for p := range docs {
 		if !seen[p] {

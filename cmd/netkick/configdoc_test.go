@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/netkick/netkick/httpd"
 	"github.com/spf13/pflag"
 )
 
@@ -42,33 +45,142 @@ func TestConfigReference(t *testing.T) {
 	}
 }
 
-// TestConfigReferenceFlags: every flag the reference names is one serve
-// takes, and every config flag of serve is named for its key.
+// TestConfigReferenceFlags: every config key is a flag of serve and of
+// check (global ones included), and every flag of serve but --config sets
+// a key.
 func TestConfigReferenceFlags(t *testing.T) {
 	a := &app{stdout: io.Discard, stderr: io.Discard}
 	root := a.rootCmd()
-	serve, _, err := root.Find([]string{"serve"})
-	if err != nil {
-		t.Fatal(err)
+	keyFlags := map[string]string{}
+	for _, k := range serveKeys() {
+		keyFlags[k.Flag] = k.Path
 	}
-	if err := serve.ParseFlags(nil); err != nil { // merges the global flags in
-		t.Fatal(err)
+	if len(keyFlags) != len(serveKeys()) {
+		t.Fatalf("two keys share a flag: %v", keyFlags)
 	}
-	named := map[string]string{}
-	for key, d := range serveConfigDocs() {
-		if d.Flag == "" {
-			continue
+	for _, name := range []string{"serve", "check"} {
+		c, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
 		}
-		named[d.Flag] = key
-		if serve.Flags().Lookup(d.Flag) == nil {
-			t.Errorf("config key %s names --%s, which serve does not take", key, d.Flag)
+		if err := c.ParseFlags(nil); err != nil { // merges the global flags in
+			t.Fatal(err)
+		}
+		for flag, key := range keyFlags {
+			if c.Flags().Lookup(flag) == nil {
+				t.Errorf("config key %s: %s has no --%s", key, name, flag)
+			}
 		}
 	}
+	serve, _, _ := root.Find([]string{"serve"})
 	serve.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if f.Name != "config" && named[f.Name] == "" {
-			t.Errorf("serve flag --%s sets no config key in serveConfigDocs", f.Name)
+		if f.Name != "config" && keyFlags[f.Name] == "" {
+			t.Errorf("serve flag --%s sets no config key", f.Name)
 		}
 	})
+}
+
+// TestServeConfigSources: serve's own flags (global ones included),
+// NETKICK_* variables and the --config file, merged key by key: flag over
+// environment over file over default; bad values name key, source and
+// what is accepted.
+func TestServeConfigSources(t *testing.T) {
+	for _, k := range serveKeys() {
+		t.Setenv(k.Env, "") // empty is unset: the test's own environment stays out
+	}
+	const file = "log_format: json\ndata: /srv/file\ntoken_ttl: 1h\nhttp_limits:\n  idle_timeout: 2m\ndhcp:\n  mode: proxy\n  interface: eth9\n"
+	for _, tc := range []struct {
+		name    string
+		file    string
+		env     map[string]string
+		args    []string
+		check   func(serveConfig) string // what is wrong, empty: nothing
+		wantErr string
+	}{
+		{name: "defaults", check: func(c serveConfig) string {
+			if c.LogFormat != logText || c.TokenTTL != httpd.DefaultTokenTTL || c.HTTP != ":8080" || c.DHCP.Mode != "off" {
+				return "not the defaults"
+			}
+			return ""
+		}},
+		{name: "file over defaults", file: file, check: func(c serveConfig) string {
+			if c.LogFormat != logJSON || c.Data != "/srv/file" || c.TokenTTL != time.Hour || c.HTTPLimits.IdleTimeout != 2*time.Minute || c.DHCP.Mode != "proxy" {
+				return "file not applied"
+			}
+			return ""
+		}},
+		{name: "environment over file, key by key", file: file,
+			env: map[string]string{"NETKICK_DATA": "/srv/env", "NETKICK_HTTP_LIMITS_IDLE_TIMEOUT": "3m", "NETKICK_DHCP_MODE": "full"},
+			check: func(c serveConfig) string {
+				if c.Data != "/srv/env" || c.HTTPLimits.IdleTimeout != 3*time.Minute || c.DHCP.Mode != "full" || c.LogFormat != logJSON || c.DHCP.Interface != "eth9" {
+					return "environment not over file"
+				}
+				return ""
+			}},
+		{name: "flags over environment, global --data too", file: file,
+			env:  map[string]string{"NETKICK_DATA": "/srv/env", "NETKICK_LOG_FORMAT": "json"},
+			args: []string{"--data", "/srv/flag", "--log-format", "text", "--token-ttl", "30m", "--dhcp-mode", "off", "--demo"},
+			check: func(c serveConfig) string {
+				if c.Data != "/srv/flag" || c.LogFormat != logText || c.TokenTTL != 30*time.Minute || c.DHCP.Mode != "off" || !c.Demo {
+					return "flags not over environment"
+				}
+				return ""
+			}},
+		{name: "TLS keys", env: map[string]string{"NETKICK_TLS_CERT": "/etc/netkick/tls.crt"}, args: []string{"--tls-key", "/etc/netkick/tls.key", "--https", "127.0.0.1:9443"},
+			check: func(c serveConfig) string {
+				if c.TLSCert != "/etc/netkick/tls.crt" || c.TLSKey != "/etc/netkick/tls.key" || c.HTTPS != "127.0.0.1:9443" {
+					return "TLS keys not set"
+				}
+				return ""
+			}},
+		{name: "list of objects from the environment", env: map[string]string{"NETKICK_DHCP_SUBNETS": "[{cidr: 192.0.2.0/24, pools: [192.0.2.100-192.0.2.199], router: 192.0.2.1}]"},
+			check: func(c serveConfig) string {
+				if len(c.DHCP.Subnets) != 1 || c.DHCP.Subnets[0].Router != "192.0.2.1" || c.DHCP.Subnets[0].Pools[0] != "192.0.2.100-192.0.2.199" {
+					return "subnets not set"
+				}
+				return ""
+			}},
+		{name: "bad flag", args: []string{"--token-ttl", "a day"}, wantErr: `config key token_ttl, from flag --token-ttl: "a day" is not accepted: want a duration such as 90s, 15m or 24h`},
+		{name: "bad variable", env: map[string]string{"NETKICK_DHCP_MODE": "ful"}, wantErr: `config key dhcp.mode, from environment NETKICK_DHCP_MODE: "ful" is not accepted: want one of full, proxy, off`},
+		{name: "bad file value with its line", file: "http: \":8080\"\nlog_format: logfmt\n", wantErr: `netkick.yaml:2: "logfmt" is not accepted: want one of text, json`},
+		{name: "bad file key", file: "tftp_max_transfer: 3\n", wantErr: `netkick.yaml:1: unknown key "tftp_max_transfer"; did you mean "tftp_max_transfers"?`},
+		{name: "bad token binding", args: []string{"--token-binding", "loose"}, wantErr: `config key token_binding, from flag --token-binding: "loose" is not accepted: want one of strict, address, off`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			path := ""
+			if tc.file != "" {
+				path = t.TempDir() + "/netkick.yaml"
+				if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a := &app{stdout: io.Discard, stderr: io.Discard}
+			root := a.rootCmd()
+			serve, _, err := root.Find([]string{"serve"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := serve.ParseFlags(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := resolveServeConfig(serve.Flags(), path)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v\nwant it to contain %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tc.check(cfg); msg != "" {
+				t.Errorf("%s: %+v", msg, cfg)
+			}
+		})
+	}
 }
 
 // TestLogHandler: each --log-format value picks its handler; json lines
@@ -131,28 +243,21 @@ func TestLogHandler(t *testing.T) {
 	}
 }
 
-// TestLogFormatResolve: --log-format wins over the file's log_format, which
-// wins over the default.
-func TestLogFormatResolve(t *testing.T) {
-	dir := t.TempDir()
-	file := dir + "/netkick.yaml"
-	if err := os.WriteFile(file, []byte("log_format: json\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	var flagCfg serveConfig
-	fs.StringVar(&flagCfg.LogFormat, "log-format", logText, "")
-	cfg, err := resolveServeConfig(fs, "", flagCfg)
-	if err != nil || cfg.LogFormat != logText {
-		t.Fatalf("default: %q, %v; want text", cfg.LogFormat, err)
-	}
-	if cfg, err = resolveServeConfig(fs, file, flagCfg); err != nil || cfg.LogFormat != logJSON {
-		t.Fatalf("file: %q, %v; want json", cfg.LogFormat, err)
-	}
-	if err := fs.Parse([]string{"--log-format", "text"}); err != nil {
-		t.Fatal(err)
-	}
-	if cfg, err = resolveServeConfig(fs, file, flagCfg); err != nil || cfg.LogFormat != logText {
-		t.Fatalf("flag over file: %q, %v; want text", cfg.LogFormat, err)
+// TestConfigFlagCompletion: a shell completing a key's flag is offered the
+// values the key accepts, on serve and on check.
+func TestConfigFlagCompletion(t *testing.T) {
+	for _, tc := range []struct{ cmd, flag, want string }{
+		{"serve", "--dhcp-mode", "full\nproxy\noff\n"},
+		{"serve", "--log-format", "text\njson\n"},
+		{"check", "--token-binding", "strict\naddress\noff\n"},
+	} {
+		var out bytes.Buffer
+		a := &app{stdout: &out, stderr: io.Discard}
+		if code := a.main(context.Background(), []string{"__complete", tc.cmd, tc.flag, ""}); code != 0 {
+			t.Fatalf("%s %s: exit %d", tc.cmd, tc.flag, code)
+		}
+		if !strings.HasPrefix(out.String(), tc.want) {
+			t.Errorf("%s %s completes to %q, want %q first", tc.cmd, tc.flag, out.String(), tc.want)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func TestServeDHCPConfigErrors(t *testing.T) {
 		}, "no interface is named"},
 		{"unknown mode", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--dhcp-mode", "on", "--dhcp-interface", "lo"}
-		}, "want full, proxy or off"},
+		}, `config key dhcp.mode, from flag --dhcp-mode: "on" is not accepted: want one of full, proxy, off`},
 		{"full mode without subnets", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--dhcp-mode", "full", "--dhcp-interface", "lo"}
 		}, "at least one entry in dhcp.subnets"},
@@ -34,7 +34,7 @@ func TestServeDHCPConfigErrors(t *testing.T) {
 		{"unknown key in the dhcp block", func(dir string) []string {
 			os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("data: "+dir+"\ndhcp:\n  interface: lo\n  modes: full\n"), 0o600)
 			return []string{"serve", "--config", filepath.Join(dir, "c.yaml")}
-		}, "field modes not found"},
+		}, `c.yaml:4: unknown key "dhcp.modes"; did you mean "mode"?`},
 		{"pool outside its subnet", func(dir string) []string {
 			os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(`data: `+dir+`
 dhcp:

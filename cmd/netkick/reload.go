@@ -23,8 +23,10 @@ type reloader struct {
 	level     *slog.LevelVar
 	levelFlag bool
 	templates interface{ Reload() error }
-	notify    *sdnotify.Notifier
-	log       *slog.Logger
+	// cert, when set, is the HTTPS certificate, read again on reload.
+	cert   interface{ Reload() error }
+	notify *sdnotify.Notifier
+	log    *slog.Logger
 }
 
 // reload runs one reload and reports it to systemd; errors go to the log,
@@ -38,6 +40,14 @@ func (r *reloader) reload() {
 		status = "reload failed: templates (see the log)"
 	} else {
 		r.log.Info("reload: templates parsed again")
+	}
+	if r.cert != nil {
+		if err := r.cert.Reload(); err != nil {
+			r.log.Error("reload: TLS certificate not reloaded, the previous one stays in use", "err", err)
+			status = "reload failed: TLS certificate (see the log)"
+		} else {
+			r.log.Info("reload: TLS certificate read again")
+		}
 	}
 	cfg, err := r.resolve()
 	switch {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -16,18 +15,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/netkick/netkick/boot/bind"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/boot/neigh"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/httpd"
+	"github.com/netkick/netkick/internal/config"
 	"github.com/netkick/netkick/internal/sdnotify"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -43,7 +42,9 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-// serveConfig is the YAML config file; flags override it.
+// serveConfig is serve's configuration: the YAML file's keys, each also a
+// flag and a NETKICK_* environment variable (see serveKeys); docs/config.md
+// is generated from it.
 type serveConfig struct {
 	HTTP      string `yaml:"http"`
 	TFTP      string `yaml:"tftp"`
@@ -61,9 +62,9 @@ type serveConfig struct {
 	TokenTTL time.Duration `yaml:"token_ttl"`
 	// BootRoot is the directory served over TFTP and at /boot/ (default <data>/boot).
 	BootRoot string `yaml:"boot_root"`
-	// TFTPMaxTransfers bounds concurrent TFTP transfers (default 1024).
+	// TFTPMaxTransfers bounds concurrent TFTP transfers.
 	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
-	// TFTPMaxPerClient bounds concurrent TFTP transfers from one address (default 4).
+	// TFTPMaxPerClient bounds concurrent TFTP transfers from one address.
 	TFTPMaxPerClient int `yaml:"tftp_max_per_client"`
 	// TokenBinding is how build tokens are tied to their machine: strict
 	// (the host's address, and its MAC in the neighbour table on attached
@@ -73,6 +74,12 @@ type serveConfig struct {
 	// DebugAllowRemote.
 	DebugAddr        string `yaml:"debug_addr"`
 	DebugAllowRemote bool   `yaml:"debug_allow_remote"`
+	// TLSCert and TLSKey (PEM files), when both are set, serve the admin
+	// API and the web page over HTTPS on HTTPS; the plain HTTP listener
+	// keeps what installers fetch.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	HTTPS   string `yaml:"https"`
 	// HTTPLimits bound HTTP clients (timeouts, connection caps).
 	HTTPLimits httpLimitsConfig `yaml:"http_limits"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
@@ -117,29 +124,60 @@ func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
 	return out
 }
 
+// defaultServeConfig is what serve runs with when nothing sets a key; the
+// reference (docs/config.md) and the packaged config's comments show these.
 func defaultServeConfig() serveConfig {
-	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info", LogFormat: logText}
+	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info", LogFormat: logText,
+		TokenTTL: httpd.DefaultTokenTTL, TFTPMaxTransfers: tftp.DefaultMaxTransfers, TFTPMaxPerClient: tftp.DefaultMaxPerClient,
+		HTTPS: ":8443",
+		HTTPLimits: httpLimitsConfig{ReadHeaderTimeout: httpd.DefaultReadHeaderTimeout, ReadTimeout: httpd.DefaultReadTimeout,
+			IdleTimeout: httpd.DefaultIdleTimeout, MaxConnsPerClient: httpd.DefaultMaxConnsPerClient},
+		DHCP: dhcp.Config{Mode: dhcp.ModeOff, Unknown: dhcp.UnknownIgnore, Workers: 64,
+			OfferRate: dhcp.DefaultOfferRate, OfferBurst: dhcp.DefaultOfferBurst,
+			Discover: dhcp.DiscoverConfig{Max: inventory.DefaultDiscoveredCap}},
+	}
 }
 
-// loadServeConfig reads the YAML file strictly (unknown keys are errors).
-func loadServeConfig(path string, cfg *serveConfig) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read config %s: %w", path, err)
+// globalConfigFlags are the config keys' flags that the root command
+// holds (every inventory command takes them); serve and check read them too.
+func globalConfigFlags() map[string]bool {
+	return map[string]bool{"data": true, "token-file": true, "templates": true, "public-url": true}
+}
+
+// serveKeys are serve's config keys, with the values the enumerated ones accept.
+func serveKeys() []config.Key {
+	keys := config.Keys(reflect.TypeOf(serveConfig{}), "NETKICK")
+	docs := serveConfigDocs()
+	for i := range keys {
+		keys[i].Choices = docs[keys[i].Path].Choices
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
+	return keys
+}
+
+// registerServeFlags gives fs a flag for every config key (the global ones
+// are the root command's), with the reference's description as its help.
+func registerServeFlags(fs *pflag.FlagSet) {
+	def := defaultServeConfig()
+	docs := serveConfigDocs()
+	config.Register(fs, serveKeys(), &def, globalConfigFlags(), func(k config.Key) string {
+		return strings.ReplaceAll(docs[k.Path].Desc, "`", "") + " (env " + k.Env + ")"
+	})
+}
+
+// completeConfigFlags offers a key's accepted values when a shell completes
+// its flag (--dhcp-mode <TAB>: full proxy off).
+func completeConfigFlags(c *cobra.Command) {
+	for _, k := range serveKeys() {
+		if len(k.Choices) == 0 || c.Flags().Lookup(k.Flag) == nil {
+			continue
+		}
+		_ = c.RegisterFlagCompletionFunc(k.Flag, cobra.FixedCompletions(k.Choices, cobra.ShellCompDirectiveNoFileComp))
 	}
-	return nil
 }
 
 // serveCmd is `netkick serve`: the HTTP, TFTP and DHCP servers.
 func serveCmd(a *app) *cobra.Command {
 	var configPath string
-	var flagCfg serveConfig
-	cfg := defaultServeConfig()
 	c := &cobra.Command{
 		Use:   "serve [--config F] [--data DIR] [--http ADDR] [--tftp ADDR|off] [--dhcp-interface IF] [--dhcp-mode full|proxy|off] [--demo]",
 		Short: "run the HTTP (and TFTP/DHCP) servers",
@@ -147,36 +185,19 @@ func serveCmd(a *app) *cobra.Command {
 			if len(pos) != 0 {
 				return usageError{"serve takes no arguments, only flags"}
 			}
-			flagCfg.Data, flagCfg.TokenFile = a.sf.data, a.sf.tokenFile
-			flagCfg.Templates, flagCfg.PublicURL = a.sf.templates, a.sf.publicURL
-			return a.serve(c.Context(), c.Flags(), configPath, flagCfg)
+			return a.serve(c.Context(), c.Flags(), configPath)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&configPath, "config", "", "YAML config file (flags override it)")
-	f.StringVar(&flagCfg.HTTP, "http", cfg.HTTP, "HTTP listen address")
-	f.StringVar(&flagCfg.TFTP, "tftp", cfg.TFTP, "TFTP listen address (\"off\" disables TFTP)")
-	f.StringVar(&flagCfg.BootRoot, "boot-root", "", "boot root served over TFTP and at /boot/ (default <data>/boot; fill it with netkick bootfiles)")
-	f.IntVar(&flagCfg.TFTPMaxTransfers, "tftp-max-transfers", tftp.DefaultMaxTransfers, "concurrent TFTP transfers; over it clients get an error and retry")
-	f.IntVar(&flagCfg.TFTPMaxPerClient, "tftp-max-per-client", tftp.DefaultMaxPerClient, "concurrent TFTP transfers from one client address; over it that request gets an error")
-	f.StringVar(&flagCfg.TokenBinding, "token-binding", "", "tie build tokens to their machine: strict (address and MAC; default), address, or off (default with --demo)")
-	f.StringVar(&flagCfg.Store, "store", "", "inventory store URL: sqlite:///path/inventory.db (default <data>/inventory.db) or postgres://HOST[:PORT]/DB (password from PGPASSFILE or the PG* environment, never in the URL)")
-	f.StringVar(&flagCfg.RepoRoot, "repo-root", "", "directory of yum repositories published at /repo/NAME/ (default <data>/repo; netkick rpm build --repo <root>/cpan fills the CPAN one)")
-	f.StringVar(&flagCfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	f.StringVar(&flagCfg.LogFormat, "log-format", cfg.LogFormat, "log line format: text or json (one JSON object a line)")
-	f.StringVar(&flagCfg.DebugAddr, "debug-addr", "", "serve net/http/pprof at /debug/pprof/ on this address (loopback only, e.g. 127.0.0.1:6060; empty: off)")
-	f.BoolVar(&flagCfg.DebugAllowRemote, "debug-allow-remote", false, "let --debug-addr listen on an address other than loopback")
-	f.BoolVar(&flagCfg.Demo, "demo", false, "load the demo inventory (two LVS directors, two real servers)")
-	f.DurationVar(&flagCfg.TokenTTL, "token-ttl", httpd.DefaultTokenTTL, "how long a build token stays valid")
-	f.StringVar(&flagCfg.DHCP.Interface, "dhcp-interface", "", "network interface the DHCP server answers on")
-	f.StringVar(&flagCfg.DHCP.Mode, "dhcp-mode", "", "DHCP mode: full (addresses and boot files), proxy (boot files only, beside another DHCP server) or off (default)")
+	f.StringVar(&configPath, "config", os.Getenv("NETKICK_CONFIG"), "YAML config file (env NETKICK_CONFIG); the environment and flags override it")
+	registerServeFlags(f)
+	completeConfigFlags(c)
 	return c
 }
 
-// serve runs the servers; fs holds the parsed flags (global ones included),
-// flagCfg their values. Flags given on the command line win over the file.
-func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, flagCfg serveConfig) error {
-	cfg, err := resolveServeConfig(fs, configPath, flagCfg)
+// serve runs the servers; fs holds the parsed flags (global ones included).
+func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) error {
+	cfg, err := resolveServeConfig(fs, configPath)
 	if err != nil {
 		return err
 	}
@@ -315,12 +336,29 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	hopts.Check = func(ctx context.Context) []check.Problem {
 		return runCheck(ctx, cfg, st, r, func(pid int) bool { return pid == os.Getpid() })
 	}
+	cert, err := loadTLS(cfg)
+	if err != nil {
+		if dsrv != nil {
+			dsrv.Close()
+		}
+		return err
+	}
+	hopts.AdminTLS = cert != nil
 	srv, err := httpd.New(hopts)
 	if err != nil {
 		if dsrv != nil {
 			dsrv.Close()
 		}
 		return err
+	}
+	var httpsLn net.Listener
+	if cert != nil {
+		if httpsLn, err = net.Listen("tcp", cfg.HTTPS); err != nil {
+			if dsrv != nil {
+				dsrv.Close()
+			}
+			return fmt.Errorf("HTTPS listen on %s: %w (choose another address with --https)", cfg.HTTPS, err)
+		}
 	}
 	log.Info("netkick starting", "data", cfg.Data, "repo_root", repoRoot, "dhcp", cfg.DHCP.Mode)
 	// Under systemd (Type=notify) say READY once every listener is up and
@@ -341,9 +379,12 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 	}()
 	rl := &reloader{
-		resolve: func() (serveConfig, error) { return resolveServeConfig(fs, configPath, flagCfg) },
+		resolve: func() (serveConfig, error) { return resolveServeConfig(fs, configPath) },
 		running: running, level: level, levelFlag: fs.Changed("log-level"),
 		templates: r, notify: notify, log: log,
+	}
+	if cert != nil {
+		rl.cert = cert
 	}
 	go func() {
 		for {
@@ -370,6 +411,17 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}()
 	} else {
 		dhcpDone <- nil
+	}
+	httpsDone := make(chan error, 1)
+	if httpsLn != nil {
+		go func() {
+			httpsDone <- srv.ServeTLS(ctx, httpsLn, cert.TLSConfig(), func(addr string) {
+				log.Info("HTTPS listening (admin API, web page)", "addr", addr, "cert", cfg.TLSCert)
+			})
+			cancel()
+		}()
+	} else {
+		httpsDone <- nil
 	}
 	herr := srv.Serve(ctx, cfg.HTTP, func(addr string) {
 		log.Info("HTTP listening", "addr", addr)
@@ -406,6 +458,10 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 		}
 		fmt.Fprintf(a.stderr, "netkick: serving HTTP on %s\n", addr)
 		status := "serving HTTP on " + addr
+		if httpsLn != nil {
+			fmt.Fprintf(a.stderr, "netkick: serving the admin API and the web page over HTTPS on %s (plain HTTP keeps kickstarts, boot files and install reports)\n", httpsLn.Addr())
+			status += ", HTTPS on " + httpsLn.Addr().String()
+		}
 		if ts != nil {
 			status += ", TFTP on " + tconn.LocalAddr().String()
 		}
@@ -424,7 +480,21 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string, f
 	if derr := <-dhcpDone; derr != nil {
 		return derr
 	}
+	if serr := <-httpsDone; serr != nil && herr == nil {
+		return serr
+	}
 	return herr
+}
+
+// loadTLS reads the HTTPS certificate when the config names one; nil: no HTTPS.
+func loadTLS(cfg serveConfig) (*httpd.Certificate, error) {
+	switch {
+	case cfg.TLSCert == "" && cfg.TLSKey == "":
+		return nil, nil
+	case cfg.TLSCert == "" || cfg.TLSKey == "":
+		return nil, usageError{"tls_cert and tls_key go together: set both (--tls-cert FILE --tls-key FILE, or NETKICK_TLS_CERT and NETKICK_TLS_KEY) or neither"}
+	}
+	return httpd.LoadCertificate(cfg.TLSCert, cfg.TLSKey)
 }
 
 // derivePublicURL is the base URL machines are given when none is
@@ -730,63 +800,16 @@ func loopbackURL(addr string) string {
 	return host + addr[i:]
 }
 
-// resolveServeConfig is the configuration serve runs with: defaults, then
-// NETKICK_DATA, then the --config file, then the flags given on the command
-// line (fs; flagCfg holds their values). check uses it too.
-func resolveServeConfig(fs *pflag.FlagSet, configPath string, flagCfg serveConfig) (serveConfig, error) {
+// resolveServeConfig is the configuration serve runs with: for each key the
+// flag given on the command line (fs, global flags included), else its
+// NETKICK_* environment variable, else the --config file, else the default.
+// check uses it too.
+func resolveServeConfig(fs *pflag.FlagSet, configPath string) (serveConfig, error) {
 	cfg := defaultServeConfig()
-	if d := os.Getenv("NETKICK_DATA"); d != "" {
-		cfg.Data = d // the config file and --data win over the environment
+	err := config.Load(&cfg, serveKeys(), config.Sources{File: configPath, Env: os.LookupEnv, Flags: fs})
+	if err != nil {
+		return cfg, usageError{err.Error()}
 	}
-	if configPath != "" {
-		if err := loadServeConfig(configPath, &cfg); err != nil {
-			return cfg, err
-		}
-	}
-	fs.Visit(func(f *pflag.Flag) {
-		switch f.Name {
-		case "http":
-			cfg.HTTP = flagCfg.HTTP
-		case "tftp":
-			cfg.TFTP = flagCfg.TFTP
-		case "boot-root":
-			cfg.BootRoot = flagCfg.BootRoot
-		case "tftp-max-transfers":
-			cfg.TFTPMaxTransfers = flagCfg.TFTPMaxTransfers
-		case "tftp-max-per-client":
-			cfg.TFTPMaxPerClient = flagCfg.TFTPMaxPerClient
-		case "token-binding":
-			cfg.TokenBinding = flagCfg.TokenBinding
-		case "data":
-			cfg.Data = flagCfg.Data
-		case "store":
-			cfg.Store = flagCfg.Store
-		case "templates":
-			cfg.Templates = flagCfg.Templates
-		case "public-url":
-			cfg.PublicURL = flagCfg.PublicURL
-		case "token-file":
-			cfg.TokenFile = flagCfg.TokenFile
-		case "repo-root":
-			cfg.RepoRoot = flagCfg.RepoRoot
-		case "log-level":
-			cfg.LogLevel = flagCfg.LogLevel
-		case "log-format":
-			cfg.LogFormat = flagCfg.LogFormat
-		case "demo":
-			cfg.Demo = flagCfg.Demo
-		case "debug-addr":
-			cfg.DebugAddr = flagCfg.DebugAddr
-		case "debug-allow-remote":
-			cfg.DebugAllowRemote = flagCfg.DebugAllowRemote
-		case "token-ttl":
-			cfg.TokenTTL = flagCfg.TokenTTL
-		case "dhcp-interface":
-			cfg.DHCP.Interface = flagCfg.DHCP.Interface
-		case "dhcp-mode":
-			cfg.DHCP.Mode = flagCfg.DHCP.Mode
-		}
-	})
 	return cfg, nil
 }
 
