@@ -10,7 +10,7 @@
 # machine finished, p50/p99 per stage, retries, failures, server CPU seconds,
 # peak RSS, and the ratios.
 #
-# Usage (root): [RUNS=2] [SIDES="netkick dnsmasq+nginx"] [PERF=1] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
+# Usage (root): [RUNS=2] [SIDES="netkick dnsmasq+nginx"] [PERF=1] [NK_CONF=...] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
 #
 # The machines share CLIENT_NS network namespaces, each a veth into a bridge
 # in the server namespace (a bridge takes at most 1,023 ports); each machine
@@ -30,7 +30,9 @@
 # only from the initial namespace: the script raises them for N machines
 # and puts them back on exit.
 # PERF=1 records the netkick server with perf (netkick-RUN/perf.data);
-# SIDES picks the sides to run.
+# SIDES picks the sides to run; NK_CONF adds lines to netkick's
+# configuration (an experiment off the defaults, e.g.
+# NK_CONF='tftp_max_transfers: 4096').
 # Needs: dnsmasq-base, nginx (nginx-light), iproute2, nftables, go, and the PXELINUX,
 # syslinux-common and ipxe boot files (random bytes of the same size otherwise).
 set -euo pipefail
@@ -165,6 +167,7 @@ dhcp:
       pools: ["198.18.254.1-198.18.254.250"]
       router: $SIP
       lease: 1h
+${NK_CONF:-}
 YAML
 
 # The static side: what netkick renders for machines 0 and 1, personalised.

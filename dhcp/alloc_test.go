@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"testing"
@@ -317,5 +318,45 @@ func TestStoredLeft(t *testing.T) {
 				t.Errorf("storedLeft = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClaimBackoff: while the shared store fails, batches within the
+// backoff fail at once without trying it, the backoff doubles up to its
+// bound, and a success resets it.
+func TestClaimBackoff(t *testing.T) {
+	tries := 0
+	fail := true
+	c := newCommitter(nil)
+	c.claim = func(context.Context, []inventory.LeaseClaim) ([]inventory.ClaimResult, error) {
+		tries++
+		if fail {
+			return nil, errors.New("connection refused")
+		}
+		return []inventory.ClaimResult{{Won: true}}, nil
+	}
+	c.storeErr = func(error) {}
+	one := []inventory.LeaseClaim{{Lease: inventory.Lease{IP: "192.0.2.100"}}}
+	ctx := context.Background()
+	if _, err := c.sendClaims(ctx, one); err == nil || tries != 1 {
+		t.Fatalf("first failure: err %v, tries %d", err, tries)
+	}
+	if _, err := c.sendClaims(ctx, one); err == nil || tries != 1 {
+		t.Errorf("within the backoff the store was tried again (tries %d) or err %v", tries, err)
+	}
+	if c.retry != minRetry {
+		t.Errorf("backoff %v, want %v", c.retry, minRetry)
+	}
+	for range 10 {
+		c.nextTry = time.Time{} // the backoff has passed
+		c.sendClaims(ctx, one)
+	}
+	if c.retry != maxRetry {
+		t.Errorf("backoff after 11 failures %v, want the bound %v", c.retry, maxRetry)
+	}
+	fail = false
+	c.nextTry = time.Time{}
+	if _, err := c.sendClaims(ctx, one); err != nil || c.retry != 0 || c.lastErr != nil {
+		t.Errorf("after a success: err %v, backoff %v, last error %v", err, c.retry, c.lastErr)
 	}
 }

@@ -45,6 +45,39 @@ type committer struct {
 	// storeErr is told the result of every batch of claims (nil: it committed).
 	storeErr func(error)
 	ch       chan commitReq
+	// While the shared store fails, batches within retry of the last failure
+	// fail at once with lastErr (the replies that can go without the store
+	// go at once); retry doubles up to maxRetry, and the first batch after
+	// it tries the store again.
+	lastErr error
+	retry   time.Duration
+	nextTry time.Time
+}
+
+// Reconnect backoff of the shared store.
+const (
+	minRetry = 100 * time.Millisecond
+	maxRetry = 5 * time.Second
+)
+
+// sendClaims sends a batch to the shared store unless the store failed
+// recently (see retry), and keeps the backoff.
+func (c *committer) sendClaims(ctx context.Context, claims []inventory.LeaseClaim) ([]inventory.ClaimResult, error) {
+	if c.lastErr != nil && time.Now().Before(c.nextTry) {
+		return nil, c.lastErr
+	}
+	// A store that does not answer fails the batch rather than hold every reply.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	res, err := c.claim(cctx, claims)
+	cancel()
+	if err == nil {
+		c.lastErr, c.retry = nil, 0
+	} else {
+		c.retry = min(max(2*c.retry, minRetry), maxRetry)
+		c.lastErr, c.nextTry = err, time.Now().Add(c.retry)
+	}
+	c.storeErr(err)
+	return res, err
 }
 
 func newCommitter(save func(context.Context, []inventory.Lease) error) *committer {
@@ -165,11 +198,7 @@ func (c *committer) runClaims(ctx context.Context, batch []commitReq, claims []i
 	var res []inventory.ClaimResult
 	var err error
 	if len(claims) > 0 {
-		// A store that does not answer fails the batch rather than hold every reply.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-		res, err = c.claim(cctx, claims)
-		cancel()
-		c.storeErr(err)
+		res, err = c.sendClaims(ctx, claims)
 	}
 	k := 0
 	for _, r := range batch {

@@ -108,6 +108,7 @@ func (s *Server) postHost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteHost(c, out.Hostname, out.ID())
 	return hostJSON(c, http.StatusCreated, out)
 }
 
@@ -268,6 +269,33 @@ func (s *Server) fetchEvent(c echo.Context, hostID, kind, subject, detail string
 	if s.gate.Admit(c.RealIP(), hostID, kind, subject, time.Now()) {
 		s.event(c.Request().Context(), hostID, kind, detail)
 	}
+}
+
+// eventQueue is a store that takes an event without waiting for its commit
+// (inventory.SQLite has it).
+type eventQueue interface {
+	QueueEvent(ctx context.Context, e inventory.Event, done func(error)) error
+}
+
+// queuedFetchEvent is fetchEvent for a fetch whose reply need not wait for
+// the event's commit (nothing depends on it being on disk first): the event
+// is queued before the reply, so the timeline keeps the order of what the
+// machine did, and committed with the next group.
+func (s *Server) queuedFetchEvent(c echo.Context, hostID, kind, subject, detail string) {
+	q, ok := s.opts.Store.(eventQueue)
+	if !ok {
+		s.fetchEvent(c, hostID, kind, subject, detail)
+		return
+	}
+	if !s.gate.Admit(c.RealIP(), hostID, kind, subject, time.Now()) {
+		return
+	}
+	warn := func(err error) {
+		if err != nil {
+			s.log.Warn("record event", "host", hostID, "kind", kind, "err", err)
+		}
+	}
+	warn(q.QueueEvent(c.Request().Context(), inventory.Event{HostID: hostID, Kind: kind, Detail: detail}, warn))
 }
 
 func (s *Server) event(ctx context.Context, hostID, kind, detail string) {

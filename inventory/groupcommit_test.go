@@ -141,3 +141,37 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// QueueEvent returns while the writer is still busy, and the event is
+// committed once it is free, its outcome passed to done.
+func TestQueueEvent(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	s.wsem <- struct{}{} // the writer cannot commit yet
+	outcome := make(chan error, 1)
+	returned := make(chan error, 1)
+	go func() {
+		returned <- s.QueueEvent(ctx, Event{HostID: "52:54:00:00:02:01", Kind: KindIPXE, Detail: "served boot.ipxe"}, func(err error) { outcome <- err })
+	}()
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatalf("QueueEvent = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("QueueEvent waited for the commit")
+	}
+	select {
+	case err := <-outcome:
+		t.Fatalf("outcome %v before the writer could commit", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	<-s.wsem
+	if err := <-outcome; err != nil {
+		t.Fatalf("queued event: %v", err)
+	}
+	evs, err := s.Events(ctx, "52:54:00:00:02:01", 0)
+	if err != nil || len(evs) != 1 || evs[0].Kind != KindIPXE {
+		t.Fatalf("events after the commit: %v %v", evs, err)
+	}
+}

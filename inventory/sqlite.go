@@ -105,6 +105,10 @@ type SQLite struct {
 	path     string
 	eventCap int
 	genStmt  *sql.Stmt
+	// insertEvent and trimEvents (fetch class, other class) are prepared once.
+	insertEvent *sql.Stmt
+	trimEvents  [2]*sql.Stmt
+	stmts       stmtCache // the host writes' statements, prepared on first use
 	// eventsStmt is eventsSQL, prepared.
 	eventsStmt *sql.Stmt
 	gen        genMemo
@@ -166,6 +170,19 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
 	}
+	// The event statements, prepared once: parsing them anew for every event
+	// and every trim was most of a boot storm's timeline writing.
+	if s.insertEvent, err = db.Prepare(`INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	for i, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
+		if s.trimEvents[i], err = db.Prepare(`DELETE FROM events WHERE host_id = ? AND ` + class + ` AND id <= (
+			SELECT id FROM events WHERE host_id = ? AND ` + class + ` ORDER BY id DESC LIMIT 1 OFFSET ?)`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("inventory database %s: %w", path, err)
+		}
+	}
 	// Prepared once: parsing this query cost more than running it (a hosts
 	// page reads the newest event of each of its rows).
 	if s.eventsStmt, err = db.Prepare(eventsSQL); err != nil {
@@ -193,6 +210,65 @@ func (t *writeTx) Commit() error {
 func (t *writeTx) Rollback() error {
 	defer t.once.Do(t.release)
 	return t.Tx.Rollback()
+}
+
+// stmtCache holds statements prepared once on the database, by query text
+// (the fixed queries of the write paths only).
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(db *sql.DB, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := db.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+// execQuerier is a transaction, plain or with prepared statements.
+type execQuerier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// preparedTx runs a transaction's statements from statements prepared once:
+// SQLite parses a statement every time it is prepared, and a boot storm's
+// kickstart fetches and reports are a dozen statements each.
+type preparedTx struct {
+	tx    *sql.Tx
+	cache *stmtCache
+	db    *sql.DB
+}
+
+func (s *SQLite) prepared(tx *sql.Tx) preparedTx {
+	return preparedTx{tx: tx, cache: &s.stmts, db: s.db}
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := p.cache.get(p.db, q)
+	if err != nil {
+		return nil, err
+	}
+	return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := p.cache.get(p.db, q)
+	if err != nil {
+		return p.tx.QueryRowContext(ctx, q, args...) // fails the same way, and says so
+	}
+	return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 // beginWrite waits for the process's write turn, then begins a transaction
@@ -431,7 +507,7 @@ func (s *SQLite) PutHost(ctx context.Context, h *Host) error {
 	return tx.Commit()
 }
 
-func putHostTx(ctx context.Context, tx *sql.Tx, h *Host) error {
+func putHostTx(ctx context.Context, tx execQuerier, h *Host) error {
 	id := h.ID()
 	for _, m := range h.MACs {
 		var other string
@@ -492,7 +568,8 @@ func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host
 }
 
 // updateHostTx is UpdateHostLogged's work inside a transaction.
-func (s *SQLite) updateHostTx(ctx context.Context, tx *sql.Tx, key string, fn func(*Host) (*Event, error)) (*Host, error) {
+func (s *SQLite) updateHostTx(ctx context.Context, sqlTx *sql.Tx, key string, fn func(*Host) (*Event, error)) (*Host, error) {
+	tx := s.prepared(sqlTx)
 	id, err := resolve(ctx, tx, key)
 	if err != nil {
 		return nil, err
@@ -520,7 +597,7 @@ func (s *SQLite) updateHostTx(ctx context.Context, tx *sql.Tx, key string, fn fu
 	}
 	if ev != nil {
 		ev.HostID = id
-		if err := s.insertEventsTx(ctx, tx, []Event{*ev}); err != nil {
+		if err := s.insertEventsTx(ctx, sqlTx, []Event{*ev}); err != nil {
 			return nil, err
 		}
 	}
@@ -534,7 +611,7 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 		return err
 	}
 	return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
-		if err := putHostTx(ctx, tx, h); err != nil {
+		if err := putHostTx(ctx, s.prepared(tx), h); err != nil {
 			return err
 		}
 		ev.HostID = h.ID()
@@ -648,14 +725,47 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
+// QueueEvent queues an event for the next group commit and returns without
+// waiting for it, for an event nothing depends on being on disk before the
+// caller answers (a machine's fetch of its boot script): it commits in
+// arrival order with the writes around it, milliseconds later. done, when
+// not nil, is called with the outcome on the store's writer and must not
+// block.
+func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if done == nil {
+		done = func(error) {}
+	}
+	select {
+	case s.writes <- writeReq{ev: &e, ctx: context.WithoutCancel(ctx), after: done}:
+		return nil
+	case <-s.closed:
+		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, errClosed)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // writeReq is one caller's write, queued for the group writer: an event to
 // append (ev), or apply, run inside the group's transaction under a
-// savepoint of its own.
+// savepoint of its own. The outcome goes to done, or to after for a write
+// nobody waits for.
 type writeReq struct {
 	ev    *Event
 	apply func(ctx context.Context, tx *sql.Tx) error
 	ctx   context.Context
 	done  chan error
+	after func(error)
+}
+
+func (r writeReq) reply(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
 }
 
 // maxGroup bounds the writes one group commit takes.
@@ -704,7 +814,7 @@ func (s *SQLite) groupWriter() {
 			for {
 				select {
 				case r := <-s.writes:
-					r.done <- errClosed
+					r.reply(errClosed)
 				default:
 					return
 				}
@@ -726,7 +836,7 @@ func (s *SQLite) groupWriter() {
 			if errs[i] == nil {
 				errs[i] = err
 			}
-			r.done <- errs[i]
+			r.reply(errs[i])
 		}
 	}
 }
@@ -750,8 +860,7 @@ func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 		}
 		if r.ev != nil {
 			e := r.ev
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-				e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+			if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 				errs[i] = err
 			}
 			trim[e.HostID] = true
@@ -805,8 +914,7 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 		if e.Time.IsZero() {
 			e.Time = time.Now()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-			e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+		if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 			return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
 		}
 		hosts[e.HostID] = true
@@ -822,9 +930,8 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 // trimEventsTx trims a host's timeline to the cap, each class (fetches;
 // everything else) on its own.
 func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
-	for _, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND `+class+` AND id <= (
-			SELECT id FROM events WHERE host_id = ? AND `+class+` ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
+	for _, st := range s.trimEvents {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, h, h, s.eventCap); err != nil {
 			return fmt.Errorf("trim events of %s: %w", h, err)
 		}
 	}

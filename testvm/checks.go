@@ -347,8 +347,8 @@ func (r *rig) plan(ctx context.Context, s Scenario, rep *Report) (map[string]Pla
 	if s.ExpectFail != "" {
 		if err == nil {
 			p.add("netkick %s plans a layout, but the scenario expects it not to fit", strings.Join(args, " "))
-		} else if s.ExpectError != "" && !strings.Contains(out, s.ExpectError) {
-			p.add("netkick %s: %q lacks %q", strings.Join(args, " "), strings.TrimSpace(out), s.ExpectError)
+		} else if s.ExpectError != "" && !strings.Contains(err.Error(), s.ExpectError) {
+			p.add("%v: lacks %q", err, s.ExpectError)
 		}
 		return nil, p
 	}

@@ -46,14 +46,17 @@ func newClient(bin, data string, n *Net) *client {
 // baseURL is the server's address inside the namespace.
 func (c *client) baseURL() string { return "http://" + ServerIP + ":8080" }
 
-// offline runs `netkick ARGS… --data DIR` on the data directory (no server).
-func (c *client) offline(ctx context.Context, args ...string) (string, error) {
-	args = append(args, "--data", c.data)
-	out, err := exec.CommandContext(ctx, c.bin, args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("netkick %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+// cli runs `netkick ARGS…` on this machine (outside the namespace: the
+// commands that work on the data directory before the server runs). It
+// returns stdout; the error carries stdout and stderr.
+func (c *client) cli(ctx context.Context, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("netkick %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(append(stdout.Bytes(), stderr.Bytes()...)))
 	}
-	return string(out), nil
+	return stdout.String(), nil
 }
 
 // remote runs `netkick ARGS… -o json` against the server, inside the
@@ -125,42 +128,32 @@ func (c *client) healthy() bool {
 
 // Import loads an inventory file into the data directory.
 func (c *client) Import(ctx context.Context, file string) error {
-	_, err := c.offline(ctx, "import", file)
+	_, err := c.cli(ctx, "import", file, "--data", c.data)
 	return err
 }
 
 // Bootfiles fills the boot root with the machine's loaders.
 func (c *client) Bootfiles(ctx context.Context) error {
-	root := filepath.Join(c.data, "boot")
-	if out, err := exec.CommandContext(ctx, c.bin, "bootfiles", "--boot-root", root).CombinedOutput(); err != nil {
-		return fmt.Errorf("netkick bootfiles --boot-root %s: %w: %s", root, err, bytes.TrimSpace(out))
-	}
-	return nil
+	_, err := c.cli(ctx, "bootfiles", "--boot-root", filepath.Join(c.data, "boot"))
+	return err
 }
 
 // ProfileFetch copies a profile's kernel and initrd from an install tree and
 // returns the command's report (one "sha256 ok" line per checked file).
 func (c *client) ProfileFetch(ctx context.Context, profile, tree string) (string, error) {
-	return c.offline(ctx, "profile", "fetch", profile, "--from", tree)
+	return c.cli(ctx, "profile", "fetch", profile, "--from", tree, "--data", c.data)
 }
 
 // Export is the inventory as `netkick export` writes it (YAML).
 func (c *client) Export(ctx context.Context) ([]byte, error) {
-	out, err := exec.CommandContext(ctx, c.bin, "export", "--data", c.data).Output()
-	if err != nil {
-		return nil, fmt.Errorf("netkick export --data %s: %w", c.data, err)
-	}
-	return out, nil
+	out, err := c.cli(ctx, "export", "--data", c.data)
+	return []byte(out), err
 }
 
 // LayoutPlan runs `netkick layout plan` with args (PlanArgs) and returns its
-// output, which is also in the error when the planner refuses.
+// plan; when the planner refuses, the error holds its message.
 func (c *client) LayoutPlan(ctx context.Context, args []string) (string, error) {
-	out, err := exec.CommandContext(ctx, c.bin, args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("netkick %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return string(out), nil
+	return c.cli(ctx, args...)
 }
 
 // Build puts a host in build mode and returns its kickstart URL (with the

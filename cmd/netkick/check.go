@@ -63,6 +63,7 @@ func checkCmd(a *app) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&configPath, "config", os.Getenv("NETKICK_CONFIG"), "the YAML config file netkick serve runs with (env NETKICK_CONFIG)")
 	registerServeFlags(f) // every key serve takes, read the same way
+	completeConfigFlags(c)
 	f.BoolVar(&asJSON, "json", false, "print {\"ok\": …, \"problems\": [{check, subject, problem, fix}…]}")
 	return c
 }

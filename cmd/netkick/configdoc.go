@@ -37,6 +37,8 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"repo_root":                        {Desc: "directory of yum repositories published at `/repo/NAME/`", Default: "`<data>/repo`"},
 		"log_level":                        {Desc: "how much is logged; a reload (SIGHUP) applies a changed value unless `--log-level` was given", Choices: []string{"debug", "info", "warn", "error"}},
 		"log_format":                       {Desc: "log line format on stderr: `text` (slog key=value) or `json` (one JSON object a line). The start-up notices for a person (lines beginning `netkick:`, such as the URLs served and a new admin token) stay plain text", Choices: []string{logText, logJSON}},
+		"debug_addr":                       {Desc: "address serving Go's pprof profiles at `/debug/pprof/` (loopback only unless `debug_allow_remote`); empty: off", Default: "off"},
+		"debug_allow_remote":               {Desc: "let `debug_addr` be an address other than loopback: pprof shows memory and the command line, and profiling slows the server"},
 		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode"},
 		"token_ttl":                        {Desc: "how long a build token stays valid"},
 		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Default: "`<data>/boot`"},
@@ -78,41 +80,28 @@ func serveConfigDocs() map[string]configKeyDoc {
 // configKey is one row of the configuration reference.
 type configKey struct {
 	Path, Type, Default string
+	// Key is the config key the row is, or the list of objects it is part
+	// of (dhcp.subnets[].cidr: dhcp.subnets).
+	Key config.Key
 }
 
-// configKeys walks t's yaml tags (serveConfig and the structs it nests)
-// into rows, taking defaults from def where the doc table names none.
-func configKeys(t reflect.Type, def reflect.Value, prefix string) []configKey {
+// configRows are the reference's rows: every key, and after a list of
+// objects the keys of its objects, with the defaults of def.
+func configRows(def serveConfig) []configKey {
 	var out []configKey
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
+	for _, k := range serveKeys() {
+		row := configKey{Path: k.Path, Type: docTypeName(k), Key: k}
+		if v := reflect.ValueOf(k.Value(&def)); !v.IsZero() {
+			row.Default = "`" + valueText(v.Interface()) + "`"
+		} else if v.Kind() == reflect.Bool {
+			row.Default = "`false`"
 		}
-		path := prefix + name
-		var dv reflect.Value
-		if def.IsValid() {
-			dv = def.Field(i)
+		out = append(out, row)
+		if k.Type.Kind() == reflect.Slice && k.Type.Elem().Kind() == reflect.Struct {
+			for _, ek := range config.Keys(k.Type.Elem(), "") {
+				out = append(out, configKey{Path: k.Path + "[]." + ek.Path, Type: docTypeName(ek), Key: k})
+			}
 		}
-		ft := f.Type
-		switch {
-		case ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)):
-			out = append(out, configKeys(ft, dv, path+".")...)
-			continue
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			out = append(out, configKey{Path: path, Type: "list of objects"})
-			out = append(out, configKeys(ft.Elem(), reflect.Value{}, path+"[].")...)
-			continue
-		}
-		k := configKey{Path: path, Type: yamlTypeName(ft)}
-		switch {
-		case dv.IsValid() && !dv.IsZero():
-			k.Default = "`" + valueText(dv.Interface()) + "`"
-		case ft.Kind() == reflect.Bool:
-			k.Default = "`false`"
-		}
-		out = append(out, k)
 	}
 	return out
 }
@@ -132,34 +121,18 @@ func valueText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// yamlTypeName names a field's type as the YAML file spells its values.
-func yamlTypeName(t reflect.Type) string {
-	if t == reflect.TypeOf(time.Duration(0)) {
-		return "duration (`90s`, `24h`)"
+// docTypeName is a key's type as the reference shows it.
+func docTypeName(k config.Key) string {
+	if n := k.TypeName(); n != "duration" {
+		return n
 	}
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "bool"
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint16, reflect.Uint32:
-		return "integer"
-	case reflect.Float64, reflect.Float32:
-		return "number"
-	case reflect.Slice:
-		return "list of " + yamlTypeName(t.Elem()) + "s"
-	}
-	return t.String()
+	return "duration (`90s`, `24h`)"
 }
 
 // configReference renders docs/config.md; it fails on a key without a
 // description or a description without a key.
 func configReference() (string, error) {
-	keys := configKeys(reflect.TypeOf(serveConfig{}), reflect.ValueOf(defaultServeConfig()), "")
-	byPath := map[string]config.Key{}
-	for _, k := range serveKeys() {
-		byPath[k.Path] = k
-	}
+	keys := configRows(defaultServeConfig())
 	docs := serveConfigDocs()
 	seen := map[string]bool{}
 	var b strings.Builder
@@ -222,11 +195,9 @@ flag is in [cli.md](cli.md).
 		if def == "" {
 			def = "none"
 		}
-		var flag, env string
-		if ck, ok := byPath[k.Path]; ok {
-			flag, env = "`--"+ck.Flag+"`", "`"+ck.Env+"`"
-		} else if list, _, ok := strings.Cut(k.Path, "[]"); ok {
-			flag, env = "in `--"+byPath[list].Flag+"`", "in `"+byPath[list].Env+"`"
+		flag, env := "`--"+k.Key.Flag+"`", "`"+k.Key.Env+"`"
+		if k.Key.Path != k.Path {
+			flag, env = "in "+flag, "in "+env
 		}
 		desc := d.Desc
 		if len(d.Choices) > 0 {

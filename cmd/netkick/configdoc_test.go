@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -239,5 +240,24 @@ func TestLogHandler(t *testing.T) {
 			log.Warn("HTTP listening", "addr", "127.0.0.1:8080")
 			tc.check(t, buf.String())
 		})
+	}
+}
+
+// TestConfigFlagCompletion: a shell completing a key's flag is offered the
+// values the key accepts, on serve and on check.
+func TestConfigFlagCompletion(t *testing.T) {
+	for _, tc := range []struct{ cmd, flag, want string }{
+		{"serve", "--dhcp-mode", "full\nproxy\noff\n"},
+		{"serve", "--log-format", "text\njson\n"},
+		{"check", "--token-binding", "strict\naddress\noff\n"},
+	} {
+		var out bytes.Buffer
+		a := &app{stdout: &out, stderr: io.Discard}
+		if code := a.main(context.Background(), []string{"__complete", tc.cmd, tc.flag, ""}); code != 0 {
+			t.Fatalf("%s %s: exit %d", tc.cmd, tc.flag, code)
+		}
+		if !strings.HasPrefix(out.String(), tc.want) {
+			t.Errorf("%s %s completes to %q, want %q first", tc.cmd, tc.flag, out.String(), tc.want)
+		}
 	}
 }

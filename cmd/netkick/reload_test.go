@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,9 +39,10 @@ func TestChangedKeys(t *testing.T) {
 	}
 }
 
-// TestServeReload: SIGHUP (systemctl reload) parses the templates again and
-// re-reads the config file, with RELOADING=1 and READY=1 around it; a broken
-// template leaves the running ones in place, and the server never stops.
+// TestServeReload: SIGHUP (systemctl reload) parses the templates again,
+// re-reads the config file and the HTTPS certificate, with RELOADING=1 and
+// READY=1 around it; a broken template leaves the running ones in place,
+// and the server never stops.
 func TestServeReload(t *testing.T) {
 	bin := buildNetkick(t)
 	dir := t.TempDir()
@@ -59,9 +61,24 @@ func TestServeReload(t *testing.T) {
 	writeTemplate("# reload test: first\n")
 	writeConfig("log_level: info\ntoken_ttl: 1h\n")
 	sock, next := notifySocket(t, dir)
+	first, second := newTestPKI(t), newTestPKI(t)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	useCert := func(p testPKI) {
+		for from, to := range map[string]string{p.cert: certFile, p.key: keyFile} {
+			b, err := os.ReadFile(from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(to, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	useCert(first)
 
 	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "netkick.yaml"), "--data", filepath.Join(dir, "data"),
-		"--templates", tdir, "--http", "127.0.0.1:0", "--tftp", "off", "--demo")
+		"--templates", tdir, "--http", "127.0.0.1:0", "--tftp", "off", "--demo",
+		"--tls-cert", certFile, "--tls-key", keyFile, "--https", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -113,14 +130,34 @@ func TestServeReload(t *testing.T) {
 	if code, body := get(t, ks); code != 200 || !strings.Contains(body, "reload test: first") {
 		t.Fatalf("kickstart before the reload: %d %q", code, body)
 	}
+	hm := regexp.MustCompile(`over HTTPS on (\S+)`).FindStringSubmatch(log.String())
+	if hm == nil {
+		t.Fatalf("no HTTPS address in the log:\n%s", log.String())
+	}
+	servedBy := func(p testPKI) bool { // the HTTPS listener's certificate is p's
+		t.Helper()
+		conn, err := tls.Dial("tcp", hm[1], &tls.Config{RootCAs: p.pool})
+		if err != nil {
+			return false
+		}
+		conn.Close()
+		return true
+	}
+	if !servedBy(first) || servedBy(second) {
+		t.Fatal("before the reload HTTPS does not serve the first certificate")
+	}
 
 	writeTemplate("# reload test: second\n")
 	writeConfig("log_level: debug\ntoken_ttl: 2h\n")
+	useCert(second)
 	hup("reloaded")
+	if !servedBy(second) {
+		t.Errorf("after the reload HTTPS does not serve the renewed certificate:\n%s", log.String())
+	}
 	if code, body := get(t, ks); code != 200 || !strings.Contains(body, "reload test: second") {
 		t.Fatalf("kickstart after the reload: %d %q", code, body)
 	}
-	for _, want := range []string{"reload: templates parsed again", "reload: log level changed", "keys=token_ttl"} {
+	for _, want := range []string{"reload: templates parsed again", "reload: TLS certificate read again", "reload: log level changed", "keys=token_ttl"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
