@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -162,6 +163,9 @@ type Options struct {
 	// Warn receives failures that do not fail the operation (an event that
 	// could not be recorded); nil: dropped.
 	Warn func(msg string, args ...any)
+	// Audit, when set, gets one line per change made: who, the operation,
+	// the host or entry (see audit); nil: none.
+	Audit *slog.Logger
 }
 
 // Service performs the operations. It is safe for concurrent use.

@@ -127,6 +127,8 @@ type File struct {
 	// HostID is the inventory ID of the known host the file was generated
 	// for ("" for disk files and unknown machines): the key of its timeline.
 	HostID string
+	// Hostname is that host's name ("" when HostID is).
+	Hostname string
 	// Withheld, when not nil, says why the build token was left out of this
 	// generated config: the requester is not bound to the host.
 	Withheld error
@@ -180,7 +182,7 @@ func (t *Tree) generate(ctx context.Context, clean string, kind boot.Generated, 
 	f := generated(clean, kind, mac, "")
 	f.Withheld = withheld
 	if in.Host != nil {
-		f.HostID = in.Host.ID()
+		f.HostID, f.Hostname = in.Host.ID(), in.Host.Hostname
 	}
 	text, err := decide(in)
 	if err != nil {

@@ -36,6 +36,8 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"repo_root":                        {Desc: "directory of yum repositories published at `/repo/NAME/`", Default: "`<data>/repo`"},
 		"log_level":                        {Desc: "how much is logged; a reload (SIGHUP) applies a changed value unless `--log-level` was given", Choices: []string{"debug", "info", "warn", "error"}},
 		"log_format":                       {Desc: "log line format on stderr: `text` (slog key=value) or `json` (one JSON object a line). The start-up notices for a person (lines beginning `netkick:`, such as the URLs served and a new admin token) stay plain text", Choices: []string{logText, logJSON}},
+		"debug_addr":                       {Desc: "address serving Go's pprof profiles at `/debug/pprof/` (loopback only unless `debug_allow_remote`); empty: off", Default: "off"},
+		"debug_allow_remote":               {Desc: "let `debug_addr` be an address other than loopback: pprof shows memory and the command line, and profiling slows the server"},
 		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode"},
 		"token_ttl":                        {Desc: "how long a build token stays valid"},
 		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Default: "`<data>/boot`"},

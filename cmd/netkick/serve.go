@@ -34,6 +34,7 @@ import (
 	"github.com/netkick/netkick/provision/check"
 	"github.com/netkick/netkick/tftp"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -69,6 +70,10 @@ type serveConfig struct {
 	// (the host's address, and its MAC in the neighbour table on attached
 	// segments; the default), address (the address only) or off.
 	TokenBinding string `yaml:"token_binding"`
+	// DebugAddr serves net/http/pprof (empty: off); loopback only unless
+	// DebugAllowRemote.
+	DebugAddr        string `yaml:"debug_addr"`
+	DebugAllowRemote bool   `yaml:"debug_allow_remote"`
 	// TLSCert and TLSKey (PEM files), when both are set, serve the admin
 	// API and the web page over HTTPS on HTTPS; the plain HTTP listener
 	// keeps what installers fetch.
@@ -219,6 +224,15 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 	default:
 		return usageError{fmt.Sprintf("--token-binding %q: want strict, address or off", cfg.TokenBinding)}
 	}
+	if cfg.DebugAddr != "" {
+		bound, stop, err := startDebug(cfg.DebugAddr, cfg.DebugAllowRemote, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("debug (pprof) listening", "addr", bound)
+		fmt.Fprintf(a.stderr, "netkick: serving pprof on http://%s/debug/pprof/\n", bound)
+	}
 	warnOpenDataDir(log, cfg.Data)
 	st, err := where.open(ctx)
 	if err != nil {
@@ -275,9 +289,9 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		return err
 	}
 	defer tree.Close()
-	var extra []httpd.MetricsWriter
+	reg := newMetricsRegistry(build())
 	tftpExplicit := fs.Changed("tftp")
-	ts, tconn, err := startTFTP(cfg, tree, st, log)
+	ts, tconn, err := startTFTP(cfg, tree, st, log, reg)
 	switch {
 	case err != nil && (tftpExplicit || cfg.TFTP != defaultServeConfig().TFTP):
 		return err
@@ -287,14 +301,13 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 	case ts != nil:
 		defer tconn.Close()
 		defer ts.Shutdown() // runs first: stops taking requests, waits for transfers
-		extra = append(extra, ts.Metrics())
 	}
 	var dsrv *dhcp.Server
 	if cfg.DHCP.Mode == dhcp.ModeOff && cfg.DHCP.Interface != "" {
 		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
 	}
 	if cfg.DHCP.Mode != dhcp.ModeOff {
-		dopts := dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log}
+		dopts := dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log, Registerer: reg}
 		if pg, ok := st.(*inventory.Postgres); ok {
 			// Other servers' writes reach this DHCP snapshot by notification.
 			dopts.Changed = pg.Watch(ctx, log)
@@ -308,10 +321,9 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		if err := dsrv.Listen(); err != nil {
 			return err
 		}
-		extra = append(extra, dsrv.Metrics)
 	}
 	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
+		Boot: tree, Registry: reg, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
 	if binder != nil {
 		hopts.Binder = provision.AddrBinder(binder.Check)
 	}
@@ -614,7 +626,7 @@ func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bo
 
 // startTFTP builds the TFTP server and opens its socket; nil when TFTP is
 // off. Requests wait in the socket until Serve runs.
-func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog.Logger) (*tftp.Server, *net.UDPConn, error) {
+func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog.Logger, reg prometheus.Registerer) (*tftp.Server, *net.UDPConn, error) {
 	if cfg.TFTP == "" || cfg.TFTP == "off" {
 		return nil, nil, nil
 	}
@@ -631,6 +643,11 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	conn, err := tftp.Listen(cfg.TFTP)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Registered once it listens: a TFTP server that could not start has no metrics.
+	if err := reg.Register(ts.Metrics()); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("tftp metrics: %w", err)
 	}
 	return ts, conn, nil
 }
