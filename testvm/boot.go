@@ -31,6 +31,8 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		res.Problems = r.runReinstall(ctx, s, vm, dir, start, tl, &res)
 	case s.ExpectHint != "":
 		res.Problems = r.runRefusal(ctx, s, vm, start, tl, &res)
+	case s.Discover:
+		res.Problems = r.runDiscover(ctx, s, vm, dir, start, tl, &res)
 	default:
 		res.Problems = r.runInstall(ctx, s, vm, dir, start, tl, &res)
 	}

@@ -43,6 +43,10 @@ type VM struct {
 	SecureBoot bool
 	// Files made by Prepare: the OVMF variable store and the SeaBIOS serial-console switch.
 	VarsFile, SerconFile string
+	// SMBIOSSerial, when set, is the SMBIOS system serial (type 1);
+	// DiskSerials are the disks' serial numbers (QEMU's defaults otherwise).
+	SMBIOSSerial string
+	DiskSerials  []string
 }
 
 // ParseSize reads a disk or RAM size such as 200G, 1T, 512M (binary units).
@@ -125,13 +129,20 @@ func QEMUArgs(vm VM) []string {
 	a = append(a,
 		"-netdev", "tap,id=net0,ifname="+vm.Tap+",script=no,downscript=no",
 		"-device", nic)
+	if vm.SMBIOSSerial != "" {
+		a = append(a, "-smbios", "type=1,serial="+vm.SMBIOSSerial)
+	}
 	for i, d := range vm.Disks {
 		a = append(a, "-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=disk%d,cache=unsafe", d, i))
+		ser := ""
+		if i < len(vm.DiskSerials) {
+			ser = ",serial=" + vm.DiskSerials[i]
+		}
 		if vm.UEFI {
-			a = append(a, "-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,bootindex=%d", i, i, i+2))
+			a = append(a, "-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,bootindex=%d%s", i, i, i+2, ser))
 			continue
 		}
-		a = append(a, "-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,unit=%d,bootindex=%d", i, i/2, i%2, i+2))
+		a = append(a, "-device", fmt.Sprintf("ide-hd,drive=disk%d,bus=ide.%d,unit=%d,bootindex=%d%s", i, i/2, i%2, i+2, ser))
 	}
 	return a
 }

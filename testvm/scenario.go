@@ -54,6 +54,9 @@ type Scenario struct {
 	// mini installer for a disk marker (testvm.marker): each install leaves
 	// one named after its build token on a fresh filesystem.
 	Reinstall bool
+	// Discover boots a machine netkick does not know: it is discovered,
+	// reports its facts, is adopted and built, then installs (discover.go).
+	Discover bool
 }
 
 // RigCluster is the LVS cluster of the rig's inventory.
@@ -92,6 +95,7 @@ func Scenarios() []Scenario {
 			TFTPFiles: []string{"ipxe.efi"}},
 		{Name: "reinstall", Summary: "a BMC (ipmi_sim) starts the machine: install, local boot, `netkick host reinstall` power-cycles it into a second install, whose disk marker replaces the first's", Hostname: "tv-reinstall", Layout: "simple", MAC: "52:54:00:4e:54:0d", IP: "192.0.2.63", Disks: []string{"200G"}, Reinstall: true,
 			Params: map[string]string{"kernel_args": "testvm.marker"}},
+		{Name: "discover", Summary: "an unknown machine (two disks, 8 GiB) is discovered, its facts match the VM, `host adopt` + `host build`, home-opt planned on its real disks", Hostname: "tv-disc", Layout: "home-opt", MAC: "52:54:00:4e:54:0e", Disks: []string{"200G", "100G"}, RAM: "8G", Discover: true},
 		{Name: "no-fit", Summary: "a 4 GB disk the layout does not fit: the install stops in %pre", Hostname: "tv-nofit", Layout: "home-opt", ExpectError: "does not fit", MAC: "52:54:00:4e:54:08", IP: "192.0.2.58", Disks: []string{"4G"}, ExpectFail: StagePre},
 	}
 }

@@ -113,6 +113,9 @@ func (r *rig) startServer(ctx context.Context, scenarios []Scenario) (func(), er
 func (r *rig) buildHosts(ctx context.Context) error {
 	r.ksURL = map[string]string{}
 	for _, s := range Scenarios() {
+		if s.Discover {
+			continue // adopted, then built, in its own course
+		}
 		mac, err := inventory.NormalizeMAC(s.MAC)
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", s.Name, err)

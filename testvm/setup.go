@@ -34,6 +34,9 @@ func inventoryFor(scenarios []Scenario) map[string]any {
 	clusters := map[string]map[string]any{}
 	var order []string
 	for _, s := range scenarios {
+		if s.Discover {
+			continue // unknown until discovered and adopted
+		}
 		h := map[string]any{"macs": []string{s.MAC}, "hostname": s.Hostname,
 			"profile": "testvm", "state": string(inventory.StateBuild), "timezone": "Europe/Paris"}
 		if s.IP != "" {
@@ -109,14 +112,16 @@ func serveConfigYAML(bridge string, proxy bool) string {
 	return `dhcp:
   interface: ` + bridge + `
   mode: full
-  unknown: ignore
+  unknown: discover
+  discover:
+    subnets: [192.0.2.0/24]
   subnets:
     - cidr: 192.0.2.0/24
       pools: ["192.0.2.100-192.0.2.200"]
       router: ` + ServerIP + `
       dns: [` + ServerIP + `]
       lease: 1h
-`
+` + discoveryConfigYAML()
 }
 
 // BootLoaders maps boot-root names to the Debian files the PXE chain needs

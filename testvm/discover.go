@@ -1,0 +1,232 @@
+package testvm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/netkick/netkick/discovery"
+	"github.com/netkick/netkick/inventory"
+)
+
+// DiscoverSerial is the SMBIOS system serial the discover scenario's machine
+// gets (-smbios type=1,serial=…); its facts must report it.
+const DiscoverSerial = "NK-TESTVM-DISC-0001"
+
+// Where the rig puts the discovery environment under the boot root (the
+// serve config's discovery.kernel and discovery.initrd).
+const (
+	discoveryKernel = "discovery/vmlinuz"
+	discoveryInitrd = "discovery/initrd.img"
+)
+
+// discoveryConfigYAML is the rig server's discovery settings: every unknown
+// machine on the rig's bridge is discovered and boots the environment.
+func discoveryConfigYAML() string {
+	return `discovery:
+  kernel: ` + discoveryKernel + `
+  initrd: ` + discoveryInitrd + `
+  kernel_args: console=ttyS0
+  after: wait
+`
+}
+
+// placeDiscovery builds netkick's discovery initramfs (the rig's BusyBox
+// initramfs with the discovery package's /init, facts script and udhcpc
+// hook) and puts it and the rig's kernel under the boot root.
+func (r *rig) placeDiscovery(ctx context.Context) error {
+	dir := filepath.Join(r.opts.WorkDir, "discovery-env")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	extra := map[string]string{}
+	for name, dst := range discovery.Files {
+		p := filepath.Join(dir, filepath.Base(name))
+		if err := os.WriteFile(p, discovery.File(name), 0o755); err != nil {
+			return err
+		}
+		extra[dst] = p
+	}
+	mods := filepath.Join(dir, "modules")
+	if err := os.WriteFile(mods, []byte(strings.Join(DefaultModules, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	extra[discovery.ModulesFile] = mods
+	img, err := BuildInitramfs(ctx, r.opts.CacheDir, InitramfsSpec{Kernel: r.kernel, Extra: extra}, r.opts.Out)
+	if err != nil {
+		return fmt.Errorf("discovery initramfs: %w", err)
+	}
+	boot := filepath.Join(r.data, "boot")
+	if err := os.MkdirAll(filepath.Join(boot, "discovery"), 0o755); err != nil {
+		return err
+	}
+	for src, dst := range map[string]string{r.kernel.Vmlinuz: discoveryKernel, img: discoveryInitrd} {
+		if err := copyFile(src, filepath.Join(boot, dst)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runDiscovery is the first half of the discover scenario: the machine,
+// unknown to netkick, network-boots, is recorded as discovered, boots the
+// discovery environment and reports its facts, which must match the
+// virtual hardware; then `netkick host adopt` and `netkick host build` make
+// it a host in build mode, and `layout plan --host` must plan its layout
+// on the reported disks as the rig plans it on the images. The caller boots
+// it again to install (the rest of the scenario is the usual one).
+func (r *rig) runDiscovery(ctx context.Context, s Scenario, vm *VM, dir string, start time.Time, problem func(string, ...any)) bool {
+	mac := s.hostMAC()
+	if !r.pxe {
+		problem("scenario %s network-boots an unknown machine: it needs a netkick with a DHCP server", s.Name)
+		return false
+	}
+	if err := r.placeDiscovery(ctx); err != nil {
+		problem("%v", err)
+		return false
+	}
+	first := *vm
+	first.Serial = filepath.Join(dir, s.Name+".discovery.serial.log")
+	var d inventory.Discovered
+	var last time.Time
+	reported := func() bool {
+		if d.Facts != nil {
+			return true
+		}
+		if time.Since(last) < time.Second {
+			return false
+		}
+		last = time.Now()
+		return r.nk.api(ctx, "GET", "/api/v1/discovered/"+mac, nil, &d) == nil && d.Facts != nil
+	}
+	r.printf("[%s] discovery boot of unknown machine %s\n", s.Name, mac)
+	if err := r.bootVM(ctx, s, first, NewTimeline(start), reported, r.opts.Timeout); err != nil {
+		problem("discovery boot: %v", err)
+	}
+	if !reported() {
+		if err := r.nk.api(ctx, "GET", "/api/v1/discovered/"+mac, nil, &d); err != nil {
+			problem("the machine was not recorded as discovered: %v", err)
+		} else {
+			problem("discovered machine %s reported no facts (see %s)", mac, first.Serial)
+		}
+		return false
+	}
+	r.printf("[%s] %5.1fs discovered: arch %s, addresses %v, facts %d CPUs, %s, %d disks, DMI serial %q\n", s.Name, time.Since(start).Seconds(),
+		d.Arch, d.Addresses, d.Facts.CPU.Count, inventory.HumanBytes(d.Facts.MemoryBytes), len(d.Facts.Disks), d.Facts.DMI.Serial)
+	for _, p := range FactsProblems(d, mac, vm.RAMMiB, diskSizes(vm), vm.DiskSerials, vm.SMBIOSSerial) {
+		problem("facts: %s", p)
+	}
+	netkick := func(args ...string) (string, error) { return r.nk.remoteText(ctx, args...) }
+	if out, err := netkick("host", "adopt", mac, "--hostname", s.Hostname, "--profile", "testvm", "--layout", s.Layout); err != nil {
+		problem("netkick host adopt: %v: %s", err, out)
+		return false
+	} else {
+		r.printf("[%s] %5.1fs %s\n", s.Name, time.Since(start).Seconds(), out)
+	}
+	plan, err := netkick("layout", "plan", s.Layout, "--host", s.Hostname)
+	if err != nil {
+		problem("netkick layout plan %s --host %s: %v: %s", s.Layout, s.Hostname, err, plan)
+	} else {
+		args := []string{"layout", "plan", s.Layout, "--ram", fmt.Sprintf("%dM", d.Facts.MemoryBytes>>20)}
+		for _, sz := range diskSizes(vm) {
+			args = append(args, "--disk", fmt.Sprintf("%dM", sz>>20))
+		}
+		want, err := netkick(args...)
+		if err != nil || want != plan {
+			problem("layout plan --host %s differs from the plan on the VM's disks (%v):\n%s\nwant (%s):\n%s", s.Hostname, err, plan, strings.Join(args, " "), want)
+		}
+	}
+	if out, err := netkick("host", "build", mac); err != nil {
+		problem("netkick host build: %v: %s", err, out)
+		return false
+	}
+	tap, err := r.newTap(ctx)
+	if err != nil {
+		problem("tap: %v", err)
+		return false
+	}
+	vm.Tap = tap
+	return true
+}
+
+// remoteText runs `netkick ARGS…` against the server, inside the
+// namespace, with the admin token, and returns what it printed.
+func (c *client) remoteText(ctx context.Context, args ...string) (string, error) {
+	args = append(args, "--server", c.baseURL(), "--token-file", filepath.Join(c.data, "admin.token"))
+	out, err := c.net.Command(ctx, c.bin, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// diskSizes are the sizes of the VM's disk images.
+func diskSizes(vm *VM) []int64 {
+	var out []int64
+	for _, p := range vm.Disks {
+		fi, err := os.Stat(p)
+		if err != nil {
+			out = append(out, -1)
+			continue
+		}
+		out = append(out, fi.Size())
+	}
+	return out
+}
+
+// FactsProblems compares a discovered machine's facts with the hardware
+// QEMU was given: its MAC, RAM (MemTotal: what the kernel did not keep, so
+// a little less), each disk's size and serial, and the SMBIOS serial.
+func FactsProblems(d inventory.Discovered, mac string, ramMiB int, disks []int64, diskSerials []string, serial string) []string {
+	var out []string
+	f := d.Facts
+	if d.MAC != mac {
+		out = append(out, fmt.Sprintf("recorded MAC %s, the VM's is %s", d.MAC, mac))
+	}
+	found := false
+	for _, n := range f.NICs {
+		if n.MAC == mac {
+			found = true
+			if !n.Link {
+				out = append(out, fmt.Sprintf("NIC %s (%s) reported without link", n.Name, mac))
+			}
+		}
+	}
+	if !found {
+		out = append(out, fmt.Sprintf("no NIC with the VM's MAC %s among %+v", mac, f.NICs))
+	}
+	ram := int64(ramMiB) << 20
+	if f.MemoryBytes > ram || f.MemoryBytes < ram-ram/8 {
+		out = append(out, fmt.Sprintf("memory %d bytes, the VM has %d (MemTotal must lie within 1/8 below it)", f.MemoryBytes, ram))
+	}
+	if len(f.Disks) != len(disks) {
+		out = append(out, fmt.Sprintf("%d disks reported, the VM has %d: %+v", len(f.Disks), len(disks), f.Disks))
+	} else {
+		for i, want := range disks {
+			if f.Disks[i].SizeBytes != want {
+				out = append(out, fmt.Sprintf("disk %s: %d bytes, the VM's image %d is %d", f.Disks[i].Name, f.Disks[i].SizeBytes, i, want))
+			}
+			if i < len(diskSerials) && f.Disks[i].Serial != diskSerials[i] {
+				out = append(out, fmt.Sprintf("disk %s: serial %q, the VM's is %q", f.Disks[i].Name, f.Disks[i].Serial, diskSerials[i]))
+			}
+		}
+	}
+	if f.DMI.Serial != serial {
+		out = append(out, fmt.Sprintf("DMI serial %q, QEMU was given %q", f.DMI.Serial, serial))
+	}
+	if f.CPU.Count < 1 {
+		out = append(out, fmt.Sprintf("cpu count %d", f.CPU.Count))
+	}
+	return out
+}
+
+// runDiscover is the discover scenario: the discovery half (runDiscovery),
+// then the usual install of the adopted host and its checks.
+func (r *rig) runDiscover(ctx context.Context, s Scenario, vm VM, dir string, start time.Time, tl *Timeline, res *Result) []string {
+	var p problems
+	vm.SMBIOSSerial, vm.DiskSerials = DiscoverSerial, []string{"NKDISC0", "NKDISC1"}
+	if !r.runDiscovery(ctx, s, &vm, dir, start, p.add) {
+		return p
+	}
+	return append(p, r.runInstall(ctx, s, vm, dir, start, tl, res)...)
+}
