@@ -45,13 +45,9 @@ func (s *Service) RemoveDiscovered(ctx context.Context, a Actor, mac string) err
 	if err != nil {
 		return err
 	}
-	if err := ds.DeleteDiscovered(ctx, mac); err != nil {
-		return err
-	}
-	if s.o.Warn != nil {
-		s.o.Warn("discovered machine removed", "mac", mac, "by", a.String())
-	}
-	return nil
+	err = ds.DeleteDiscovered(ctx, mac)
+	s.audit(a, "discovered rm", on("discovered "+inventory.CleanText(mac, 64)), err)
+	return err
 }
 
 // DiscoveryBoot is the discovery boot of a discovered machine (nil when
@@ -185,6 +181,7 @@ func (s *Service) Adopt(ctx context.Context, a Actor, mac string, o AdoptOptions
 		return nil, fmt.Errorf("host %s added, but its discovered entry stays: %w (remove it with `netkick discovered rm %s`)", out.Hostname, err, d.MAC)
 	}
 	s.event(ctx, out.ID(), "adopted", "adopted from the discovered machines by "+a.String()+factsSummary(out.Facts))
+	s.audit(a, "host adopt", onHost(out, mac), nil)
 	return out, nil
 }
 
