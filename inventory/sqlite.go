@@ -105,6 +105,9 @@ type SQLite struct {
 	path     string
 	eventCap int
 	genStmt  *sql.Stmt
+	// insertEvent and trimEvents (fetch class, other class) are prepared once.
+	insertEvent *sql.Stmt
+	trimEvents  [2]*sql.Stmt
 	// eventsStmt is eventsSQL, prepared.
 	eventsStmt *sql.Stmt
 	gen        genMemo
@@ -165,6 +168,19 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if s.genStmt, err = db.Prepare(`SELECT generation FROM meta`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	// The event statements, prepared once: parsing them anew for every event
+	// and every trim was most of a boot storm's timeline writing.
+	if s.insertEvent, err = db.Prepare(`INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	for i, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
+		if s.trimEvents[i], err = db.Prepare(`DELETE FROM events WHERE host_id = ? AND ` + class + ` AND id <= (
+			SELECT id FROM events WHERE host_id = ? AND ` + class + ` ORDER BY id DESC LIMIT 1 OFFSET ?)`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("inventory database %s: %w", path, err)
+		}
 	}
 	// Prepared once: parsing this query cost more than running it (a hosts
 	// page reads the newest event of each of its rows).
@@ -783,8 +799,7 @@ func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 		}
 		if r.ev != nil {
 			e := r.ev
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-				e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+			if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 				errs[i] = err
 			}
 			trim[e.HostID] = true
@@ -838,8 +853,7 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 		if e.Time.IsZero() {
 			e.Time = time.Now()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(host_id, time, kind, detail) VALUES (?,?,?,?)`,
-			e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
+		if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 			return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
 		}
 		hosts[e.HostID] = true
@@ -855,9 +869,8 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 // trimEventsTx trims a host's timeline to the cap, each class (fetches;
 // everything else) on its own.
 func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
-	for _, class := range []string{fetchKindSQL, "NOT " + fetchKindSQL} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE host_id = ? AND `+class+` AND id <= (
-			SELECT id FROM events WHERE host_id = ? AND `+class+` ORDER BY id DESC LIMIT 1 OFFSET ?)`, h, h, s.eventCap); err != nil {
+	for _, st := range s.trimEvents {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, h, h, s.eventCap); err != nil {
 			return fmt.Errorf("trim events of %s: %w", h, err)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func openTemp(t *testing.T) (*SQLite, string) {
+func openTemp(t testing.TB) (*SQLite, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "inventory.db")
 	s, err := OpenSQLite(path)
