@@ -266,7 +266,7 @@ dhcp:
 	}
 	// The restarted server's counters reach httpd's /metrics.
 	metrics := sh(t, "ip", "netns", "exec", l.srv, "curl", "-sS", "--fail", "http://127.0.0.1:18080/metrics")
-	for _, want := range []string{`netkick_dhcp_packets_total{type="discover",outcome="offer"} 5`, `netkick_dhcp_pool_addresses{subnet="198.18.0.0/16"} 65279`, "netkick_dhcp_reply_seconds_count 5"} {
+	for _, want := range []string{`netkick_dhcp_packets_total{outcome="offer",type="discover"} 5`, `netkick_dhcp_pool_addresses{subnet="198.18.0.0/16"} 65279`, "netkick_dhcp_reply_seconds_count 5"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
 		}

@@ -110,6 +110,7 @@ type origin struct {
 }
 
 func (s *Server) decide(ctx context.Context, req *dhcpv4.DHCPv4, from origin) reply {
+	defer s.Metrics.decided(time.Now())
 	mac := req.ClientHWAddr.String()
 	host, prof := s.lookup(mac)
 	breq := bootRequest(req, mac)

@@ -1,12 +1,11 @@
 package dhcp
 
 import (
-	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type msgType int
@@ -58,8 +57,18 @@ func typeOf(req *dhcpv4.DHCPv4) msgType {
 	return typeOther
 }
 
-// latencyBuckets are the upper bounds (seconds) of the reply latency histogram.
-var latencyBuckets = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
+// replyBuckets are the upper bounds (seconds) of the reply latency
+// histogram: a reply waits for its lease to be durable, so disk syncs
+// (milliseconds) and a shared store's round trips land in the middle.
+func replyBuckets() []float64 {
+	return []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
+}
+
+// decisionBuckets are the upper bounds (seconds) of the decision
+// histogram: deciding is in memory, so microseconds to a millisecond.
+func decisionBuckets() []float64 {
+	return []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01}
+}
 
 // Results of probing a declined reservation.
 const (
@@ -78,16 +87,21 @@ type poolStat struct {
 }
 
 // Metrics counts packets by message type and outcome, and measures the time
-// from receiving a request to sending its OFFER or ACK (lease commit included).
+// from receiving a request to sending its OFFER or ACK (lease commit
+// included) and the time the decision alone takes. It is a
+// prometheus.Collector: New registers it on Options.Registerer.
 type Metrics struct {
-	packets [numTypes][numOutcomes]atomic.Uint64
-	buckets [len(latencyBuckets) + 1]atomic.Uint64
-	sumNs   atomic.Uint64
-	probes  [numProbeResults]atomic.Uint64
-	pool    func() []poolStat
+	packets  [numTypes][numOutcomes]atomic.Uint64
+	probes   [numProbeResults]atomic.Uint64
+	reply    prometheus.Histogram
+	decision prometheus.Histogram
+	pool     func() []poolStat
+
 	// shared is true for a server allocating through a shared store;
 	// storeDown while that store's last batch of claims failed.
 	shared, storeDown atomic.Bool
+
+	packetsDesc, probesDesc, poolDesc, leasesDesc, storeUpDesc *prometheus.Desc
 }
 
 func (m *Metrics) probed(result int) { m.probes[result].Add(1) }
@@ -103,19 +117,27 @@ func (m *Metrics) Probes(result string) uint64 {
 	return 0
 }
 
-func newMetrics() *Metrics { return &Metrics{} }
+func newMetrics() *Metrics {
+	return &Metrics{
+		reply: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "netkick_dhcp_reply_seconds",
+			Help: "Time from request to OFFER/ACK sent, lease commit included.", Buckets: replyBuckets()}),
+		decision: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "netkick_dhcp_decision_seconds",
+			Help: "Time to decide the reply to one DHCP packet (host lookup, boot decision, address), without sending or committing.", Buckets: decisionBuckets()}),
+		packetsDesc: prometheus.NewDesc("netkick_dhcp_packets_total", "DHCP packets received, by message type and outcome.", []string{"type", "outcome"}, nil),
+		probesDesc:  prometheus.NewDesc("netkick_dhcp_decline_probes_total", "Probes of declined reserved addresses, by result (free and owner give the address back).", []string{"result"}, nil),
+		poolDesc:    prometheus.NewDesc("netkick_dhcp_pool_addresses", "Addresses in a subnet's pools.", []string{"subnet"}, nil),
+		leasesDesc:  prometheus.NewDesc("netkick_dhcp_leases_active", "Active (bound or declined) leases in a subnet.", []string{"subnet"}, nil),
+		storeUpDesc: prometheus.NewDesc("netkick_dhcp_lease_store_up",
+			"1 while the shared lease store takes this server's claims, 0 while it fails (renewals up to the stored expiry only, no new leases).", nil, nil),
+	}
+}
 
 func (m *Metrics) count(t msgType, o outcome) { m.packets[t][o].Add(1) }
 
-func (m *Metrics) observe(d time.Duration) {
-	sec := d.Seconds()
-	i := 0
-	for i < len(latencyBuckets) && sec > latencyBuckets[i] {
-		i++
-	}
-	m.buckets[i].Add(1)
-	m.sumNs.Add(uint64(d.Nanoseconds()))
-}
+func (m *Metrics) observe(d time.Duration) { m.reply.Observe(d.Seconds()) }
+
+// decided records how long a decision took that began at start.
+func (m *Metrics) decided(start time.Time) { m.decision.Observe(time.Since(start).Seconds()) }
 
 // Count returns how many packets of a type ("discover", …) ended with an
 // outcome ("offer", "ack", "dropped", …).
@@ -130,48 +152,43 @@ func (m *Metrics) Count(typ, out string) uint64 {
 	return 0
 }
 
-// WriteMetrics writes the counters in the Prometheus text format (httpd's
-// /metrics appends it).
-func (m *Metrics) WriteMetrics(w io.Writer) {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	p("# HELP netkick_dhcp_packets_total DHCP packets received, by message type and outcome.\n# TYPE netkick_dhcp_packets_total counter\n")
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.packetsDesc
+	ch <- m.probesDesc
+	ch <- m.poolDesc
+	ch <- m.leasesDesc
+	ch <- m.storeUpDesc
+	m.reply.Describe(ch)
+	m.decision.Describe(ch)
+}
+
+// Collect implements prometheus.Collector: packet counts that happened,
+// every probe result, the pools' sizes and active leases.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for t := range typeNames {
 		for o := range outcomeNames {
 			if v := m.packets[t][o].Load(); v > 0 {
-				p("netkick_dhcp_packets_total{type=%q,outcome=%q} %d\n", typeNames[t], outcomeNames[o], v)
+				ch <- prometheus.MustNewConstMetric(m.packetsDesc, prometheus.CounterValue, float64(v), typeNames[t], outcomeNames[o])
 			}
 		}
 	}
-	p("# HELP netkick_dhcp_reply_seconds Time from request to OFFER/ACK sent, lease commit included.\n# TYPE netkick_dhcp_reply_seconds histogram\n")
-	var cum uint64
-	for i, b := range latencyBuckets {
-		cum += m.buckets[i].Load()
-		p("netkick_dhcp_reply_seconds_bucket{le=\"%g\"} %d\n", b, cum)
-	}
-	cum += m.buckets[len(latencyBuckets)].Load()
-	p("netkick_dhcp_reply_seconds_bucket{le=\"+Inf\"} %d\n", cum)
-	p("netkick_dhcp_reply_seconds_sum %g\nnetkick_dhcp_reply_seconds_count %d\n", float64(m.sumNs.Load())/1e9, cum)
-	p("# HELP netkick_dhcp_decline_probes_total Probes of declined reserved addresses, by result (free and owner give the address back).\n# TYPE netkick_dhcp_decline_probes_total counter\n")
 	for i, n := range probeNames {
-		p("netkick_dhcp_decline_probes_total{result=%q} %d\n", n, m.probes[i].Load())
+		ch <- prometheus.MustNewConstMetric(m.probesDesc, prometheus.CounterValue, float64(m.probes[i].Load()), n)
 	}
 	if m.shared.Load() {
-		up := 1
+		up := 1.0
 		if m.storeDown.Load() {
 			up = 0
 		}
-		p("# HELP netkick_dhcp_lease_store_up 1 while the shared lease store takes this server's claims, 0 while it fails (renewals up to the stored expiry only, no new leases).\n# TYPE netkick_dhcp_lease_store_up gauge\n")
-		p("netkick_dhcp_lease_store_up %d\n", up)
+		ch <- prometheus.MustNewConstMetric(m.storeUpDesc, prometheus.GaugeValue, up)
 	}
 	if m.pool != nil {
-		ps := m.pool()
-		p("# HELP netkick_dhcp_pool_addresses Addresses in a subnet's pools.\n# TYPE netkick_dhcp_pool_addresses gauge\n")
-		for _, s := range ps {
-			p("netkick_dhcp_pool_addresses{subnet=%q} %d\n", s.subnet, s.size)
-		}
-		p("# HELP netkick_dhcp_leases_active Active (bound or declined) leases in a subnet.\n# TYPE netkick_dhcp_leases_active gauge\n")
-		for _, s := range ps {
-			p("netkick_dhcp_leases_active{subnet=%q} %d\n", s.subnet, s.active)
+		for _, s := range m.pool() {
+			ch <- prometheus.MustNewConstMetric(m.poolDesc, prometheus.GaugeValue, float64(s.size), s.subnet)
+			ch <- prometheus.MustNewConstMetric(m.leasesDesc, prometheus.GaugeValue, float64(s.active), s.subnet)
 		}
 	}
+	m.reply.Collect(ch)
+	m.decision.Collect(ch)
 }

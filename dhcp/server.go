@@ -15,6 +15,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"github.com/netkick/netkick/inventory"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv4"
 )
 
@@ -62,6 +63,8 @@ type Options struct {
 	// Changed, when set, signals inventory changes (a shared store's
 	// notifications): each signal reloads the snapshot at once.
 	Changed <-chan struct{}
+	// Registerer, when set, gets the server's metrics (netkick_dhcp_*).
+	Registerer prometheus.Registerer
 	// Shared, when set, is the store's claim interface: the server
 	// allocates through it (offers included) so that any number of servers
 	// can serve one pool. Without it the server owns its pools alone.
@@ -194,6 +197,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.alloc.scatter()
 	}
 	s.Metrics.pool = s.poolStats
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(s.Metrics); err != nil {
+			return nil, fmt.Errorf("dhcp: register metrics: %w (one DHCP server per registry)", err)
+		}
+	}
 	if err := s.reloadHosts(ctx); err != nil {
 		return nil, err
 	}

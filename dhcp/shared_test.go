@@ -199,10 +199,8 @@ func TestSharedStoreOutage(t *testing.T) {
 	if off, _ := s.HandleBytes(ctx, packetOf(t, macB, dhcpv4.MessageTypeDiscover), &net.UDPAddr{IP: net.IPv4zero, Port: 68}, 67); off != nil {
 		t.Errorf("a new client was offered %s with the store down", off.YourIPAddr)
 	}
-	var m strings.Builder
-	s.Metrics.WriteMetrics(&m)
-	if !strings.Contains(m.String(), "netkick_dhcp_lease_store_up 0") {
-		t.Errorf("metrics during the outage lack netkick_dhcp_lease_store_up 0:\n%s", m.String())
+	if m := exposition(s.Metrics); !strings.Contains(m, "netkick_dhcp_lease_store_up 0") {
+		t.Errorf("metrics during the outage lack netkick_dhcp_lease_store_up 0:\n%s", m)
 	}
 
 	pg.Restart(t)
@@ -221,9 +219,7 @@ func TestSharedStoreOutage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	m.Reset()
-	s.Metrics.WriteMetrics(&m)
-	if !strings.Contains(m.String(), "netkick_dhcp_lease_store_up 1") {
+	if m := exposition(s.Metrics); !strings.Contains(m, "netkick_dhcp_lease_store_up 1") {
 		t.Errorf("metrics after the outage lack netkick_dhcp_lease_store_up 1")
 	}
 }

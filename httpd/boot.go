@@ -19,7 +19,7 @@ import (
 // tokenWithheld logs and records a generated config sent without its build
 // token because the requester is not bound to the host.
 func (s *Server) tokenWithheld(c echo.Context, hostID, name string, reason error) {
-	s.metrics.withheld.Add(1)
+	s.metrics.withheld.Inc()
 	// Logged and recorded as coalesced as the timeline is: a flood of
 	// requests is one line a minute per host and file, and a counter.
 	if hostID == "" || !s.gate.Admit(c.RealIP(), hostID, inventory.KindWithheld, name, time.Now()) {
@@ -84,6 +84,10 @@ func (s *Server) handleBootFile(c echo.Context) error {
 		return bootError(name, err)
 	}
 	defer f.Close()
+	if f.Generated != boot.NotGenerated {
+		noteStage(c, stageBootConfig)
+		noteHost(c, f.Hostname, f.HostMAC)
+	}
 	if f.Withheld != nil {
 		s.tokenWithheld(c, f.HostID, f.Name, f.Withheld)
 	}
@@ -138,6 +142,7 @@ func (s *Server) handleIPXE(c echo.Context) error {
 	}
 	// Known hosts get the fetch on their timeline, between DHCP and kickstart.
 	if h, err := s.opts.Store.GetHost(c.Request().Context(), mac); err == nil {
+		noteHost(c, h.Hostname, h.ID())
 		what := "local boot"
 		switch {
 		case withheld != nil:

@@ -108,6 +108,7 @@ func (s *Server) postHost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteHost(c, out.Hostname, out.ID())
 	return hostJSON(c, http.StatusCreated, out)
 }
 

@@ -24,6 +24,7 @@ func (s *Server) handleKickstart(c echo.Context) error {
 	switch {
 	case err == nil:
 		s.metrics.render("kickstart", "ok", time.Since(start))
+		noteHost(c, f.Host.Hostname, mac)
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", f.Body)
 	case errors.Is(err, inventory.ErrNotFound):
 		s.metrics.render("kickstart", "not_found", 0)

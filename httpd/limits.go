@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"container/list"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 )
 
@@ -233,23 +233,33 @@ func (c *limitedConn) CloseWrite() error {
 	return nil
 }
 
-// WriteMetrics writes the limiter's gauges and counters.
-func (l *connLimiter) WriteMetrics(w io.Writer) {
+// Describe implements prometheus.Collector.
+func (l *connLimiter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range l.descs() {
+		ch <- d
+	}
+}
+
+// descs are the limiter's metrics: open and waiting connections, the cap,
+// refusals and evictions.
+func (l *connLimiter) descs() [4]*prometheus.Desc {
+	return [4]*prometheus.Desc{
+		prometheus.NewDesc("netkick_http_connections", "Open HTTP connections (waiting: not in a request).", []string{"state"}, nil),
+		prometheus.NewDesc("netkick_http_connections_max", "The global HTTP connection cap.", nil, nil),
+		prometheus.NewDesc("netkick_http_connections_refused_total", "Connections closed at accept (over the per-address share, or all busy).", nil, nil),
+		prometheus.NewDesc("netkick_http_connections_evicted_total", "Waiting connections closed to make room at the global cap.", nil, nil),
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (l *connLimiter) Collect(ch chan<- prometheus.Metric) {
 	l.mu.Lock()
 	open, waiting := l.open, l.waiting.Len()
 	l.mu.Unlock()
-	fmt.Fprintf(w, `# HELP netkick_http_connections Open HTTP connections (waiting: not in a request).
-# TYPE netkick_http_connections gauge
-netkick_http_connections{state="open"} %d
-netkick_http_connections{state="waiting"} %d
-# HELP netkick_http_connections_max The global HTTP connection cap.
-# TYPE netkick_http_connections_max gauge
-netkick_http_connections_max %d
-# HELP netkick_http_connections_refused_total Connections closed at accept (over the per-address share, or all busy).
-# TYPE netkick_http_connections_refused_total counter
-netkick_http_connections_refused_total %d
-# HELP netkick_http_connections_evicted_total Waiting connections closed to make room at the global cap.
-# TYPE netkick_http_connections_evicted_total counter
-netkick_http_connections_evicted_total %d
-`, open, waiting, l.max, l.rejected.Load(), l.evicted.Load())
+	d := l.descs()
+	ch <- prometheus.MustNewConstMetric(d[0], prometheus.GaugeValue, float64(open), "open")
+	ch <- prometheus.MustNewConstMetric(d[0], prometheus.GaugeValue, float64(waiting), "waiting")
+	ch <- prometheus.MustNewConstMetric(d[1], prometheus.GaugeValue, float64(l.max))
+	ch <- prometheus.MustNewConstMetric(d[2], prometheus.CounterValue, float64(l.rejected.Load()))
+	ch <- prometheus.MustNewConstMetric(d[3], prometheus.CounterValue, float64(l.evicted.Load()))
 }

@@ -3,8 +3,6 @@ package httpd
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -96,17 +94,4 @@ func powerAnswer(c echo.Context, r *provision.PowerResult, err error) error {
 	}
 	r.Error = err.Error()
 	return c.JSON(status, r)
-}
-
-// writePowerMetrics appends netkick_power_hosts{state}: hosts with BMC
-// settings by the power state last read (status, status --all, reinstall).
-func (s *Server) writePowerMetrics(ctx context.Context, w io.Writer) {
-	n, err := s.prov.PowerStateCounts(ctx)
-	if err != nil {
-		return // a store without BMC settings: no such metric
-	}
-	fmt.Fprintf(w, "# HELP netkick_power_hosts Hosts with BMC settings by the power state last read (on, off, unread).\n# TYPE netkick_power_hosts gauge\n")
-	for _, st := range []string{"on", "off", "unread"} {
-		fmt.Fprintf(w, "netkick_power_hosts{state=%q} %d\n", st, n[st])
-	}
 }

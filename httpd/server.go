@@ -19,7 +19,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -42,12 +45,16 @@ type Options struct {
 	// RepoRoot holds the yum repositories published at /repo/{name}/
 	// (one directory per repository, e.g. RepoRoot/cpan); empty: none.
 	RepoRoot string
-	// Metrics are extra metric sources appended to /metrics.
-	Metrics []MetricsWriter
+	// Registry holds the collectors /metrics exposes; the server registers
+	// its own (netkick_http_*, netkick_render*, netkick_store_up,
+	// netkick_power_hosts) on it. nil: a registry of its own with only those.
+	Registry *prometheus.Registry
 	// Boot is the boot tree served at /boot/ and /boot.ipxe; nil: not served.
 	Boot *bootfs.Tree
 	// TokenTTL is how long a build token is valid (default 6h).
 	TokenTTL time.Duration
+	// Discovery is the discovery boot discovered machines get; nil: none.
+	Discovery *boot.Discovery
 	// Leases, when set, tells a host's leased address for the source check.
 	Leases LeaseFinder
 	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
@@ -85,6 +92,8 @@ type Server struct {
 	gate     *inventory.EventGate
 	limits   Limits
 	conns    *connLimiter
+	// metricsHandler serves the registry at /metrics.
+	metricsHandler echo.HandlerFunc
 	// httpsPort is the port ServeTLS bound (0: none yet), for redirects.
 	httpsPort atomic.Int32
 }
@@ -116,11 +125,21 @@ func New(opts Options) (*Server, error) {
 		pub = u
 	}
 	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: pub, TokenTTL: opts.TokenTTL,
-		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn})
+		Leases: opts.Leases, Binder: opts.Binder, Discovery: opts.Discovery, Warn: opts.Logger.Warn, Audit: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
 	s.prov = prov
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	for _, c := range append(s.metrics.collectors(), s.conns, newStoreCollector(s), newPowerCollector(s)) {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("httpd: register metrics: %w (one HTTP server per registry)", err)
+		}
+	}
+	s.metricsHandler = echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect()
@@ -203,12 +222,13 @@ func (s *Server) handleHealth(c echo.Context) error {
 
 func (s *Server) routes(e *echo.Echo) error {
 	e.GET("/healthz", s.handleHealth)
-	e.GET("/metrics", s.handleMetrics)
+	e.GET("/metrics", s.metricsHandler)
 	e.GET("/ks/:mac", s.handleKickstart)
 	s.repoRoutes(e)
 
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
+	s.discoveredRoutes(e, api)
 	s.hostRoutes(api)
 	s.powerRoutes(api)
 	s.profileRoutes(api)
@@ -240,27 +260,8 @@ func (s *Server) webRoutes(e *echo.Echo) error {
 	return nil
 }
 
-func (s *Server) handleMetrics(c echo.Context) error {
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4")
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	up := 1
-	if _, err := s.opts.Store.Generation(ctx); err != nil {
-		up = 0
-	}
-	cancel()
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "# HELP netkick_store_up Whether the inventory store answered this scrape (0: degraded, see /healthz).\n# TYPE netkick_store_up gauge\nnetkick_store_up %d\n", up)
-	s.metrics.WriteMetrics(w)
-	s.conns.WriteMetrics(w)
-	s.writePowerMetrics(c.Request().Context(), w)
-	for _, m := range s.opts.Metrics {
-		m.WriteMetrics(w)
-	}
-	return nil
-}
-
-// observe logs each request and counts it by route and status.
+// observe counts each request by route and status, times it by stage and
+// writes its access line.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -268,20 +269,18 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
+		dur := time.Since(start)
 		status := c.Response().Status
 		route := c.Path()
 		if route == "" {
 			route = "unmatched"
 		}
-		s.metrics.request(route, status)
-		if a, ok := c.Get(actorKey).(provision.Actor); ok && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
-			// Changes name who made them.
-			s.log.Info("api", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
-				"remote", c.RealIP(), "by", a.String())
-		} else {
-			s.log.Debug("http", "method", c.Request().Method, "uri", c.Request().URL.Path, "status", status,
-				"remote", c.RealIP(), "dur", time.Since(start))
+		stage := stageOf(route)
+		if a := accessOf(c); a.stage != "" {
+			stage = a.stage
 		}
+		s.metrics.request(route, stage, status, dur)
+		s.accessLog(c, stage, status, dur)
 		return nil
 	}
 }
@@ -433,6 +432,12 @@ func (s *Server) SetPublicURL(base string) error {
 	}
 	s.prov.SetURLs(u)
 	return nil
+}
+
+// DiscoveryBoot is the discovery boot of a discovered machine (the boot
+// tree's bootfs.DiscoveryFunc).
+func (s *Server) DiscoveryBoot(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error) {
+	return s.prov.DiscoveryBoot(ctx, mac, withToken)
 }
 
 // PublicURL is the base URL the server gives machines ("" when it uses each request's own).

@@ -37,7 +37,6 @@ func (s *Server) tokenRoutes(api *echo.Group) {
 		if err != nil {
 			return err
 		}
-		s.log.Info("api token added", "name", body.Name, "by", actorOf(c).String())
 		return c.JSON(http.StatusCreated, TokenCreated{Name: body.Name, Token: secret})
 	})
 	api.DELETE("/tokens/:name", func(c echo.Context) error {

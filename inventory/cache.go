@@ -230,7 +230,9 @@ func (s *SQLite) closeShm() {
 	}
 }
 
-func bumpGeneration(ctx context.Context, tx *sql.Tx) error {
+func bumpGeneration(ctx context.Context, tx interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}) error {
 	_, err := tx.ExecContext(ctx, `UPDATE meta SET generation = generation + 1`)
 	return err
 }

@@ -108,6 +108,7 @@ type SQLite struct {
 	// insertEvent and trimEvents (fetch class, other class) are prepared once.
 	insertEvent *sql.Stmt
 	trimEvents  [2]*sql.Stmt
+	stmts       stmtCache // the host writes' statements, prepared on first use
 	// eventsStmt is eventsSQL, prepared.
 	eventsStmt *sql.Stmt
 	gen        genMemo
@@ -209,6 +210,65 @@ func (t *writeTx) Commit() error {
 func (t *writeTx) Rollback() error {
 	defer t.once.Do(t.release)
 	return t.Tx.Rollback()
+}
+
+// stmtCache holds statements prepared once on the database, by query text
+// (the fixed queries of the write paths only).
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(db *sql.DB, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := db.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+// execQuerier is a transaction, plain or with prepared statements.
+type execQuerier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// preparedTx runs a transaction's statements from statements prepared once:
+// SQLite parses a statement every time it is prepared, and a boot storm's
+// kickstart fetches and reports are a dozen statements each.
+type preparedTx struct {
+	tx    *sql.Tx
+	cache *stmtCache
+	db    *sql.DB
+}
+
+func (s *SQLite) prepared(tx *sql.Tx) preparedTx {
+	return preparedTx{tx: tx, cache: &s.stmts, db: s.db}
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := p.cache.get(p.db, q)
+	if err != nil {
+		return nil, err
+	}
+	return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := p.cache.get(p.db, q)
+	if err != nil {
+		return p.tx.QueryRowContext(ctx, q, args...) // fails the same way, and says so
+	}
+	return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 // beginWrite waits for the process's write turn, then begins a transaction
@@ -447,7 +507,7 @@ func (s *SQLite) PutHost(ctx context.Context, h *Host) error {
 	return tx.Commit()
 }
 
-func putHostTx(ctx context.Context, tx *sql.Tx, h *Host) error {
+func putHostTx(ctx context.Context, tx execQuerier, h *Host) error {
 	id := h.ID()
 	for _, m := range h.MACs {
 		var other string
@@ -508,7 +568,8 @@ func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host
 }
 
 // updateHostTx is UpdateHostLogged's work inside a transaction.
-func (s *SQLite) updateHostTx(ctx context.Context, tx *sql.Tx, key string, fn func(*Host) (*Event, error)) (*Host, error) {
+func (s *SQLite) updateHostTx(ctx context.Context, sqlTx *sql.Tx, key string, fn func(*Host) (*Event, error)) (*Host, error) {
+	tx := s.prepared(sqlTx)
 	id, err := resolve(ctx, tx, key)
 	if err != nil {
 		return nil, err
@@ -536,7 +597,7 @@ func (s *SQLite) updateHostTx(ctx context.Context, tx *sql.Tx, key string, fn fu
 	}
 	if ev != nil {
 		ev.HostID = id
-		if err := s.insertEventsTx(ctx, tx, []Event{*ev}); err != nil {
+		if err := s.insertEventsTx(ctx, sqlTx, []Event{*ev}); err != nil {
 			return nil, err
 		}
 	}
@@ -550,7 +611,7 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 		return err
 	}
 	return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
-		if err := putHostTx(ctx, tx, h); err != nil {
+		if err := putHostTx(ctx, s.prepared(tx), h); err != nil {
 			return err
 		}
 		ev.HostID = h.ID()

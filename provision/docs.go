@@ -11,7 +11,8 @@ import (
 )
 
 // PutProfile checks a profile (fields, timezone, layout) and saves it.
-func (s *Service) PutProfile(ctx context.Context, a Actor, p *inventory.Profile) error {
+func (s *Service) PutProfile(ctx context.Context, a Actor, p *inventory.Profile) (err error) {
+	defer func() { s.audit(a, "profile put", on(p.Name), err) }()
 	k, err := s.known(ctx)
 	if err != nil {
 		return err
@@ -23,7 +24,8 @@ func (s *Service) PutProfile(ctx context.Context, a Actor, p *inventory.Profile)
 }
 
 // PutLayout checks a layout's rules and saves it.
-func (s *Service) PutLayout(ctx context.Context, a Actor, l *inventory.Layout) error {
+func (s *Service) PutLayout(ctx context.Context, a Actor, l *inventory.Layout) (err error) {
+	defer func() { s.audit(a, "layout put", on(l.Name), err) }()
 	if err := layout.Validate(l); err != nil {
 		return &Error{Kind: inventory.ErrInvalid, Msg: err.Error(),
 			Hint: "see docs/layouts.md; `netkick layout plan NAME --disk 500G` shows what a layout does"}
@@ -33,7 +35,8 @@ func (s *Service) PutLayout(ctx context.Context, a Actor, l *inventory.Layout) e
 
 // PutCluster checks a cluster against the hosts and the other clusters and
 // saves it with its defaults made explicit; it returns what was saved.
-func (s *Service) PutCluster(ctx context.Context, a Actor, c *inventory.Cluster) (*inventory.Cluster, error) {
+func (s *Service) PutCluster(ctx context.Context, a Actor, c *inventory.Cluster) (_ *inventory.Cluster, err error) {
+	defer func() { s.audit(a, "cluster put", on(c.Name), err) }()
 	if err := inventory.ValidateName("cluster", c.Name); err != nil {
 		return nil, err
 	}
@@ -62,7 +65,8 @@ func inUse(kind, name string, users []string, hint string) error {
 }
 
 // DeleteProfile deletes a profile no host uses.
-func (s *Service) DeleteProfile(ctx context.Context, a Actor, name string) error {
+func (s *Service) DeleteProfile(ctx context.Context, a Actor, name string) (err error) {
+	defer func() { s.audit(a, "profile remove", on(name), err) }()
 	if _, err := s.o.Store.GetProfile(ctx, name); err != nil {
 		return err
 	}
@@ -77,7 +81,8 @@ func (s *Service) DeleteProfile(ctx context.Context, a Actor, name string) error
 }
 
 // DeleteLayout deletes a stored layout no host or profile names.
-func (s *Service) DeleteLayout(ctx context.Context, a Actor, name string) error {
+func (s *Service) DeleteLayout(ctx context.Context, a Actor, name string) (err error) {
+	defer func() { s.audit(a, "layout remove", on(name), err) }()
 	if _, err := s.o.Store.GetLayout(ctx, name); err != nil {
 		return err
 	}
@@ -94,7 +99,8 @@ func (s *Service) DeleteLayout(ctx context.Context, a Actor, name string) error 
 }
 
 // DeleteCluster deletes a cluster no host is a member of.
-func (s *Service) DeleteCluster(ctx context.Context, a Actor, name string) error {
+func (s *Service) DeleteCluster(ctx context.Context, a Actor, name string) (err error) {
+	defer func() { s.audit(a, "cluster remove", on(name), err) }()
 	if _, err := s.o.Store.GetCluster(ctx, name); err != nil {
 		return err
 	}

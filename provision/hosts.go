@@ -51,7 +51,8 @@ type AddOptions struct {
 
 // Add registers a new host. A MAC or hostname another host holds is refused
 // with a hint (`host set` edits, --replace replaces). New hosts are ready.
-func (s *Service) Add(ctx context.Context, a Actor, h inventory.Host, o AddOptions) (*inventory.Host, error) {
+func (s *Service) Add(ctx context.Context, a Actor, h inventory.Host, o AddOptions) (out *inventory.Host, err error) {
+	defer func() { s.audit(a, "host add", onHost(out, h.Hostname), err) }()
 	h = *cloneHost(&h)
 	if h.State != "" && h.State != inventory.StateReady {
 		return nil, fail(inventory.ErrInvalid, "state moves only through `netkick host build` and the install report",
@@ -185,7 +186,8 @@ func sameSet(a, b []string) bool {
 
 // Set changes only what c names, in one transaction. ifMatch, when not
 // empty, must be the host's current ETag (else ErrStale).
-func (s *Service) Set(ctx context.Context, a Actor, key string, c Change, ifMatch string) (*inventory.Host, error) {
+func (s *Service) Set(ctx context.Context, a Actor, key string, c Change, ifMatch string) (out *inventory.Host, err error) {
+	defer func() { s.audit(a, "host set", onHost(out, key), err) }()
 	if c.Empty() {
 		return nil, fail(inventory.ErrInvalid, "name at least one field to change, e.g. --timezone Asia/Tokyo", "host %s: nothing to change", key)
 	}
@@ -198,11 +200,16 @@ func (s *Service) Set(ctx context.Context, a Actor, key string, c Change, ifMatc
 // (state, build token, first and last seen) is kept. A host that does not
 // exist is added. A state in h other than the current one is refused: state
 // moves only through build and the install report.
-func (s *Service) Replace(ctx context.Context, a Actor, h inventory.Host, ifMatch string) (*inventory.Host, bool, error) {
+func (s *Service) Replace(ctx context.Context, a Actor, h inventory.Host, ifMatch string) (out *inventory.Host, created bool, err error) {
+	defer func() {
+		if !created { // an added host has its "host add" line
+			s.audit(a, "host replace", onHost(out, h.Hostname), err)
+		}
+	}()
 	if len(h.MACs) == 0 {
 		return nil, false, fail(inventory.ErrInvalid, "list the host's MACs in \"macs\", its identity first", "host %s has no MAC", h.Hostname)
 	}
-	_, err := s.o.Store.GetHost(ctx, h.MACs[0])
+	_, err = s.o.Store.GetHost(ctx, h.MACs[0])
 	if errors.Is(err, inventory.ErrNotFound) {
 		if strings.Trim(ifMatch, " ") != "" && ifMatch != "*" {
 			return nil, false, fail(ErrStale, "GET the host for its current ETag, or leave If-Match out to create it", "host %s does not exist, so no version matches If-Match %s", h.MACs[0], ifMatch)
@@ -213,7 +220,7 @@ func (s *Service) Replace(ctx context.Context, a Actor, h inventory.Host, ifMatc
 	if err != nil {
 		return nil, false, err
 	}
-	out, err := s.update(ctx, a, h.MACs[0], ifMatch, "updated", func(old *inventory.Host) (*inventory.Host, error) {
+	out, err = s.update(ctx, a, h.MACs[0], ifMatch, "updated", func(old *inventory.Host) (*inventory.Host, error) {
 		if h.State != "" && h.State != old.State {
 			return nil, fail(inventory.ErrInvalid, "use POST /api/v1/hosts/{mac}/build (`netkick host build`) to install; the install report moves it on",
 				"host %s is %s; state cannot be set to %s through PUT", old.Hostname, old.State, h.State)
@@ -291,7 +298,8 @@ func firstMAC(h *inventory.Host) (string, error) {
 }
 
 // Remove deletes a host and its timeline, unless a cluster names it.
-func (s *Service) Remove(ctx context.Context, a Actor, key, ifMatch string) (*inventory.Host, error) {
+func (s *Service) Remove(ctx context.Context, a Actor, key, ifMatch string) (out *inventory.Host, err error) {
+	defer func() { s.audit(a, "host remove", onHost(out, key), err) }()
 	h, err := s.o.Store.GetHost(ctx, key)
 	if err != nil {
 		return nil, err
@@ -316,7 +324,8 @@ func (s *Service) Remove(ctx context.Context, a Actor, key, ifMatch string) (*in
 }
 
 // Roles adds and removes roles (tag/untag) in one transaction.
-func (s *Service) Roles(ctx context.Context, a Actor, key string, add, remove []string, ifMatch string) (*inventory.Host, error) {
+func (s *Service) Roles(ctx context.Context, a Actor, key string, add, remove []string, ifMatch string) (out *inventory.Host, err error) {
+	defer func() { s.audit(a, "host roles", onHost(out, key), err) }()
 	for _, r := range append(append([]string{}, add...), remove...) {
 		if err := inventory.ValidateName("role", r); err != nil {
 			return nil, err

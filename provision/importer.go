@@ -39,8 +39,13 @@ type ImportResult struct {
 // against what the document and the store will hold together) before it
 // writes anything, then writes it: hosts in one transaction. A host listed in
 // build mode gets a fresh build token, so its boot entry and kickstart work.
-func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o ImportOptions) (*ImportResult, error) {
-	res := &ImportResult{Mode: "merge", DryRun: o.DryRun}
+func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o ImportOptions) (res *ImportResult, err error) {
+	defer func() {
+		if !o.DryRun {
+			s.audit(a, "import", on(importSummary(res)), err)
+		}
+	}()
+	res = &ImportResult{Mode: "merge", DryRun: o.DryRun}
 	if o.Replace {
 		res.Mode = "replace"
 	}

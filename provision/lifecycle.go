@@ -18,7 +18,8 @@ import (
 
 // Build puts a host in build mode with a fresh one-time token (128 bits)
 // valid for ttl (0: the service's). Its next network boot installs.
-func (s *Service) Build(ctx context.Context, a Actor, key string, ttl time.Duration) (*inventory.Host, error) {
+func (s *Service) Build(ctx context.Context, a Actor, key string, ttl time.Duration) (out *inventory.Host, err error) {
+	defer func() { s.audit(a, "host build", onHost(out, key), err) }()
 	if ttl <= 0 {
 		ttl = s.o.TokenTTL
 	}
@@ -100,8 +101,13 @@ type Fetched struct {
 // Kickstart is the machine's kickstart fetch: check access, move a building
 // host to installing (one transaction, the access checked again inside it),
 // record the fetch on the timeline, and render from that same host value.
-func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (*Fetched, error) {
-	mac, err := inventory.NormalizeMAC(mac)
+func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (f *Fetched, err error) {
+	defer func() {
+		if f != nil {
+			s.audit(Actor{Via: "host", Name: r.Addr}, "kickstart fetch", onHost(f.Host, mac), err)
+		}
+	}()
+	mac, err = inventory.NormalizeMAC(mac)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +195,9 @@ func (p pinned) GetHost(ctx context.Context, key string) (*inventory.Host, error
 // Report is the install's report (built or failed) with the host's token:
 // checked, the state moved and the token burnt in one transaction, then
 // recorded. detail is what the installer sent (already trimmed).
-func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Transition, detail string) (*inventory.Host, error) {
-	mac, err := inventory.NormalizeMAC(mac)
+func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Transition, detail string) (out *inventory.Host, err error) {
+	defer func() { s.audit(Actor{Via: "host", Name: r.Addr}, "report "+string(t), onHost(out, mac), err) }()
+	mac, err = inventory.NormalizeMAC(mac)
 	if err != nil {
 		return nil, refused(err)
 	}
@@ -242,7 +249,8 @@ func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Tr
 // CancelBuild takes a host out of build mode (or an install under way): it
 // goes back to installed when it was installed before the build, else to
 // ready, and its build token is burnt, in one transaction with one event.
-func (s *Service) CancelBuild(ctx context.Context, a Actor, key string) (*inventory.Host, error) {
+func (s *Service) CancelBuild(ctx context.Context, a Actor, key string) (out *inventory.Host, err error) {
+	defer func() { s.audit(a, "host build cancel", onHost(out, key), err) }()
 	h, err := s.o.Store.GetHost(ctx, key)
 	if err != nil {
 		return nil, err

@@ -74,7 +74,12 @@ func (s *Service) bmcs() (BMCStore, error) {
 
 // SetBMC changes a host's BMC settings. The timeline says what changed, and
 // of the password only that it was set.
-func (s *Service) SetBMC(ctx context.Context, a Actor, key string, c BMCChange) (*BMCView, error) {
+func (s *Service) SetBMC(ctx context.Context, a Actor, key string, c BMCChange) (v *BMCView, err error) {
+	defer func() {
+		if v != nil {
+			s.audit(a, "bmc set", onHostNamed(v.Hostname, v.Host, key), err)
+		}
+	}()
 	bs, err := s.bmcs()
 	if err != nil {
 		return nil, err
@@ -238,7 +243,12 @@ type PowerResult struct {
 // Power runs one power action on a host's BMC ("status" reads and records
 // the state). Actions are recorded on the host's timeline, whether they
 // succeed or fail.
-func (s *Service) Power(ctx context.Context, a Actor, key, action string) (*PowerResult, error) {
+func (s *Service) Power(ctx context.Context, a Actor, key, action string) (r *PowerResult, err error) {
+	defer func() {
+		if r != nil && action != "status" {
+			s.audit(a, "power "+action, onHostNamed(r.Hostname, r.Host, key), err)
+		}
+	}()
 	h, b, err := s.hostBMC(ctx, key)
 	if err != nil {
 		return nil, err
@@ -286,7 +296,12 @@ func (s *Service) recordState(ctx context.Context, h *inventory.Host, st power.S
 // cycle, or power on when the chassis is off. A BMC that refuses the boot
 // device is recorded and the reinstall goes on (a machine that boots the
 // network first still installs). Each step is on the host's timeline.
-func (s *Service) Reinstall(ctx context.Context, a Actor, key string, ttl time.Duration) (*PowerResult, error) {
+func (s *Service) Reinstall(ctx context.Context, a Actor, key string, ttl time.Duration) (r *PowerResult, err error) {
+	defer func() {
+		if r != nil {
+			s.audit(a, "reinstall", onHostNamed(r.Hostname, r.Host, key), err)
+		}
+	}()
 	h, b, err := s.hostBMC(ctx, key)
 	if err != nil {
 		return nil, err

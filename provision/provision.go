@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"sync/atomic"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision/urls"
@@ -159,9 +161,15 @@ type Options struct {
 	// Power opens the driver for a host's BMC (default: power.Open with
 	// power.DefaultLimits).
 	Power PowerOpener
+	// Discovery is the discovery boot discovered machines get (kernel,
+	// initrd, after); nil: they get local boot.
+	Discovery *boot.Discovery
 	// Warn receives failures that do not fail the operation (an event that
 	// could not be recorded); nil: dropped.
 	Warn func(msg string, args ...any)
+	// Audit, when set, gets one line per change made: who, the operation,
+	// the host or entry (see audit); nil: none.
+	Audit *slog.Logger
 }
 
 // Service performs the operations. It is safe for concurrent use.

@@ -20,7 +20,8 @@ func HashToken(secret string) string {
 
 // AddToken makes a named API token and returns its secret, which is shown
 // once and stored only hashed.
-func (s *Service) AddToken(ctx context.Context, a Actor, name string) (string, error) {
+func (s *Service) AddToken(ctx context.Context, a Actor, name string) (_ string, err error) {
+	defer func() { s.audit(a, "token add", on(name), err) }()
 	ts := s.o.Store
 	if err := inventory.ValidateName("token", name); err != nil {
 		return "", err
@@ -50,7 +51,8 @@ func (s *Service) ListTokens(ctx context.Context) ([]inventory.APIToken, error) 
 }
 
 // RevokeToken deletes a named token: requests with it are refused from now on.
-func (s *Service) RevokeToken(ctx context.Context, a Actor, name string) error {
+func (s *Service) RevokeToken(ctx context.Context, a Actor, name string) (err error) {
+	defer func() { s.audit(a, "token revoke", on(name), err) }()
 	return s.o.Store.DeleteToken(ctx, name)
 }
 

@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 go build ./...
 go vet ./...
-go test -count=1 -timeout 40m "$@" ./...
+# The suite's output is kept and searched for secrets: tokens, password
+# hashes and BMC passwords must not leak into a CI log either.
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+go test -count=1 -timeout 40m "$@" ./... 2>&1 | tee "$out"
+./scripts/leakcheck.sh "$out"

@@ -21,8 +21,10 @@ import (
 
 	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bootfs"
+	"github.com/netkick/netkick/internal/redact"
 	"github.com/netkick/netkick/inventory"
 	ptftp "github.com/pin/tftp/v3"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv4"
 )
 
@@ -102,6 +104,8 @@ type Options struct {
 	Retries int
 	// Logger receives one line per transfer (slog.Default() when nil).
 	Logger *slog.Logger
+	// Registerer, when set, gets the server's metrics (netkick_tftp_*).
+	Registerer prometheus.Registerer
 }
 
 // Server is a TFTP server for one boot tree.
@@ -117,7 +121,7 @@ type Server struct {
 	share    share
 	gate     *inventory.EventGate
 	srv      *ptftp.Server
-	metrics  Metrics
+	metrics  *Metrics
 	hosts    ipHosts
 	stalls   stallWatch
 }
@@ -153,7 +157,13 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
 		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
-		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource)}
+		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource),
+		metrics: newMetrics()}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(s.metrics); err != nil {
+			return nil, fmt.Errorf("tftp: register metrics: %w (one TFTP server per registry)", err)
+		}
+	}
 	s.public = strings.TrimRight(o.PublicURL, "/")
 	if err := s.SetHTTPAddr(o.HTTPAddr); err != nil {
 		return nil, err
@@ -195,7 +205,7 @@ func (s *Server) SetHTTPAddr(addr string) error {
 }
 
 // Metrics returns the server's counters.
-func (s *Server) Metrics() *Metrics { return &s.metrics }
+func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // Listen opens the UDP socket for addr (e.g. ":69"), with a clear error when
 // the port is taken or needs privileges.
@@ -241,6 +251,37 @@ var (
 	errInternal = errors.New("server error; see the netkick log")
 )
 
+// access writes a request's access line: stage (boot_config for a
+// generated config, boot_file otherwise), the file name with any secret
+// query parameter REDACTED, the outcome, the host when known, the client,
+// the duration and the bytes sent.
+func (s *Server) access(level slog.Level, f *bootfs.File, name, status string, client net.IP, start time.Time, n int64, err error) {
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	stage, host := "boot_file", ""
+	if f != nil {
+		if f.Generated != boot.NotGenerated {
+			stage = "boot_config"
+		}
+		switch {
+		case f.Hostname != "" && f.HostMAC != "":
+			host = f.Hostname + " (" + f.HostMAC + ")"
+		case f.HostMAC != "":
+			host = f.HostMAC
+		}
+	}
+	path, query, _ := strings.Cut(name, "?")
+	attrs := []slog.Attr{slog.String("stage", stage), slog.String("proto", "tftp"), slog.String("path", redact.Target(path, query)),
+		slog.String("status", status), slog.String("host", host), slog.String("source", client.String()),
+		slog.Duration("duration", time.Since(start).Round(time.Microsecond)), slog.Int64("bytes", n)}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	s.log.LogAttrs(ctx, level, "access", attrs...)
+}
+
 // read is the RRQ handler; the library runs it in a goroutine per request.
 // It must call ReadFrom or return an error (the library then sends an ERROR).
 func (s *Server) read(name string, rf io.ReaderFrom) error {
@@ -254,7 +295,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	client = client.Unmap()
 	if !s.share.take(client) {
 		s.metrics.overShare.Add(1)
-		s.log.Warn("tftp: client over its share of transfers", "file", name, "client", remote.IP, "max_per_client", s.share.max)
+		s.access(slog.LevelWarn, nil, name, "over_share", remote.IP, time.Now(), 0, fmt.Errorf("client over its share of %d transfers", s.share.max))
 		return errShare
 	}
 	select {
@@ -262,7 +303,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	default:
 		s.share.give(client)
 		s.metrics.busy.Add(1)
-		s.log.Warn("tftp busy", "file", name, "client", remote.IP, "max", cap(s.sem))
+		s.access(slog.LevelWarn, nil, name, "busy", remote.IP, time.Now(), 0, fmt.Errorf("all %d transfers busy", cap(s.sem)))
 		return errBusy
 	}
 	s.metrics.active.Add(1)
@@ -291,15 +332,15 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		case errors.Is(err, bootfs.ErrNotFound):
 			s.metrics.notFound.Add(1)
 			reply = errNotFound
-			s.log.Info("tftp not found", "file", name, "client", remote.IP)
+			s.access(slog.LevelInfo, f, name, "not_found", remote.IP, start, 0, nil)
 		case errors.Is(err, bootfs.ErrRefused):
 			s.metrics.refused.Add(1)
 			reply = errRefused
-			s.log.Warn("tftp refused", "file", name, "client", remote.IP, "err", err)
+			s.access(slog.LevelWarn, f, name, "refused", remote.IP, start, 0, err)
 		default:
 			s.metrics.failed.Add(1)
 			reply = errInternal
-			s.log.Error("tftp failed", "file", name, "client", remote.IP, "err", err)
+			s.access(slog.LevelError, f, name, "failed", remote.IP, start, 0, err)
 		}
 		if f != nil && f.HostID != "" {
 			s.event(client, f.HostID, EventKind, "failed "+name, fmt.Sprintf("failed %s to %s: %v", name, remote.IP, err))
@@ -331,10 +372,12 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	}
 	switch {
 	case err == nil:
-		s.metrics.served.Add(1)
-		s.metrics.bytes.Add(n)
-		s.metrics.nanos.Add(int64(dur))
-		s.log.Info("tftp sent", "file", f.Name, "client", remote.IP, "bytes", n, "duration", dur.Round(time.Millisecond))
+		kind := "file"
+		if f.Generated != boot.NotGenerated {
+			kind = "config"
+		}
+		s.metrics.servedOne(kind, n, dur)
+		s.access(slog.LevelInfo, f, f.Name, "sent", remote.IP, start, n, nil)
 		if hostID != "" {
 			s.event(client, hostID, EventKind, "sent "+f.Name, fmt.Sprintf("sent %s (%d bytes, %s) to %s", f.Name, n, dur.Round(time.Millisecond), remote.IP))
 			if boot.StallWatched(f.Name) {
@@ -344,11 +387,11 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	case isSizeProbe(err):
 		// UEFI asks for tsize, reads the OACK, aborts with error 8 and asks again.
 		s.metrics.probes.Add(1)
-		s.log.Debug("tftp size probe", "file", f.Name, "client", remote.IP, "size", f.Size)
+		s.access(slog.LevelDebug, f, f.Name, "size_probe", remote.IP, start, 0, nil)
 	default:
 		s.metrics.failed.Add(1)
 		s.metrics.bytes.Add(n)
-		s.log.Warn("tftp transfer failed", "file", f.Name, "client", remote.IP, "bytes", n, "err", err)
+		s.access(slog.LevelWarn, f, f.Name, "failed", remote.IP, start, n, err)
 		if hostID != "" {
 			s.event(client, hostID, EventKind, "failed "+f.Name, fmt.Sprintf("failed %s to %s after %d bytes: %v", f.Name, remote.IP, n, err))
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/netkick/netkick/internal/ipmisim"
 	"github.com/netkick/netkick/internal/testenv"
 )
 
@@ -388,11 +389,52 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	// Power through the page: ipmi_sim is a02's BMC; the buttons run the
+	// same operations as `netkick host power` and `host reinstall`.
+	t.Run("power-and-reinstall", func(t *testing.T) {
+		sim := ipmisim.Start(t)
+		mac := macs["a02"]
+		d.api(t, "PATCH", "/api/v1/hosts/a02/bmc", fmt.Sprintf(`{"address": "127.0.0.1", "port": %d, "user": %q, "password": %q}`,
+			sim.Port, ipmisim.User, ipmisim.Password), nil, nil)
+		do(t, ctx, chromedp.Navigate(d.base+"/hosts/"+mac), chromedp.WaitVisible(css("#powerform")))
+		notice := func() string { return get(t, ctx, chromedp.Text(css("#notice"))) }
+		submit(t, ctx, "#power-status", "#notice")
+		if n, st := notice(), get(t, ctx, chromedp.Text(css("#power-state"))); n != "Done: power state off." || st != "off" {
+			t.Fatalf("after Read power state: notice %q, state %q; ipmitool says %s", n, st, sim.PowerState(t))
+		}
+		submit(t, ctx, "#power-on", "#notice")
+		sim.WaitPowerState(t, "on")
+		submit(t, ctx, "#reinstall", "#notice")
+		if n := notice(); !strings.Contains(n, "build mode on") || !strings.Contains(n, "power cycle (chassis was on)") {
+			t.Fatalf("after Reinstall the notice says %q", n)
+		}
+		if st := get(t, ctx, chromedp.Text(css("#state"))); st != "build" {
+			t.Fatalf("after Reinstall a02 is %q, want build", st)
+		}
+		var ev []struct{ Kind, Detail string }
+		d.api(t, "GET", "/api/v1/hosts/a02/events", "", nil, &ev)
+		if last := ev[len(ev)-1]; last.Kind != "power" || !strings.Contains(last.Detail, "reinstall by web user admin") {
+			t.Fatalf("a02's timeline ends %+v", last)
+		}
+		shot(t, ctx, "web-power")
+		// A BMC that refuses the password: 502, the reason on the page, nothing done.
+		d.api(t, "PATCH", "/api/v1/hosts/a02/bmc", `{"password": "wrong"}`, nil, nil)
+		submit(t, ctx, "#power-off", "#problem")
+		if p := get(t, ctx, chromedp.Text(css("#problem"))); !strings.Contains(p, "The BMC failed") {
+			t.Fatalf("a refused BMC password shows %q", p)
+		}
+		if got := sim.PowerState(t); got != "on" {
+			t.Fatalf("ipmitool says %s after a refused power off", got)
+		}
+		d.api(t, "PATCH", "/api/v1/hosts/a02/bmc", fmt.Sprintf(`{"password": %q}`, ipmisim.Password), nil, nil)
+		d.api(t, "DELETE", "/api/v1/hosts/a02/build", "", nil, nil)
+	})
+
 	// axe-core on every page (and every tab of a host's page): no serious or
 	// critical violation of WCAG 2.1 A/AA or axe's best practices.
 	t.Run("accessibility", func(t *testing.T) {
 		src := axeSource(t)
-		for _, page := range []string{"/", "/?role=lvs-director&sort=-ip", "/hosts/" + macs["a01"], "/hosts/" + macs["a01"] + "?tab=pxelinux",
+		for _, page := range []string{"/", "/?role=lvs-director&sort=-ip", "/hosts/" + macs["a01"], "/hosts/" + macs["a02"], "/hosts/" + macs["a01"] + "?tab=pxelinux",
 			"/hosts/" + macs["a01"] + "?tab=ipxe", "/hosts/" + macs["b01"] + "?tab=layout&disks=500G+1T", "/profiles", "/layouts", "/clusters", "/hosts/nosuchhost"} {
 			do(t, ctx, chromedp.Navigate(d.base+page), chromedp.WaitReady(css("main")))
 			checkAxe(t, ctx, src, page)

@@ -294,9 +294,19 @@ func (w *Web) showHost(rw http.ResponseWriter, r *http.Request, status int, key,
 		labels = append(labels, k+"="+v)
 	}
 	sort.Strings(labels)
+	// The power buttons need BMC settings; without them the page says how to set them.
+	bmc, err := w.o.Prov.GetBMC(ctx, h.ID())
+	bmcProblem := ""
+	if err != nil {
+		bmc, bmcProblem = nil, err.Error()
+		if hint := provision.HintOf(err); hint != "" {
+			bmcProblem += ": " + hint
+		}
+	}
 	w.page(rw, r, status, "host", map[string]any{"H": h, "MAC": h.ID(), "ETag": provision.ETag(h), "Labels": strings.Join(labels, "\n"),
 		"Timeline": timeline, "LastID": lastID, "Tabs": append(slices.Clone(renderTabs), "layout"), "Tab": tab, "Body": string(body),
-		"Plan": plan, "Disks": disks, "LayoutName": layoutName, "TabError": tabErr, "Problem": problem, "Notice": notice})
+		"Plan": plan, "Disks": disks, "LayoutName": layoutName, "TabError": tabErr, "Problem": problem, "Notice": notice,
+		"BMC": bmc, "BMCProblem": bmcProblem})
 }
 
 // plan is the host's layout on the given disks ("500G+1T"), as `netkick layout plan` shows it.
@@ -407,6 +417,47 @@ func (w *Web) cancelBuild(rw http.ResponseWriter, r *http.Request) {
 		state = string(h.State)
 	}
 	w.afterChange(rw, r, h, err, "build cancelled; back to "+state)
+}
+
+// powerHost runs a power action through the BMC, as `netkick host power` does.
+func (w *Web) powerHost(rw http.ResponseWriter, r *http.Request) {
+	action := r.PostFormValue("action")
+	res, err := w.o.Prov.Power(r.Context(), w.actor(r), r.PathValue("key"), action)
+	notice := "power " + action
+	if res != nil && res.State != "" {
+		notice = "power state " + res.State
+	}
+	w.afterPower(rw, r, res, err, notice)
+}
+
+// reinstallHost puts the host in build mode and boots it from the network, as `netkick host reinstall` does.
+func (w *Web) reinstallHost(rw http.ResponseWriter, r *http.Request) {
+	res, err := w.o.Prov.Reinstall(r.Context(), w.actor(r), r.PathValue("key"), 0)
+	notice := "reinstall"
+	if res != nil && len(res.Steps) > 0 {
+		notice += ": " + strings.Join(res.Steps, "; ")
+	}
+	w.afterPower(rw, r, res, err, notice)
+}
+
+// afterPower shows the host after a power request. A BMC that failed (it
+// refused, did not answer, or the password is wrong) is 502 with the steps
+// done so far, as the API answers; refusals of the request keep their status.
+func (w *Web) afterPower(rw http.ResponseWriter, r *http.Request, res *provision.PowerResult, err error, notice string) {
+	var pe *provision.Error
+	if err != nil && res != nil && !errors.As(err, &pe) {
+		msg := "The BMC failed: " + err.Error()
+		if len(res.Steps) > 0 {
+			msg += " (done before: " + strings.Join(res.Steps, "; ") + ")"
+		}
+		w.showHost(rw, r, http.StatusBadGateway, r.PathValue("key"), msg, "")
+		return
+	}
+	var h *inventory.Host
+	if err == nil {
+		h = &inventory.Host{MACs: []string{res.Host}}
+	}
+	w.afterChange(rw, r, h, err, notice)
 }
 
 func (w *Web) profilesPage(rw http.ResponseWriter, r *http.Request) {

@@ -114,6 +114,8 @@ func (w *Web) Handler() http.Handler {
 	m.Handle("POST /hosts/{key}/roles", w.authed(w.rolesHost))
 	m.Handle("POST /hosts/{key}/build", w.authed(w.buildHost))
 	m.Handle("POST /hosts/{key}/build/cancel", w.authed(w.cancelBuild))
+	m.Handle("POST /hosts/{key}/power", w.authed(w.powerHost))
+	m.Handle("POST /hosts/{key}/reinstall", w.authed(w.reinstallHost))
 	m.Handle("GET /profiles", w.authed(w.profilesPage))
 	m.Handle("GET /layouts", w.authed(w.layoutsPage))
 	m.Handle("GET /clusters", w.authed(w.clustersPage))

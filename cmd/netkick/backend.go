@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -148,12 +149,31 @@ func (sf *storeFlags) open() (backend, error) {
 		st.Close()
 		return nil, usageError{err.Error()}
 	}
-	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u})
+	// Changes made here bypass the server, so their audit lines go to the
+	// data dir's audit.log (0600) instead of the server's log.
+	audit := slog.New(slog.NewTextHandler(appendFile(filepath.Join(sf.data, "audit.log")), nil))
+	p, err := provision.New(provision.Options{Store: st, Renderer: r, URLs: u, Audit: audit})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	return &local{Store: st, p: p, actor: localActor()}, nil
+}
+
+// appendFile is a log destination opened for each line (O_APPEND, 0600),
+// so a CLI run holds no file open and lines of concurrent runs do not mix.
+type appendFile string
+
+func (p appendFile) Write(b []byte) (int, error) {
+	f, err := os.OpenFile(string(p), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 // serverClient is the HTTP client for --server: for https, the server's

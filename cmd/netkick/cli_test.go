@@ -81,7 +81,10 @@ func startServeFull(t *testing.T, bin, data string, extra ...string) served {
 		sc := bufio.NewScanner(stderr)
 		var st started
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			default: // keep reading: a server blocked on a full stderr pipe stops answering
+			}
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				st.addr = m[1]
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/internal/config"
 )
@@ -36,6 +37,8 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"repo_root":                        {Desc: "directory of yum repositories published at `/repo/NAME/`", Default: "`<data>/repo`"},
 		"log_level":                        {Desc: "how much is logged; a reload (SIGHUP) applies a changed value unless `--log-level` was given", Choices: []string{"debug", "info", "warn", "error"}},
 		"log_format":                       {Desc: "log line format on stderr: `text` (slog key=value) or `json` (one JSON object a line). The start-up notices for a person (lines beginning `netkick:`, such as the URLs served and a new admin token) stay plain text", Choices: []string{logText, logJSON}},
+		"debug_addr":                       {Desc: "address serving Go's pprof profiles at `/debug/pprof/` (loopback only unless `debug_allow_remote`); empty: off", Default: "off"},
+		"debug_allow_remote":               {Desc: "let `debug_addr` be an address other than loopback: pprof shows memory and the command line, and profiling slows the server"},
 		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode"},
 		"token_ttl":                        {Desc: "how long a build token stays valid"},
 		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Default: "`<data>/boot`"},
@@ -53,6 +56,10 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"dhcp.interface":                   {Desc: "network interface the DHCP server answers on (required unless `dhcp.mode` is off)"},
 		"dhcp.mode":                        {Desc: "`full` (addresses and boot files), `proxy` (boot files only, beside another DHCP server) or `off`", Choices: []string{dhcp.ModeFull, dhcp.ModeProxy, dhcp.ModeOff}},
 		"dhcp.unknown":                     {Desc: "what DHCP does with MACs not in the inventory: `ignore`, `pool` (give them a pool address) or `discover` (record them in the discovered table and boot them into the discovery environment, on the interfaces and subnets `dhcp.discover` names only; docs/discovery.md)", Choices: []string{dhcp.UnknownIgnore, dhcp.UnknownPool, dhcp.UnknownDiscover}},
+		"discovery.kernel":                 {Desc: "kernel discovered machines boot (the site's, under the boot root); with `discovery.initrd` it turns discovery boots on (docs/discovery.md)"},
+		"discovery.initrd":                 {Desc: "netkick's discovery initramfs under the boot root (docs/discovery.md says how to build it)"},
+		"discovery.kernel_args":            {Desc: "extra kernel arguments of the discovery boot, e.g. `console=ttyS0`"},
+		"discovery.after":                  {Desc: "what the discovery environment does once it has reported: `wait` (stay up, idle) or `poweroff`", Choices: []string{boot.AfterWait, boot.AfterPoweroff}},
 		"dhcp.discover.interfaces":         {Desc: "interfaces discovery answers on", Default: "`dhcp.interface`"},
 		"dhcp.discover.subnets":            {Desc: "networks (CIDRs) whose unknown machines are discovered: the interface's subnet or a relay's; required with `unknown: discover`"},
 		"dhcp.discover.max":                {Desc: "bound of the discovered table: beyond it the machine seen longest ago is forgotten"},

@@ -18,9 +18,11 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bind"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/boot/neigh"
@@ -34,6 +36,7 @@ import (
 	"github.com/netkick/netkick/provision/check"
 	"github.com/netkick/netkick/tftp"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -69,6 +72,10 @@ type serveConfig struct {
 	// (the host's address, and its MAC in the neighbour table on attached
 	// segments; the default), address (the address only) or off.
 	TokenBinding string `yaml:"token_binding"`
+	// DebugAddr serves net/http/pprof (empty: off); loopback only unless
+	// DebugAllowRemote.
+	DebugAddr        string `yaml:"debug_addr"`
+	DebugAllowRemote bool   `yaml:"debug_allow_remote"`
 	// TLSCert and TLSKey (PEM files), when both are set, serve the admin
 	// API and the web page over HTTPS on HTTPS; the plain HTTP listener
 	// keeps what installers fetch.
@@ -79,6 +86,34 @@ type serveConfig struct {
 	HTTPLimits httpLimitsConfig `yaml:"http_limits"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
+	// Discovery is what discovered machines boot (dhcp.unknown: discover).
+	Discovery discoveryConfig `yaml:"discovery"`
+}
+
+// discoveryConfig is the discovery section: the site's kernel and
+// netkick's discovery initramfs, under the boot root.
+type discoveryConfig struct {
+	Kernel     string `yaml:"kernel"`
+	Initrd     string `yaml:"initrd"`
+	KernelArgs string `yaml:"kernel_args"`
+	// After is wait (default: the machine stays up, idle) or poweroff.
+	After string `yaml:"after"`
+}
+
+// boot is the discovery boot the config describes; nil when it names no kernel.
+func (c discoveryConfig) boot() (*boot.Discovery, error) {
+	if c.Kernel == "" && c.Initrd == "" {
+		return nil, nil
+	}
+	if c.Kernel == "" || c.Initrd == "" {
+		return nil, fmt.Errorf("discovery: set both kernel and initrd (files under the boot root; docs/discovery.md)")
+	}
+	switch c.After {
+	case "", boot.AfterWait, boot.AfterPoweroff:
+	default:
+		return nil, fmt.Errorf("discovery.after %q: want wait (the default) or poweroff", c.After)
+	}
+	return &boot.Discovery{Kernel: c.Kernel, Initrd: c.Initrd, KernelArgs: c.KernelArgs, After: c.After}, nil
 }
 
 // httpLimitsConfig is the http_limits section; zero values take httpd's defaults.
@@ -219,6 +254,15 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 	default:
 		return usageError{fmt.Sprintf("--token-binding %q: want strict, address or off", cfg.TokenBinding)}
 	}
+	if cfg.DebugAddr != "" {
+		bound, stop, err := startDebug(cfg.DebugAddr, cfg.DebugAllowRemote, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("debug (pprof) listening", "addr", bound)
+		fmt.Fprintf(a.stderr, "netkick: serving pprof on http://%s/debug/pprof/\n", bound)
+	}
 	warnOpenDataDir(log, cfg.Data)
 	st, err := where.open(ctx)
 	if err != nil {
@@ -270,14 +314,30 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		return err
 	}
 	defer closeBinder()
-	tree, err := openBootRoot(cfg, st, binder)
+	discBoot, err := cfg.Discovery.boot()
+	if err != nil {
+		return err
+	}
+	// The boot tree asks the HTTP server's provision core (made below) for
+	// the discovery boots.
+	var hsrv atomic.Pointer[httpd.Server]
+	var disc bootfs.DiscoveryFunc
+	if discBoot != nil {
+		disc = func(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error) {
+			if s := hsrv.Load(); s != nil {
+				return s.DiscoveryBoot(ctx, mac, withToken)
+			}
+			return nil, nil
+		}
+	}
+	tree, err := openBootRoot(cfg, st, binder, disc)
 	if err != nil {
 		return err
 	}
 	defer tree.Close()
-	var extra []httpd.MetricsWriter
+	reg := newMetricsRegistry(build())
 	tftpExplicit := fs.Changed("tftp")
-	ts, tconn, err := startTFTP(cfg, tree, st, log)
+	ts, tconn, err := startTFTP(cfg, tree, st, log, reg)
 	switch {
 	case err != nil && (tftpExplicit || cfg.TFTP != defaultServeConfig().TFTP):
 		return err
@@ -287,14 +347,13 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 	case ts != nil:
 		defer tconn.Close()
 		defer ts.Shutdown() // runs first: stops taking requests, waits for transfers
-		extra = append(extra, ts.Metrics())
 	}
 	var dsrv *dhcp.Server
 	if cfg.DHCP.Mode == dhcp.ModeOff && cfg.DHCP.Interface != "" {
 		log.Warn("DHCP interface named but DHCP mode is off: no DHCP served; add --dhcp-mode full or proxy", "interface", cfg.DHCP.Interface)
 	}
 	if cfg.DHCP.Mode != dhcp.ModeOff {
-		dopts := dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log}
+		dopts := dhcp.Options{Config: cfg.DHCP, Store: st, HTTPPort: portOf(cfg.HTTP), PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Logger: log, Registerer: reg}
 		if pg, ok := st.(*inventory.Postgres); ok {
 			// Other servers' writes reach this DHCP snapshot by notification.
 			dopts.Changed = pg.Watch(ctx, log)
@@ -308,10 +367,9 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		if err := dsrv.Listen(); err != nil {
 			return err
 		}
-		extra = append(extra, dsrv.Metrics)
 	}
 	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Metrics: extra, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
+		Boot: tree, Registry: reg, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg), Discovery: discBoot}
 	if binder != nil {
 		hopts.Binder = provision.AddrBinder(binder.Check)
 	}
@@ -339,6 +397,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		}
 		return err
 	}
+	hsrv.Store(srv)
 	var httpsLn net.Listener
 	if cert != nil {
 		if httpsLn, err = net.Listen("tcp", cfg.HTTPS); err != nil {
@@ -594,7 +653,7 @@ func warnOpenDataDir(log *slog.Logger, dir string) {
 		"dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
 
-func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bootfs.Tree, error) {
+func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder, disc bootfs.DiscoveryFunc) (*bootfs.Tree, error) {
 	dir := cfg.BootRoot
 	if dir == "" {
 		dir = filepath.Join(cfg.Data, "boot")
@@ -602,7 +661,7 @@ func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
-	o := bootfs.Options{Dir: dir, Lookup: st}
+	o := bootfs.Options{Dir: dir, Lookup: st, Discovery: disc}
 	if lh, ok := st.(bootfs.LeaseHosts); ok {
 		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
 	}
@@ -614,7 +673,7 @@ func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bo
 
 // startTFTP builds the TFTP server and opens its socket; nil when TFTP is
 // off. Requests wait in the socket until Serve runs.
-func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog.Logger) (*tftp.Server, *net.UDPConn, error) {
+func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog.Logger, reg prometheus.Registerer) (*tftp.Server, *net.UDPConn, error) {
 	if cfg.TFTP == "" || cfg.TFTP == "off" {
 		return nil, nil, nil
 	}
@@ -631,6 +690,11 @@ func startTFTP(cfg serveConfig, tree *bootfs.Tree, st inventory.Store, log *slog
 	conn, err := tftp.Listen(cfg.TFTP)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Registered once it listens: a TFTP server that could not start has no metrics.
+	if err := reg.Register(ts.Metrics()); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("tftp metrics: %w", err)
 	}
 	return ts, conn, nil
 }

@@ -243,12 +243,16 @@ func (r *rig) metric(t *testing.T, name string) int64 {
 	if err != nil {
 		t.Fatalf("/metrics: %v %s", err, out)
 	}
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\d+)$`).FindStringSubmatch(out)
+	// The exposition format writes large values with an exponent (1.048576e+06).
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("/metrics has no %s", name)
 	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("/metrics: %s %q: %v", name, m[1], err)
+	}
+	return int64(f)
 }
 
 // fdRoom raises this test process's file-descriptor limit as far as it
