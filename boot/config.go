@@ -80,7 +80,13 @@ type ConfigInput struct {
 	Token string
 	// Platform is iPXE's ${platform} ("pcbios", "efi"); empty when unknown.
 	Platform string
+	// Discovery, for a machine the inventory does not know but the
+	// discovered table holds, is its discovery boot; nil otherwise.
+	Discovery *Discovery
 }
+
+// discovers reports whether the config boots the discovery environment.
+func discovers(in ConfigInput) bool { return in.Host == nil && in.Discovery != nil }
 
 // Installs reports whether a host gets the install entry: it is known and in
 // the build or installing state.
@@ -214,6 +220,17 @@ func who(in ConfigInput) string {
 // PXELinuxConfig decides pxelinux.cfg/01-<mac>: the install entry for a host in
 // build mode, LOCALBOOT 0 for any other host and for unknown machines.
 func PXELinuxConfig(in ConfigInput) (string, error) {
+	if discovers(in) {
+		e, err := discoveryEntry(in)
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "# netkick: discovered machine %s: boot the discovery environment\n", in.MAC)
+		b.WriteString("DEFAULT discover\nPROMPT 0\nTIMEOUT 0\nLABEL discover\n")
+		fmt.Fprintf(&b, "  KERNEL %s\n  APPEND initrd=%s %s\n  IPAPPEND 2\n", e.kernel, e.initrd, e.cmdline)
+		return b.String(), nil
+	}
 	if !Installs(in.Host) {
 		return pxelinuxLocal("# netkick: " + who(in) + ": not in build mode, boot from the local disk\n"), nil
 	}
@@ -250,6 +267,16 @@ func pxelinuxLocal(comment string) string {
 func IPXEScript(in ConfigInput) (string, error) {
 	var b strings.Builder
 	b.WriteString("#!ipxe\n")
+	if discovers(in) {
+		e, err := discoveryEntry(in)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "# netkick: discovered machine %s: boot the discovery environment\n", in.MAC)
+		fmt.Fprintf(&b, "kernel %s initrd=%s %s BOOTIF=01-%s\n", e.kernel, e.initrdName, e.cmdline, strings.ReplaceAll(in.MAC, ":", "-"))
+		fmt.Fprintf(&b, "initrd --name %s %s\nboot\n", e.initrdName, e.initrd)
+		return b.String(), nil
+	}
 	if !Installs(in.Host) {
 		fmt.Fprintf(&b, "# netkick: %s: not in build mode, boot from the local disk\n", who(in))
 		switch in.Platform {

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
@@ -52,6 +53,8 @@ type Options struct {
 	Boot *bootfs.Tree
 	// TokenTTL is how long a build token is valid (default 6h).
 	TokenTTL time.Duration
+	// Discovery is the discovery boot discovered machines get; nil: none.
+	Discovery *boot.Discovery
 	// Leases, when set, tells a host's leased address for the source check.
 	Leases LeaseFinder
 	// FailureLimit is how many refused requests a client may make per minute before 429 (default 20).
@@ -122,7 +125,7 @@ func New(opts Options) (*Server, error) {
 		pub = u
 	}
 	prov, err := provision.New(provision.Options{Store: opts.Store, Renderer: opts.Renderer, URLs: pub, TokenTTL: opts.TokenTTL,
-		Leases: opts.Leases, Binder: opts.Binder, Warn: opts.Logger.Warn, Audit: opts.Logger})
+		Leases: opts.Leases, Binder: opts.Binder, Discovery: opts.Discovery, Warn: opts.Logger.Warn, Audit: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +228,7 @@ func (s *Server) routes(e *echo.Echo) error {
 
 	api := e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAdmin)
 	s.lifecycleRoutes(e, api)
+	s.discoveredRoutes(e, api)
 	s.hostRoutes(api)
 	s.powerRoutes(api)
 	s.profileRoutes(api)
@@ -428,6 +432,12 @@ func (s *Server) SetPublicURL(base string) error {
 	}
 	s.prov.SetURLs(u)
 	return nil
+}
+
+// DiscoveryBoot is the discovery boot of a discovered machine (the boot
+// tree's bootfs.DiscoveryFunc).
+func (s *Server) DiscoveryBoot(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error) {
+	return s.prov.DiscoveryBoot(ctx, mac, withToken)
 }
 
 // PublicURL is the base URL the server gives machines ("" when it uses each request's own).

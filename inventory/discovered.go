@@ -105,6 +105,22 @@ type DMIFacts struct {
 	Serial  string `json:"serial,omitempty" yaml:"serial,omitempty"`
 }
 
+// HumanBytes shows a size in binary units (8 GiB, 500 MiB).
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n), -1
+	for v >= unit && i < 5 {
+		v /= unit
+		i++
+	}
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + string("KMGTPE"[i]) + "iB"
+}
+
 // Limits of a facts report: more is refused as malformed.
 const (
 	MaxFactDisks = 64
@@ -116,9 +132,9 @@ const (
 
 // CleanText makes untrusted bytes from a machine safe to store and print as
 // one line of data: valid UTF-8 printable characters are kept, every other
-// byte (invalid UTF-8, control characters, newlines) becomes a \xNN escape
-// (and a backslash becomes \\, so the form is unambiguous); the result is
-// cut to at most max bytes. The text stays data: whoever renders it still
+// byte (invalid UTF-8, control characters, newlines) becomes a \xNN escape;
+// the result is cut to at most max bytes. Cleaning is idempotent, so
+// cleaned text can be checked again on every write. The text stays data: whoever renders it still
 // quotes it for its context.
 func CleanText(s string, max int) string {
 	var b strings.Builder
@@ -128,8 +144,6 @@ func CleanText(s string, max int) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			piece = fmt.Sprintf(`\x%02x`, s[i])
-		case r == '\\':
-			piece = `\\`
 		case !unicode.IsPrint(r) && r != ' ':
 			if r < 0x80 {
 				piece = fmt.Sprintf(`\x%02x`, r)

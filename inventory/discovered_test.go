@@ -170,7 +170,7 @@ func TestCleanText(t *testing.T) {
 		{"newline escaped", "a\nb", `a\x0ab`},
 		{"%post on its own line cannot start a line", "\n%post\n", `\x0a%post\x0a`},
 		{"invalid UTF-8 escaped", "caf\xff", `caf\xff`},
-		{"backslash doubled", `a\x0a`, `a\\x0a`},
+		{"an escape already there stays as it is (idempotent)", `a\x0a`, `a\x0a`},
 		{"UTF-8 kept", "café", "café"},
 		{"bidi control escaped", "a\u202eb", `a\u202eb`},
 		{"cut at max without splitting an escape", "ab\xff", "ab"},
@@ -184,6 +184,12 @@ func TestCleanText(t *testing.T) {
 				t.Fatalf("CleanText(%q) = %q, want %q", c.in, got, c.want)
 			}
 		})
+	}
+	for _, h := range hostileTexts {
+		once := CleanText(h, MaxDHCPText)
+		if twice := CleanText(once, MaxDHCPText); twice != once {
+			t.Errorf("CleanText is not idempotent on %q: %q then %q", h, once, twice)
+		}
 	}
 	if got := CleanText(strings.Repeat("é", 200), 255); len(got) > 255 {
 		t.Fatalf("cut to %d bytes, want at most 255", len(got))

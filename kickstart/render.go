@@ -35,6 +35,10 @@ type Data struct {
 	Callback     Callback
 	// LVS is the data of the lvs-director / lvs-real-server roles; nil without them.
 	LVS *LVS
+	// Facts is the host's reported hardware (every text a quoted Text); nil
+	// for hosts never discovered. Host.Facts is left empty: templates see
+	// facts only through this view.
+	Facts *Facts
 }
 
 // CPAN is the yum repository of CPAN modules built as RPMs.
@@ -247,7 +251,9 @@ func (r *Renderer) Data(h *inventory.Host, p *inventory.Profile, req Request) (*
 		InstallURL: p.InstallURL,
 		Timezone:   PlanTimezone(p.OS, p.Version, zone, r.opts.FallbackZone),
 		Network:    PlanNetwork(h, o, r.opts.Subnets),
+		Facts:      factsOf(h.Facts),
 	}
+	d.Host.Facts = nil
 	token := req.Token
 	if token == "" {
 		token = h.BuildToken

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 	"github.com/netkick/netkick/provision/urls"
@@ -160,6 +161,9 @@ type Options struct {
 	// Power opens the driver for a host's BMC (default: power.Open with
 	// power.DefaultLimits).
 	Power PowerOpener
+	// Discovery is the discovery boot discovered machines get (kernel,
+	// initrd, after); nil: they get local boot.
+	Discovery *boot.Discovery
 	// Warn receives failures that do not fail the operation (an event that
 	// could not be recorded); nil: dropped.
 	Warn func(msg string, args ...any)

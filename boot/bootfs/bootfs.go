@@ -52,6 +52,11 @@ type LeaseHosts interface {
 	HostIDByLease(ctx context.Context, ip string) (string, error)
 }
 
+// DiscoveryFunc returns the discovery boot of a MAC the inventory does not
+// know (nil when the discovered table does not hold it or discovery is off);
+// withToken asks for a fresh per-boot token (the requester is bound).
+type DiscoveryFunc func(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error)
+
 // Options configure a Tree.
 type Options struct {
 	// Dir is the boot root directory; it must exist.
@@ -67,6 +72,8 @@ type Options struct {
 	// Leases, when set, names the requester of grub.cfg by its address;
 	// without it grub.cfg is GRUB's dispatch on its own MAC.
 	Leases LeaseHosts
+	// Discovery, when set, gives discovered machines their discovery boot.
+	Discovery DiscoveryFunc
 }
 
 // Tree serves the boot root. It is safe for concurrent use.
@@ -77,6 +84,7 @@ type Tree struct {
 	token  TokenFunc
 	bind   Binder
 	leases LeaseHosts
+	disc   DiscoveryFunc
 }
 
 // New opens the boot root.
@@ -88,7 +96,7 @@ func New(o Options) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening boot root %s: %w (create it, or fill it with `netkick bootfiles`)", o.Dir, err)
 	}
-	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token, bind: o.Bind, leases: o.Leases}, nil
+	return &Tree{dir: o.Dir, root: r, lookup: o.Lookup, token: o.Token, bind: o.Bind, leases: o.Leases, disc: o.Discovery}, nil
 }
 
 // Dir is the boot root's path.
@@ -286,6 +294,9 @@ func input(ctx context.Context, l Lookup, token TokenFunc, mac string, req Reque
 // the reason back as withheld.
 func (t *Tree) input(ctx context.Context, mac string, req Request) (in boot.ConfigInput, withheld error, err error) {
 	in, err = input(ctx, t.lookup, t.token, mac, req)
+	if err == nil && in.Host == nil && t.disc != nil {
+		return t.discoveryInput(ctx, in, req)
+	}
 	if err != nil || in.Token == "" || t.bind == nil {
 		return in, nil, err
 	}
@@ -297,6 +308,30 @@ func (t *Tree) input(ctx context.Context, mac string, req Request) (in boot.Conf
 	if withheld != nil {
 		in.Token = ""
 	}
+	return in, withheld, nil
+}
+
+// discoveryInput adds the discovery boot of an unknown MAC: with a fresh
+// per-boot token when the requester is bound to the MAC (its lease and, on
+// an attached segment, its neighbour entry), without one otherwise.
+func (t *Tree) discoveryInput(ctx context.Context, in boot.ConfigInput, req Request) (boot.ConfigInput, error, error) {
+	var withheld error
+	if t.bind != nil {
+		machine := &inventory.Host{MACs: []string{in.MAC}, Hostname: "discovered machine " + in.MAC}
+		if remote, perr := netip.ParseAddr(req.ClientIP); perr != nil {
+			withheld = fmt.Errorf("the requester's address of the discovery config of %s is unknown (%q)", in.MAC, req.ClientIP)
+		} else {
+			withheld = t.bind.Check(ctx, machine, remote.Unmap())
+		}
+	}
+	d, err := t.disc(ctx, in.MAC, withheld == nil)
+	if err != nil {
+		return in, nil, fmt.Errorf("discovery boot of %s: %w", in.MAC, err)
+	}
+	if d == nil {
+		return in, nil, nil
+	}
+	in.Discovery = d
 	return in, withheld, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/dhcp"
 	"github.com/netkick/netkick/internal/config"
 )
@@ -55,6 +56,10 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"dhcp.interface":                   {Desc: "network interface the DHCP server answers on (required unless `dhcp.mode` is off)"},
 		"dhcp.mode":                        {Desc: "`full` (addresses and boot files), `proxy` (boot files only, beside another DHCP server) or `off`", Choices: []string{dhcp.ModeFull, dhcp.ModeProxy, dhcp.ModeOff}},
 		"dhcp.unknown":                     {Desc: "what DHCP does with MACs not in the inventory: `ignore`, `pool` (give them a pool address) or `discover` (record them in the discovered table and boot them into the discovery environment, on the interfaces and subnets `dhcp.discover` names only; docs/discovery.md)", Choices: []string{dhcp.UnknownIgnore, dhcp.UnknownPool, dhcp.UnknownDiscover}},
+		"discovery.kernel":                 {Desc: "kernel discovered machines boot (the site's, under the boot root); with `discovery.initrd` it turns discovery boots on (docs/discovery.md)"},
+		"discovery.initrd":                 {Desc: "netkick's discovery initramfs under the boot root (docs/discovery.md says how to build it)"},
+		"discovery.kernel_args":            {Desc: "extra kernel arguments of the discovery boot, e.g. `console=ttyS0`"},
+		"discovery.after":                  {Desc: "what the discovery environment does once it has reported: `wait` (stay up, idle) or `poweroff`", Choices: []string{boot.AfterWait, boot.AfterPoweroff}},
 		"dhcp.discover.interfaces":         {Desc: "interfaces discovery answers on", Default: "`dhcp.interface`"},
 		"dhcp.discover.subnets":            {Desc: "networks (CIDRs) whose unknown machines are discovered: the interface's subnet or a relay's; required with `unknown: discover`"},
 		"dhcp.discover.max":                {Desc: "bound of the discovered table: beyond it the machine seen longest ago is forgotten"},

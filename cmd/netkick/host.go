@@ -18,8 +18,8 @@ import (
 
 // hostCmd is `netkick host …`: the inventory's machines.
 func hostCmd(a *app) *cobra.Command {
-	return group("host", "manage hosts: add, set, tag, untag, list, show, rm, build, power, reinstall",
-		hostAddCmd(a), hostSetCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
+	return group("host", "manage hosts: add, adopt, set, tag, untag, list, show, rm, build, power, reinstall",
+		hostAddCmd(a), hostAdoptCmd(a), hostSetCmd(a), hostTagCmd(a, "tag"), hostTagCmd(a, "untag"),
 		hostListCmd(a), hostShowCmd(a), hostRmCmd(a), hostBuildCmd(a), hostPowerCmd(a), hostReinstallCmd(a))
 }
 
@@ -307,6 +307,9 @@ func hostShowCmd(a *app) *cobra.Command {
 					fmt.Fprintf(a.stdout, "bmc:       %s %s, user %q, password %s; %s\n", bmc.Driver, bmcAddr(bmc), bmc.User, passwordNote(bmc), st)
 				}
 				printHost(a, h, ev)
+				if h.Facts != nil {
+					printFacts(a, h.Facts)
+				}
 				return nil
 			})
 		},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -55,17 +56,35 @@ func (a *app) layoutArg(ctx context.Context, file string, pos []string) (*invent
 
 func layoutPlanCmd(a *app) *cobra.Command {
 	var disks sizeList
-	var ram, fw, file string
+	var ram, fw, file, hostKey string
 	c := &cobra.Command{
-		Use:   "plan NAME --disk SIZE [--disk SIZE] [--ram SIZE] [--firmware bios|uefi] [--file F.yaml]",
-		Short: "show the partition table a layout makes on given disks",
+		Use:   "plan NAME --disk SIZE [--disk SIZE] [--ram SIZE] [--firmware bios|uefi] [--file F.yaml] | plan NAME --host H",
+		Short: "show the partition table a layout makes on given disks, or on a discovered host's real disks and RAM",
 		RunE: func(c *cobra.Command, pos []string) error {
 			l, err := a.layoutArg(c.Context(), file, pos)
 			if err != nil {
 				return err
 			}
-			if len(disks) == 0 {
-				return usageError{"give at least one --disk SIZE, e.g. --disk 500G"}
+			var ds []layout.Disk
+			if hostKey != "" {
+				h, err := a.hostForPlan(c.Context(), hostKey)
+				if err != nil {
+					return err
+				}
+				if len(disks) == 0 {
+					for _, d := range h.Facts.Disks {
+						ds = append(ds, layout.Disk{Name: d.Name, SizeMiB: d.SizeBytes >> 20})
+					}
+				}
+				if !c.Flags().Changed("ram") {
+					ram = strconv.FormatInt(h.Facts.MemoryBytes>>20, 10) + "M"
+				}
+				if !c.Flags().Changed("firmware") && strings.HasPrefix(h.Arch, "efi") {
+					fw = string(layout.FirmwareUEFI)
+				}
+			}
+			if len(disks) == 0 && len(ds) == 0 {
+				return usageError{"give at least one --disk SIZE, e.g. --disk 500G, or --host H of a host with reported facts"}
 			}
 			ramMiB, err := inventory.ParseMiB(ram)
 			if err != nil {
@@ -74,7 +93,6 @@ func layoutPlanCmd(a *app) *cobra.Command {
 			if fw != string(layout.FirmwareBIOS) && fw != string(layout.FirmwareUEFI) {
 				return usageError{"--firmware: want bios or uefi"}
 			}
-			var ds []layout.Disk
 			for i, n := range disks {
 				ds = append(ds, layout.Disk{Name: fmt.Sprintf("sd%c", 'a'+i), SizeMiB: n})
 			}
@@ -89,7 +107,25 @@ func layoutPlanCmd(a *app) *cobra.Command {
 	c.Flags().StringVar(&ram, "ram", "4G", "the machine's RAM (for ram-sized swap)")
 	c.Flags().StringVar(&fw, "firmware", "bios", "bios or uefi")
 	c.Flags().StringVar(&file, "file", "", "plan this YAML layout file instead of a stored or built-in one")
+	c.Flags().StringVar(&hostKey, "host", "", "plan on this host's reported disks, RAM and firmware (a host adopted from the discovered machines)")
 	return c
+}
+
+// hostForPlan reads a host that has hardware facts.
+func (a *app) hostForPlan(ctx context.Context, key string) (*inventory.Host, error) {
+	b, err := a.sf.open()
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	h, err := b.GetHost(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if h.Facts == nil || len(h.Facts.Disks) == 0 {
+		return nil, fmt.Errorf("host %s has no reported disks: its facts come from discovery (`netkick host adopt`); give --disk SIZE instead", h.Hostname)
+	}
+	return h, nil
 }
 
 func layoutPreCmd(a *app) *cobra.Command {

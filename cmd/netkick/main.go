@@ -41,6 +41,7 @@ func commands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		serveCmd(a),
 		hostCmd(a),
+		discoveredCmd(a),
 		tokenCmd(a),
 		storeCmd(a),
 		profileCmd(a),

@@ -18,9 +18,11 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/boot/bind"
 	"github.com/netkick/netkick/boot/bootfs"
 	"github.com/netkick/netkick/boot/neigh"
@@ -84,6 +86,34 @@ type serveConfig struct {
 	HTTPLimits httpLimitsConfig `yaml:"http_limits"`
 	// DHCP is the DHCP server's block (interface, mode, unknown, subnets).
 	DHCP dhcp.Config `yaml:"dhcp"`
+	// Discovery is what discovered machines boot (dhcp.unknown: discover).
+	Discovery discoveryConfig `yaml:"discovery"`
+}
+
+// discoveryConfig is the discovery section: the site's kernel and
+// netkick's discovery initramfs, under the boot root.
+type discoveryConfig struct {
+	Kernel     string `yaml:"kernel"`
+	Initrd     string `yaml:"initrd"`
+	KernelArgs string `yaml:"kernel_args"`
+	// After is wait (default: the machine stays up, idle) or poweroff.
+	After string `yaml:"after"`
+}
+
+// boot is the discovery boot the config describes; nil when it names no kernel.
+func (c discoveryConfig) boot() (*boot.Discovery, error) {
+	if c.Kernel == "" && c.Initrd == "" {
+		return nil, nil
+	}
+	if c.Kernel == "" || c.Initrd == "" {
+		return nil, fmt.Errorf("discovery: set both kernel and initrd (files under the boot root; docs/discovery.md)")
+	}
+	switch c.After {
+	case "", boot.AfterWait, boot.AfterPoweroff:
+	default:
+		return nil, fmt.Errorf("discovery.after %q: want wait (the default) or poweroff", c.After)
+	}
+	return &boot.Discovery{Kernel: c.Kernel, Initrd: c.Initrd, KernelArgs: c.KernelArgs, After: c.After}, nil
 }
 
 // httpLimitsConfig is the http_limits section; zero values take httpd's defaults.
@@ -284,7 +314,23 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		return err
 	}
 	defer closeBinder()
-	tree, err := openBootRoot(cfg, st, binder)
+	discBoot, err := cfg.Discovery.boot()
+	if err != nil {
+		return err
+	}
+	// The boot tree asks the HTTP server's provision core (made below) for
+	// the discovery boots.
+	var hsrv atomic.Pointer[httpd.Server]
+	var disc bootfs.DiscoveryFunc
+	if discBoot != nil {
+		disc = func(ctx context.Context, mac string, withToken bool) (*boot.Discovery, error) {
+			if s := hsrv.Load(); s != nil {
+				return s.DiscoveryBoot(ctx, mac, withToken)
+			}
+			return nil, nil
+		}
+	}
+	tree, err := openBootRoot(cfg, st, binder, disc)
 	if err != nil {
 		return err
 	}
@@ -323,7 +369,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		}
 	}
 	hopts := httpd.Options{Store: st, Renderer: r, AdminToken: token, PublicURL: cfg.PublicURL, Logger: log,
-		Boot: tree, Registry: reg, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg)}
+		Boot: tree, Registry: reg, TokenTTL: cfg.TokenTTL, RepoRoot: repoRoot, Limits: httpLimits(cfg), Discovery: discBoot}
 	if binder != nil {
 		hopts.Binder = provision.AddrBinder(binder.Check)
 	}
@@ -351,6 +397,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 		}
 		return err
 	}
+	hsrv.Store(srv)
 	var httpsLn net.Listener
 	if cert != nil {
 		if httpsLn, err = net.Listen("tcp", cfg.HTTPS); err != nil {
@@ -606,7 +653,7 @@ func warnOpenDataDir(log *slog.Logger, dir string) {
 		"dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
 
-func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bootfs.Tree, error) {
+func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder, disc bootfs.DiscoveryFunc) (*bootfs.Tree, error) {
 	dir := cfg.BootRoot
 	if dir == "" {
 		dir = filepath.Join(cfg.Data, "boot")
@@ -614,7 +661,7 @@ func openBootRoot(cfg serveConfig, st inventory.Store, binder *bind.Binder) (*bo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create boot root %s: %w (choose another with --boot-root)", dir, err)
 	}
-	o := bootfs.Options{Dir: dir, Lookup: st}
+	o := bootfs.Options{Dir: dir, Lookup: st, Discovery: disc}
 	if lh, ok := st.(bootfs.LeaseHosts); ok {
 		o.Leases = lh // GRUB's plain grub.cfg: the requester by its lease
 	}

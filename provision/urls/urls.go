@@ -60,6 +60,12 @@ func (u URLs) Report(mac, kind, token string) string {
 	return u.base + "/api/v1/hosts/" + mac + "/" + kind + tokenQuery(token)
 }
 
+// Facts is where a discovered machine's discovery environment POSTs its
+// hardware facts, with its per-boot token.
+func (u URLs) Facts(mac, token string) string {
+	return u.base + "/api/v1/discovered/" + mac + "/facts" + tokenQuery(token)
+}
+
 // BootRoot is the HTTP prefix of the boot tree, with its trailing slash.
 func (u URLs) BootRoot() string { return u.base + "/boot/" }
 
