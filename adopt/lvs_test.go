@@ -276,3 +276,27 @@ func FuzzReadLVS(f *testing.F) {
 		}
 	})
 }
+
+// TestLVSStoredClusterConflict: a stored cluster of the same name with other
+// directors is reported with both sides; what lvs.cf does not hold
+// (admin network, GUI password hash, router id) stays as stored.
+func TestLVSStoredClusterConflict(t *testing.T) {
+	stored := siteHosts(t)
+	stored.Clusters = []inventory.Cluster{{Name: "t", Primary: "lb02", Subnet: "192.0.2.0/24", AdminNetwork: "192.0.2.0/28",
+		GUIPasswordHash: "$6$saltsalt$abcdefghijklmnopqrstuv", Heartbeat: inventory.Heartbeat{RouterID: 77}}}
+	r, conflicts := readLVS(t, stored, "t.cf", "primary = 192.0.2.41\nservice = lvs\nvirtual W {\n address = 192.0.2.80 eth0:1\n port = 80\n server a {\n  address = 192.0.2.11\n }\n}\n")
+	want := "cluster t: the inventory has primary director lb02; t.cf gives lb01 (192.0.2.41)"
+	if !strings.Contains(strings.Join(conflicts, "\n"), want) {
+		t.Fatalf("conflicts %q lack %q", conflicts, want)
+	}
+	if len(r.Dump.Clusters) != 1 {
+		t.Fatalf("clusters %+v, want t", r.Dump.Clusters)
+	}
+	c := r.Dump.Clusters[0]
+	if c.Primary != "lb01" || c.AdminNetwork != "192.0.2.0/28" || c.GUIPasswordHash == "" || c.Heartbeat.RouterID != 77 || c.Subnet != "192.0.2.0/24" {
+		t.Fatalf("cluster = %+v, want lb01 with the stored admin network, hash, router id and subnet", c)
+	}
+	if len(notesWith(r, "subnet")) != 0 {
+		t.Fatalf("the stored subnet holds every address, yet a note says it was set: %v", r.Notes)
+	}
+}
