@@ -118,7 +118,7 @@ func (s *Server) plainAdmin(c echo.Context) error {
 	}
 	u := s.httpsURL(c.Request())
 	return &apiError{status: http.StatusForbidden, msg: "the admin API is served over HTTPS only on this server",
-		hint: "use " + u + ": netkick --server " + u + " (add --ca FILE when its certificate is from a private CA)"}
+		hint: "use " + u + ": netkick --server " + u + ", and --ca FILE if a private CA signed its certificate"}
 }
 
 // plainWeb sends the web page's visitors over plain HTTP to HTTPS (GET and

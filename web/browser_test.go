@@ -21,6 +21,7 @@ import (
 
 	"github.com/netkick/netkick/internal/ipmisim"
 	"github.com/netkick/netkick/internal/testenv"
+	"github.com/netkick/netkick/inventory"
 )
 
 var updateShots = flag.Bool("update", false, "write the current screenshots named web-* to docs/")
@@ -28,6 +29,7 @@ var updateShots = flag.Bool("update", false, "write the current screenshots name
 // demo is a running `netkick serve --demo` on loopback.
 type demo struct {
 	base, token string
+	data        string // its data directory
 }
 
 // startDemo builds netkick and runs `serve --demo` on a free loopback port;
@@ -66,7 +68,7 @@ func startDemo(t *testing.T) *demo {
 			t.Logf("serve log:\n%s", b)
 		}
 	})
-	d := &demo{base: "http://" + addr}
+	d := &demo{base: "http://" + addr, data: data}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r, err := http.Get(d.base + "/healthz")
@@ -430,12 +432,55 @@ func TestBrowser(t *testing.T) {
 		d.api(t, "DELETE", "/api/v1/hosts/a02/build", "", nil, nil)
 	})
 
+	// A machine DHCP discovered (recorded through a second handle on the
+	// server's database, as its DHCP server would): listed with what it sent
+	// shown as text, then adopted from its row's form.
+	t.Run("discovered-adopt", func(t *testing.T) {
+		st, err := inventory.OpenSQLite(filepath.Join(d.data, "inventory.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		now := time.Now()
+		if _, err := st.RecordDiscovered(context.Background(), inventory.Discovered{MAC: "52:54:00:dd:00:01", Arch: "bios",
+			Hostname: "<script>x()</script>", Addresses: []string{"192.0.2.150"}, CircuitID: "sw1/3", FirstSeen: now, LastSeen: now}, 0); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, chromedp.Navigate(d.base+"/discovered"), chromedp.WaitVisible(css(`#discovered tr[data-mac="52:54:00:dd:00:01"]`)))
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#discovered script").length`)); n != 0 {
+			t.Fatal("a DHCP hostname became a script element")
+		}
+		if txt := get(t, ctx, chromedp.Text(css(`#discovered tbody tr`))); !strings.Contains(txt, "<script>x()</script>") || !strings.Contains(txt, "sw1/3") {
+			t.Fatalf("the discovered row reads %q", txt)
+		}
+		checkAxe(t, ctx, axeSource(t), "/discovered, one machine")
+		shot(t, ctx, "web-discovered")
+		do(t, ctx, chromedp.SetValue(css("#a-host-0"), "c01"), chromedp.SetValue(css("#a-roles-0"), "web"))
+		submit(t, ctx, "#adopt-btn-0", "#notice")
+		if h := get(t, ctx, chromedp.Text(css("h1"))); !strings.HasPrefix(h, "c01 ready") {
+			t.Fatalf("after Adopt the page is %q, want c01 ready", h)
+		}
+		var h struct {
+			Roles []string
+			MACs  []string
+		}
+		d.api(t, "GET", "/api/v1/hosts/c01", "", nil, &h)
+		if strings.Join(h.Roles, ",") != "web" || h.MACs[0] != "52:54:00:dd:00:01" {
+			t.Fatalf("the API says c01 is %+v", h)
+		}
+		do(t, ctx, chromedp.Navigate(d.base+"/discovered"), chromedp.WaitVisible(css("#discovered")))
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#discovered tr[data-mac]").length`)); n != 0 {
+			t.Fatalf("%d discovered machines left after the adoption", n)
+		}
+		d.api(t, "DELETE", "/api/v1/hosts/c01", "", nil, nil)
+	})
+
 	// axe-core on every page (and every tab of a host's page): no serious or
 	// critical violation of WCAG 2.1 A/AA or axe's best practices.
 	t.Run("accessibility", func(t *testing.T) {
 		src := axeSource(t)
 		for _, page := range []string{"/", "/?role=lvs-director&sort=-ip", "/hosts/" + macs["a01"], "/hosts/" + macs["a02"], "/hosts/" + macs["a01"] + "?tab=pxelinux",
-			"/hosts/" + macs["a01"] + "?tab=ipxe", "/hosts/" + macs["b01"] + "?tab=layout&disks=500G+1T", "/profiles", "/layouts", "/clusters", "/hosts/nosuchhost"} {
+			"/hosts/" + macs["a01"] + "?tab=ipxe", "/hosts/" + macs["b01"] + "?tab=layout&disks=500G+1T", "/profiles", "/layouts", "/clusters", "/discovered", "/hosts/nosuchhost"} {
 			do(t, ctx, chromedp.Navigate(d.base+page), chromedp.WaitReady(css("main")))
 			checkAxe(t, ctx, src, page)
 		}

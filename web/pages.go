@@ -18,7 +18,7 @@ import (
 	"github.com/netkick/netkick/provision"
 )
 
-var pageNames = []string{"login", "hosts", "host", "profiles", "layouts", "clusters", "error"}
+var pageNames = []string{"login", "hosts", "host", "profiles", "layouts", "clusters", "discovered", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{"join": strings.Join}
@@ -506,4 +506,62 @@ func (w *Web) clustersPage(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.page(rw, r, http.StatusOK, "clusters", map[string]any{"Clusters": cs, "Members": members})
+}
+
+// discoveredRow is one discovered machine as the page shows it.
+type discoveredRow struct {
+	inventory.Discovered
+	LastSeen string
+	// Hardware summarises the reported facts; Suggest is the DHCP hostname when it is a valid one.
+	Hardware, Suggest string
+}
+
+func (w *Web) discoveredPage(rw http.ResponseWriter, r *http.Request) {
+	w.showDiscovered(rw, r, http.StatusOK, "")
+}
+
+// showDiscovered lists the discovered machines, the most recently seen first, with an error banner (a refused adoption).
+func (w *Web) showDiscovered(rw http.ResponseWriter, r *http.Request, status int, problem string) {
+	ds, err := w.o.Prov.ListDiscovered(r.Context())
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	rows := make([]discoveredRow, 0, len(ds))
+	for _, d := range ds {
+		row := discoveredRow{Discovered: d, LastSeen: d.LastSeen.UTC().Format(time.RFC3339), Hardware: "no facts reported yet"}
+		if f := d.Facts; f != nil {
+			row.Hardware = fmt.Sprintf("%d CPUs, %s RAM, %d disks, %d NICs", f.CPU.Count, inventory.HumanBytes(f.MemoryBytes), len(f.Disks), len(f.NICs))
+			if f.DMI.Vendor != "" || f.DMI.Product != "" {
+				row.Hardware += "; " + strings.TrimSpace(f.DMI.Vendor+" "+f.DMI.Product)
+			}
+		}
+		if inventory.ValidateHostname(d.Hostname) == nil {
+			row.Suggest = d.Hostname
+		}
+		rows = append(rows, row)
+	}
+	w.page(rw, r, status, "discovered", map[string]any{"Machines": rows, "Problem": problem})
+}
+
+// adoptDiscovered makes a discovered machine a host, as `netkick host adopt` does.
+func (w *Web) adoptDiscovered(rw http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	o := provision.AdoptOptions{Hostname: strings.TrimSpace(f.Get("hostname")), Profile: strings.TrimSpace(f.Get("profile")),
+		Roles: strings.Fields(f.Get("roles"))}
+	h, err := w.o.Prov.Adopt(r.Context(), w.actor(r), r.PathValue("mac"), o)
+	if err != nil {
+		status := statusOf(err)
+		if status >= 500 {
+			w.fail(rw, r, err)
+			return
+		}
+		msg := err.Error()
+		if hint := provision.HintOf(err); hint != "" {
+			msg += " (" + hint + ")"
+		}
+		w.showDiscovered(rw, r, status, msg)
+		return
+	}
+	http.Redirect(rw, r, "/hosts/"+url.PathEscape(h.ID())+"?done="+url.QueryEscape("adopted from the discovered machines"), http.StatusSeeOther)
 }

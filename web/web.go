@@ -95,7 +95,7 @@ func New(o Options) (*Web, error) {
 }
 
 // Paths are the path prefixes the page owns (httpd routes them here).
-var Paths = []string{"/", "/login", "/logout", "/hosts", "/hosts/*", "/profiles", "/layouts", "/layouts/*", "/clusters", "/web/*"}
+var Paths = []string{"/", "/login", "/logout", "/hosts", "/hosts/*", "/profiles", "/layouts", "/layouts/*", "/clusters", "/discovered", "/discovered/*", "/web/*"}
 
 // Handler serves the page.
 func (w *Web) Handler() http.Handler {
@@ -119,6 +119,8 @@ func (w *Web) Handler() http.Handler {
 	m.Handle("GET /profiles", w.authed(w.profilesPage))
 	m.Handle("GET /layouts", w.authed(w.layoutsPage))
 	m.Handle("GET /clusters", w.authed(w.clustersPage))
+	m.Handle("GET /discovered", w.authed(w.discoveredPage))
+	m.Handle("POST /discovered/{mac}/adopt", w.authed(w.adoptDiscovered))
 	m.Handle("GET /web/events", w.authed(w.events))
 	return secure(m)
 }

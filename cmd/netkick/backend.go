@@ -422,6 +422,10 @@ func (r *remote) doMatch(ctx context.Context, method, path, etag string, in, out
 	}
 	resp, err := r.c.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the method and URL are said below
+		}
 		if h := tlsHint(err); h != "" {
 			return fmt.Errorf("%s %s: %w (%s)", method, r.base+path, err, h)
 		}

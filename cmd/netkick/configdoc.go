@@ -151,7 +151,8 @@ An empty environment variable counts as unset. An unknown key in the file is an 
 
 A flag's name is the key's path with ` + "`.`" + ` and ` + "`_`" + ` turned into ` + "`-`" + ` (` + "`dhcp.mode`" + ` is
 ` + "`--dhcp-mode`" + `), the variable's the path in capitals after ` + "`NETKICK_`" + ` (` + "`NETKICK_DHCP_MODE`" + `).
-In a flag or variable a list of strings is comma-separated (` + "`--dhcp-relays 192.0.2.1,192.0.2.2`" + `),
+In a flag or variable a list of strings is comma-separated (` + "`--dhcp-relays 192.0.2.1,192.0.2.2`" + `;
+a list flag may also be repeated),
 a bool is ` + "`true`" + ` or ` + "`false`" + ` (a bool flag alone means true), and a list of objects is
 YAML: ` + "`NETKICK_DHCP_SUBNETS='[{cidr: 192.0.2.0/24, pools: [192.0.2.100-192.0.2.199]}]'`" + `.
 A value a key does not accept stops serve with the key, where the value came

@@ -118,6 +118,8 @@ func TestPrecedence(t *testing.T) {
 			args: []string{"--http", ":3", "--dhcp-mode=full"}, want: func(c *testCfg) {
 				c.HTTP, c.TTL, c.DHCP.Mode, c.DHCP.Relays = ":3", 2*time.Hour, "full", []string{"192.0.2.1"}
 			}},
+		{name: "a list flag given twice holds both", args: []string{"--dhcp-relays", "192.0.2.5", "--dhcp-relays=192.0.2.6,192.0.2.7"},
+			want: func(c *testCfg) { c.DHCP.Relays = []string{"192.0.2.5", "192.0.2.6", "192.0.2.7"} }},
 		{name: "empty variable is unset", env: map[string]string{"NETKICK_DATA": ""}, want: func(*testCfg) {}},
 		{name: "bool flag without value", env: map[string]string{"NETKICK_DEMO": "false"}, args: []string{"--demo"}, want: func(c *testCfg) { c.Demo = true }},
 		{name: "bool flag false over environment", env: map[string]string{"NETKICK_DEMO": "true"}, args: []string{"--demo=false"}, want: func(*testCfg) {}},

@@ -107,14 +107,24 @@ func loadYAML(v reflect.Value, keys []Key, path string, b []byte) error {
 }
 
 // text is a flag Value holding the text given; Load parses it by the key's
-// type, so a bad value is reported as for the other sources.
+// type, so a bad value is reported as for the other sources. A list flag
+// given twice holds both values (--dhcp-relays a --dhcp-relays b).
 type text struct {
 	s, typ string
+	list   bool
+	set    bool
 }
 
-func (t *text) String() string     { return t.s }
-func (t *text) Set(s string) error { t.s = s; return nil }
-func (t *text) Type() string       { return t.typ }
+func (t *text) String() string { return t.s }
+func (t *text) Type() string   { return t.typ }
+
+func (t *text) Set(s string) error {
+	if t.list && t.set && s != "" {
+		s = t.s + "," + s
+	}
+	t.s, t.set = s, true
+	return nil
+}
 
 // Register adds a flag to fs for every key whose flag fs does not have yet
 // and skip does not name; usage gives its help line. def points to the
@@ -126,7 +136,8 @@ func Register(fs *pflag.FlagSet, keys []Key, def any, skip map[string]bool, usag
 			continue
 		}
 		d := defaultText(k.field(dv))
-		f := fs.VarPF(&text{s: d, typ: flagType(k.Type)}, k.Flag, "", usage(k))
+		list := k.Type.Kind() == reflect.Slice && k.Type.Elem().Kind() != reflect.Struct
+		f := fs.VarPF(&text{s: d, typ: flagType(k.Type), list: list}, k.Flag, "", usage(k))
 		f.DefValue = d
 		if k.Type.Kind() == reflect.Bool {
 			f.NoOptDefVal = "true"
