@@ -40,7 +40,8 @@ func (s *Service) GetDiscovered(ctx context.Context, mac string) (*inventory.Dis
 
 // RemoveDiscovered forgets a discovered machine (its next network boot, if
 // discovery still answers there, records it again).
-func (s *Service) RemoveDiscovered(ctx context.Context, a Actor, mac string) error {
+func (s *Service) RemoveDiscovered(ctx context.Context, a Actor, mac string) (err error) {
+	defer func() { s.audit(a, "discovered remove", onHost(nil, mac), err) }()
 	ds, err := s.discoveries()
 	if err != nil {
 		return err
@@ -97,8 +98,9 @@ func (s *Service) DiscoveryBoot(ctx context.Context, mac string, withToken bool)
 // the requester's binding are checked, the facts validated and cleaned
 // (inventory.NormalizeFacts), stored on the discovered machine, and the
 // token burnt.
-func (s *Service) ReportFacts(ctx context.Context, mac string, r Requester, f inventory.Facts) (*inventory.Discovered, error) {
-	mac, err := inventory.NormalizeMAC(mac)
+func (s *Service) ReportFacts(ctx context.Context, mac string, r Requester, f inventory.Facts) (_ *inventory.Discovered, err error) {
+	defer func() { s.audit(Actor{Via: "host", Name: r.Addr}, "report facts", onHost(nil, mac), err) }()
+	mac, err = inventory.NormalizeMAC(mac)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +161,7 @@ type AdoptOptions struct {
 // host rule checked as for Add): it keeps the MAC it booted from, its
 // firmware and its facts; the discovered entry goes.
 func (s *Service) Adopt(ctx context.Context, a Actor, mac string, o AdoptOptions) (*inventory.Host, error) {
+	// Audited as the "host add" it makes.
 	ds, err := s.discoveries()
 	if err != nil {
 		return nil, err
