@@ -419,11 +419,17 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("a02's timeline ends %+v", last)
 		}
 		shot(t, ctx, "web-power")
+		// The cycle turns the chassis off, then on again.
+		sim.WaitPowerState(t, "on")
 		// A BMC that refuses the password: 502, the reason on the page, nothing done.
 		d.api(t, "PATCH", "/api/v1/hosts/a02/bmc", `{"password": "wrong"}`, nil, nil)
 		submit(t, ctx, "#power-off", "#problem")
 		if p := get(t, ctx, chromedp.Text(css("#problem"))); !strings.Contains(p, "The BMC failed") {
 			t.Fatalf("a refused BMC password shows %q", p)
+		}
+		d.api(t, "GET", "/api/v1/hosts/a02/events", "", nil, &ev)
+		if last := ev[len(ev)-1]; !strings.Contains(last.Detail, "power off by web user admin failed") || strings.Contains(last.Detail, "wrong") {
+			t.Fatalf("after a refused power off a02's timeline ends %+v", last)
 		}
 		if got := sim.PowerState(t); got != "on" {
 			t.Fatalf("ipmitool says %s after a refused power off", got)
