@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -151,31 +152,49 @@ func (r *rig) playTwin(ctx context.Context, s Scenario, t SimulatedTwin) (string
 }
 
 var (
-	tftpStatsRE = regexp.MustCompile(` \([0-9]+ bytes, [^)]*\)`)
+	tftpStatsRE = regexp.MustCompile(` \([0-9]+ bytes, ([^)]*)\)`)
 	tokenRE     = regexp.MustCompile(`token=[0-9A-Za-z]+`)
 )
 
 // EventSequence is a host's timeline since start as comparable lines, up to
 // and including the first %post callback ("built"): kind and detail with the
 // host's MAC (any spelling), address and tokens replaced, TFTP transfer
-// sizes and times dropped. What follows the callback (the real machine's
-// reboot into its disk) is not part of the comparison.
+// sizes and times dropped. Events are ordered by when the machine's request
+// began: a TFTP transfer is recorded when it ends, and a client that moves
+// on at once (no kernel to boot) has its next DHCP recorded before it. What
+// follows the callback (the real machine's reboot into its disk) is not part
+// of the comparison.
 func EventSequence(evs []apiEvent, start time.Time, mac, ip string) []string {
 	repl := []string{mac, "<mac>", strings.ReplaceAll(mac, ":", "-"), "<mac>"}
 	if ip != "" {
 		repl = append(repl, ip, "<ip>")
 	}
 	rp := strings.NewReplacer(repl...)
-	var out []string
+	type ev struct {
+		began time.Time
+		line  string
+	}
+	var seq []ev
 	for _, e := range evs {
-		if e.Time.Before(start.Add(-time.Second)) {
+		if e.Time.Before(start) {
 			continue
 		}
+		began := e.Time
+		if m := tftpStatsRE.FindStringSubmatch(e.Detail); e.Kind == "tftp" && m != nil {
+			if d, err := time.ParseDuration(m[1]); err == nil {
+				began = began.Add(-d)
+			}
+		}
 		d := tokenRE.ReplaceAllString(tftpStatsRE.ReplaceAllString(rp.Replace(e.Detail), ""), "token=<token>")
-		out = append(out, strings.TrimSpace(e.Kind+" "+d))
+		seq = append(seq, ev{began, strings.TrimSpace(e.Kind + " " + d)})
 		if e.Kind == "built" {
 			break
 		}
+	}
+	sort.SliceStable(seq, func(i, j int) bool { return seq[i].began.Before(seq[j].began) })
+	out := make([]string, len(seq))
+	for i, e := range seq {
+		out[i] = e.line
 	}
 	return out
 }

@@ -12,8 +12,12 @@ func TestEventSequence(t *testing.T) {
 	mac, ip := "52:54:00:4e:54:0a", "192.0.2.60"
 	evs := []apiEvent{
 		{Kind: "build", Detail: "kickstart token issued", Time: at(-60)},
+		{Kind: "build", Detail: "build mode on by API token admin", Time: t0.Add(-100 * time.Millisecond)},
 		{Kind: "dhcp-offer", Detail: "192.0.2.60 bios pxelinux.0", Time: at(1)},
 		{Kind: "tftp", Detail: "sent pxelinux.cfg/01-52-54-00-4e-54-0a (312 bytes, 3ms) to 192.0.2.60", Time: at(2)},
+		// recorded after the next DHCP, but begun before it
+		{Kind: "dhcp-offer", Detail: "192.0.2.60  ", Time: at(2).Add(500 * time.Millisecond)},
+		{Kind: "tftp", Detail: "sent testvm/initrd.img (5375106 bytes, 400ms) to 192.0.2.60", Time: at(2).Add(600 * time.Millisecond)},
 		{Kind: "kickstart", Detail: "kickstart fetched by 192.0.2.60", Time: at(3)},
 		{Kind: "built", Detail: "install reported by 192.0.2.60 token=AbC123", Time: at(4)},
 		{Kind: "dhcp-ack", Detail: "192.0.2.60 bios pxelinux.0", Time: at(5)},
@@ -22,6 +26,8 @@ func TestEventSequence(t *testing.T) {
 	want := []string{
 		"dhcp-offer <ip> bios pxelinux.0",
 		"tftp sent pxelinux.cfg/01-<mac> to <ip>",
+		"tftp sent testvm/initrd.img to <ip>",
+		"dhcp-offer <ip>",
 		"kickstart kickstart fetched by <ip>",
 		"built install reported by <ip> token=<token>",
 	}
