@@ -31,20 +31,20 @@ func (s *Server) handleKickstart(c echo.Context) error {
 		s.metrics.render("kickstart", "not_found", 0)
 		return s.refusal(c, &apiError{status: http.StatusNotFound, msg: "no host with MAC " + mac,
 			hint: "register it with `netkick host add " + mac + " --hostname NAME --profile PROFILE`"})
+	case s.storeDown(c.Request().Context()) != nil:
+		// The fetch moves the host to installing and spends its token, and
+		// the token check reads the host's lease: without the store nothing
+		// is served, and a refusal could be the outage's. 503 + Retry-After
+		// asks the installer to come back once the store answers.
+		s.metrics.render("kickstart", "store_unreachable", 0)
+		c.Response().Header().Set("Retry-After", kickstartRetryAfter)
+		return &apiError{status: http.StatusServiceUnavailable,
+			msg:  "kickstart of " + mac + " not served: the inventory store is unreachable, so this fetch can be neither checked nor recorded (" + err.Error() + ")",
+			hint: "the installer may retry after " + kickstartRetryAfter + " s; the store's state is on /healthz"}
 	case errors.Is(err, provision.ErrRefused):
 		s.metrics.render("kickstart", "forbidden", 0)
 		return s.refusedFor(c, mac, "kickstart", err)
 	default:
-		if down := s.storeDown(c.Request().Context()); down != nil {
-			// The fetch moves the host to installing and spends its token:
-			// without that write nothing is served. 503 + Retry-After asks
-			// the installer to come back once the store answers.
-			s.metrics.render("kickstart", "store_unreachable", 0)
-			c.Response().Header().Set("Retry-After", kickstartRetryAfter)
-			return &apiError{status: http.StatusServiceUnavailable,
-				msg:  "kickstart of " + mac + " not served: the inventory store is unreachable, so this fetch cannot be recorded (" + err.Error() + ")",
-				hint: "retry after " + kickstartRetryAfter + " s; the store's state is on /healthz"}
-		}
 		s.metrics.render("kickstart", "error", 0)
 		return &apiError{status: http.StatusInternalServerError, msg: err.Error(),
 			hint: "check the host's profile and the templates with `netkick render kickstart " + mac + "`"}
