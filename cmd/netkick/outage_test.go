@@ -141,6 +141,9 @@ func TestServeThroughPostgresOutage(t *testing.T) {
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(b), "store is unreachable") {
 		t.Errorf("first kickstart fetch during the outage: %d Retry-After=%q %s; want 503 with Retry-After", code, hdr.Get("Retry-After"), b)
 	}
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), "kickstart of "+mac+" not served: the inventory store is unreachable") {
+		t.Errorf("the server log does not say why the kickstart was refused")
+	}
 	if code, hdr, b := httpGet("/ks/" + unknown + "?token=0123"); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
 		t.Errorf("kickstart of a host never read, during the outage: %d Retry-After=%q %s; want 503 (neither a 404 nor a 403 that the outage caused)", code, hdr.Get("Retry-After"), b)
 	}
