@@ -119,6 +119,21 @@ func (c *committer) enqueue(ctx context.Context, mac string, ls []inventory.Leas
 	return done
 }
 
+// giveBack queues the lease writes that end mac's own decline of a
+// reservation (allocator.giveBack): on the shared store they may replace
+// only that decline (inventory.ClaimUndecline), not the bound lease or
+// release rule a request's writes follow, which a decline always refuses.
+func (c *committer) giveBack(ctx context.Context, mac string, ls []inventory.Lease) chan error {
+	if c.claim == nil {
+		return c.enqueue(ctx, mac, ls)
+	}
+	cs := make([]inventory.LeaseClaim, len(ls))
+	for i, l := range ls {
+		cs[i] = inventory.LeaseClaim{Lease: l, By: mac, Rule: inventory.ClaimUndecline}
+	}
+	return c.claims(ctx, cs, nil)
+}
+
 // claims queues claims on the shared store; the channel yields nil when
 // every claim that takes an address won, errClaimLost when one lost, or the
 // store's error.
@@ -210,7 +225,7 @@ func (c *committer) runClaims(ctx context.Context, batch []commitReq, claims []i
 			case !res[k].Won:
 				cl, held := cl, res[k].Held
 				c.fix(func(a *allocator) { a.learn(cl, held) })
-				if cl.Rule == inventory.ClaimFree || cl.Rule == inventory.ClaimOffer {
+				if cl.Rule == inventory.ClaimFree || cl.Rule == inventory.ClaimOffer || cl.Rule == inventory.ClaimUndecline {
 					rerr = fmt.Errorf("%s for %s: %w", cl.Lease.IP, cl.By, errClaimLost)
 				}
 			}

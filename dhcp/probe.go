@@ -142,7 +142,7 @@ func (s *Server) probeDue(ctx context.Context, now time.Time) {
 			s.Metrics.probed(res)
 			s.mu.Lock()
 			ls := s.alloc.giveBack(j.ip, j.d.mac, j.d.prev, now)
-			done := s.commit.enqueue(ctx, j.d.mac, ls)
+			done := s.commit.giveBack(ctx, j.d.mac, ls)
 			delete(s.declined, j.ip)
 			s.mu.Unlock()
 			if err := <-done; err != nil {

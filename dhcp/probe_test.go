@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkick/netkick/internal/pgtest"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -31,8 +32,39 @@ func (a *answers) whoHas(netip.Addr, time.Duration) ([]net.HardwareAddr, error) 
 
 // TestDeclinedReservationAfterRestart: a reservation declined before a
 // restart (the store holds it declined) is probed when the server starts
-// and given back or kept out by what answers.
+// and given back or kept out by what answers, on SQLite and on a shared
+// PostgreSQL store (where giving back is a claim only the host's own
+// decline lets through).
 func TestDeclinedReservationAfterRestart(t *testing.T) {
+	outer := t
+	var pg *pgtest.Server // one server for every case, stopped when the test ends
+	openStore := map[string]func(t *testing.T) (Store, SharedLeases){
+		"sqlite": func(t *testing.T) (Store, SharedLeases) {
+			st, err := inventory.OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, nil
+		},
+		"postgres": func(t *testing.T) (Store, SharedLeases) {
+			if pg == nil {
+				pg = pgtest.Start(outer)
+			}
+			st, err := inventory.OpenPostgres(context.Background(), pg.NewDatabase(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, st
+		},
+	}
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { testDeclinedReservationAfterRestart(t, openStore[kind]) })
+	}
+}
+
+func testDeclinedReservationAfterRestart(t *testing.T, open func(t *testing.T) (Store, SharedLeases)) {
 	const host, other = "52:54:00:00:d0:01", "52:54:00:00:d0:99"
 	tests := []struct {
 		name      string
@@ -51,11 +83,7 @@ func TestDeclinedReservationAfterRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			st, err := inventory.OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st, shared := open(t)
 			now := time.Now()
 			if err := st.PutHost(ctx, &inventory.Host{MACs: []string{host}, Hostname: "r01", IP: "192.0.2.40"}); err != nil {
 				t.Fatal(err)
@@ -63,7 +91,7 @@ func TestDeclinedReservationAfterRestart(t *testing.T) {
 			if err := st.SaveLeases(ctx, []inventory.Lease{{IP: "192.0.2.40", State: inventory.LeaseDeclined, Expires: now.Add(time.Hour), Updated: now, Hostname: "declined by " + host}}); err != nil {
 				t.Fatal(err)
 			}
-			s, err := New(ctx, Options{Config: fullConfig("vs", UnknownIgnore), Store: st, ServerIP: "192.0.2.1", Logger: quietLogger()})
+			s, err := New(ctx, Options{Config: fullConfig("vs", UnknownIgnore), Store: st, Shared: shared, ServerIP: "192.0.2.1", Logger: quietLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}

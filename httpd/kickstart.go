@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -30,6 +31,16 @@ func (s *Server) handleKickstart(c echo.Context) error {
 		s.metrics.render("kickstart", "not_found", 0)
 		return s.refusal(c, &apiError{status: http.StatusNotFound, msg: "no host with MAC " + mac,
 			hint: "register it with `netkick host add " + mac + " --hostname NAME --profile PROFILE`"})
+	case s.storeDown(c.Request().Context()) != nil:
+		// The fetch moves the host to installing and spends its token, and
+		// the token check reads the host's lease: without the store nothing
+		// is served, and a refusal could be the outage's. 503 + Retry-After
+		// asks the installer to come back once the store answers.
+		s.metrics.render("kickstart", "store_unreachable", 0)
+		c.Response().Header().Set("Retry-After", kickstartRetryAfter)
+		return &apiError{status: http.StatusServiceUnavailable,
+			msg:  "kickstart of " + mac + " not served: the inventory store is unreachable, so this fetch can be neither checked nor recorded (" + err.Error() + ")",
+			hint: "the installer may retry after " + kickstartRetryAfter + " s; the store's state is on /healthz"}
 	case errors.Is(err, provision.ErrRefused):
 		s.metrics.render("kickstart", "forbidden", 0)
 		return s.refusedFor(c, mac, "kickstart", err)
@@ -43,4 +54,17 @@ func (s *Server) handleKickstart(c echo.Context) error {
 // requester is what the request says about the machine asking.
 func (s *Server) requester(c echo.Context) provision.Requester {
 	return provision.Requester{Addr: c.RealIP(), Token: c.QueryParam("token"), Base: s.serverURL(c)}
+}
+
+// kickstartRetryAfter is the Retry-After (seconds) of a kickstart refused
+// because the store does not answer.
+const kickstartRetryAfter = "30"
+
+// storeDown returns the store's error when it does not answer within 2 s
+// (nil when it does): what tells an outage from a failed render.
+func (s *Server) storeDown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.opts.Store.Generation(ctx)
+	return err
 }

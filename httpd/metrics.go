@@ -48,7 +48,7 @@ func newMetrics() *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "netkick_http_requests_total",
 			Help: "HTTP requests by route and status."}, []string{"route", "code"}),
 		renders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "netkick_renders_total",
-			Help: "Renders by kind and outcome (ok, not_found, forbidden, error)."}, []string{"kind", "outcome"}),
+			Help: "Renders by kind and outcome (ok, bad_request, not_found, forbidden, store_unreachable, error)."}, []string{"kind", "outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "netkick_render_seconds",
 			Help: "Time to render a kickstart, successful renders only.", Buckets: renderBuckets()}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "netkick_http_request_duration_seconds",

@@ -212,9 +212,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 // still serves what it can decide without the store, and a load balancer
 // or monitor can tell.
 func (s *Server) handleHealth(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.opts.Store.Generation(ctx); err != nil {
+	if err := s.storeDown(c.Request().Context()); err != nil {
 		return c.String(http.StatusServiceUnavailable, "degraded: inventory store unreachable: "+err.Error()+"\n")
 	}
 	return c.String(http.StatusOK, "ok\n")

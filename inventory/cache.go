@@ -247,3 +247,65 @@ func (h *Host) clone() *Host {
 	c.Facts = h.Facts.Clone()
 	return &c
 }
+
+// leaseCache remembers the by-address answers a store read last (which host
+// holds an address, which address a MAC holds), each with the lease's stored
+// expiry, so that they can be answered while the database does not: a
+// machine whose boot config is looked up by its leased address keeps being
+// served. Only what was read is kept (never a guess), an entry is used only
+// until the expiry it was read with, and a read that finds no lease drops it.
+type leaseCache struct {
+	mu    sync.RWMutex
+	byIP  map[string]leaseMemo // address -> host id
+	byMAC map[string]leaseMemo // MAC -> address
+}
+
+// leaseMemo is one answer and the expiry of the lease it came from.
+type leaseMemo struct {
+	value   string
+	expires int64 // UnixNano
+}
+
+// usable says whether a remembered answer may still be given at now: only
+// while the lease it was read from has not expired.
+func (m leaseMemo) usable(now time.Time) bool { return m.value != "" && now.UnixNano() < m.expires }
+
+func (c *leaseCache) put(byMAC bool, key string, m leaseMemo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &c.byIP
+	if byMAC {
+		t = &c.byMAC
+	}
+	if *t == nil {
+		*t = map[string]leaseMemo{}
+	}
+	if _, ok := (*t)[key]; ok || len(*t) < maxCached {
+		(*t)[key] = m
+	}
+}
+
+func (c *leaseCache) drop(byMAC bool, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if byMAC {
+		delete(c.byMAC, key)
+	} else {
+		delete(c.byIP, key)
+	}
+}
+
+// stale returns the remembered answer for key if its lease is still running at now.
+func (c *leaseCache) stale(byMAC bool, key string, now time.Time) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t := c.byIP
+	if byMAC {
+		t = c.byMAC
+	}
+	m, ok := t[key]
+	if !ok || !m.usable(now) {
+		return "", false
+	}
+	return m.value, true
+}

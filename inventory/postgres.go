@@ -101,6 +101,8 @@ type Postgres struct {
 	name     string // the database, for messages (no credentials)
 	eventCap int
 	cache    readCache
+	// leaseCache answers by-address lookups read before while the database does not.
+	leaseCache leaseCache
 	documents
 }
 

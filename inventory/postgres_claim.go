@@ -29,6 +29,11 @@ const (
 	// ClaimOwnOffer writes only over the offering server's own offer to By
 	// (same Hostname tag): the client chose another server.
 	ClaimOwnOffer
+	// ClaimUndecline writes over the decline By's own DECLINE recorded
+	// (Hostname "declined by <By>"), or over an inactive row: a declined
+	// reservation given back to its host after a probe found it free.
+	// Another client's lease or offer, or a decline by another MAC, stays.
+	ClaimUndecline
 )
 
 // LeaseClaim is one conditional lease write of a server sharing the store.
@@ -51,10 +56,11 @@ type ClaimResult struct {
 // claimSQL is the condition of each rule on the stored row ("leases") and
 // the proposed one ("excluded"); $7 is By, $5 now.
 var claimSQL = [...]string{
-	ClaimFree:     `NOT (leases.state IN ('bound','declined','offered') AND leases.expires > $5) OR leases.mac = $7`,
-	ClaimOffer:    `NOT (leases.state IN ('bound','declined','offered') AND leases.expires > $5) OR (leases.mac = $7 AND leases.state = 'offered' AND leases.hostname = excluded.hostname)`,
-	ClaimOwn:      `leases.mac = $7 AND leases.state = 'bound'`,
-	ClaimOwnOffer: `leases.mac = $7 AND leases.state = 'offered' AND leases.hostname = excluded.hostname`,
+	ClaimFree:      `NOT (leases.state IN ('bound','declined','offered') AND leases.expires > $5) OR leases.mac = $7`,
+	ClaimOffer:     `NOT (leases.state IN ('bound','declined','offered') AND leases.expires > $5) OR (leases.mac = $7 AND leases.state = 'offered' AND leases.hostname = excluded.hostname)`,
+	ClaimOwn:       `leases.mac = $7 AND leases.state = 'bound'`,
+	ClaimOwnOffer:  `leases.mac = $7 AND leases.state = 'offered' AND leases.hostname = excluded.hostname`,
+	ClaimUndecline: `(leases.state = 'declined' AND leases.hostname = 'declined by ' || $7) OR NOT (leases.state IN ('bound','declined','offered') AND leases.expires > $5)`,
 }
 
 // ClaimLeases applies claims in one transaction, one round trip, and

@@ -58,6 +58,16 @@ func TestPostgresClaimLeases(t *testing.T) {
 			LeaseClaim{lease(a, LeaseReleased, 0, "offered by 192.0.2.1"), a, ClaimOwnOffer}, true, LeaseReleased},
 		{"freeing an offer leaves another server's offer", ptr(lease(a, LeaseOffered, time.Minute, "offered by 192.0.2.2")),
 			LeaseClaim{lease(a, LeaseReleased, 0, "offered by 192.0.2.1"), a, ClaimOwnOffer}, false, LeaseOffered},
+		{"giving back a decline ends the client's own decline", ptr(lease("", LeaseDeclined, time.Hour, "declined by "+a)),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimUndecline}, true, LeaseBound},
+		{"giving back a decline as released ends the client's own decline", ptr(lease("", LeaseDeclined, time.Hour, "declined by "+a)),
+			LeaseClaim{lease(a, LeaseReleased, 0, ""), a, ClaimUndecline}, true, LeaseReleased},
+		{"giving back a decline leaves another client's decline", ptr(lease("", LeaseDeclined, time.Hour, "declined by "+b)),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimUndecline}, false, LeaseDeclined},
+		{"giving back a decline leaves a lease another server gave meanwhile", ptr(lease(b, LeaseBound, time.Hour, "")),
+			LeaseClaim{lease(a, LeaseBound, time.Hour, "h"), a, ClaimUndecline}, false, LeaseBound},
+		{"giving back a decline that ended writes", ptr(lease("", LeaseDeclined, -time.Second, "declined by "+b)),
+			LeaseClaim{lease(a, LeaseReleased, 0, ""), a, ClaimUndecline}, true, LeaseReleased},
 		{"freeing an offer leaves the lease the client took meanwhile", ptr(lease(a, LeaseBound, time.Hour, "")),
 			LeaseClaim{lease(a, LeaseReleased, 0, "offered by 192.0.2.1"), a, ClaimOwnOffer}, false, LeaseBound},
 	}
@@ -190,6 +200,36 @@ func TestPostgresOutageServesCachedReads(t *testing.T) {
 	if _, err := s.GetProfile(ctx, "centos-7.9"); err != nil {
 		t.Fatal(err)
 	}
+	// The known host holds 192.0.2.81 by a lease; both by-address lookups
+	// are read once. A lease that runs out during the outage must not be
+	// answered from memory after its expiry.
+	now := time.Now()
+	if err := s.SaveLeases(ctx, []Lease{
+		{IP: "192.0.2.81", MAC: "52:54:00:00:80:01", State: LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+		{IP: "192.0.2.82", MAC: "52:54:00:00:80:02", State: LeaseBound, Expires: now.Add(time.Hour), Updated: now},
+		{IP: "192.0.2.84", MAC: "52:54:00:00:80:04", State: LeaseBound, Expires: now.Add(1500 * time.Millisecond), Updated: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutHost(ctx, &Host{MACs: []string{"52:54:00:00:80:04"}, Hostname: "short"}); err != nil {
+		t.Fatal(err)
+	}
+	knownID, err := s.HostIDByLease(ctx, "192.0.2.81")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := s.LeaseIP(ctx, "52:54:00:00:80:01"); err != nil || ip != "192.0.2.81" {
+		t.Fatalf("LeaseIP before the outage: %q, %v", ip, err)
+	}
+	if _, err := s.HostIDByLease(ctx, "192.0.2.84"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseIP(ctx, "52:54:00:00:80:04"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HostIDByLease(ctx, "192.0.2.83"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("free address before the outage: %v, want not found", err)
+	}
 	srv.Stop(t)
 	down := true
 	t.Cleanup(func() {
@@ -197,6 +237,27 @@ func TestPostgresOutageServesCachedReads(t *testing.T) {
 			srv.Restart(t)
 		}
 	})
+	if id, err := s.HostIDByLease(ctx, "192.0.2.81"); err != nil || id != knownID {
+		t.Errorf("host by a lease read before, during the outage: %q, %v; want %q from the cache", id, err, knownID)
+	}
+	if ip, err := s.LeaseIP(ctx, "52:54:00:00:80:01"); err != nil || ip != "192.0.2.81" {
+		t.Errorf("address of a MAC read before, during the outage: %q, %v; want 192.0.2.81 from the cache", ip, err)
+	}
+	for _, ip := range []string{"192.0.2.82", "192.0.2.83"} { // never read; read as free
+		if id, err := s.HostIDByLease(ctx, ip); err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("host leasing %s (not read as held), during the outage: %q, %v; want the database's error", ip, id, err)
+		}
+	}
+	if ip, err := s.LeaseIP(ctx, "52:54:00:00:80:02"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("address of a MAC never read, during the outage: %q, %v; want the database's error", ip, err)
+	}
+	time.Sleep(time.Until(now.Add(1600 * time.Millisecond)))
+	if id, err := s.HostIDByLease(ctx, "192.0.2.84"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("host by a lease that expired during the outage: %q, %v; want the database's error", id, err)
+	}
+	if ip, err := s.LeaseIP(ctx, "52:54:00:00:80:04"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("address of a MAC whose lease expired during the outage: %q, %v; want the database's error", ip, err)
+	}
 	if h, err := s.GetHost(ctx, "52:54:00:00:80:01"); err != nil || h.Hostname != "known" {
 		t.Errorf("known host during the outage: %v, %v; want it from the cache", h, err)
 	}
@@ -213,5 +274,25 @@ func TestPostgresOutageServesCachedReads(t *testing.T) {
 	down = false
 	if h, err := s.GetHost(ctx, "52:54:00:00:80:02"); err != nil || h.Hostname != "unread" {
 		t.Errorf("after the restart: %v, %v", h, err)
+	}
+}
+
+func TestLeaseMemoUsable(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, c := range []struct {
+		name string
+		m    leaseMemo
+		want bool
+	}{
+		{"running lease", leaseMemo{value: "h1", expires: now.Add(time.Second).UnixNano()}, true},
+		{"expires exactly now", leaseMemo{value: "h1", expires: now.UnixNano()}, false},
+		{"expired", leaseMemo{value: "h1", expires: now.Add(-time.Second).UnixNano()}, false},
+		{"nothing remembered", leaseMemo{expires: now.Add(time.Hour).UnixNano()}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.m.usable(now); got != c.want {
+				t.Errorf("usable = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

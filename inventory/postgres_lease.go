@@ -70,34 +70,54 @@ func (s *Postgres) SaveLeases(ctx context.Context, ls []Lease) error {
 }
 
 // LeaseIP returns the address a MAC holds by an active lease, or ErrNotFound.
+// While the database does not answer, an address read before is returned
+// until the expiry it was read with; any other MAC gets the database's error.
 func (s *Postgres) LeaseIP(ctx context.Context, mac string) (string, error) {
 	m, err := NormalizeMAC(mac)
 	if err != nil {
 		return "", err
 	}
 	var ip string
-	err = s.pool.QueryRow(ctx, `SELECT ip FROM leases WHERE mac = $1 AND state = $2 AND expires > $3 ORDER BY expires DESC LIMIT 1`,
-		m, string(LeaseBound), time.Now().UnixNano()).Scan(&ip)
+	var exp int64
+	now := time.Now()
+	err = s.pool.QueryRow(ctx, `SELECT ip, expires FROM leases WHERE mac = $1 AND state = $2 AND expires > $3 ORDER BY expires DESC LIMIT 1`,
+		m, string(LeaseBound), now.UnixNano()).Scan(&ip, &exp)
 	if errors.Is(err, pgx.ErrNoRows) {
+		s.leaseCache.drop(true, m)
 		return "", fmt.Errorf("lease of %s: %w", m, ErrNotFound)
 	}
 	if err != nil {
+		if ip, ok := s.leaseCache.stale(true, m, now); ok {
+			return ip, nil
+		}
 		return "", fmt.Errorf("lease of %s: %w", m, err)
 	}
+	s.leaseCache.put(true, m, leaseMemo{value: ip, expires: exp})
 	return ip, nil
 }
 
-// HostIDByLease returns the id of the host whose MAC holds ip by an active lease.
+// HostIDByLease returns the id of the host whose MAC holds ip by an active
+// lease. While the database does not answer, a holder read before is
+// returned until the expiry it was read with (GRUB configs by address and
+// TFTP timelines of known machines keep working); any other address gets
+// the database's error, never ErrNotFound.
 func (s *Postgres) HostIDByLease(ctx context.Context, ip string) (string, error) {
 	var id string
-	err := s.pool.QueryRow(ctx, `SELECT m.host_id FROM leases l JOIN host_macs m ON m.mac = l.mac
-		WHERE l.ip = $1 AND l.state = $2 AND l.expires > $3`, ip, string(LeaseBound), time.Now().UnixNano()).Scan(&id)
+	var exp int64
+	now := time.Now()
+	err := s.pool.QueryRow(ctx, `SELECT m.host_id, l.expires FROM leases l JOIN host_macs m ON m.mac = l.mac
+		WHERE l.ip = $1 AND l.state = $2 AND l.expires > $3`, ip, string(LeaseBound), now.UnixNano()).Scan(&id, &exp)
 	if errors.Is(err, pgx.ErrNoRows) {
+		s.leaseCache.drop(false, ip)
 		return "", fmt.Errorf("host leasing %s: %w", trunc(ip), ErrNotFound)
 	}
 	if err != nil {
+		if id, ok := s.leaseCache.stale(false, ip, now); ok {
+			return id, nil
+		}
 		return "", fmt.Errorf("host leasing %s: %w", trunc(ip), err)
 	}
+	s.leaseCache.put(false, ip, leaseMemo{value: id, expires: exp})
 	return id, nil
 }
 
