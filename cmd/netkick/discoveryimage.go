@@ -11,6 +11,7 @@ import (
 
 	"github.com/netkick/netkick/discovery"
 	"github.com/netkick/netkick/internal/initramfs"
+	"github.com/netkick/netkick/inventory"
 )
 
 // Where serve finds the discovery environment when the config names none
@@ -28,8 +29,8 @@ func discoveryCmd(a *app) *cobra.Command {
 // discoveryImageFlags are the flags of `netkick discovery initramfs`.
 type discoveryImageFlags struct {
 	out, busybox, modulesFrom, kernelVersion, kernel string
-	modules                                         []string
-	noDefaults                                      bool
+	modules                                          []string
+	noDefaults                                       bool
 }
 
 func discoveryInitramfsCmd(a *app) *cobra.Command {
@@ -137,7 +138,7 @@ func (a *app) discoveryInitramfs(o discoveryImageFlags, kernelPath, kernelCfg, i
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "wrote %s: %d members, %s; kernel %s, %d modules to load", o.out, len(t), humanSize(fi.Size()), ver, len(info.Load))
+	fmt.Fprintf(a.stdout, "wrote %s: %d members, %s; kernel %s, %d modules to load", o.out, len(t), inventory.HumanBytes(fi.Size()), ver, len(info.Load))
 	if len(info.Libraries) > 0 {
 		fmt.Fprintf(a.stdout, "; busybox is dynamic, %d libraries added", len(info.Libraries))
 	}
@@ -163,7 +164,7 @@ func (a *app) discoveryInitramfs(o discoveryImageFlags, kernelPath, kernelCfg, i
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "copied kernel %s -> %s (%s)\n", kernel, kernelPath, humanSize(n))
+		fmt.Fprintf(a.stdout, "copied kernel %s -> %s (%s)\n", kernel, kernelPath, inventory.HumanBytes(n))
 	} else {
 		fmt.Fprintf(a.stdout, "no kernel copied: put the vmlinuz of kernel %s at %s (or pass --kernel FILE)\n", ver, kernelPath)
 	}
@@ -175,12 +176,3 @@ func fileExistsRegular(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
 }
-
-// humanSize prints a byte count in KiB or MiB.
-func humanSize(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-}
-
