@@ -3,8 +3,10 @@ package dhcp
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +130,15 @@ func TestKnownHostServedDuringDiscoverFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := s.Metrics
+	body := gatherOne(t, m)
+	for _, want := range []string{
+		fmt.Sprintf(`netkick_dhcp_discovery_sightings_total{result="recorded"} %d`, recorded),
+		fmt.Sprintf(`netkick_dhcp_discovery_sightings_total{result="dropped"} %d`, dropped),
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q (Server.Sightings):\n%s", want, body)
+		}
+	}
 	t.Logf("flood: %d DISCOVERs from new MACs sent; offers %d, no address %d, ignored %d, dropped at the queue %d; sightings recorded %d, dropped %d; discovered table %d (cap %d)",
 		sent, m.Count("discover", "offer"), m.Count("discover", "no_address"), m.Count("discover", "ignored"), m.Count("discover", "dropped"), recorded, dropped, len(list), cap)
 	if sent < flood {

@@ -96,12 +96,15 @@ type Metrics struct {
 	reply    prometheus.Histogram
 	decision prometheus.Histogram
 	pool     func() []poolStat
+	// sightings, under policy discover, says how many sightings of unknown
+	// machines were recorded and dropped (Server.Sightings).
+	sightings func() (recorded, dropped uint64)
 
 	// shared is true for a server allocating through a shared store;
 	// storeDown while that store's last batch of claims failed.
 	shared, storeDown atomic.Bool
 
-	packetsDesc, probesDesc, poolDesc, leasesDesc, storeUpDesc *prometheus.Desc
+	packetsDesc, probesDesc, poolDesc, leasesDesc, storeUpDesc, sightingsDesc *prometheus.Desc
 }
 
 func (m *Metrics) probed(result int) { m.probes[result].Add(1) }
@@ -129,6 +132,8 @@ func newMetrics() *Metrics {
 		leasesDesc:  prometheus.NewDesc("netkick_dhcp_leases_active", "Active (bound or declined) leases in a subnet.", []string{"subnet"}, nil),
 		storeUpDesc: prometheus.NewDesc("netkick_dhcp_lease_store_up",
 			"1 while the shared lease store takes this server's claims, 0 while it fails (renewals up to the stored expiry only, no new leases).", nil, nil),
+		sightingsDesc: prometheus.NewDesc("netkick_dhcp_discovery_sightings_total",
+			"Sightings of unknown machines under dhcp.unknown: discover, by result (recorded in the discovered table, or dropped because the queue was full).", []string{"result"}, nil),
 	}
 }
 
@@ -159,12 +164,14 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.poolDesc
 	ch <- m.leasesDesc
 	ch <- m.storeUpDesc
+	ch <- m.sightingsDesc
 	m.reply.Describe(ch)
 	m.decision.Describe(ch)
 }
 
 // Collect implements prometheus.Collector: packet counts that happened,
-// every probe result, the pools' sizes and active leases.
+// every probe result, the pools' sizes and active leases, and under policy
+// discover the sightings recorded and dropped.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for t := range typeNames {
 		for o := range outcomeNames {
@@ -182,6 +189,11 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			up = 0
 		}
 		ch <- prometheus.MustNewConstMetric(m.storeUpDesc, prometheus.GaugeValue, up)
+	}
+	if m.sightings != nil {
+		rec, drop := m.sightings()
+		ch <- prometheus.MustNewConstMetric(m.sightingsDesc, prometheus.CounterValue, float64(rec), "recorded")
+		ch <- prometheus.MustNewConstMetric(m.sightingsDesc, prometheus.CounterValue, float64(drop), "dropped")
 	}
 	if m.pool != nil {
 		for _, s := range m.pool() {

@@ -24,6 +24,10 @@ func TestMetricsExposition(t *testing.T) {
 	m.probed(probeFree)
 	m.observe(3 * time.Millisecond)
 	m.decided(time.Now())
+	if strings.Contains(gatherOne(t, m), "netkick_dhcp_discovery_sightings_total") {
+		t.Error("sightings are exposed by a server that does not discover")
+	}
+	m.sightings = func() (uint64, uint64) { return 7, 2 }
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
@@ -42,6 +46,8 @@ func TestMetricsExposition(t *testing.T) {
 		`netkick_dhcp_reply_seconds_bucket{le="0.005"} 1`,
 		"netkick_dhcp_reply_seconds_count 1",
 		"netkick_dhcp_decision_seconds_count 1",
+		`netkick_dhcp_discovery_sightings_total{result="recorded"} 7`,
+		`netkick_dhcp_discovery_sightings_total{result="dropped"} 2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("exposition lacks %q:\n%s", want, body)
@@ -56,6 +62,16 @@ func TestMetricsExposition(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, body)
 	}
+}
+
+// gatherOne is the exposition of one collector on a registry of its own.
+func gatherOne(t *testing.T, c prometheus.Collector) string {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	return gather(reg)
 }
 
 // gather is the text exposition of a registry, as /metrics serves it.

@@ -197,6 +197,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.alloc.scatter()
 	}
 	s.Metrics.pool = s.poolStats
+	if cfg.Unknown == UnknownDiscover {
+		s.Metrics.sightings = s.Sightings
+	}
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(s.Metrics); err != nil {
 			return nil, fmt.Errorf("dhcp: register metrics: %w (one DHCP server per registry)", err)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/netkick/netkick/discovery"
+	"github.com/netkick/netkick/internal/initramfs"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -34,28 +36,27 @@ func discoveryConfigYAML() string {
 `
 }
 
-// placeDiscovery builds netkick's discovery initramfs (the rig's BusyBox
-// initramfs with the discovery package's /init, facts script and udhcpc
-// hook) and puts it and the rig's kernel under the boot root.
+// rigDiscoveryModules are the drivers of the rig's VMs the discovery image
+// must have (the e1000 NIC, the IDE and AHCI disk stacks); the site
+// defaults (discovery.DefaultModules) come along where the kernel has them.
+func rigDiscoveryModules() []string {
+	return []string{"e1000", "ata_piix", "ahci", "sd_mod", "crct10dif_generic", "crc64_rocksoft_generic"}
+}
+
+// placeDiscovery builds netkick's discovery initramfs as `netkick discovery
+// initramfs` does (discovery.Image) from the rig's BusyBox and kernel, and
+// puts it and the kernel under the boot root.
 func (r *rig) placeDiscovery(ctx context.Context) error {
-	dir := filepath.Join(r.opts.WorkDir, "discovery-env")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return fmt.Errorf("discovery initramfs: busybox not found: install busybox-static (scripts/deps.sh)")
 	}
-	extra := map[string]string{}
-	for name, dst := range discovery.Files {
-		p := filepath.Join(dir, filepath.Base(name))
-		if err := os.WriteFile(p, discovery.File(name), 0o755); err != nil {
-			return err
-		}
-		extra[dst] = p
+	t, _, err := discovery.Image(discovery.ImageSpec{BusyBox: bb, Modules: initramfs.ModuleSet{
+		Dir: r.kernel.ModulesDir, Version: r.kernel.Version, Want: rigDiscoveryModules(), Optional: discovery.DefaultModules()}})
+	if err != nil {
+		return fmt.Errorf("discovery initramfs: %w", err)
 	}
-	mods := filepath.Join(dir, "modules")
-	if err := os.WriteFile(mods, []byte(strings.Join(DefaultModules, "\n")+"\n"), 0o644); err != nil {
-		return err
-	}
-	extra[discovery.ModulesFile] = mods
-	img, err := BuildInitramfs(ctx, r.opts.CacheDir, InitramfsSpec{Kernel: r.kernel, Extra: extra}, r.opts.Out)
+	img, err := cachedImage(r.opts.CacheDir, "discovery-"+r.kernel.Version, t, r.opts.Out)
 	if err != nil {
 		return fmt.Errorf("discovery initramfs: %w", err)
 	}

@@ -1,11 +1,8 @@
 package testvm
 
 import (
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,8 +10,9 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
+
+	"github.com/netkick/netkick/internal/initramfs"
 )
 
 //go:embed installer
@@ -58,92 +56,6 @@ type InitramfsSpec struct {
 	Extra   map[string]string // image path → host file (e.g. /usr/sbin/netkick)
 }
 
-// imageTree is the initramfs content before it is archived: path → member.
-type imageTree map[string]member
-
-type member struct {
-	mode uint32 // type bits + permissions
-	data []byte
-	src  string // host file to read at archive time (instead of data)
-	dev  [2]uint32
-}
-
-func (t imageTree) addDirs(p string) {
-	for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
-		if _, ok := t[d]; !ok {
-			t[d] = member{mode: 0o040755}
-		}
-	}
-}
-
-func (t imageTree) file(p string, perm uint32, src string) {
-	t.addDirs(p)
-	t[p] = member{mode: 0o100000 | perm, src: src}
-}
-
-func (t imageTree) bytes(p string, perm uint32, b []byte) {
-	t.addDirs(p)
-	t[p] = member{mode: 0o100000 | perm, data: b}
-}
-
-func (t imageTree) symlink(p, target string) {
-	t.addDirs(p)
-	t[p] = member{mode: 0o120777, data: []byte(target)}
-}
-
-func (t imageTree) dir(p string) {
-	t.addDirs(p + "/x")
-}
-
-// key hashes everything that decides the archive's bytes.
-func (t imageTree) key() (string, error) {
-	h := sha256.New()
-	for _, p := range t.sorted() {
-		m := t[p]
-		fmt.Fprintf(h, "%s %o %d %d %x\n", p, m.mode, m.dev[0], m.dev[1], sha256.Sum256(m.data))
-		if m.src != "" {
-			st, err := os.Stat(m.src)
-			if err != nil {
-				return "", fmt.Errorf("initramfs member %s: %w", p, err)
-			}
-			fmt.Fprintf(h, " %s %d %d\n", m.src, st.Size(), st.ModTime().UnixNano())
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-func (t imageTree) sorted() []string {
-	ps := make([]string, 0, len(t))
-	for p := range t {
-		ps = append(ps, p)
-	}
-	sort.Strings(ps)
-	return ps
-}
-
-// write archives the tree as a gzip-compressed newc cpio.
-func (t imageTree) write(w io.Writer) error {
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if err != nil {
-		return err
-	}
-	c := &cpioWriter{w: zw}
-	for _, p := range t.sorted() {
-		m := t[p]
-		data := m.data
-		if m.src != "" {
-			if data, err = os.ReadFile(m.src); err != nil {
-				return fmt.Errorf("initramfs member %s: %w", p, err)
-			}
-		}
-		c.entry(strings.TrimPrefix(p, "/"), m.mode, data, m.dev[0], m.dev[1])
-	}
-	if err := c.trailer(); err != nil {
-		return fmt.Errorf("writing initramfs: %w", err)
-	}
-	return zw.Close()
-}
-
 // mbrBootCode is a tiny real-mode boot sector body (it fits in the 446 bytes
 // before the partition table): it prints msg through the BIOS (which the rig
 // redirects to the serial port) and halts.
@@ -169,21 +81,21 @@ func mbrBootCode(msg string) []byte {
 
 // installerTree lays out the mini installer: BusyBox, parted and its
 // libraries, the kernel modules, the /init script and its helpers.
-func installerTree(spec InitramfsSpec) (imageTree, error) {
-	t := imageTree{}
+func installerTree(spec InitramfsSpec) (initramfs.Tree, error) {
+	t := initramfs.Tree{}
 	for _, d := range []string{"/dev", "/proc", "/sys", "/tmp", "/run", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/etc", "/mnt", "/root"} {
-		t.dir(d)
+		t.Dir(d)
 	}
-	t["/dev/console"] = member{mode: 0o020600, dev: [2]uint32{5, 1}}
+	t.CharDev("/dev/console", 0o600, 5, 1)
 	bb, err := exec.LookPath("busybox")
 	if err != nil {
 		return nil, fmt.Errorf("busybox not found: install busybox-static (scripts/deps.sh)")
 	}
-	if libs, err := sharedLibs(bb); err != nil || len(libs) > 0 {
+	if libs, err := initramfs.SharedLibs(bb); err != nil || len(libs) > 0 {
 		return nil, fmt.Errorf("%s is not statically linked: install busybox-static", bb)
 	}
-	t.file("/bin/busybox", 0o755, bb)
-	t.symlink("/bin/sh", "busybox")
+	t.File("/bin/busybox", 0o755, bb)
+	t.Symlink("/bin/sh", "busybox")
 	parted, err := exec.LookPath("parted")
 	if err != nil {
 		if _, e := os.Stat("/sbin/parted"); e != nil {
@@ -191,13 +103,8 @@ func installerTree(spec InitramfsSpec) (imageTree, error) {
 		}
 		parted = "/sbin/parted"
 	}
-	t.file("/usr/sbin/parted", 0o755, parted)
-	libs, err := sharedLibs(parted)
-	if err != nil {
+	if _, err := t.Program("/usr/sbin/parted", parted); err != nil {
 		return nil, err
-	}
-	for _, l := range libs {
-		t.file(l, 0o755, l)
 	}
 	err = fs.WalkDir(installerFS, "installer", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -217,14 +124,14 @@ func installerTree(spec InitramfsSpec) (imageTree, error) {
 		if dst == "" {
 			dst = "/usr/lib/netkick-testvm/" + path.Base(p)
 		}
-		t.bytes(dst, 0o755, b)
+		t.Bytes(dst, 0o755, b)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded installer files: %w", err)
 	}
-	t.bytes("/usr/lib/netkick-testvm/mbr.bin", 0o644, mbrBootCode(LocalBootBanner))
-	t.bytes("/usr/lib/netkick-testvm/startup.nsh", 0o644, []byte(UEFIStartupScript(LocalBootBanner)))
+	t.Bytes("/usr/lib/netkick-testvm/mbr.bin", 0o644, mbrBootCode(LocalBootBanner))
+	t.Bytes("/usr/lib/netkick-testvm/startup.nsh", 0o644, []byte(UEFIStartupScript(LocalBootBanner)))
 	if spec.Kernel == nil {
 		return nil, fmt.Errorf("initramfs needs a kernel (FetchKernel)")
 	}
@@ -232,30 +139,13 @@ func installerTree(spec InitramfsSpec) (imageTree, error) {
 	if mods == nil {
 		mods = DefaultModules
 	}
-	idx, err := ModuleIndex(spec.Kernel.ModulesDir)
-	if err != nil {
+	ms := initramfs.ModuleSet{Dir: spec.Kernel.ModulesDir, Version: spec.Kernel.Version, Want: append(append([]string(nil), mods...), UEFIModules...)}
+	if _, _, err := initramfs.AddModules(t, ms); err != nil {
 		return nil, err
 	}
-	need, err := ModuleClosure(append(append([]string(nil), mods...), UEFIModules...), moduleInfoFunc(idx))
-	if err != nil {
-		return nil, err
-	}
-	base := "/lib/modules/" + spec.Kernel.Version
-	for _, n := range need {
-		rel, err := filepath.Rel(spec.Kernel.ModulesDir, idx[n])
-		if err != nil {
-			return nil, err
-		}
-		t.file(base+"/"+filepath.ToSlash(rel), 0o644, idx[n])
-	}
-	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
-		if p := filepath.Join(spec.Kernel.ModulesDir, f); fileExists(p) {
-			t.file(base+"/"+f, 0o644, p)
-		}
-	}
-	t.bytes("/etc/netkick-testvm-modules", 0o644, []byte(strings.Join(mods, " ")+"\n"))
+	t.Bytes("/etc/netkick-testvm-modules", 0o644, []byte(strings.Join(mods, " ")+"\n"))
 	for dst, src := range spec.Extra {
-		t.file(dst, 0o755, src)
+		t.File(dst, 0o755, src)
 	}
 	return t, nil
 }
@@ -269,35 +159,22 @@ func BuildInitramfs(ctx context.Context, cacheDir string, spec InitramfsSpec, lo
 	if err != nil {
 		return "", err
 	}
-	key, err := t.key()
+	return cachedImage(cacheDir, "installer-"+spec.Kernel.Version, t, log)
+}
+
+// cachedImage writes t as cacheDir/initramfs/NAME-KEY.cpio.gz unless an
+// image of the same content is there, and returns its path.
+func cachedImage(cacheDir, name string, t initramfs.Tree, log io.Writer) (string, error) {
+	key, err := t.Key()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cacheDir, "initramfs")
-	out := filepath.Join(dir, "installer-"+spec.Kernel.Version+"-"+key+".cpio.gz")
+	out := filepath.Join(cacheDir, "initramfs", name+"-"+key+".cpio.gz")
 	if fileExists(out) {
 		return out, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("initramfs cache %s: %w", dir, err)
-	}
 	fmt.Fprintf(log, "testvm: building initramfs %s (%d members)\n", filepath.Base(out), len(t))
-	f, err := os.CreateTemp(dir, ".build-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(f.Name())
-	if err := t.write(f); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(f.Name(), out); err != nil {
+	if err := t.WriteFile(out); err != nil {
 		return "", err
 	}
 	return out, nil

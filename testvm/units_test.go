@@ -4,9 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -34,127 +31,6 @@ func TestKernelPackage(t *testing.T) {
 	}
 	if v := KernelVersion("linux-image-6.1.0-56-amd64"); v != "6.1.0-56-amd64" {
 		t.Errorf("KernelVersion = %q", v)
-	}
-}
-
-func TestParseModInfo(t *testing.T) {
-	tests := []struct {
-		name    string
-		file    string
-		section string
-		depends []string
-		softPre []string
-	}{
-		{"hard dependencies", "sd_mod.ko", "license=GPL\x00depends=scsi_mod,t10-pi,scsi_common\x00", []string{"scsi_mod", "t10_pi", "scsi_common"}, nil},
-		{"no dependencies", "crc32c_generic.ko", "depends=\x00alias=crypto-crc32c\x00", nil, nil},
-		{"soft dependency", "libcrc32c.ko", "softdep=pre: crc32c\x00depends=\x00", nil, []string{"crc32c"}},
-		{"pre and post", "x.ko", "softdep=pre: a b post: c\x00", nil, []string{"a", "b"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			mi := ParseModInfo(tt.file, []byte(tt.section))
-			if strings.Join(mi.Depends, ",") != strings.Join(tt.depends, ",") || strings.Join(mi.SoftPre, ",") != strings.Join(tt.softPre, ",") {
-				t.Fatalf("got depends %v softpre %v; want %v %v", mi.Depends, mi.SoftPre, tt.depends, tt.softPre)
-			}
-		})
-	}
-}
-
-func TestModuleClosure(t *testing.T) {
-	db := map[string]ModInfo{
-		"sd_mod":      {Name: "sd_mod", Depends: []string{"scsi_mod", "t10_pi"}},
-		"scsi_mod":    {Name: "scsi_mod", Depends: []string{"scsi_common"}},
-		"scsi_common": {Name: "scsi_common"},
-		"t10_pi":      {Name: "t10_pi", Depends: []string{"crc_t10dif"}},
-		"crc_t10dif":  {Name: "crc_t10dif"},
-		"e1000":       {Name: "e1000"},
-	}
-	info := func(n string) (ModInfo, error) {
-		if m, ok := db[n]; ok {
-			return m, nil
-		}
-		return ModInfo{}, os.ErrNotExist
-	}
-	tests := []struct {
-		name    string
-		want    []string
-		closure string
-		wantErr bool
-	}{
-		{"transitive", []string{"sd-mod"}, "crc_t10dif,scsi_common,scsi_mod,sd_mod,t10_pi", false},
-		{"two roots", []string{"e1000", "scsi_common"}, "e1000,scsi_common", false},
-		{"missing module", []string{"ata_piix"}, "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ModuleClosure(tt.want, info)
-			if (err != nil) != tt.wantErr || strings.Join(got, ",") != tt.closure {
-				t.Fatalf("ModuleClosure = %v, %v; want %s, err %v", got, err, tt.closure, tt.wantErr)
-			}
-		})
-	}
-}
-
-func TestParseLdd(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     []string
-		wantErr  bool
-	}{
-		{"parted", "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibparted.so.2 => /lib/x86_64-linux-gnu/libparted.so.2 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n",
-			[]string{"/lib/x86_64-linux-gnu/libparted.so.2", "/lib64/ld-linux-x86-64.so.2"}, false},
-		{"static", "\tstatically linked\n", nil, false},
-		{"missing library", "\tlibfoo.so.1 => not found\n", nil, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseLdd(tt.in)
-			if (err != nil) != tt.wantErr || strings.Join(got, " ") != strings.Join(tt.want, " ") {
-				t.Fatalf("ParseLdd = %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
-
-// TestImageTreeCpio writes an initramfs tree and lists it with GNU cpio.
-func TestImageTreeCpio(t *testing.T) {
-	cpio := exec.Command("cpio", "--version")
-	if cpio.Run() != nil {
-		t.Skip("cpio not installed")
-	}
-	src := filepath.Join(t.TempDir(), "hello")
-	os.WriteFile(src, []byte("hello\n"), 0o644)
-	tr := imageTree{}
-	tr.file("/usr/bin/hello", 0o755, src)
-	tr.bytes("/init", 0o755, []byte("#!/bin/sh\n"))
-	tr.symlink("/bin/sh", "busybox")
-	tr["/dev/console"] = member{mode: 0o020600, dev: [2]uint32{5, 1}}
-	var buf bytes.Buffer
-	if err := tr.write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("cpio", "-itv")
-	cmd.Stdin = zr
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("cpio -itv: %v: %s", err, out)
-	}
-	for _, want := range []string{"usr/bin/hello", "bin/sh -> busybox", "init", "dev/console", "usr/bin\n"} {
-		if !strings.Contains(string(out)+"\n", want) {
-			t.Errorf("cpio listing lacks %q:\n%s", want, out)
-		}
-	}
-	if !strings.Contains(string(out), "crw-------") {
-		t.Errorf("dev/console is not a character device:\n%s", out)
-	}
-	k1, _ := tr.key()
-	tr.bytes("/init", 0o755, []byte("#!/bin/sh\necho changed\n"))
-	if k2, _ := tr.key(); k1 == k2 {
-		t.Error("the cache key did not change with the content")
 	}
 }
 

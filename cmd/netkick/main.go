@@ -42,6 +42,7 @@ func commands(a *app) []*cobra.Command {
 		serveCmd(a),
 		hostCmd(a),
 		discoveredCmd(a),
+		discoveryCmd(a),
 		tokenCmd(a),
 		storeCmd(a),
 		profileCmd(a),

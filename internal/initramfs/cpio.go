@@ -1,4 +1,4 @@
-package testvm
+package initramfs
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package testvm
+package initramfs
 
 import (
 	"debug/elf"
@@ -83,17 +83,25 @@ func ReadModInfo(path string) (ModInfo, error) {
 // ModuleIndex maps normalised module names to their .ko paths under a modules dir.
 func ModuleIndex(modulesDir string) (map[string]string, error) {
 	idx := map[string]string{}
+	compressed := 0
 	err := filepath.WalkDir(modulesDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".ko") {
+		switch {
+		case d.IsDir():
+		case strings.HasSuffix(p, ".ko"):
 			idx[ModuleName(p)] = p
+		case strings.HasSuffix(p, ".ko.xz"), strings.HasSuffix(p, ".ko.zst"), strings.HasSuffix(p, ".ko.gz"):
+			compressed++
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("indexing modules under %s: %w", modulesDir, err)
+	}
+	if len(idx) == 0 && compressed > 0 {
+		return nil, fmt.Errorf("the %d modules under %s are compressed (.ko.xz, .ko.zst): decompress a copy first (find DIR -name '*.ko.xz' -exec xz -d {} +)", compressed, modulesDir)
 	}
 	return idx, nil
 }
@@ -136,8 +144,8 @@ func ModuleClosure(want []string, info func(name string) (ModInfo, error)) ([]st
 	return out, nil
 }
 
-// moduleInfoFunc looks modules up in an index built by ModuleIndex.
-func moduleInfoFunc(idx map[string]string) func(string) (ModInfo, error) {
+// InfoFunc looks modules up in an index built by ModuleIndex.
+func InfoFunc(idx map[string]string) func(string) (ModInfo, error) {
 	return func(n string) (ModInfo, error) {
 		p, ok := idx[n]
 		if !ok {

@@ -1,4 +1,4 @@
-package testvm
+package initramfs
 
 import (
 	"bufio"
@@ -32,8 +32,8 @@ func ParseLdd(out string) ([]string, error) {
 	return libs, nil
 }
 
-// sharedLibs runs ldd on a program and returns the libraries it loads.
-func sharedLibs(prog string) ([]string, error) {
+// SharedLibs runs ldd on a program and returns the libraries it loads.
+func SharedLibs(prog string) ([]string, error) {
 	out, err := exec.Command("ldd", prog).CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "not a dynamic executable") {

@@ -1,0 +1,71 @@
+package initramfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ModuleSet says which kernel modules go into an image.
+type ModuleSet struct {
+	Dir      string   // the kernel's modules directory (/lib/modules/VERSION)
+	Version  string   // its uname -r; empty: the base name of Dir
+	Want     []string // modules that must be there
+	Optional []string // modules added when the kernel has them as modules (else skipped: built in, or not in this kernel)
+}
+
+// AddModules puts the modules of ms and everything they depend on under
+// /lib/modules/VERSION, with the kernel's modules.builtin and modules.order
+// (so depmod -a in the image can write modules.dep). It returns the
+// modules to load, in the order given (Want, then the Optional ones
+// found), and the Optional ones skipped.
+func AddModules(t Tree, ms ModuleSet) (load, skipped []string, err error) {
+	fi, err := os.Stat(ms.Dir)
+	if err != nil || !fi.IsDir() {
+		return nil, nil, fmt.Errorf("kernel modules directory %s: not a directory (it is /lib/modules/VERSION of the kernel the image boots)", ms.Dir)
+	}
+	ver := ms.Version
+	if ver == "" {
+		ver = filepath.Base(filepath.Clean(ms.Dir))
+	}
+	idx, err := ModuleIndex(ms.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	load = append(load, ms.Want...)
+	for _, m := range ms.Optional {
+		if _, ok := idx[ModuleName(m)]; ok {
+			load = append(load, m)
+		} else {
+			skipped = append(skipped, m)
+		}
+	}
+	need, err := ModuleClosure(load, InfoFunc(idx))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w (modules of kernel %s under %s; is it built in? see %s)", err, ver, ms.Dir, filepath.Join(ms.Dir, "modules.builtin"))
+		}
+		return nil, nil, err
+	}
+	base := "/lib/modules/" + ver
+	for _, n := range need {
+		rel, err := filepath.Rel(ms.Dir, idx[n])
+		if err != nil {
+			return nil, nil, err
+		}
+		t.File(base+"/"+filepath.ToSlash(rel), 0o644, idx[n])
+	}
+	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
+		if p := filepath.Join(ms.Dir, f); fileExists(p) {
+			t.File(base+"/"+f, 0o644, p)
+		}
+	}
+	for i, m := range load {
+		load[i] = strings.TrimSpace(m)
+	}
+	return load, skipped, nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
