@@ -16,8 +16,8 @@ import (
 )
 
 // This file checks the simulated PXE client (bench/stormclient) against the
-// real thing: once a scenario's machine has booted through QEMU's iPXE ROM
-// and installed, stormclient plays the scenario's twin host against the same
+// real thing: once a scenario's machine has booted through its firmware
+// (QEMU's iPXE ROM handed pxelinux, or OVMF's PXE handed iPXE) and installed, stormclient plays the scenario's twin host against the same
 // netkick, from a namespace of its own on the rig's bridge, and both hosts'
 // timelines in netkick must hold the same events, in the same order, up to
 // the %post callback.
@@ -73,7 +73,7 @@ func (r *rig) runSimulated(ctx context.Context, s Scenario, start time.Time, res
 	a := EventSequence(real, start, s.hostMAC(), s.IP)
 	b := EventSequence(sim, simStart, t.MAC(), t.IP)
 	res.Events = append(res.Events, "simulated twin "+t.MAC()+" (stormclient -flavour "+t.Flavour+"): "+out)
-	res.Events = append(res.Events, "event sequence, QEMU with the iPXE ROM:")
+	res.Events = append(res.Events, "event sequence, the QEMU machine:")
 	res.Events = append(res.Events, indent(a)...)
 	res.Events = append(res.Events, "event sequence, stormclient:")
 	res.Events = append(res.Events, indent(b)...)

@@ -47,7 +47,7 @@ func testvmRunCmd(a *app) *cobra.Command {
 	f.BoolVar(&opts.Direct, "direct", false, "boot the mini installer with QEMU -kernel/-initrd instead of PXE")
 	f.BoolVar(&opts.KeepAll, "keep", false, "keep disk images and logs of passing scenarios too")
 	f.StringVar(&opts.WorkDir, "work", "", "work directory (default: a new temporary directory)")
-	f.StringVar(&opts.Stormclient, "stormclient", "", "a bench/stormclient binary: plays the simulated twin of bios-pxelinux and compares the timelines (none: not played)")
+	f.StringVar(&opts.Stormclient, "stormclient", "", "a bench/stormclient binary: plays the simulated twins of bios-pxelinux and uefi-tftp and compares the timelines (none: not played)")
 	f.StringVar(&opts.CacheDir, "cache", testvm.DefaultCacheDir(), "kernel and initramfs cache")
 	return c
 }
