@@ -35,6 +35,9 @@ func (r *rig) runScenario(ctx context.Context, s Scenario) Result {
 		res.Problems = r.runDiscover(ctx, s, vm, dir, start, tl, &res)
 	default:
 		res.Problems = r.runInstall(ctx, s, vm, dir, start, tl, &res)
+		if s.Simulated != nil && len(res.Problems) == 0 {
+			res.Problems = r.runSimulated(ctx, s, start, &res)
+		}
 	}
 	res.Stages = tl.Rows()
 	res.Elapsed = time.Since(start)

@@ -16,14 +16,17 @@ import (
 
 // Options configure a rig run.
 type Options struct {
-	CacheDir string        // kernel and initramfs cache (DefaultCacheDir)
-	WorkDir  string        // disks, serial logs, server data; "" makes a temp dir
-	Netkick  string        // a static (CGO_ENABLED=0) netkick binary
-	Parallel int           // VMs at a time (default 2)
-	Timeout  time.Duration // per VM (default 6 min)
-	Direct   bool          // boot the installer with -kernel/-initrd instead of PXE
-	KeepAll  bool          // keep disks and logs of passing scenarios too
-	Out      io.Writer     // progress lines and result tables
+	CacheDir string // kernel and initramfs cache (DefaultCacheDir)
+	WorkDir  string // disks, serial logs, server data; "" makes a temp dir
+	Netkick  string // a static (CGO_ENABLED=0) netkick binary
+	// Stormclient is a bench/stormclient binary: it plays the simulated twin
+	// of scenarios that have one ("" leaves the twins out).
+	Stormclient string
+	Parallel    int           // VMs at a time (default 2)
+	Timeout     time.Duration // per VM (default 6 min)
+	Direct      bool          // boot the installer with -kernel/-initrd instead of PXE
+	KeepAll     bool          // keep disks and logs of passing scenarios too
+	Out         io.Writer     // progress lines and result tables
 }
 
 // Result is what a scenario ended as.

@@ -27,6 +27,17 @@ func buildNetkick(t *testing.T) string {
 	return out
 }
 
+// buildStormclient builds bench/stormclient, the simulated PXE client the
+// rig checks against the real machines.
+func buildStormclient(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "stormclient")
+	if b, err := exec.Command("go", "build", "-o", out, "../bench/stormclient").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./bench/stormclient: %v: %s", err, b)
+	}
+	return out
+}
+
 // TestScenarios boots every scenario (or those named in
 // NETKICK_TESTVM_SCENARIOS, comma-separated) through netkick.
 func TestScenarios(t *testing.T) {
@@ -42,7 +53,7 @@ func TestScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Netkick: buildNetkick(t), Out: testWriter{t}, Timeout: 5 * time.Minute,
+	opts := Options{Netkick: buildNetkick(t), Stormclient: buildStormclient(t), Out: testWriter{t}, Timeout: 5 * time.Minute,
 		Direct: os.Getenv("NETKICK_TESTVM_DIRECT") == "1"}
 	results, err := Run(context.Background(), opts, scs)
 	if err != nil {

@@ -57,6 +57,20 @@ type Scenario struct {
 	// Discover boots a machine netkick does not know: it is discovered,
 	// reports its facts, is adopted and built, then installs (discover.go).
 	Discover bool
+	// Simulated is a second host (MAC and address in the inventory) with the
+	// scenario's profile and params that bench/stormclient plays, in its
+	// Flavour, once the machine has installed: both hosts' timelines in
+	// netkick must show the same events (simulated.go).
+	Simulated *SimulatedTwin
+}
+
+// SimulatedTwin is the host the simulated PXE client plays beside a
+// scenario's machine. Its MAC is stormclient's for machine Index
+// (52:54:00 and the index in 24 bits).
+type SimulatedTwin struct {
+	Index   int
+	IP      string
+	Flavour string // stormclient's -flavour: bios (pxelinux) or uefi (iPXE)
 }
 
 // RigCluster is the LVS cluster of the rig's inventory.
@@ -80,7 +94,8 @@ func Scenarios() []Scenario {
 			TFTPFiles: []string{"ipxe.efi"}},
 		{Name: "bios-pxelinux", Summary: "BIOS through pxelinux: pxelinux.0, its config, kernel and initrd over TFTP; LOCALBOOT 0 after", Hostname: "tv-pxelinux", Layout: "simple", MAC: "52:54:00:4e:54:0a", IP: "192.0.2.60", Disks: []string{"200G"},
 			Params:    map[string]string{"bootloader": "pxelinux"},
-			TFTPFiles: []string{"pxelinux.0", "ldlinux.c32", "pxelinux.cfg/01-52-54-00-4e-54-0a", "testvm/vmlinuz", "testvm/initrd.img"}},
+			TFTPFiles: []string{"pxelinux.0", "ldlinux.c32", "pxelinux.cfg/01-52-54-00-4e-54-0a", "testvm/vmlinuz", "testvm/initrd.img"},
+			Simulated: &SimulatedTwin{Index: 0x4e5430, IP: "192.0.2.70", Flavour: "bios"}},
 		{Name: "lvs-director", Summary: "LVS director: ip_vs in the guest, netkick lvs apply/status", Hostname: "tv-dir", Layout: "simple", MAC: "52:54:00:4e:54:06", IP: "192.0.2.56", Disks: []string{"200G"}, Roles: []string{"lvs-director"}, Cluster: RigCluster, IPVS: true},
 		{Name: "lvs-real-server", Summary: "LVS real server: VIP on lo:0, ARP sysctls", Hostname: "tv-real", Layout: "simple", MAC: "52:54:00:4e:54:07", IP: "192.0.2.57", Disks: []string{"200G"}, Roles: []string{"lvs-real-server"}, Cluster: RigCluster,
 			Files: map[string][]string{

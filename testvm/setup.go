@@ -73,6 +73,14 @@ func inventoryFor(scenarios []Scenario) map[string]any {
 			h["params"] = params
 		}
 		hosts = append(hosts, h)
+		if t := s.Simulated; t != nil {
+			tw := map[string]any{}
+			for k, v := range h {
+				tw[k] = v
+			}
+			tw["macs"], tw["hostname"], tw["ip"] = []string{t.MAC()}, s.Hostname+"-sim", t.IP
+			hosts = append(hosts, tw)
+		}
 	}
 	var cl []map[string]any
 	for _, n := range order {

@@ -35,7 +35,7 @@ func testvmListCmd(a *app) *cobra.Command {
 func testvmRunCmd(a *app) *cobra.Command {
 	opts := testvm.Options{Out: a.stdout}
 	c := &cobra.Command{
-		Use:   "run [--parallel N] [--timeout D] [--direct] [--keep] [--work DIR] [--cache DIR] [SCENARIO…]",
+		Use:   "run [--parallel N] [--timeout D] [--direct] [--keep] [--work DIR] [--cache DIR] [--stormclient BIN] [SCENARIO…]",
 		Short: "run scenarios (all without names)",
 		RunE: func(c *cobra.Command, names []string) error {
 			return a.testvmRun(c.Context(), opts, names)
@@ -47,6 +47,7 @@ func testvmRunCmd(a *app) *cobra.Command {
 	f.BoolVar(&opts.Direct, "direct", false, "boot the mini installer with QEMU -kernel/-initrd instead of PXE")
 	f.BoolVar(&opts.KeepAll, "keep", false, "keep disk images and logs of passing scenarios too")
 	f.StringVar(&opts.WorkDir, "work", "", "work directory (default: a new temporary directory)")
+	f.StringVar(&opts.Stormclient, "stormclient", "", "a bench/stormclient binary: plays the simulated twin of bios-pxelinux and compares the timelines (none: not played)")
 	f.StringVar(&opts.CacheDir, "cache", testvm.DefaultCacheDir(), "kernel and initramfs cache")
 	return c
 }
