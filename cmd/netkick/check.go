@@ -164,7 +164,12 @@ func runCheck(ctx context.Context, cfg serveConfig, st inventory.Store, r *kicks
 		}
 		f.Renders = renderKickstarts(ctx, st, r, cfg, f.Hosts)
 	}
-	f.Files = check.StatFiles(f.BootRoot, check.Needed(f.Hosts, f.Profiles))
+	needed := check.Needed(f.Hosts, f.Profiles)
+	if d := cfg.Discovery; d.Kernel != "" || d.Initrd != "" {
+		f.Discovery = &check.Discovery{Kernel: d.Kernel, Initrd: d.Initrd}
+		needed = append(needed, f.Discovery.Needed()...)
+	}
+	f.Files = check.StatFiles(f.BootRoot, needed)
 	f.SecureBoot = check.SecureBootFacts(f.BootRoot, f.Hosts, f.Profiles)
 	f.DHCP = dhcpFacts(cfg.DHCP)
 

@@ -219,6 +219,42 @@ func TestDiscoveryInitramfsCommand(t *testing.T) {
 	}
 }
 
+// TestCheckNamesDiscoveryFiles: `netkick check` names a discovery kernel
+// and initrd the config names but the boot root lacks, with the command that
+// makes them, and is quiet about them once that command ran.
+func TestCheckNamesDiscoveryFiles(t *testing.T) {
+	bb := testenv.RequireProgram(t, "busybox")
+	k := rigKernel(t)
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "netkick.yaml")
+	if err := os.WriteFile(cfg, []byte("discovery:\n  kernel: disc/vmlinuz\n  initrd: disc/initrd.img\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func() string {
+		var out, errb bytes.Buffer
+		a := &app{stdout: &out, stderr: &errb}
+		a.main(context.Background(), []string{"check", "--data", data, "--config", cfg, "--http", "127.0.0.1:0", "--tftp", "127.0.0.1:0"})
+		return out.String()
+	}
+	if err := os.MkdirAll(filepath.Join(data, "boot"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got := check()
+	for _, w := range []string{"discovery discovery.kernel: " + filepath.Join(data, "boot", "disc", "vmlinuz") + " is missing", "discovery discovery.initrd: ", "fix: run `netkick discovery initramfs"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("check output lacks %q:\n%s", w, got)
+		}
+	}
+	if out, err := discoveryCLI(t, "--data", data, "--config", cfg, "--modules-from", k.ModulesDir, "--busybox", bb); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	} else if !strings.Contains(out, filepath.Join(data, "boot", "disc", "initrd.img")) || !strings.Contains(out, "initrd: disc/initrd.img") {
+		t.Errorf("the command did not write where the config's discovery.initrd says:\n%s", out)
+	}
+	if got := check(); strings.Contains(got, "discovery") {
+		t.Errorf("check still reports the discovery files:\n%s", got)
+	}
+}
+
 // TestDiscoveryInitramfsErrors: what is missing is named, with the fix.
 func TestDiscoveryInitramfsErrors(t *testing.T) {
 	bb := testenv.RequireProgram(t, "busybox")

@@ -132,8 +132,55 @@ type Facts struct {
 	// whose Secure Boot keys its loader and kernel carry.
 	SecureBoot []SecureBoot `json:"secure_boot,omitempty"`
 	Store      *Store       `json:"store,omitempty"`
+	// Discovery is what discovered machines boot (discovery.kernel and
+	// discovery.initrd, boot-root paths also in Files); nil when not configured.
+	Discovery *Discovery `json:"discovery,omitempty"`
 	// Extra are checks added by other parts of netkick, run on the same facts.
 	Extra []func(Facts) []Problem `json:"-"`
+}
+
+// Discovery names the discovery environment's files under the boot root.
+type Discovery struct {
+	Kernel string `json:"kernel"`
+	Initrd string `json:"initrd"`
+}
+
+// Needed are the clean boot-root paths of the discovery files (for StatFiles).
+func (d *Discovery) Needed() []string {
+	var out []string
+	for _, p := range []string{d.Kernel, d.Initrd} {
+		if c := localPath(p); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// DiscoveryFiles: the discovery kernel and initrd the config names are in
+// the boot root and not empty.
+func DiscoveryFiles(f Facts) []Problem {
+	if f.Discovery == nil {
+		return nil
+	}
+	var out []Problem
+	fix := "run `netkick discovery initramfs --modules-from /lib/modules/VERSION` (it writes both; docs/discovery.md)"
+	for _, x := range []struct{ what, path string }{{"kernel", f.Discovery.Kernel}, {"initrd", f.Discovery.Initrd}} {
+		c := localPath(x.path)
+		file, ok := f.Files[c]
+		if c == "" || !ok {
+			continue
+		}
+		full := path.Join(f.BootRoot, c)
+		switch {
+		case file.Err != "":
+			out = append(out, Problem{"discovery", "discovery." + x.what, fmt.Sprintf("%s: %s", full, file.Err), "make it readable by the user netkick serve runs as"})
+		case !file.Exists:
+			out = append(out, Problem{"discovery", "discovery." + x.what, fmt.Sprintf("%s is missing from the boot root: discovered machines cannot boot", full), fix})
+		case file.Size == 0:
+			out = append(out, Problem{"discovery", "discovery." + x.what, fmt.Sprintf("%s is empty", full), fix})
+		}
+	}
+	return out
 }
 
 // Run runs every check and returns the problems, in a stable order.
@@ -148,6 +195,7 @@ func Run(f Facts) []Problem {
 	out = append(out, Ports(f.Ports)...)
 	out = append(out, Token(f.Token)...)
 	out = append(out, StoreIntegrity(f.Store)...)
+	out = append(out, DiscoveryFiles(f)...)
 	for _, x := range f.Extra {
 		out = append(out, x(f)...)
 	}

@@ -123,6 +123,15 @@ func TestRun(t *testing.T) {
 		{"Secure Boot vendor unknown is not judged", func(f *Facts) {
 			f.SecureBoot = []SecureBoot{{Profile: "c7", LoaderVendor: "Debian"}}
 		}, nil},
+		{"discovery files present", func(f *Facts) {
+			f.Discovery = &Discovery{Kernel: "discovery/vmlinuz", Initrd: "discovery/initrd.img"}
+			f.Files["discovery/vmlinuz"], f.Files["discovery/initrd.img"] = File{Exists: true, Size: 1}, File{Exists: true, Size: 1}
+		}, nil},
+		{"discovery initrd missing, kernel empty", func(f *Facts) {
+			f.Discovery = &Discovery{Kernel: "discovery/vmlinuz", Initrd: "discovery/initrd.img"}
+			f.Files["discovery/vmlinuz"], f.Files["discovery/initrd.img"] = File{Exists: true}, File{}
+		}, []string{"discovery discovery.kernel: /srv/boot/discovery/vmlinuz is empty; fix: run `netkick discovery initramfs",
+			"discovery discovery.initrd: /srv/boot/discovery/initrd.img is missing from the boot root"}},
 		{"extra check runs", func(f *Facts) {
 			f.Extra = []func(Facts) []Problem{func(Facts) []Problem { return []Problem{{"extra", "x", "y", "z"}} }}
 		}, []string{"extra x: y; fix: z"}},
