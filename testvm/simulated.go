@@ -22,9 +22,6 @@ import (
 // timelines in netkick must hold the same events, in the same order, up to
 // the %post callback.
 
-// simNS is the suffix of the simulated client's namespace name.
-const simNS = "s"
-
 // MAC is the twin's MAC, as stormclient derives it from the index.
 func (t SimulatedTwin) MAC() string {
 	i := t.Index
@@ -96,15 +93,17 @@ func indent(xs []string) []string {
 // the segment: netkick's neighbour table sees the MAC the DHCP chaddr
 // names). It returns the client's stages in one line.
 func (r *rig) playTwin(ctx context.Context, s Scenario, t SimulatedTwin) (string, error) {
-	ns := r.net.NS + simNS
+	// Names of this twin's own: scenarios run in parallel.
+	ns := fmt.Sprintf("%ss%x", r.net.NS, t.Index&0xff)
+	veth := fmt.Sprintf("sim%x", t.Index&0xff)
 	if err := ipCmd(ctx, "netns", "add", ns); err != nil {
 		return "", fmt.Errorf("simulated client namespace: %w", err)
 	}
 	defer ipCmd(context.Background(), "netns", "del", ns)
 	for _, step := range [][]string{
-		{"-n", r.net.NS, "link", "add", "sim0", "type", "veth", "peer", "name", "eth0", "netns", ns},
-		{"-n", r.net.NS, "link", "set", "sim0", "master", r.net.Bridge},
-		{"-n", r.net.NS, "link", "set", "sim0", "up"},
+		{"-n", r.net.NS, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"-n", r.net.NS, "link", "set", veth, "master", r.net.Bridge},
+		{"-n", r.net.NS, "link", "set", veth, "up"},
 		{"-n", ns, "link", "set", "lo", "up"},
 		{"-n", ns, "link", "set", "eth0", "address", t.MAC()},
 		{"-n", ns, "addr", "add", t.IP + "/24", "dev", "eth0"},
