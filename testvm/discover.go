@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,12 +133,14 @@ func (r *rig) runDiscovery(ctx context.Context, s Scenario, vm *VM, dir string, 
 		problem("netkick layout plan %s --host %s: %v: %s", s.Layout, s.Hostname, err, plan)
 	} else {
 		args := []string{"layout", "plan", s.Layout, "--ram", fmt.Sprintf("%dM", d.Facts.MemoryBytes>>20)}
-		for _, sz := range diskSizes(vm) {
-			args = append(args, "--disk", fmt.Sprintf("%dM", sz>>20))
+		// The disks in the order the machine named them (its facts'
+		// order): the plan --host must equal the plan for those sizes.
+		for _, dk := range d.Facts.Disks {
+			args = append(args, "--disk", fmt.Sprintf("%dM", dk.SizeBytes>>20))
 		}
 		want, err := netkick(args...)
 		if err != nil || want != plan {
-			problem("layout plan --host %s differs from the plan on the VM's disks (%v):\n%s\nwant (%s):\n%s", s.Hostname, err, plan, strings.Join(args, " "), want)
+			problem("layout plan --host %s differs from the plan on the disks it reported (%v):\n%s\nwant (%s):\n%s", s.Hostname, err, plan, strings.Join(args, " "), want)
 		}
 	}
 	if out, err := netkick("host", "build", mac); err != nil {
@@ -204,11 +207,20 @@ func FactsProblems(d inventory.Discovered, mac string, ramMiB int, disks []int64
 		out = append(out, fmt.Sprintf("%d disks reported, the VM has %d: %+v", len(f.Disks), len(disks), f.Disks))
 	} else {
 		for i, want := range disks {
-			if f.Disks[i].SizeBytes != want {
-				out = append(out, fmt.Sprintf("disk %s: %d bytes, the VM's image %d is %d", f.Disks[i].Name, f.Disks[i].SizeBytes, i, want))
+			// The kernel binds disks asynchronously, so its names need not
+			// follow QEMU's order: with serials, each image is the disk
+			// that reports its serial; without, the i-th disk named.
+			got, what := f.Disks[i], fmt.Sprintf("the VM's image %d", i)
+			if i < len(diskSerials) {
+				j := slices.IndexFunc(f.Disks, func(d inventory.DiskFact) bool { return d.Serial == diskSerials[i] })
+				if j < 0 {
+					out = append(out, fmt.Sprintf("no disk reports the serial %q of the VM's image %d: %+v", diskSerials[i], i, f.Disks))
+					continue
+				}
+				got, what = f.Disks[j], fmt.Sprintf("the VM's image %d (serial %s)", i, diskSerials[i])
 			}
-			if i < len(diskSerials) && f.Disks[i].Serial != diskSerials[i] {
-				out = append(out, fmt.Sprintf("disk %s: serial %q, the VM's is %q", f.Disks[i].Name, f.Disks[i].Serial, diskSerials[i]))
+			if got.SizeBytes != want {
+				out = append(out, fmt.Sprintf("disk %s: %d bytes, %s is %d", got.Name, got.SizeBytes, what, want))
 			}
 		}
 	}

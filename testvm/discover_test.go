@@ -26,6 +26,10 @@ func TestFactsProblems(t *testing.T) {
 		{"a disk missing", func(d *inventory.Discovered) { d.Facts.Disks = d.Facts.Disks[:1] }, "1 disks reported"},
 		{"a disk's size", func(d *inventory.Discovered) { d.Facts.Disks[1].SizeBytes = 1 << 30 }, "disk sdb"},
 		{"a disk's serial", func(d *inventory.Discovered) { d.Facts.Disks[0].Serial = "QM00001" }, "serial"},
+		{"disks named in another order than QEMU's", func(d *inventory.Discovered) {
+			d.Facts.Disks[0], d.Facts.Disks[1] = inventory.DiskFact{Name: "sda", SizeBytes: 100 << 30, Serial: "NKDISC1"}, inventory.DiskFact{Name: "sdb", SizeBytes: 200 << 30, Serial: "NKDISC0"}
+		}, ""},
+		{"the right serials on the wrong sizes", func(d *inventory.Discovered) { d.Facts.Disks[0].Serial, d.Facts.Disks[1].Serial = "NKDISC1", "NKDISC0" }, "serial NKDISC0"},
 		{"SMBIOS serial", func(d *inventory.Discovered) { d.Facts.DMI.Serial = "" }, "DMI serial"},
 		{"NIC without the MAC", func(d *inventory.Discovered) { d.Facts.NICs[0].MAC = "52:54:00:00:00:01" }, "no NIC"},
 	}
