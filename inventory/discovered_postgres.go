@@ -76,19 +76,7 @@ func (s *Postgres) ListDiscovered(ctx context.Context) ([]Discovered, error) {
 		return nil, fmt.Errorf("list discovered machines: %w", err)
 	}
 	defer rows.Close()
-	var out []Discovered
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		d, err := decodeDiscovered(doc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *d)
-	}
-	return out, rows.Err()
+	return scanDiscovered(rows)
 }
 
 // UpdateDiscovered runs fn on the stored machine in one transaction.

@@ -75,19 +75,7 @@ func (s *SQLite) ListDiscovered(ctx context.Context) ([]Discovered, error) {
 		return nil, fmt.Errorf("list discovered machines: %w", err)
 	}
 	defer rows.Close()
-	var out []Discovered
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		d, err := decodeDiscovered(doc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *d)
-	}
-	return out, rows.Err()
+	return scanDiscovered(rows)
 }
 
 // UpdateDiscovered runs fn on the stored machine in one transaction.
@@ -129,4 +117,28 @@ func (s *SQLite) DeleteDiscovered(ctx context.Context, mac string) error {
 		return discoveredNotFound(m)
 	}
 	return nil
+}
+
+// docRows is what both drivers' result sets offer: rows of one doc column.
+type docRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanDiscovered decodes every row's doc into a discovered machine.
+func scanDiscovered(rows docRows) ([]Discovered, error) {
+	var out []Discovered
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		d, err := decodeDiscovered(doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
 }
