@@ -156,8 +156,9 @@ func TestReinstall(t *testing.T) {
 			t.Errorf("%s timeline ends %q: %+v", r.Hostname, kinds, ev[len(ev)-1])
 		}
 	}
-	simA.WaitPowerState(t, "on")
-	simB.WaitPowerState(t, "on")
+	// a01 was off (one start: the power on), b02 on (its second start ends the cycle).
+	simA.WaitBoots(t, 1)
+	simB.WaitBoots(t, 2)
 	// status --all reads and records every BMC.
 	all, err := s.PowerStatusAll(ctx, ops, 2)
 	if err != nil || len(all) != 2 || all[0].State != "on" || all[1].State != "on" {

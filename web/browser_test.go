@@ -184,6 +184,28 @@ func submit(t *testing.T, ctx context.Context, button, sel string) {
 	get(t, ctx, chromedp.Evaluate[int](`window.oldPage = 1`))
 	do(t, ctx, chromedp.Click(css(button)))
 	waitJS(t, ctx, fmt.Sprintf(`!window.oldPage && document.readyState === "complete" && !!document.querySelector(%q)`, sel))
+	settle(t, ctx, sel)
+}
+
+// settle waits until chromedp's own view of the page reaches the new
+// document: a node it found in the page a navigation replaced answers
+// "Inspected target navigated or closed", so the next step could fail
+// although the page itself is ready.
+func settle(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := chromedp.Run(c, chromedp.Text(css(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "navigated or closed") || time.Now().After(deadline) {
+			t.Fatalf("%s on the new page: %v", sel, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitJS waits up to 20s for a script condition to hold on the page.
@@ -406,6 +428,7 @@ func TestBrowser(t *testing.T) {
 		}
 		submit(t, ctx, "#power-on", "#notice")
 		sim.WaitPowerState(t, "on")
+		boots := sim.Boots(t)
 		submit(t, ctx, "#reinstall", "#notice")
 		if n := notice(); !strings.Contains(n, "build mode on") || !strings.Contains(n, "power cycle (chassis was on)") {
 			t.Fatalf("after Reinstall the notice says %q", n)
@@ -419,8 +442,9 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("a02's timeline ends %+v", last)
 		}
 		shot(t, ctx, "web-power")
-		// The cycle turns the chassis off, then on again.
-		sim.WaitPowerState(t, "on")
+		// The cycle turns the chassis off, then on again: wait for the
+		// second start, or the check below could catch it half way.
+		sim.WaitBoots(t, boots+1)
 		// A BMC that refuses the password: 502, the reason on the page, nothing done.
 		d.api(t, "PATCH", "/api/v1/hosts/a02/bmc", `{"password": "wrong"}`, nil, nil)
 		submit(t, ctx, "#power-off", "#problem")

@@ -66,8 +66,9 @@ func TestCLIPowerAndReinstall(t *testing.T) {
 			t.Errorf("reinstall output lacks %q:\n%s", want, out)
 		}
 	}
-	simA.WaitPowerState(t, "on")
-	simB.WaitPowerState(t, "on")
+	// r01 was off (one start: the power on), r02 on (its second start ends the cycle).
+	simA.WaitBoots(t, 1)
+	simB.WaitBoots(t, 2)
 	var all []struct{ Hostname, State, Error string }
 	if err := json.Unmarshal([]byte(run(t, bin, "host", "power", "status", "--all", "-o", "json", "--server", base, "--token-file", tok)), &all); err != nil {
 		t.Fatal(err)

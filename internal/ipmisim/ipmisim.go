@@ -61,15 +61,22 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   serial kcs 127.0.0.1 %d codec VM
-  startcmd "sleep 600"
+  startcmd %q
   startnow false
   poweroff_wait 1
   kill_wait 1
   user 2 true %q %q admin 10 none md2 md5 straight
-`, s.Port, FreeUDPPort(t), User, Password)
+`, s.Port, FreeUDPPort(t), filepath.Join(s.Dir, "machine"), User, Password)
 	emu := "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n"
-	for name, body := range map[string]string{"lan.conf": conf, "cmds.emu": emu} {
-		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(body), 0o600); err != nil {
+	// The machine: a script (ipmi_sim runs startcmd without a shell) that
+	// counts its starts, then sleeps until the chassis is turned off.
+	machine := fmt.Sprintf("#!/bin/sh\necho boot >> '%s'\nexec sleep 600\n", filepath.Join(s.Dir, "boots"))
+	for name, body := range map[string]string{"lan.conf": conf, "cmds.emu": emu, "machine": machine} {
+		mode := os.FileMode(0o600)
+		if name == "machine" {
+			mode = 0o700
+		}
+		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(body), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,6 +161,38 @@ func (s *Sim) WaitPowerState(t testing.TB, want string) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("ipmitool reads power %s, want %s", got, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Boots is how many times the simulated machine has been started: each
+// power on, and the second half of each power cycle, adds one.
+func (s *Sim) Boots(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, "boots"))
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "boot\n")
+}
+
+// WaitBoots waits up to 20 s until the machine has been started at least n
+// times and ipmitool reads it on. Unlike WaitPowerState(t, "on"), it cannot
+// return before a power cycle has turned the chassis off.
+func (s *Sim) WaitBoots(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := s.Boots(t)
+		if got >= n && s.PowerState(t) == "on" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulated machine was started %d times and ipmitool reads power %s; want at least %d starts and on", got, s.PowerState(t), n)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
