@@ -1,9 +1,15 @@
 package testvm
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/netkick/netkick/internal/initramfs"
+	"github.com/netkick/netkick/internal/testenv"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -52,6 +58,60 @@ func TestQEMUArgsSMBIOSAndDiskSerials(t *testing.T) {
 	for _, want := range []string{"-smbios type=1,serial=" + DiscoverSerial, "bootindex=2,serial=NKDISC0", "bootindex=3,serial=NKDISC1", "-m 8192"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("QEMU args lack %q: %s", want, args)
+		}
+	}
+}
+
+// TestCompressedModulesCopy makes the discover scenario's compressed copy of
+// the rig kernel's modules tree (with the real xz, zstd and gzip) in a
+// temporary directory: the drivers and their dependencies are compressed,
+// each of the three tools used, the kernel package's own files untouched,
+// and the discovery image built from the copy carries them as plain .ko.
+func TestCompressedModulesCopy(t *testing.T) {
+	testenv.RequireProgram(t, "xz", "zstd", "gzip")
+	k, err := FetchKernel(context.Background(), DefaultCacheDir(), io.Discard)
+	if err != nil {
+		testenv.Missing(t, fmt.Sprintf("a Debian kernel package (apt-get download linux-image-amd64): %v", err))
+	}
+	want := rigDiscoveryModules()
+	dir, err := compressedModules(context.Background(), k, want, filepath.Join(t.TempDir(), "copy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := initramfs.ModuleIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[initramfs.Compression]int{}
+	for _, m := range want {
+		p, ok := idx[initramfs.ModuleName(m)]
+		if !ok {
+			t.Fatalf("%s missing from the copy", m)
+		}
+		c, _ := initramfs.ModuleCompression(p)
+		counts[c]++
+	}
+	if counts[initramfs.XZ] == 0 || counts[initramfs.Zstd] == 0 || counts[initramfs.Gzip] == 0 || counts[initramfs.Uncompressed] != 0 {
+		t.Errorf("compressions of %v in the copy: %v; want xz, zstd and gzip, nothing plain", want, counts)
+	}
+	orig, err := initramfs.ModuleIndex(k.ModulesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range want {
+		if p := orig[initramfs.ModuleName(m)]; !strings.HasSuffix(p, ".ko") {
+			t.Errorf("the kernel package's %s became %s", m, p)
+		}
+	}
+	tr := initramfs.Tree{}
+	if _, _, err := initramfs.AddModules(tr, initramfs.ModuleSet{Dir: dir, Version: k.Version, Want: want}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range want {
+		rel, _ := filepath.Rel(k.ModulesDir, orig[initramfs.ModuleName(m)])
+		p := "/lib/modules/" + k.Version + "/" + filepath.ToSlash(rel)
+		if mem, ok := tr[p]; !ok || !mem.Decompress {
+			t.Errorf("%s: not in the image as a decompressed %s", m, p)
 		}
 	}
 }
