@@ -1,6 +1,7 @@
 package testvm
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -113,5 +114,19 @@ func TestCompressedModulesCopy(t *testing.T) {
 		if mem, ok := tr[p]; !ok || !mem.Decompress {
 			t.Errorf("%s: not in the image as a decompressed %s", m, p)
 		}
+	}
+	plain := initramfs.Tree{}
+	if _, _, err := initramfs.AddModules(plain, initramfs.ModuleSet{Dir: k.ModulesDir, Version: k.Version, Want: want}); err != nil {
+		t.Fatal(err)
+	}
+	var a, b bytes.Buffer
+	if err := tr.Write(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("the archive from the compressed tree (%d bytes) differs from the one from the plain tree (%d bytes)", a.Len(), b.Len())
 	}
 }
