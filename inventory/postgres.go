@@ -88,6 +88,10 @@ var pgMigrations = []string{
 		gen BIGINT NOT NULL
 	);
 	CREATE INDEX host_deletions_gen ON host_deletions(gen);`,
+	// 8: the time of each removal, and the generation through which
+	// tombstones were pruned (see tombstones.go).
+	`ALTER TABLE host_deletions ADD COLUMN removed BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE meta ADD COLUMN tombstones_pruned BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // migrateLockKey is the advisory lock servers take to migrate: the first
@@ -101,7 +105,9 @@ type Postgres struct {
 	pool     *pgxpool.Pool
 	name     string // the database, for messages (no credentials)
 	eventCap int
-	cache    readCache
+	// tombstones says which tombstones of removed hosts are kept.
+	tombstones TombstoneRetention
+	cache      readCache
 	// leaseCache answers by-address lookups read before while the database does not.
 	leaseCache leaseCache
 	documents
@@ -121,7 +127,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", name, err)
 	}
-	s := &Postgres{pool: pool, name: name, eventCap: DefaultEventCap}
+	s := &Postgres{pool: pool, name: name, eventCap: DefaultEventCap, tombstones: DefaultTombstoneRetention()}
 	s.documents = documents{b: s, cache: &s.cache}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
@@ -536,9 +542,13 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen) VALUES ($1, (SELECT generation FROM meta))
-			ON CONFLICT(id) DO UPDATE SET gen=excluded.gen`, id); err != nil {
+		now := time.Now()
+		if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen, removed) VALUES ($1, (SELECT generation FROM meta), $2)
+			ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
 			return fmt.Errorf("record the removal of host %s: %w", id, err)
+		}
+		if err := s.pruneTombstonesTx(ctx, tx, now); err != nil {
+			return fmt.Errorf("store %s: remove host %s: %w", s.name, id, err)
 		}
 		return nil
 	})
@@ -546,6 +556,44 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 		s.cache.forgetHost(removed)
 	}
 	return err
+}
+
+// SetTombstoneRetention changes which tombstones of removed hosts are kept
+// (from the next removal on); call it before the store is shared.
+func (s *Postgres) SetTombstoneRetention(r TombstoneRetention) { s.tombstones = r }
+
+// pruneTombstonesTx removes the tombstones s.tombstones no longer keeps and
+// records the generation through which they went.
+func (s *Postgres) pruneTombstonesTx(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	var limit any // NULL: LIMIT ALL
+	if n := s.tombstones.limit(); n > 0 {
+		limit = n
+	}
+	rows, err := tx.Query(ctx, `SELECT gen, removed FROM host_deletions ORDER BY gen DESC LIMIT $1`, limit)
+	if err != nil {
+		return fmt.Errorf("read tombstones: %w", err)
+	}
+	newest, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tombstone, error) {
+		var t tombstone
+		var ns int64
+		err := r.Scan(&t.gen, &ns)
+		t.removed = time.Unix(0, ns)
+		return t, err
+	})
+	if err != nil {
+		return fmt.Errorf("read tombstones: %w", err)
+	}
+	through := pruneThrough(newest, now, s.tombstones)
+	if through == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM host_deletions WHERE gen <= $1`, through); err != nil {
+		return fmt.Errorf("prune tombstones through generation %d: %w", through, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE meta SET tombstones_pruned = GREATEST(tombstones_pruned, $1)`, through); err != nil {
+		return fmt.Errorf("prune tombstones through generation %d: %w", through, err)
+	}
+	return nil
 }
 
 func (s *Postgres) docGet(ctx context.Context, kind, name string) (string, error) {
