@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -266,9 +267,10 @@ func pgResolve(ctx context.Context, q pgQuerier, key string) (string, error) {
 }
 
 // GetHost returns the host with that MAC or hostname (cached per
-// generation). While the database does not answer, a host read before is
-// returned as it was read (boot configs of known hosts keep being served);
-// any other host gets the database's error, never ErrNotFound.
+// generation). While the database does not answer, a host read or warmed
+// (Warm) before is returned as it was read last (boot configs of known
+// hosts keep being served); any other host gets the database's error,
+// never ErrNotFound.
 func (s *Postgres) GetHost(ctx context.Context, key string) (*Host, error) {
 	ck := cacheKey(key)
 	gen, err := s.Generation(ctx)
@@ -298,6 +300,57 @@ func (s *Postgres) GetHost(ctx context.Context, key string) (*Host, error) {
 	}
 	s.cache.putHost(gen, ck, h)
 	return h.clone(), nil
+}
+
+// Warm reads every host and profile into the copy GetHost and GetProfile
+// answer from while the database does not: with it, every known host keeps
+// being served its boot configs through an outage, not only the hosts this
+// server happened to read since the last write. It reads nothing when the
+// generation is the one of the last warm copy.
+func (s *Postgres) Warm(ctx context.Context) error {
+	gen, err := s.Generation(ctx)
+	if err != nil {
+		return fmt.Errorf("warm the outage copy: %w", err)
+	}
+	if gen == s.cache.warmedAt() {
+		return nil
+	}
+	hosts, err := s.ListHosts(ctx, HostFilter{})
+	if err != nil {
+		return fmt.Errorf("warm the outage copy: %w", err)
+	}
+	profiles, err := s.ListProfiles(ctx)
+	if err != nil {
+		return fmt.Errorf("warm the outage copy: %w", err)
+	}
+	s.cache.replaceLast(gen, hosts, profiles)
+	return nil
+}
+
+// KeepWarm runs Warm now and then every interval until ctx ends (a warm
+// costs one generation read while nothing changed). Failures are logged
+// once per outage, not per attempt.
+func (s *Postgres) KeepWarm(ctx context.Context, every time.Duration, log *slog.Logger) {
+	failing := false
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		err := s.Warm(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing && log != nil:
+			log.Warn("inventory outage copy not refreshed; serving the last one", "store", s.name, "err", err)
+		case err == nil && failing && log != nil:
+			log.Info("inventory outage copy refreshed again", "store", s.name)
+		}
+		failing = err != nil
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // ListHosts returns hosts sorted by hostname.
@@ -474,7 +527,8 @@ func (s *Postgres) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 
 // DeleteHost removes a host and its timeline.
 func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	var removed string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if err := pgBump(ctx, tx); err != nil {
 			return err
 		}
@@ -482,6 +536,7 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
+		removed = id
 		for _, q := range []string{`DELETE FROM host_macs WHERE host_id = $1`, `DELETE FROM hosts WHERE id = $1`, `DELETE FROM events WHERE host_id = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
@@ -497,6 +552,10 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.cache.forgetHost(removed)
+	}
+	return err
 }
 
 // SetTombstoneRetention changes which tombstones of removed hosts are kept

@@ -18,7 +18,10 @@ type ModuleSet struct {
 
 // AddModules puts the modules of ms and everything they depend on under
 // /lib/modules/VERSION, with the kernel's modules.builtin and modules.order
-// (so depmod -a in the image can write modules.dep). It returns the
+// (so depmod -a in the image can write modules.dep). Compressed modules
+// (.ko.xz, .ko.zst, .ko.gz) go in decompressed, as plain .ko files at the
+// same place: BusyBox's insmod and modprobe load those whatever the kernel
+// was configured to decompress. It returns the
 // modules to load, in the order given (Want, then the Optional ones
 // found), and the Optional ones skipped.
 func AddModules(t Tree, ms ModuleSet) (load, skipped []string, err error) {
@@ -55,7 +58,8 @@ func AddModules(t Tree, ms ModuleSet) (load, skipped []string, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		t.File(base+"/"+filepath.ToSlash(rel), 0o644, idx[n])
+		c, _ := ModuleCompression(rel)
+		t.Module(base+"/"+strings.TrimSuffix(filepath.ToSlash(rel), c.Suffix()), idx[n])
 	}
 	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
 		if p := filepath.Join(ms.Dir, f); fileExists(p) {
