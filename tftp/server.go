@@ -6,7 +6,6 @@
 package tftp
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -119,6 +118,7 @@ type Server struct {
 	public   string
 	log      *slog.Logger
 	slots    slots
+	cache    *fileCache
 	share    share
 	gate     *inventory.EventGate
 	srv      *ptftp.Server
@@ -156,7 +156,7 @@ func New(o Options) (*Server, error) {
 	if o.StallQuiet <= 0 {
 		o.StallQuiet = boot.StallQuiet
 	}
-	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, slots: slots{max: o.MaxTransfers},
+	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, slots: slots{max: o.MaxTransfers}, cache: newFileCache(CacheMaxFile, CacheMaxBytes),
 		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
 		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource),
 		metrics: newMetrics()}
@@ -364,8 +364,13 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.hosts.remember(remote.IP.String(), hostID)
 	}
 
-	ot.SetSize(f.Size) // tsize: the reader below is buffered, not a Seeker
-	n, err := rf.ReadFrom(bufio.NewReaderSize(f, 16<<10))
+	ot.SetSize(f.Size) // tsize: stated, so the library never seeks the reader
+	r, done, inMemory := s.cache.reader(f)
+	if inMemory {
+		f.Close() // the descriptor is not needed for the transfer
+	}
+	n, err := rf.ReadFrom(r)
+	done()
 	dur := time.Since(start)
 	release()
 	if hostID == "" {
