@@ -21,6 +21,17 @@ type readCache struct {
 	gen      int64
 	hosts    map[string]*Host
 	profiles map[string]*Profile
+	// last is what was read or warmed last for each key, whatever its
+	// generation: a write does not drop it, so a store that cannot reach
+	// its database still answers for every host it ever read or warmed.
+	last lastKnown
+}
+
+// lastKnown is the outage copy: the newest decoded host and profile per key.
+type lastKnown struct {
+	gen      int64 // generation of the last full warm (0: none yet)
+	hosts    map[string]*Host
+	profiles map[string]*Profile
 }
 
 // maxCached bounds the cache; past it, new entries are not kept.
@@ -52,15 +63,102 @@ func (c *readCache) getProfile(gen int64, name string) (*Profile, bool) {
 func (c *readCache) staleHost(key string) (*Host, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	h, ok := c.hosts[key]
+	if h, ok := c.hosts[key]; ok {
+		return h, ok
+	}
+	h, ok := c.last.hosts[key]
 	return h, ok
 }
 
 func (c *readCache) staleProfile(name string) (*Profile, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	p, ok := c.profiles[name]
+	if p, ok := c.profiles[name]; ok {
+		return p, ok
+	}
+	p, ok := c.last.profiles[name]
 	return p, ok
+}
+
+// rememberHost and rememberProfile keep one read in the outage copy; callers hold mu.
+func (c *readCache) rememberHost(key string, h *Host) {
+	if c.last.hosts == nil {
+		c.last.hosts = map[string]*Host{}
+	}
+	if _, ok := c.last.hosts[key]; ok || len(c.last.hosts) < maxCached {
+		c.last.hosts[key] = h
+	}
+}
+
+func (c *readCache) rememberProfile(name string, p *Profile) {
+	if c.last.profiles == nil {
+		c.last.profiles = map[string]*Profile{}
+	}
+	if _, ok := c.last.profiles[name]; ok || len(c.last.profiles) < maxCached {
+		c.last.profiles[name] = p
+	}
+}
+
+// forgetHost drops every key of the host with that ID from the outage
+// copy: a host this server removed is not served from memory.
+func (c *readCache) forgetHost(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, h := range c.last.hosts {
+		if h.ID() == id {
+			delete(c.last.hosts, k)
+		}
+	}
+	for k, h := range c.hosts {
+		if h.ID() == id {
+			delete(c.hosts, k)
+		}
+	}
+}
+
+// warmKeys are the keys a host is looked up by: each MAC and its hostname.
+func warmKeys(h *Host) []string {
+	keys := make([]string, 0, len(h.MACs)+1)
+	for _, m := range h.MACs {
+		keys = append(keys, cacheKey(m))
+	}
+	if h.Hostname != "" {
+		keys = append(keys, cacheKey(h.Hostname))
+	}
+	return keys
+}
+
+// replaceLast swaps in a full copy of every host and profile read at
+// generation gen (hosts and profiles removed since the last one go with it).
+// An older copy than the one held is ignored.
+func (c *readCache) replaceLast(gen int64, hosts []Host, profiles []Profile) {
+	next := lastKnown{gen: gen, hosts: make(map[string]*Host, len(hosts)*2), profiles: make(map[string]*Profile, len(profiles))}
+	for i := range hosts {
+		h := &hosts[i]
+		for _, k := range warmKeys(h) {
+			if len(next.hosts) < maxCached {
+				next.hosts[k] = h
+			}
+		}
+	}
+	for i := range profiles {
+		if len(next.profiles) < maxCached {
+			next.profiles[profiles[i].Name] = &profiles[i]
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen < c.last.gen {
+		return
+	}
+	c.last = next
+}
+
+// warmedAt is the generation of the last full copy (0: none).
+func (c *readCache) warmedAt() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.last.gen
 }
 
 // reset drops everything if gen is newer than the cached generation; callers hold mu.
@@ -82,6 +180,9 @@ func (c *readCache) putHost(gen int64, key string, h *Host) {
 	if c.reset(gen) && len(c.hosts) < maxCached {
 		c.hosts[key] = h
 	}
+	if gen >= c.gen && gen >= c.last.gen {
+		c.rememberHost(key, h)
+	}
 }
 
 func (c *readCache) putProfile(gen int64, name string, p *Profile) {
@@ -89,6 +190,9 @@ func (c *readCache) putProfile(gen int64, name string, p *Profile) {
 	defer c.mu.Unlock()
 	if c.reset(gen) && len(c.profiles) < maxCached {
 		c.profiles[name] = p
+	}
+	if gen >= c.gen && gen >= c.last.gen {
+		c.rememberProfile(name, p)
 	}
 }
 

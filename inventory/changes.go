@@ -24,6 +24,10 @@ type HostChanges struct {
 	// may be in both lists when its host was removed and added again: apply
 	// Deleted first.
 	Deleted []string
+	// Full says Changed holds every host (Deleted is empty): since was < 0,
+	// or older than the tombstones kept (see tombstones.go), so a removal
+	// after it may no longer be known. The reader replaces its copy.
+	Full bool
 }
 
 // Each host row records the generation of its last write (changed_gen) and
@@ -34,7 +38,8 @@ type HostChanges struct {
 // write up to g and none after.
 
 // HostsChangedSince returns the hosts written and removed after generation
-// since, read in one snapshot (since < 0: every host).
+// since, read in one snapshot (since < 0, or older than the tombstones kept:
+// every host, Full).
 func (s *SQLite) HostsChangedSince(ctx context.Context, since int64) (HostChanges, error) {
 	var out HostChanges
 	fail := func(what string, err error) (HostChanges, error) {
@@ -46,9 +51,14 @@ func (s *SQLite) HostsChangedSince(ctx context.Context, since int64) (HostChange
 		return fail("begin", err)
 	}
 	defer tx.Rollback()
-	if err := tx.QueryRowContext(ctx, `SELECT generation FROM meta`).Scan(&out.Generation); err != nil {
+	var pruned int64
+	if err := tx.QueryRowContext(ctx, `SELECT generation, tombstones_pruned FROM meta`).Scan(&out.Generation, &pruned); err != nil {
 		return fail("read generation", err)
 	}
+	if mustReload(since, pruned) {
+		since = -1
+	}
+	out.Full = since < 0
 	rows, err := tx.QueryContext(ctx, `SELECT doc FROM hosts WHERE changed_gen > ?`, since)
 	if err != nil {
 		return fail("read hosts", err)
@@ -92,7 +102,8 @@ func (s *SQLite) HostsChangedSince(ctx context.Context, since int64) (HostChange
 }
 
 // HostsChangedSince returns the hosts written and removed after generation
-// since, read in one snapshot (since < 0: every host).
+// since, read in one snapshot (since < 0, or older than the tombstones kept:
+// every host, Full).
 func (s *Postgres) HostsChangedSince(ctx context.Context, since int64) (HostChanges, error) {
 	var out HostChanges
 	fail := func(what string, err error) (HostChanges, error) {
@@ -103,9 +114,14 @@ func (s *Postgres) HostsChangedSince(ctx context.Context, since int64) (HostChan
 		return fail("begin", err)
 	}
 	defer tx.Rollback(ctx)
-	if err := tx.QueryRow(ctx, `SELECT generation FROM meta`).Scan(&out.Generation); err != nil {
+	var pruned int64
+	if err := tx.QueryRow(ctx, `SELECT generation, tombstones_pruned FROM meta`).Scan(&out.Generation, &pruned); err != nil {
 		return fail("read generation", err)
 	}
+	if mustReload(since, pruned) {
+		since = -1
+	}
+	out.Full = since < 0
 	rows, err := tx.Query(ctx, `SELECT doc FROM hosts WHERE changed_gen > $1`, since)
 	if err != nil {
 		return fail("read hosts", err)

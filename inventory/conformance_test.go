@@ -39,6 +39,7 @@ var storeCases = []storeCase{
 	{"DiscoveredUntrustedTextIsData", testDiscoveredUntrustedText},
 	{"HostKeepsFacts", testHostKeepsFacts},
 	{"HostsChangedSince", testHostsChangedSince},
+	{"TombstonesPruned", testTombstonesPruned},
 }
 
 // TestStoreConformance runs every case against the SQLite store and against

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -87,6 +88,10 @@ var pgMigrations = []string{
 		gen BIGINT NOT NULL
 	);
 	CREATE INDEX host_deletions_gen ON host_deletions(gen);`,
+	// 8: the time of each removal, and the generation through which
+	// tombstones were pruned (see tombstones.go).
+	`ALTER TABLE host_deletions ADD COLUMN removed BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE meta ADD COLUMN tombstones_pruned BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // migrateLockKey is the advisory lock servers take to migrate: the first
@@ -100,7 +105,9 @@ type Postgres struct {
 	pool     *pgxpool.Pool
 	name     string // the database, for messages (no credentials)
 	eventCap int
-	cache    readCache
+	// tombstones says which tombstones of removed hosts are kept.
+	tombstones TombstoneRetention
+	cache      readCache
 	// leaseCache answers by-address lookups read before while the database does not.
 	leaseCache leaseCache
 	documents
@@ -120,7 +127,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", name, err)
 	}
-	s := &Postgres{pool: pool, name: name, eventCap: DefaultEventCap}
+	s := &Postgres{pool: pool, name: name, eventCap: DefaultEventCap, tombstones: DefaultTombstoneRetention()}
 	s.documents = documents{b: s, cache: &s.cache}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
@@ -260,9 +267,10 @@ func pgResolve(ctx context.Context, q pgQuerier, key string) (string, error) {
 }
 
 // GetHost returns the host with that MAC or hostname (cached per
-// generation). While the database does not answer, a host read before is
-// returned as it was read (boot configs of known hosts keep being served);
-// any other host gets the database's error, never ErrNotFound.
+// generation). While the database does not answer, a host read or warmed
+// (Warm) before is returned as it was read last (boot configs of known
+// hosts keep being served); any other host gets the database's error,
+// never ErrNotFound.
 func (s *Postgres) GetHost(ctx context.Context, key string) (*Host, error) {
 	ck := cacheKey(key)
 	gen, err := s.Generation(ctx)
@@ -292,6 +300,57 @@ func (s *Postgres) GetHost(ctx context.Context, key string) (*Host, error) {
 	}
 	s.cache.putHost(gen, ck, h)
 	return h.clone(), nil
+}
+
+// Warm reads every host and profile into the copy GetHost and GetProfile
+// answer from while the database does not: with it, every known host keeps
+// being served its boot configs through an outage, not only the hosts this
+// server happened to read since the last write. It reads nothing when the
+// generation is the one of the last warm copy.
+func (s *Postgres) Warm(ctx context.Context) error {
+	gen, err := s.Generation(ctx)
+	if err != nil {
+		return fmt.Errorf("warm the outage copy: %w", err)
+	}
+	if gen == s.cache.warmedAt() {
+		return nil
+	}
+	hosts, err := s.ListHosts(ctx, HostFilter{})
+	if err != nil {
+		return fmt.Errorf("warm the outage copy: %w", err)
+	}
+	profiles, err := s.ListProfiles(ctx)
+	if err != nil {
+		return fmt.Errorf("warm the outage copy: %w", err)
+	}
+	s.cache.replaceLast(gen, hosts, profiles)
+	return nil
+}
+
+// KeepWarm runs Warm now and then every interval until ctx ends (a warm
+// costs one generation read while nothing changed). Failures are logged
+// once per outage, not per attempt.
+func (s *Postgres) KeepWarm(ctx context.Context, every time.Duration, log *slog.Logger) {
+	failing := false
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		err := s.Warm(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing && log != nil:
+			log.Warn("inventory outage copy not refreshed; serving the last one", "store", s.name, "err", err)
+		case err == nil && failing && log != nil:
+			log.Info("inventory outage copy refreshed again", "store", s.name)
+		}
+		failing = err != nil
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // ListHosts returns hosts sorted by hostname.
@@ -468,7 +527,8 @@ func (s *Postgres) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 
 // DeleteHost removes a host and its timeline.
 func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	var removed string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if err := pgBump(ctx, tx); err != nil {
 			return err
 		}
@@ -476,17 +536,64 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
+		removed = id
 		for _, q := range []string{`DELETE FROM host_macs WHERE host_id = $1`, `DELETE FROM hosts WHERE id = $1`, `DELETE FROM events WHERE host_id = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen) VALUES ($1, (SELECT generation FROM meta))
-			ON CONFLICT(id) DO UPDATE SET gen=excluded.gen`, id); err != nil {
+		now := time.Now()
+		if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen, removed) VALUES ($1, (SELECT generation FROM meta), $2)
+			ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
 			return fmt.Errorf("record the removal of host %s: %w", id, err)
+		}
+		if err := s.pruneTombstonesTx(ctx, tx, now); err != nil {
+			return fmt.Errorf("store %s: remove host %s: %w", s.name, id, err)
 		}
 		return nil
 	})
+	if err == nil {
+		s.cache.forgetHost(removed)
+	}
+	return err
+}
+
+// SetTombstoneRetention changes which tombstones of removed hosts are kept
+// (from the next removal on); call it before the store is shared.
+func (s *Postgres) SetTombstoneRetention(r TombstoneRetention) { s.tombstones = r }
+
+// pruneTombstonesTx removes the tombstones s.tombstones no longer keeps and
+// records the generation through which they went.
+func (s *Postgres) pruneTombstonesTx(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	var limit any // NULL: LIMIT ALL
+	if n := s.tombstones.limit(); n > 0 {
+		limit = n
+	}
+	rows, err := tx.Query(ctx, `SELECT gen, removed FROM host_deletions ORDER BY gen DESC LIMIT $1`, limit)
+	if err != nil {
+		return fmt.Errorf("read tombstones: %w", err)
+	}
+	newest, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tombstone, error) {
+		var t tombstone
+		var ns int64
+		err := r.Scan(&t.gen, &ns)
+		t.removed = time.Unix(0, ns)
+		return t, err
+	})
+	if err != nil {
+		return fmt.Errorf("read tombstones: %w", err)
+	}
+	through := pruneThrough(newest, now, s.tombstones)
+	if through == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM host_deletions WHERE gen <= $1`, through); err != nil {
+		return fmt.Errorf("prune tombstones through generation %d: %w", through, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE meta SET tombstones_pruned = GREATEST(tombstones_pruned, $1)`, through); err != nil {
+		return fmt.Errorf("prune tombstones through generation %d: %w", through, err)
+	}
+	return nil
 }
 
 func (s *Postgres) docGet(ctx context.Context, kind, name string) (string, error) {

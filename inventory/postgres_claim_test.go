@@ -296,3 +296,89 @@ func TestLeaseMemoUsable(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresOutageServesWarmedHosts: through an outage the store answers
+// for a host read before later writes (a write does not drop what was
+// read), for every host of the last Warm (never read by this server), and
+// not for a host this server removed or one added after the last Warm.
+func TestPostgresOutageServesWarmedHosts(t *testing.T) {
+	srv := pgtest.Start(t)
+	ctx := context.Background()
+	s, err := OpenPostgres(ctx, srv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutProfile(ctx, &Profile{Name: "centos-7.9", OS: "centos", Version: "7.9"}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(mac, name string) {
+		t.Helper()
+		if err := s.PutHost(ctx, &Host{MACs: []string{mac}, Hostname: name, Profile: "centos-7.9"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("52:54:00:00:81:01", "read-early")
+	put("52:54:00:00:81:02", "warmed")
+	put("52:54:00:00:81:03", "removed")
+	if _, err := s.GetHost(ctx, "52:54:00:00:81:01"); err != nil {
+		t.Fatal(err)
+	}
+	// A write and a read at the new generation: the per-generation cache
+	// starts again, the outage copy keeps read-early.
+	put("52:54:00:00:81:04", "read-late")
+	if _, err := s.GetHost(ctx, "read-late"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	warmed := s.cache.warmedAt()
+	if warmed == 0 {
+		t.Fatal("Warm left no generation")
+	}
+	if err := s.Warm(ctx); err != nil || s.cache.warmedAt() != warmed {
+		t.Fatalf("a second Warm with nothing changed: %v, generation %d then %d", err, warmed, s.cache.warmedAt())
+	}
+	if err := s.DeleteHost(ctx, "removed"); err != nil {
+		t.Fatal(err)
+	}
+	put("52:54:00:00:81:05", "added-after")
+
+	srv.Stop(t)
+	down := true
+	t.Cleanup(func() {
+		if down {
+			srv.Restart(t)
+		}
+	})
+	for _, c := range []struct{ key, want string }{
+		{"52:54:00:00:81:01", "read-early"},
+		{"52:54:00:00:81:02", "warmed"},
+		{"WARMED", "warmed"},
+		{"52:54:00:00:81:04", "read-late"},
+	} {
+		if h, err := s.GetHost(ctx, c.key); err != nil || h.Hostname != c.want {
+			t.Errorf("GetHost(%s) during the outage: %v, %v; want %s from memory", c.key, h, err, c.want)
+		}
+	}
+	for _, key := range []string{"52:54:00:00:81:03", "removed", "52:54:00:00:81:05"} {
+		if h, err := s.GetHost(ctx, key); err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("GetHost(%s) during the outage: %v, %v; want the database's error", key, h, err)
+		}
+	}
+	if p, err := s.GetProfile(ctx, "centos-7.9"); err != nil || p.Version != "7.9" {
+		t.Errorf("profile during the outage: %v, %v", p, err)
+	}
+	if err := s.Warm(ctx); err == nil {
+		t.Error("Warm succeeded with the database stopped")
+	}
+	if h, err := s.GetHost(ctx, "warmed"); err != nil || h.Hostname != "warmed" {
+		t.Errorf("a failed Warm dropped the copy: %v, %v", h, err)
+	}
+	srv.Restart(t)
+	down = false
+	if h, err := s.GetHost(ctx, "added-after"); err != nil || h.Hostname != "added-after" {
+		t.Errorf("after the restart: %v, %v", h, err)
+	}
+}

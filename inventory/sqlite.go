@@ -96,6 +96,11 @@ var migrations = []string{
 		gen INTEGER NOT NULL
 	);
 	CREATE INDEX host_deletions_gen ON host_deletions(gen);`,
+	// 8: the time of each removal, and the generation through which
+	// tombstones were pruned (see tombstones.go). Tombstones from before
+	// have time 0: the next removal prunes them.
+	`ALTER TABLE host_deletions ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE meta ADD COLUMN tombstones_pruned INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SQLite is the embedded Store: one database file, WAL journal, synchronous
@@ -104,7 +109,9 @@ type SQLite struct {
 	db       *sql.DB
 	path     string
 	eventCap int
-	genStmt  *sql.Stmt
+	// tombstones says which tombstones of removed hosts are kept.
+	tombstones TombstoneRetention
+	genStmt    *sql.Stmt
 	// insertEvent and trimEvents (fetch class, other class) are prepared once.
 	insertEvent *sql.Stmt
 	trimEvents  [2]*sql.Stmt
@@ -148,7 +155,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	}
 	// Keep connections (and the statements prepared on them) between requests.
 	db.SetMaxIdleConns(8)
-	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap, wsem: make(chan struct{}, 1)}
+	s := &SQLite{db: db, path: path, eventCap: DefaultEventCap, tombstones: DefaultTombstoneRetention(), wsem: make(chan struct{}, 1)}
 	s.documents = documents{b: s, cache: &s.cache}
 	if err := s.check(); err != nil {
 		db.Close()
@@ -638,11 +645,53 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 	if err := bumpGeneration(ctx, tx.Tx); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO host_deletions(id, gen) VALUES (?, (SELECT generation FROM meta))
-		ON CONFLICT(id) DO UPDATE SET gen=excluded.gen`, id); err != nil {
+	now := time.Now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO host_deletions(id, gen, removed) VALUES (?, (SELECT generation FROM meta), ?)
+		ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
 		return fmt.Errorf("record the removal of host %s: %w", id, err)
 	}
+	if err := s.pruneTombstonesTx(ctx, tx.Tx, now); err != nil {
+		return fmt.Errorf("remove host %s: %w", id, err)
+	}
 	return tx.Commit()
+}
+
+// SetTombstoneRetention changes which tombstones of removed hosts are kept
+// (from the next removal on); call it before the store is shared.
+func (s *SQLite) SetTombstoneRetention(r TombstoneRetention) { s.tombstones = r }
+
+// pruneTombstonesTx removes the tombstones s.tombstones no longer keeps and
+// records the generation through which they went.
+func (s *SQLite) pruneTombstonesTx(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT gen, removed FROM host_deletions ORDER BY gen DESC LIMIT ?`, s.tombstones.limit())
+	if err != nil {
+		return fmt.Errorf("read tombstones: %w", err)
+	}
+	var newest []tombstone
+	for rows.Next() {
+		var t tombstone
+		var ns int64
+		if err := rows.Scan(&t.gen, &ns); err != nil {
+			rows.Close()
+			return fmt.Errorf("read tombstones: %w", err)
+		}
+		t.removed = time.Unix(0, ns)
+		newest = append(newest, t)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read tombstones: %w", err)
+	}
+	through := pruneThrough(newest, now, s.tombstones)
+	if through == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM host_deletions WHERE gen <= ?`, through); err != nil {
+		return fmt.Errorf("prune tombstones through generation %d: %w", through, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET tombstones_pruned = max(tombstones_pruned, ?)`, through); err != nil {
+		return fmt.Errorf("prune tombstones through generation %d: %w", through, err)
+	}
+	return nil
 }
 
 // Documents (profiles, layouts, clusters) share one table keyed by kind and

@@ -91,8 +91,10 @@ type Store interface {
 	// in this process or another; callers key caches on it.
 	Generation(ctx context.Context) (int64, error)
 	// HostsChangedSince returns the hosts written and removed after
-	// generation since, in one snapshot (since < 0: every host), for readers
-	// that patch a copy of the host list instead of reading it whole.
+	// generation since, in one snapshot, for readers that patch a copy of
+	// the host list instead of reading it whole. since < 0, or a since older
+	// than the tombstones of removed hosts kept, answers every host with
+	// Full set: the reader replaces its copy.
 	HostsChangedSince(ctx context.Context, since int64) (HostChanges, error)
 
 	Close() error

@@ -39,9 +39,9 @@ func (c *hostCache) all(ctx context.Context, st inventory.Store) ([]inventory.Ho
 	if err != nil {
 		return nil, err
 	}
-	if c.valid {
+	if c.valid && !ch.Full {
 		c.hosts = patchHosts(c.hosts, ch)
-	} else {
+	} else { // first read, or too far behind the store's tombstones: every host
 		c.hosts = ch.Changed
 	}
 	c.gen, c.valid = ch.Generation, true

@@ -112,6 +112,15 @@ func TestHostCacheFollowsStore(t *testing.T) {
 					h.Roles = []string{"web"}
 					return other.PutHost(ctx, &h)
 				}},
+				{"two hosts removed, the older tombstone pruned (the cache reloads)", func() error {
+					other.(interface {
+						SetTombstoneRetention(inventory.TombstoneRetention)
+					}).SetTombstoneRetention(inventory.TombstoneRetention{Count: 1})
+					if err := other.DeleteHost(ctx, "n01"); err != nil {
+						return err
+					}
+					return other.DeleteHost(ctx, "m00")
+				}},
 			}
 			for _, s := range steps {
 				if err := s.write(); err != nil {

@@ -23,7 +23,8 @@ import (
 // whose address is a lease; the database is stopped; its pxelinux config,
 // its GRUB config looked up by its leased address (TFTP) and its iPXE
 // script (HTTP) are still served byte for byte as before, with the token;
-// a machine never read gets an error, not a local-boot guess; the first
+// a known machine never read is served from the warm copy of every host,
+// an unknown one gets an error, not a local-boot guess; the first
 // kickstart fetch, which must be recorded, gets 503 + Retry-After; after the
 // database is back writes work again and the kickstart is served.
 func TestServeThroughPostgresOutage(t *testing.T) {
@@ -46,6 +47,11 @@ func TestServeThroughPostgresOutage(t *testing.T) {
 	run(t, bin, "profile", "add", "centos-7.9", "--os", "centos", "--version", "7.9", "--kernel", "centos-7.9/vmlinuz", "--initrd", "centos-7.9/initrd.img", "--server", base, "--token-file", tok)
 	run(t, bin, "host", "add", mac, "--hostname", "web1", "--profile", "centos-7.9", "--server", base, "--token-file", tok)
 	run(t, bin, "host", "build", "web1", "--server", base, "--token-file", tok)
+	// web3 is in build mode too but asks for nothing before the outage:
+	// the server's warm copy of every host has it.
+	const unread = "52:54:00:aa:0f:03"
+	run(t, bin, "host", "add", unread, "--hostname", "web3", "--profile", "centos-7.9", "--server", base, "--token-file", tok)
+	run(t, bin, "host", "build", "web3", "--server", base, "--token-file", tok)
 	// The host's address is its DHCP lease (no reservation): 127.0.0.1, the
 	// address its requests come from.
 	ctx := context.Background()
@@ -111,6 +117,9 @@ func TestServeThroughPostgresOutage(t *testing.T) {
 	}
 	ks := "/ks/" + mac + "?token=" + m[1]
 
+	// The warm copy is refreshed every few seconds: let one refresh pass
+	// after the last write.
+	time.Sleep(warmEvery + time.Second)
 	srv.Stop(t)
 	down := true
 	t.Cleanup(func() {
@@ -130,7 +139,14 @@ func TestServeThroughPostgresOutage(t *testing.T) {
 	if code, _, b := httpGet(ipxe); code != 200 || string(b) != string(before[ipxe]) {
 		t.Errorf("boot.ipxe during the outage: %d\n%s\nwant byte-identical to before:\n%s", code, b, before[ipxe])
 	}
-	// Never read: an error, never the local-boot config an unknown MAC gets.
+	// Never read but known: its install entry, from the warm copy; the
+	// token is withheld, as its address (a lease it does not hold yet)
+	// cannot be checked while the database is down.
+	if b, err := tftpGet("pxelinux.cfg/01-" + strings.ReplaceAll(unread, ":", "-")); err != nil ||
+		!strings.Contains(string(b), "host web3") || !strings.Contains(string(b), "/ks/"+unread) || strings.Contains(string(b), "token=") {
+		t.Errorf("pxelinux config of a known host never read, during the outage: %v\n%s\nwant its install entry from the warm copy, token withheld", err, b)
+	}
+	// Unknown: an error, never the local-boot config an unknown MAC gets.
 	if b, err := tftpGet("pxelinux.cfg/01-" + strings.ReplaceAll(unknown, ":", "-")); err == nil {
 		t.Errorf("unknown MAC's pxelinux config during the outage was served (a guess):\n%s", b)
 	}

@@ -127,6 +127,10 @@ type httpLimitsConfig struct {
 	MaxConns int `yaml:"max_conns"`
 }
 
+// warmEvery is how often a server on PostgreSQL refreshes its in-memory
+// copy of every host and profile (one generation read when nothing changed).
+const warmEvery = 5 * time.Second
+
 // Token binding modes.
 const (
 	bindingStrict  = "strict"
@@ -277,6 +281,14 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 	defer st.Close()
 	if where.url != "" {
 		log.Info("inventory on PostgreSQL", "store", where.String())
+	}
+	if pg, ok := st.(*inventory.Postgres); ok {
+		// Every host and profile, kept in memory for an outage of the
+		// database (stopped before the store closes).
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); pg.KeepWarm(wctx, warmEvery, log) }()
+		defer func() { stop(); <-done }()
 	}
 	tokenFile := cfg.TokenFile
 	if tokenFile == "" {
