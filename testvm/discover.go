@@ -46,17 +46,33 @@ func rigDiscoveryModules() []string {
 
 // placeDiscovery builds netkick's discovery initramfs as `netkick discovery
 // initramfs` does (discovery.Image) from the rig's BusyBox and kernel, and
-// puts it and the kernel under the boot root.
+// puts it and the kernel under the boot root. The modules come from a copy
+// of the kernel's tree whose modules are compressed as distributions ship
+// them (compressedModules): the image must carry them decompressed, and the
+// machine's disks and NIC in its facts prove BusyBox loaded them.
 func (r *rig) placeDiscovery(ctx context.Context) error {
 	bb, err := exec.LookPath("busybox")
 	if err != nil {
 		return fmt.Errorf("discovery initramfs: busybox not found: install busybox-static (scripts/deps.sh)")
 	}
-	t, _, err := discovery.Image(discovery.ImageSpec{BusyBox: bb, Modules: initramfs.ModuleSet{
-		Dir: r.kernel.ModulesDir, Version: r.kernel.Version, Want: rigDiscoveryModules(), Optional: discovery.DefaultModules()}})
+	mods, err := compressedModules(ctx, r.kernel, append(rigDiscoveryModules(), discovery.DefaultModules()...), r.kernel.Root+"-compressed-modules")
 	if err != nil {
 		return fmt.Errorf("discovery initramfs: %w", err)
 	}
+	t, _, err := discovery.Image(discovery.ImageSpec{BusyBox: bb, Modules: initramfs.ModuleSet{
+		Dir: mods, Version: r.kernel.Version, Want: rigDiscoveryModules(), Optional: discovery.DefaultModules()}})
+	if err != nil {
+		return fmt.Errorf("discovery initramfs: %w", err)
+	}
+	counts, err := moduleSources(t, mods, r.kernel.Version)
+	if err != nil {
+		return fmt.Errorf("discovery initramfs: %w", err)
+	}
+	if counts[initramfs.XZ] == 0 || counts[initramfs.Zstd] == 0 || counts[initramfs.Gzip] == 0 || counts[initramfs.Uncompressed] != 0 {
+		return fmt.Errorf("discovery initramfs: the image's modules come from %v files; want some of each of xz, zstd and gzip, no plain one", counts)
+	}
+	r.printf("testvm: discovery image from compressed modules: %d xz, %d zstd, %d gzip, decompressed into plain .ko\n",
+		counts[initramfs.XZ], counts[initramfs.Zstd], counts[initramfs.Gzip])
 	img, err := cachedImage(r.opts.CacheDir, "discovery-"+r.kernel.Version, t, r.opts.Out)
 	if err != nil {
 		return fmt.Errorf("discovery initramfs: %w", err)
@@ -71,6 +87,106 @@ func (r *rig) placeDiscovery(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// moduleSources counts the image's modules by how their file in the
+// modules tree dir is compressed; a compressed one must be in the image
+// decompressed (its content in the tree, as a plain .ko).
+func moduleSources(t initramfs.Tree, dir, version string) (map[initramfs.Compression]int, error) {
+	counts := map[initramfs.Compression]int{}
+	base := "/lib/modules/" + version + "/"
+	for p, m := range t {
+		rel, ok := strings.CutPrefix(p, base)
+		if !ok || m.Mode&initramfs.TypeMask != initramfs.TypeReg || !strings.HasSuffix(rel, ".ko") {
+			continue
+		}
+		found := false
+		for _, c := range []initramfs.Compression{initramfs.Uncompressed, initramfs.XZ, initramfs.Zstd, initramfs.Gzip} {
+			if fileExists(filepath.Join(dir, filepath.FromSlash(rel)+c.Suffix())) {
+				if c != initramfs.Uncompressed && m.Src != "" {
+					return nil, fmt.Errorf("module %s is in the image as the file %s, not decompressed", p, m.Src)
+				}
+				counts[c]++
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("image member %s: no such module under %s", p, dir)
+		}
+	}
+	return counts, nil
+}
+
+// moduleCompressor is how compressedModules compresses a module, by where
+// it lies in the tree: the real tools with the options the kernel's
+// modules_install uses. NIC drivers get xz (as Debian and RHEL ship
+// modules), ATA drivers gzip, everything else zstd (as Ubuntu and Fedora).
+func moduleCompressor(rel string) []string {
+	switch {
+	case strings.HasPrefix(rel, "kernel/drivers/net/"):
+		return []string{"xz", "-f", "--check=crc32", "--lzma2=dict=1MiB"}
+	case strings.HasPrefix(rel, "kernel/drivers/ata/"):
+		return []string{"gzip", "-f", "-n"}
+	}
+	return []string{"zstd", "-f", "-q", "--rm"}
+}
+
+// compressedModules returns a copy of k's modules tree under root (made
+// once, then reused) in which the modules want needs, with their
+// dependencies, are compressed by xz, zstd and gzip (moduleCompressor) and
+// every other file is a hard link to the package's.
+func compressedModules(ctx context.Context, k *Kernel, want []string, root string) (string, error) {
+	dir := filepath.Join(root, "lib", "modules", k.Version)
+	done := filepath.Join(root, ".done")
+	if fileExists(done) {
+		return dir, nil
+	}
+	if err := os.RemoveAll(root); err != nil {
+		return "", err
+	}
+	idx, err := initramfs.ModuleIndex(k.ModulesDir)
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, m := range want {
+		if _, ok := idx[initramfs.ModuleName(m)]; ok {
+			found = append(found, m)
+		}
+	}
+	need, err := initramfs.ModuleClosure(found, initramfs.InfoFunc(idx))
+	if err != nil {
+		return "", err
+	}
+	err = filepath.WalkDir(k.ModulesDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(k.ModulesDir, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		return os.Link(p, filepath.Join(dir, rel))
+	})
+	if err != nil {
+		return "", fmt.Errorf("linking a copy of %s: %w", k.ModulesDir, err)
+	}
+	for _, n := range need {
+		rel, _ := filepath.Rel(k.ModulesDir, idx[n])
+		argv := moduleCompressor(filepath.ToSlash(rel))
+		prog, err := exec.LookPath(argv[0])
+		if err != nil {
+			return "", fmt.Errorf("%s not found: install xz-utils, zstd and gzip (scripts/deps.sh)", argv[0])
+		}
+		if out, err := exec.CommandContext(ctx, prog, append(argv[1:], filepath.Join(dir, rel))...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("%s %s: %w: %s", strings.Join(argv, " "), rel, err, out)
+		}
+	}
+	if err := os.WriteFile(done, []byte(k.Package+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // runDiscovery is the first half of the discover scenario: the machine,

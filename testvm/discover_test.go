@@ -1,9 +1,16 @@
 package testvm
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/netkick/netkick/internal/initramfs"
+	"github.com/netkick/netkick/internal/testenv"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -53,5 +60,73 @@ func TestQEMUArgsSMBIOSAndDiskSerials(t *testing.T) {
 		if !strings.Contains(args, want) {
 			t.Errorf("QEMU args lack %q: %s", want, args)
 		}
+	}
+}
+
+// TestCompressedModulesCopy makes the discover scenario's compressed copy of
+// the rig kernel's modules tree (with the real xz, zstd and gzip) in a
+// temporary directory: the drivers and their dependencies are compressed,
+// each of the three tools used, the kernel package's own files untouched,
+// and the discovery image built from the copy carries them as plain .ko.
+func TestCompressedModulesCopy(t *testing.T) {
+	testenv.RequireProgram(t, "xz", "zstd", "gzip")
+	k, err := FetchKernel(context.Background(), DefaultCacheDir(), io.Discard)
+	if err != nil {
+		testenv.Missing(t, fmt.Sprintf("a Debian kernel package (apt-get download linux-image-amd64): %v", err))
+	}
+	want := rigDiscoveryModules()
+	dir, err := compressedModules(context.Background(), k, want, filepath.Join(t.TempDir(), "copy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := initramfs.ModuleIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[initramfs.Compression]int{}
+	for _, m := range want {
+		p, ok := idx[initramfs.ModuleName(m)]
+		if !ok {
+			t.Fatalf("%s missing from the copy", m)
+		}
+		c, _ := initramfs.ModuleCompression(p)
+		counts[c]++
+	}
+	if counts[initramfs.XZ] == 0 || counts[initramfs.Zstd] == 0 || counts[initramfs.Gzip] == 0 || counts[initramfs.Uncompressed] != 0 {
+		t.Errorf("compressions of %v in the copy: %v; want xz, zstd and gzip, nothing plain", want, counts)
+	}
+	orig, err := initramfs.ModuleIndex(k.ModulesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range want {
+		if p := orig[initramfs.ModuleName(m)]; !strings.HasSuffix(p, ".ko") {
+			t.Errorf("the kernel package's %s became %s", m, p)
+		}
+	}
+	tr := initramfs.Tree{}
+	if _, _, err := initramfs.AddModules(tr, initramfs.ModuleSet{Dir: dir, Version: k.Version, Want: want}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := moduleSources(tr, dir, k.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src[initramfs.XZ] == 0 || src[initramfs.Zstd] == 0 || src[initramfs.Gzip] == 0 || src[initramfs.Uncompressed] != 0 {
+		t.Errorf("the image's modules come from %v files", src)
+	}
+	plain := initramfs.Tree{}
+	if _, _, err := initramfs.AddModules(plain, initramfs.ModuleSet{Dir: k.ModulesDir, Version: k.Version, Want: want}); err != nil {
+		t.Fatal(err)
+	}
+	var a, b bytes.Buffer
+	if err := tr.Write(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("the archive from the compressed tree (%d bytes) differs from the one from the plain tree (%d bytes)", a.Len(), b.Len())
 	}
 }

@@ -43,7 +43,9 @@ func discoveryInitramfsCmd(a *app) *cobra.Command {
 			"kernel whose modules are in --modules-from (default /lib/modules/<--kernel-version>, default\n" +
 			"the running kernel's). It is written where serve serves discovery.initrd from (default\n" +
 			"<boot root>/" + defaultDiscoveryInitrd + "); the kernel (--kernel, else the vmlinuz beside the modules\n" +
-			"tree) is copied to discovery.kernel. See docs/discovery.md.",
+			"tree) is copied to discovery.kernel. Modules may be plain or compressed (.ko.xz, .ko.zst,\n" +
+			".ko.gz, as the kernel package installs them); the image carries them decompressed.\n" +
+			"See docs/discovery.md.",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 0 {
 				return usageError{"discovery initramfs takes no arguments"}

@@ -1,6 +1,7 @@
 package initramfs
 
 import (
+	"bytes"
 	"debug/elf"
 	"fmt"
 	"io/fs"
@@ -20,8 +21,9 @@ type ModInfo struct {
 // ModuleName normalises a module name or file name (sd-mod.ko → sd_mod).
 func ModuleName(s string) string {
 	s = filepath.Base(s)
-	s = strings.TrimSuffix(s, ".xz")
-	s = strings.TrimSuffix(s, ".zst")
+	if c, ok := ModuleCompression(s); ok {
+		s = strings.TrimSuffix(s, c.Suffix())
+	}
 	s = strings.TrimSuffix(s, ".ko")
 	return strings.ReplaceAll(s, "-", "_")
 }
@@ -62,46 +64,65 @@ func ParseModInfo(name string, section []byte) ModInfo {
 	return mi
 }
 
-// ReadModInfo parses the .modinfo section of an uncompressed .ko file.
+// ReadModInfo parses the .modinfo section of a module file: a plain .ko,
+// or one compressed with xz, zstd or gzip (.ko.xz, .ko.zst, .ko.gz), read
+// as ReadModule does.
 func ReadModInfo(path string) (ModInfo, error) {
-	f, err := elf.Open(path)
+	b, err := ReadModule(path)
 	if err != nil {
-		return ModInfo{}, fmt.Errorf("module %s: %w (compressed modules are not supported)", path, err)
+		return ModInfo{}, err
+	}
+	return modInfoOf(path, b)
+}
+
+// modInfoOf parses the .modinfo section of the module file b (decompressed).
+func modInfoOf(path string, b []byte) (ModInfo, error) {
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return ModInfo{}, fmt.Errorf("module %s: not an ELF kernel module: %w", path, err)
 	}
 	defer f.Close()
 	s := f.Section(".modinfo")
 	if s == nil {
 		return ModInfo{Name: ModuleName(path)}, nil
 	}
-	b, err := s.Data()
+	if s.Type == elf.SHT_NOBITS || s.Size > uint64(len(b)) {
+		return ModInfo{}, fmt.Errorf("module %s: .modinfo section of %d bytes in a file of %d", path, s.Size, len(b))
+	}
+	d, err := s.Data()
 	if err != nil {
 		return ModInfo{}, fmt.Errorf("module %s: .modinfo: %w", path, err)
 	}
-	return ParseModInfo(path, b), nil
+	return ParseModInfo(path, d), nil
 }
 
-// ModuleIndex maps normalised module names to their .ko paths under a modules dir.
+// ModuleIndex maps normalised module names to their files under a modules
+// dir: plain .ko files and compressed ones (.ko.xz, .ko.zst, .ko.gz). Where
+// a directory holds both forms of one module, the plain one is taken.
 func ModuleIndex(modulesDir string) (map[string]string, error) {
 	idx := map[string]string{}
-	compressed := 0
 	err := filepath.WalkDir(modulesDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case d.IsDir():
-		case strings.HasSuffix(p, ".ko"):
-			idx[ModuleName(p)] = p
-		case strings.HasSuffix(p, ".ko.xz"), strings.HasSuffix(p, ".ko.zst"), strings.HasSuffix(p, ".ko.gz"):
-			compressed++
+		if d.IsDir() {
+			return nil
 		}
+		c, ok := ModuleCompression(p)
+		if !ok {
+			return nil
+		}
+		n := ModuleName(p)
+		if old, seen := idx[n]; seen && filepath.Dir(old) == filepath.Dir(p) {
+			if oc, _ := ModuleCompression(old); oc == Uncompressed || c != Uncompressed {
+				return nil
+			}
+		}
+		idx[n] = p
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("indexing modules under %s: %w", modulesDir, err)
-	}
-	if len(idx) == 0 && compressed > 0 {
-		return nil, fmt.Errorf("the %d modules under %s are compressed (.ko.xz, .ko.zst): decompress a copy first (find DIR -name '*.ko.xz' -exec xz -d {} +)", compressed, modulesDir)
 	}
 	return idx, nil
 }
