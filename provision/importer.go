@@ -37,8 +37,12 @@ type ImportResult struct {
 
 // Import checks a whole document (every rule a single add or put applies,
 // against what the document and the store will hold together) before it
-// writes anything, then writes it: hosts in one transaction. A host listed in
-// build mode gets a fresh build token, so its boot entry and kickstart work.
+// writes anything, then writes it with one timeline event per host it adds
+// or changes. Entries equal to what is stored are not written at all (no event,
+// no new generation), so re-running an import changes nothing. A host the
+// inventory has in the middle of a build keeps that build's token (its
+// machine may hold it already); a host the document puts in build mode
+// otherwise gets a fresh build token, so its boot entry and kickstart work.
 func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o ImportOptions) (res *ImportResult, err error) {
 	defer func() {
 		if !o.DryRun {
@@ -82,69 +86,83 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 		return nil, fmt.Errorf("%w: %v", inventory.ErrInvalid, err)
 	}
 
-	// Hosts in build mode get a fresh token; other lifecycle fields come from the store.
+	// Lifecycle fields come from the store, the build as importBuildOf decides.
 	now := s.o.Now()
 	stored := map[string]*inventory.Host{}
 	for i := range cur.Hosts {
 		stored[cur.Hosts[i].ID()] = &cur.Hosts[i]
 	}
+	fresh := map[string]bool{}
 	for i := range d.Hosts {
 		h := &d.Hosts[i]
+		old := stored[h.ID()]
 		h.BuildToken, h.TokenExpires = "", time.Time{}
-		if old := stored[h.ID()]; old != nil {
+		if old != nil {
 			h.FirstSeen, h.LastSeen = old.FirstSeen, old.LastSeen
 			if h.Arch == "" {
 				h.Arch = old.Arch
 			}
 		}
-		if boot.Installing(h.State) {
+		switch importBuildOf(h, old, now) {
+		case buildKeep:
+			h.State, h.BuildToken, h.TokenExpires = old.State, old.BuildToken, old.TokenExpires
+		case buildFresh:
 			tok, err := s.newToken()
 			if err != nil {
 				return nil, err
 			}
 			h.State, h.BuildToken, h.TokenExpires = inventory.StateBuild, tok, now.Add(s.o.TokenTTL).UTC()
+			fresh[h.ID()] = true
 			res.Notes = append(res.Notes, fmt.Sprintf("host %s is restored in build mode with a fresh build token (valid until %s): its next network boot installs", h.Hostname, h.TokenExpires.Format(time.RFC3339)))
 		}
 	}
 
-	// What changes.
-	plan(res, "profile", cur.Profiles, d.Profiles, func(p inventory.Profile) string { return p.Name }, o.Replace)
-	plan(res, "layout", cur.Layouts, d.Layouts, func(l inventory.Layout) string { return l.Name }, o.Replace)
-	plan(res, "cluster", cur.Clusters, d.Clusters, func(c inventory.Cluster) string { return c.Name }, o.Replace)
-	hostDiffs := map[string][]string{}
+	// What changes: only that is written.
+	var w inventory.Batch
+	w.Profiles = plan(res, "profile", cur.Profiles, d.Profiles, func(p inventory.Profile) string { return p.Name }, o.Replace, &w.DeleteProfiles)
+	w.Layouts = plan(res, "layout", cur.Layouts, d.Layouts, func(l inventory.Layout) string { return l.Name }, o.Replace, &w.DeleteLayouts)
+	w.Clusters = plan(res, "cluster", cur.Clusters, d.Clusters, func(c inventory.Cluster) string { return c.Name }, o.Replace, &w.DeleteClusters)
 	inDoc := map[string]bool{}
 	for i := range d.Hosts {
 		h := &d.Hosts[i]
 		inDoc[h.ID()] = true
 		old := stored[h.ID()]
-		switch {
-		case old == nil:
+		if old == nil {
 			res.Added = append(res.Added, "host "+h.Hostname)
-		default:
-			diff := Diff(old, h)
-			if h.BuildToken != "" {
-				diff = append(diff, "fresh build token")
-			}
-			if len(diff) == 0 {
-				res.Unchanged = append(res.Unchanged, "host "+h.Hostname)
-			} else {
-				hostDiffs[h.ID()] = diff
-				res.Updated = append(res.Updated, "host "+h.Hostname+": "+strings.Join(diff, "; "))
-			}
+			w.Hosts = append(w.Hosts, *h)
+			w.Events = append(w.Events, inventory.Event{HostID: h.ID(), Time: now, Kind: "imported", Detail: "added by import (" + res.Mode + ") by " + a.String()})
+			continue
 		}
+		diff := importDiff(old, h)
+		if fresh[h.ID()] {
+			diff = append(diff, "fresh build token")
+		}
+		if len(diff) == 0 {
+			res.Unchanged = append(res.Unchanged, "host "+h.Hostname)
+			continue
+		}
+		res.Updated = append(res.Updated, "host "+h.Hostname+": "+strings.Join(diff, "; "))
+		w.Hosts = append(w.Hosts, *h)
+		w.Events = append(w.Events, inventory.Event{HostID: h.ID(), Time: now, Kind: "imported", Detail: strings.Join(diff, "; ") + " (import, " + res.Mode + ", by " + a.String() + ")"})
 	}
 	bmcs, err := s.importBMCs(d, inDoc)
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range d.BMCs {
+		if bmcs != nil {
+			if old, err := bmcs.GetBMC(ctx, b.HostID); err == nil && sameBMC(old, &b) {
+				continue
+			}
+		}
+		w.BMCs = append(w.BMCs, b)
+		w.Events = append(w.Events, inventory.Event{HostID: b.HostID, Time: now, Kind: "bmc", Detail: "BMC settings imported (by " + a.String() + ")"})
 		res.Notes = append(res.Notes, "BMC settings of host "+b.HostID+" imported")
 	}
-	var dropHosts []string
 	if o.Replace {
 		for i := range cur.Hosts {
 			if !inDoc[cur.Hosts[i].ID()] {
-				dropHosts = append(dropHosts, cur.Hosts[i].ID())
+				w.DeleteHosts = append(w.DeleteHosts, cur.Hosts[i].ID())
 				res.Removed = append(res.Removed, "host "+cur.Hosts[i].Hostname)
 			}
 		}
@@ -152,123 +170,167 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 	if o.DryRun {
 		return res, nil
 	}
-
-	// Write: hosts that go first (they may hold names the document gives to
-	// others), then documents, then hosts in one transaction, then the
-	// documents that go (nothing left names them).
-	for _, id := range dropHosts {
-		if err := s.o.Store.DeleteHost(ctx, id); err != nil {
-			return nil, err
-		}
-	}
-	for i := range d.Profiles {
-		if err := s.o.Store.PutProfile(ctx, &d.Profiles[i]); err != nil {
-			return nil, err
-		}
-	}
-	for i := range d.Layouts {
-		if err := s.o.Store.PutLayout(ctx, &d.Layouts[i]); err != nil {
-			return nil, err
-		}
-	}
-	for i := range d.Clusters {
-		if err := s.o.Store.PutCluster(ctx, &d.Clusters[i]); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.o.Store.PutHosts(ctx, d.Hosts); err != nil {
+	if err := s.writeImport(ctx, &w, bmcs); err != nil {
 		return nil, err
-	}
-	if o.Replace {
-		if err := s.dropDocs(ctx, cur, d); err != nil {
-			return nil, err
-		}
-	}
-	for _, b := range d.BMCs {
-		if err := bmcs.PutBMC(ctx, b); err != nil {
-			return nil, err
-		}
-		s.event(ctx, b.HostID, "bmc", "BMC settings imported (by "+a.String()+")")
-	}
-	for i := range d.Hosts {
-		h := &d.Hosts[i]
-		switch diff, updated := hostDiffs[h.ID()]; {
-		case stored[h.ID()] == nil:
-			s.event(ctx, h.ID(), "imported", "added by import ("+res.Mode+") by "+a.String())
-		case updated:
-			s.event(ctx, h.ID(), "imported", strings.Join(diff, "; ")+" (import, "+res.Mode+", by "+a.String()+")")
-		}
 	}
 	return res, nil
 }
 
-func (s *Service) dropDocs(ctx context.Context, cur, d *inventory.Dump) error {
-	keep := map[string]bool{}
-	for _, p := range d.Profiles {
-		keep["p:"+p.Name] = true
-	}
-	for _, l := range d.Layouts {
-		keep["l:"+l.Name] = true
-	}
-	for _, c := range d.Clusters {
-		keep["c:"+c.Name] = true
-	}
-	for _, c := range cur.Clusters {
-		if !keep["c:"+c.Name] {
-			if err := s.o.Store.DeleteCluster(ctx, c.Name); err != nil {
-				return err
-			}
+// writeImport writes what an import changes: hosts that go first (they may
+// hold names the document gives to others), then documents, then hosts in
+// one transaction, then the documents that go (nothing left names them),
+// BMCs, and the events.
+func (s *Service) writeImport(ctx context.Context, w *inventory.Batch, bmcs BMCStore) error {
+	st := s.o.Store
+	for _, id := range w.DeleteHosts {
+		if err := st.DeleteHost(ctx, id); err != nil {
+			return err
 		}
 	}
-	for _, l := range cur.Layouts {
-		if !keep["l:"+l.Name] {
-			if err := s.o.Store.DeleteLayout(ctx, l.Name); err != nil {
-				return err
-			}
+	for i := range w.Profiles {
+		if err := st.PutProfile(ctx, &w.Profiles[i]); err != nil {
+			return err
 		}
 	}
-	for _, p := range cur.Profiles {
-		if !keep["p:"+p.Name] {
-			if err := s.o.Store.DeleteProfile(ctx, p.Name); err != nil {
-				return err
-			}
+	for i := range w.Layouts {
+		if err := st.PutLayout(ctx, &w.Layouts[i]); err != nil {
+			return err
 		}
+	}
+	for i := range w.Clusters {
+		if err := st.PutCluster(ctx, &w.Clusters[i]); err != nil {
+			return err
+		}
+	}
+	if len(w.Hosts) > 0 {
+		if err := st.PutHosts(ctx, w.Hosts); err != nil {
+			return err
+		}
+	}
+	for _, n := range w.DeleteClusters {
+		if err := st.DeleteCluster(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range w.DeleteLayouts {
+		if err := st.DeleteLayout(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range w.DeleteProfiles {
+		if err := st.DeleteProfile(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, b := range w.BMCs {
+		if err := bmcs.PutBMC(ctx, b); err != nil {
+			return err
+		}
+	}
+	for _, e := range w.Events {
+		s.event(ctx, e.HostID, e.Kind, e.Detail)
 	}
 	return nil
 }
 
+// importBuild is what an import does with the build of a host it writes.
+type importBuild int
+
+const (
+	// buildNone: the host is not in build mode; it holds no token.
+	buildNone importBuild = iota
+	// buildKeep: the build under way goes on with the stored state, token
+	// and expiry.
+	buildKeep
+	// buildFresh: the host is put (back) in build mode with a fresh token.
+	buildFresh
+)
+
+// importBuildOf decides the build of a host an import writes: doc is the
+// host as the document gives it, stored as the inventory has it (nil: a
+// new host). A host the inventory has in build mode with a token that
+// still works keeps it whatever else the import changes: its machine may be
+// in the middle of an install, holding the token in the boot entry it
+// fetched, and a new token would lock it out of its kickstart and its
+// report. A host the document lists in build mode otherwise needs a fresh
+// token (exports carry none). A host the document lists out of build mode
+// has none.
+func importBuildOf(doc, stored *inventory.Host, now time.Time) importBuild {
+	switch {
+	case !boot.Installing(doc.State):
+		return buildNone
+	case stored != nil && boot.Installing(stored.State) && stored.BuildToken != "" &&
+		(stored.TokenExpires.IsZero() || now.Before(stored.TokenExpires)):
+		return buildKeep
+	}
+	return buildFresh
+}
+
+// importDiff is what writing h changes about the stored host old: Diff's
+// fields, and the firmware and facts an import may carry too.
+func importDiff(old, h *inventory.Host) []string {
+	diff := Diff(old, h)
+	if old.Arch != h.Arch {
+		diff = append(diff, fmt.Sprintf("arch %s -> %s", orDash(old.Arch), orDash(h.Arch)))
+	}
+	if a, b := jsonOf(old.Facts), jsonOf(h.Facts); a != b {
+		diff = append(diff, "facts replaced")
+	}
+	if len(diff) == 0 && ETag(old) != ETag(h) {
+		// A field Diff does not name: write it rather than lose it.
+		diff = append(diff, "stored record rewritten")
+	}
+	return diff
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func sameBMC(a, b *inventory.BMC) bool {
+	return a.Driver == b.Driver && a.Address == b.Address && a.Port == b.Port && a.User == b.User &&
+		a.Password == b.Password && a.PasswordFile == b.PasswordFile
+}
+
 // plan sorts a document's entries of one kind into added, updated and
-// unchanged against what is stored (and removed, in replace mode).
-func plan[T any](res *ImportResult, kind string, stored, doc []T, name func(T) string, replace bool) {
+// unchanged against what is stored (and removed, in replace mode, appended
+// to *gone); it returns the entries to write: the added and the updated.
+func plan[T any](res *ImportResult, kind string, stored, doc []T, name func(T) string, replace bool, gone *[]string) []T {
 	have := map[string]string{}
 	for _, x := range stored {
-		b, _ := json.Marshal(x)
-		have[name(x)] = string(b)
+		have[name(x)] = jsonOf(x)
 	}
 	inDoc := map[string]bool{}
+	var write []T
 	for _, x := range doc {
 		n := name(x)
 		inDoc[n] = true
-		b, _ := json.Marshal(x)
 		switch old, ok := have[n]; {
 		case !ok:
 			res.Added = append(res.Added, kind+" "+n)
-		case old == string(b):
+			write = append(write, x)
+		case old == jsonOf(x):
 			res.Unchanged = append(res.Unchanged, kind+" "+n)
 		default:
 			res.Updated = append(res.Updated, kind+" "+n)
+			write = append(write, x)
 		}
 	}
 	if replace {
-		var gone []string
+		var names []string
 		for n := range have {
 			if !inDoc[n] {
-				gone = append(gone, kind+" "+n)
+				names = append(names, n)
 			}
 		}
-		sort.Strings(gone)
-		res.Removed = append(res.Removed, gone...)
+		sort.Strings(names)
+		for _, n := range names {
+			res.Removed = append(res.Removed, kind+" "+n)
+		}
+		*gone = append(*gone, names...)
 	}
+	return write
 }
 
 // importBMCs checks a dump's BMC settings: each names a host the dump lists.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/inventory"
 )
 
@@ -84,10 +85,17 @@ func TestImportRoundTripAndBuildingHosts(t *testing.T) {
 	if string(got) != string(want) {
 		t.Fatalf("round trip differs:\n%s\n%s", got, want)
 	}
-	// Import again: merge changes nothing but b02's token.
-	res, err = dst.Import(ctx, ops, cloneDump(t, d), ImportOptions{DryRun: true})
-	if err != nil || len(res.Added) != 0 || len(res.Updated) != 1 || !strings.Contains(res.Updated[0], "host b02: state installing -> build; fresh build token") {
+	// Import again: nothing changes, and b02's install under way (it has
+	// fetched its kickstart) keeps its token.
+	res, err = dst.Import(ctx, ops, cloneDump(t, d), ImportOptions{})
+	if err != nil || len(res.Added)+len(res.Updated)+len(res.Notes) != 0 || len(res.Unchanged) != 4 {
 		t.Fatalf("second import: %v %+v", err, res)
+	}
+	if again, _ := dstStore.GetHost(ctx, "b02"); again.BuildToken != b02.BuildToken || again.State != inventory.StateInstalling {
+		t.Fatalf("second import changed b02's build: token %q -> %q, state %s", b02.BuildToken, again.BuildToken, again.State)
+	}
+	if _, err := dst.Report(ctx, macB02, Requester{Addr: "192.0.2.22", Token: b02.BuildToken}, boot.EventBuilt, ""); err != nil {
+		t.Fatalf("b02 cannot report its install after the second import: %v", err)
 	}
 }
 
@@ -141,4 +149,37 @@ func cloneDump(t *testing.T, d *inventory.Dump) *inventory.Dump {
 		out.Hosts[i].BuildToken = ""
 	}
 	return &out
+}
+
+func TestImportBuildOf(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	host := func(st inventory.State, tok string, exp time.Time) *inventory.Host {
+		return &inventory.Host{MACs: []string{macB02}, Hostname: "b02", State: st, BuildToken: tok, TokenExpires: exp}
+	}
+	later, earlier := now.Add(time.Hour), now.Add(-time.Second)
+	for _, tc := range []struct {
+		name        string
+		doc, stored *inventory.Host
+		want        importBuild
+	}{
+		{"ready in the document, new host", host(inventory.StateReady, "", time.Time{}), nil, buildNone},
+		{"ready in the document, stored building: the document takes it out", host(inventory.StateReady, "", time.Time{}), host(inventory.StateBuild, "t", later), buildNone},
+		{"installed in the document", host(inventory.StateInstalled, "", time.Time{}), host(inventory.StateInstalled, "", time.Time{}), buildNone},
+		{"build in the document, new host: fresh", host(inventory.StateBuild, "", time.Time{}), nil, buildFresh},
+		{"build in the document, stored ready: fresh", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateReady, "", time.Time{}), buildFresh},
+		{"build in the document, stored building: keep", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateBuild, "t", later), buildKeep},
+		{"installing in the document, stored installing: keep", host(inventory.StateInstalling, "", time.Time{}), host(inventory.StateInstalling, "t", later), buildKeep},
+		{"build in the document, stored installing: keep", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateInstalling, "t", later), buildKeep},
+		{"stored token without expiry: keep", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateBuild, "t", time.Time{}), buildKeep},
+		{"stored token expired: fresh", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateBuild, "t", earlier), buildFresh},
+		{"stored token expires now: fresh", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateBuild, "t", now), buildFresh},
+		{"stored building without a token: fresh", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateBuild, "", later), buildFresh},
+		{"stored failed with an old token: fresh", host(inventory.StateBuild, "", time.Time{}), host(inventory.StateFailed, "t", later), buildFresh},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := importBuildOf(tc.doc, tc.stored, now); got != tc.want {
+				t.Fatalf("importBuildOf = %d, want %d", got, tc.want)
+			}
+		})
+	}
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/netkick/netkick/inventory"
 )
 
 // TestImportFromDnsmasq imports the adopt package's dnsmasq fixture: the dry
@@ -176,5 +180,147 @@ func TestImportFromLVS(t *testing.T) {
 		if !strings.Contains(cf, want) {
 			t.Errorf("rendered lvs.cf lacks %q:\n%s", want, cf)
 		}
+	}
+}
+
+// storeState is what an import must leave alone on a host it does not
+// change: its build token, the inventory's generation, the host's timeline.
+type storeState struct {
+	state  inventory.State
+	token  string
+	expiry time.Time
+	gen    int64
+	events int
+}
+
+func readStoreState(t *testing.T, data, host string) storeState {
+	t.Helper()
+	st, err := inventory.OpenSQLite(filepath.Join(data, "inventory.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	h, err := st.GetHost(ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := st.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := st.Events(ctx, h.ID(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storeState{state: h.State, token: h.BuildToken, expiry: h.TokenExpires, gen: gen, events: len(ev)}
+}
+
+// TestImportFromKeepsBuildToken puts hosts in build mode (a machine that
+// has fetched its boot entry holds the token) and imports what the site
+// runs over them: an lvs.cf that gives them roles keeps their token; the
+// same lvs.cf, dnsmasq.conf, dhcpd.conf, kea and cobbler files again change
+// nothing at all (token, generation, timeline).
+func TestImportFromKeepsBuildToken(t *testing.T) {
+	bin := buildNetkick(t)
+	data := t.TempDir()
+	td := filepath.Join("..", "..", "adopt", "testdata")
+	web := filepath.Join(td, "lvs", "web.cf")
+	conf := filepath.Join(td, "dnsmasq.conf")
+	run(t, bin, "import", "--from", "dnsmasq", conf, "--data", data)
+	run(t, bin, "profile", "add", "centos-7", "--version", "7.9", "--data", data)
+	for _, h := range []string{"web01", "lb01"} {
+		run(t, bin, "host", "set", h, "--profile", "centos-7", "--data", data)
+		run(t, bin, "host", "build", h, "--data", data)
+	}
+	before := map[string]storeState{"web01": readStoreState(t, data, "web01"), "lb01": readStoreState(t, data, "lb01")}
+	if before["web01"].token == "" || before["web01"].state != inventory.StateBuild {
+		t.Fatalf("web01 is not in build mode: %+v", before["web01"])
+	}
+
+	// The lvs.cf gives both roles: they are updated, their tokens stay.
+	out := run(t, bin, "import", "--from", "lvs", web, "--data", data)
+	if !strings.Contains(out, "updated: host web01: cluster - -> web; roles - -> lvs-real-server; param lvs_weight=2\n") ||
+		strings.Contains(out, "fresh build token") {
+		t.Errorf("lvs import over hosts in build mode:\n%s", out)
+	}
+	for h, b := range before {
+		a := readStoreState(t, data, h)
+		if a.token != b.token || !a.expiry.Equal(b.expiry) || a.state != b.state {
+			t.Errorf("%s: the lvs import changed the build of a host being installed: %+v -> %+v", h, b, a)
+		}
+		if a.events != b.events+1 {
+			t.Errorf("%s: %d events after the import, want %d (one for the change)", h, a.events, b.events+1)
+		}
+	}
+
+	// The same files again: nothing about the hosts changes.
+	before = map[string]storeState{"web01": readStoreState(t, data, "web01"), "lb01": readStoreState(t, data, "lb01")}
+	for _, src := range [][]string{{"lvs", web}, {"dnsmasq", conf}} {
+		out := run(t, bin, "import", "--from", src[0], src[1], "--data", data)
+		if !strings.Contains(out, " 0 added, 0 updated,") || strings.Contains(out, "fresh build token") {
+			t.Errorf("re-import --from %s over hosts in build mode is not a no-op:\n%s", src[0], out)
+		}
+		for h, b := range before {
+			if a := readStoreState(t, data, h); a != b {
+				t.Errorf("%s: re-import --from %s changed it: %+v -> %+v", h, src[0], b, a)
+			}
+		}
+	}
+
+	// host adopt never touches a host: a machine still listed as discovered
+	// whose MAC, or the name asked for, is a host being installed is refused.
+	st, err := inventory.OpenSQLite(filepath.Join(data, "inventory.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	web01, _ := st.GetHost(ctx, "web01")
+	for _, mac := range []string{web01.ID(), "52:54:00:d1:00:09"} {
+		if _, err := st.RecordDiscovered(ctx, inventory.Discovered{MAC: mac, Arch: "bios", LastSeen: time.Now()}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	b := readStoreState(t, data, "web01")
+	for _, mac := range []string{web01.ID(), "52:54:00:d1:00:09"} {
+		out, code := exitOf(t, bin, "", nil, "host", "adopt", mac, "--hostname", "web01", "--data", data)
+		if code == 0 || !strings.Contains(out, "already exists") {
+			t.Errorf("host adopt %s --hostname web01 over the host being installed: exit %d\n%s", mac, code, out)
+		}
+	}
+	if a := readStoreState(t, data, "web01"); a != b {
+		t.Errorf("a refused host adopt changed web01: %+v -> %+v", b, a)
+	}
+
+	// Every DHCP server's import, run again over a host it made that is now
+	// in build mode, leaves the host alone.
+	for _, src := range [][]string{{"dhcpd", "dhcpd.conf"}, {"kea", "kea-dhcp4.conf"}, {"cobbler", "cobbler"}, {"pxelinux", "pxelinux.cfg"}} {
+		t.Run(src[0], func(t *testing.T) {
+			data := t.TempDir()
+			path := filepath.Join(td, src[1])
+			run(t, bin, "import", "--from", src[0], path, "--data", data)
+			run(t, bin, "profile", "add", "centos-7", "--version", "7.9", "--data", data)
+			st, err := inventory.OpenSQLite(filepath.Join(data, "inventory.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs, err := st.ListHosts(context.Background(), inventory.HostFilter{})
+			st.Close()
+			if err != nil || len(hs) == 0 {
+				t.Fatalf("no hosts imported from %s: %v", path, err)
+			}
+			h := hs[0].Hostname
+			run(t, bin, "host", "set", h, "--profile", "centos-7", "--data", data)
+			run(t, bin, "host", "build", h, "--data", data)
+			b := readStoreState(t, data, h)
+			out := run(t, bin, "import", "--from", src[0], path, "--data", data)
+			if !strings.Contains(out, " 0 added, 0 updated,") {
+				t.Errorf("re-import is not a no-op:\n%s", out)
+			}
+			if a := readStoreState(t, data, h); a != b {
+				t.Errorf("%s: re-import --from %s changed it: %+v -> %+v", h, src[0], b, a)
+			}
+		})
 	}
 }

@@ -27,7 +27,8 @@ func importCmd(a *app) *cobra.Command {
 		Long: "Merge (the default): the file's entries are added, or overwrite the entries with the\n" +
 			"same key; everything else stays. --replace: the inventory becomes the file, and\n" +
 			"entries it does not list are deleted. --dry-run prints what would change.\n" +
-			"Hosts listed in build mode get a fresh build token.\n\n" +
+			"A host being installed keeps its build token; other hosts listed in build mode get a\n" +
+			"fresh one. Entries equal to what is stored are left untouched.\n\n" +
 			"--from FORMAT reads a site's existing configuration instead (" + strings.Join(adopt.Formats(), ", ") + "):\n" +
 			"its hosts become netkick's, every setting netkick cannot hold is listed as not\n" +
 			"imported, and a MAC whose address differs from the stored host's is reported as\n" +
