@@ -79,14 +79,19 @@ func (s *SQLite) GetBMC(ctx context.Context, hostID string) (*BMC, error) {
 	return b, nil
 }
 
-// PutBMC stores (or replaces) a host's BMC settings.
+// PutBMC stores (or replaces) a host's BMC settings. The host must be
+// stored (ErrNotFound otherwise): no settings outlive their host.
 func (s *SQLite) PutBMC(ctx context.Context, b BMC) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, user, password, password_file) VALUES (?,?,?,?,?,?,?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, user, password, password_file)
+		SELECT ?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM hosts WHERE id = ?)
 		ON CONFLICT(mac) DO UPDATE SET driver=excluded.driver, address=excluded.address, port=excluded.port, user=excluded.user,
 		password=excluded.password, password_file=excluded.password_file`,
-		b.HostID, b.Driver, b.Address, b.Port, b.User, b.Password, b.PasswordFile)
+		b.HostID, b.Driver, b.Address, b.Port, b.User, b.Password, b.PasswordFile, b.HostID)
 	if err != nil {
 		return fmt.Errorf("save BMC of host %s: %w", b.HostID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("save BMC of host %s: %w (add the host first)", b.HostID, ErrNotFound)
 	}
 	return nil
 }

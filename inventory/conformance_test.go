@@ -42,6 +42,9 @@ var storeCases = []storeCase{
 	{"HostsChangedSince", testHostsChangedSince},
 	{"TombstonesPruned", testTombstonesPruned},
 	{"EventsInTheOrderTheyHappened", testEventsTimeOrder},
+	{"BMCCRUD", testBMCCRUD},
+	{"BMCPowerState", testBMCPowerState},
+	{"BMCRemovedWithHost", testBMCRemovedWithHost},
 }
 
 // testEventsTimeOrder: an event written late (queued under load) but

@@ -3,17 +3,31 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Counts are how many of each thing a store holds (CopyStore compares them).
 type Counts struct {
-	Hosts, Profiles, Layouts, Clusters, Leases, Events, Tokens int
+	Hosts, Profiles, Layouts, Clusters, Leases, Events, Tokens, BMCs int
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d hosts, %d profiles, %d layouts, %d clusters, %d leases, %d events, %d API tokens",
-		c.Hosts, c.Profiles, c.Layouts, c.Clusters, c.Leases, c.Events, c.Tokens)
+	return fmt.Sprintf("%d hosts, %d profiles, %d layouts, %d clusters, %d leases, %d events, %d API tokens, %d BMC settings",
+		c.Hosts, c.Profiles, c.Layouts, c.Clusters, c.Leases, c.Events, c.Tokens, c.BMCs)
 }
+
+// bmcKeeper is a store that keeps hosts' BMC settings (both stores do).
+type bmcKeeper interface {
+	GetBMC(ctx context.Context, hostID string) (*BMC, error)
+	PutBMC(ctx context.Context, b BMC) error
+	ListBMCs(ctx context.Context) ([]BMC, error)
+	RecordPowerState(ctx context.Context, hostID, state string, at time.Time) error
+}
+
+var (
+	_ bmcKeeper = (*SQLite)(nil)
+	_ bmcKeeper = (*Postgres)(nil)
+)
 
 // CountStore counts what s holds (events: the timelines of its hosts).
 func CountStore(ctx context.Context, s Store) (Counts, error) {
@@ -51,13 +65,21 @@ func CountStore(ctx context.Context, s Store) (Counts, error) {
 		return c, err
 	}
 	c.Profiles, c.Layouts, c.Clusters, c.Leases, c.Tokens = len(ps), len(ls), len(cs), len(leases), len(toks)
+	if bs, ok := s.(bmcKeeper); ok {
+		l, err := bs.ListBMCs(ctx)
+		if err != nil {
+			return c, err
+		}
+		c.BMCs = len(l)
+	}
 	return c, nil
 }
 
 // CopyStore copies everything from one store into another that holds no
 // hosts, profiles, leases or tokens yet: the inventory (build tokens
-// included), the hosts' timelines with their times, the leases and the
-// API tokens (hashes). It then counts both stores and returns an error
+// included), the hosts' timelines with their times, the leases, the
+// API tokens (hashes) and the hosts' BMC settings (passwords and the power
+// state last read included). It then counts both stores and returns an error
 // naming the difference if they disagree.
 func CopyStore(ctx context.Context, from, to Store) (Counts, error) {
 	dst, err := CountStore(ctx, to)
@@ -106,6 +128,9 @@ func CopyStore(ctx context.Context, from, to Store) (Counts, error) {
 			return Counts{}, fmt.Errorf("write API token %s: %w", t.Name, err)
 		}
 	}
+	if err := copyBMCs(ctx, from, to); err != nil {
+		return Counts{}, err
+	}
 	got, err := CountStore(ctx, to)
 	if err != nil {
 		return Counts{}, fmt.Errorf("count the target store: %w", err)
@@ -114,4 +139,35 @@ func CopyStore(ctx context.Context, from, to Store) (Counts, error) {
 		return got, fmt.Errorf("copy verification failed: the source holds %s, the target %s", src, got)
 	}
 	return got, nil
+}
+
+// copyBMCs copies every host's BMC settings, with the power state last read.
+func copyBMCs(ctx context.Context, from, to Store) error {
+	src, ok := from.(bmcKeeper)
+	if !ok {
+		return nil
+	}
+	l, err := src.ListBMCs(ctx)
+	if err != nil {
+		return fmt.Errorf("read the BMC settings: %w", err)
+	}
+	if len(l) == 0 {
+		return nil
+	}
+	dst, ok := to.(bmcKeeper)
+	if !ok {
+		return fmt.Errorf("%w: the target store keeps no BMC settings, and the source holds %d", ErrInvalid, len(l))
+	}
+	for _, b := range l {
+		if err := dst.PutBMC(ctx, b); err != nil {
+			return fmt.Errorf("write the BMC settings of host %s: %w", b.HostID, err)
+		}
+		if b.PowerChecked.IsZero() {
+			continue // never read
+		}
+		if err := dst.RecordPowerState(ctx, b.HostID, b.PowerState, b.PowerChecked); err != nil {
+			return fmt.Errorf("write the power state of host %s: %w", b.HostID, err)
+		}
+	}
+	return nil
 }

@@ -525,7 +525,7 @@ func (s *Postgres) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	})
 }
 
-// DeleteHost removes a host and its timeline.
+// DeleteHost removes a host, its timeline and its BMC settings.
 func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 	var removed string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -537,7 +537,7 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 			return err
 		}
 		removed = id
-		for _, q := range []string{`DELETE FROM host_macs WHERE host_id = $1`, `DELETE FROM hosts WHERE id = $1`, `DELETE FROM events WHERE host_id = $1`} {
+		for _, q := range []string{`DELETE FROM host_macs WHERE host_id = $1`, `DELETE FROM hosts WHERE id = $1`, `DELETE FROM events WHERE host_id = $1`, `DELETE FROM host_bmcs WHERE mac = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
 			}

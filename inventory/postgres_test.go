@@ -170,6 +170,14 @@ func TestPostgres(t *testing.T) {
 		if err := src.AddToken(ctx, APIToken{Name: "ci", Hash: "abc", Created: when}); err != nil {
 			t.Fatal(err)
 		}
+		bmc := BMC{HostID: "52:54:00:00:00:01", Driver: "ipmi", Address: "192.0.2.50", Port: 6230, User: "admin", Password: "hunter2"}
+		if err := src.PutBMC(ctx, bmc); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.RecordPowerState(ctx, bmc.HostID, "on", when); err != nil {
+			t.Fatal(err)
+		}
+		bmc.PowerState, bmc.PowerChecked = "on", when
 		dst, err := OpenPostgres(ctx, srv.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
@@ -179,8 +187,11 @@ func TestPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (Counts{Hosts: 1, Profiles: 1, Leases: 1, Events: 1, Tokens: 1}); got != want {
+		if want := (Counts{Hosts: 1, Profiles: 1, Leases: 1, Events: 1, Tokens: 1, BMCs: 1}); got != want {
 			t.Fatalf("copied %s, want %s", got, want)
+		}
+		if b, err := dst.GetBMC(ctx, bmc.HostID); err != nil || *b != bmc {
+			t.Fatalf("copied BMC settings %+v %v, want %+v", b, err, bmc)
 		}
 		h, err := dst.GetHost(ctx, "a01")
 		if err != nil || h.BuildToken != "feedface" || !h.TokenExpires.Equal(exp) || h.State != StateBuild {

@@ -27,11 +27,22 @@ const (
 // a director a01 (built, tagged, in a cluster) and a real server b02.
 func newTestService(t *testing.T) (*Service, inventory.Store) {
 	t.Helper()
+	return newTestServiceOn(t, openSQLite(t))
+}
+
+func openSQLite(t *testing.T) inventory.Store {
+	t.Helper()
 	st, err := inventory.OpenSQLite(filepath.Join(t.TempDir(), "inventory.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newTestServiceOn is newTestService on st, a fresh store.
+func newTestServiceOn(t *testing.T, st inventory.Store) (*Service, inventory.Store) {
+	t.Helper()
 	r, err := kickstart.New(kickstart.Options{})
 	if err != nil {
 		t.Fatal(err)

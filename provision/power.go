@@ -14,8 +14,8 @@ import (
 	"github.com/netkick/netkick/power"
 )
 
-// BMCStore keeps each host's BMC settings apart from the host (the SQLite
-// store does).
+// BMCStore keeps each host's BMC settings apart from the host (both the
+// SQLite and the PostgreSQL store do).
 type BMCStore interface {
 	GetBMC(ctx context.Context, hostID string) (*inventory.BMC, error)
 	PutBMC(ctx context.Context, b inventory.BMC) error
@@ -67,10 +67,15 @@ func viewBMC(h *inventory.Host, b *inventory.BMC) *BMCView {
 func (s *Service) bmcs() (BMCStore, error) {
 	bs, ok := s.o.Store.(BMCStore)
 	if !ok {
-		return nil, fail(inventory.ErrInvalid, "use the SQLite store", "this inventory store keeps no BMC settings")
+		return nil, fail(inventory.ErrInvalid, "use the SQLite or the PostgreSQL store (--store)", "this inventory store (%T) keeps no BMC settings", s.o.Store)
 	}
 	return bs, nil
 }
+
+var (
+	_ BMCStore = (*inventory.SQLite)(nil)
+	_ BMCStore = (*inventory.Postgres)(nil)
+)
 
 // SetBMC changes a host's BMC settings. The timeline says what changed, and
 // of the password only that it was set.

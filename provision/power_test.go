@@ -14,14 +14,43 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/internal/ipmisim"
+	"github.com/netkick/netkick/internal/pgtest"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/power"
 )
 
 func ptr[T any](v T) *T { return &v }
 
+// storeKinds open a fresh, empty store of each kind: the BMC settings,
+// power and reinstall work the same on both.
+var storeKinds = []struct {
+	name string
+	open func(t *testing.T) inventory.Store
+}{
+	{"sqlite", openSQLite},
+	{"postgres", func(t *testing.T) inventory.Store {
+		st, err := inventory.OpenPostgres(context.Background(), pgtest.Start(t).NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}},
+}
+
+// onEveryStore runs fn once per store kind.
+func onEveryStore(t *testing.T, fn func(t *testing.T, st inventory.Store)) {
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) { fn(t, k.open(t)) })
+	}
+}
+
 func TestSetBMCKeepsThePasswordOut(t *testing.T) {
-	s, st := newTestService(t)
+	onEveryStore(t, testSetBMCKeepsThePasswordOut)
+}
+
+func testSetBMCKeepsThePasswordOut(t *testing.T, st inventory.Store) {
+	s, st := newTestServiceOn(t, st)
 	ctx := context.Background()
 	v, err := s.SetBMC(ctx, ops, "a01", BMCChange{Address: ptr("192.0.2.50"), User: ptr("admin"), Password: ptr("hunter2")})
 	if err != nil {
@@ -85,7 +114,13 @@ func TestSetBMCKeepsThePasswordOut(t *testing.T) {
 // simService is the test service with a01's and b02's BMC the simulator.
 func simService(t *testing.T, sims ...*ipmisim.Sim) (*Service, inventory.Store) {
 	t.Helper()
-	s, st := newTestService(t)
+	return simServiceOn(t, openSQLite(t), sims...)
+}
+
+// simServiceOn is simService on st, a fresh store.
+func simServiceOn(t *testing.T, st inventory.Store, sims ...*ipmisim.Sim) (*Service, inventory.Store) {
+	t.Helper()
+	s, st := newTestServiceOn(t, st)
 	s.o.Power = func(b power.BMC) (power.Driver, error) {
 		return power.Open(b, power.Limits{Timeout: 500 * time.Millisecond, Retries: 1})
 	}
@@ -102,8 +137,14 @@ func simService(t *testing.T, sims ...*ipmisim.Sim) (*Service, inventory.Store) 
 }
 
 func TestPowerAgainstIPMISim(t *testing.T) {
-	sim := ipmisim.Start(t)
-	s, st := simService(t, sim)
+	onEveryStore(t, func(t *testing.T, st inventory.Store) {
+		sim := ipmisim.Start(t)
+		s, st := simServiceOn(t, st, sim)
+		testPowerAgainstIPMISim(t, s, st, sim)
+	})
+}
+
+func testPowerAgainstIPMISim(t *testing.T, s *Service, st inventory.Store, sim *ipmisim.Sim) {
 	ctx := context.Background()
 	r, err := s.Power(ctx, ops, "a01", "status")
 	if err != nil || r.State != "off" || sim.PowerState(t) != "off" {
@@ -130,8 +171,14 @@ func TestPowerAgainstIPMISim(t *testing.T) {
 // timeline and the reinstall goes on: a chassis that is off is powered on,
 // one that is on is cycled.
 func TestReinstall(t *testing.T) {
-	simA, simB := ipmisim.Start(t), ipmisim.Start(t)
-	s, st := simService(t, simA, simB)
+	onEveryStore(t, func(t *testing.T, st inventory.Store) {
+		simA, simB := ipmisim.Start(t), ipmisim.Start(t)
+		s, st := simServiceOn(t, st, simA, simB)
+		testReinstall(t, s, st, simA, simB)
+	})
+}
+
+func testReinstall(t *testing.T, s *Service, st inventory.Store, simA, simB *ipmisim.Sim) {
 	ctx := context.Background()
 	simB.Ipmitool(t, "chassis", "power", "on")
 	res := s.Many(ctx, []string{"a01", "b02", "nosuch"}, 2, func(ctx context.Context, k string) (*PowerResult, error) {
@@ -166,6 +213,11 @@ func TestReinstall(t *testing.T) {
 	all, err := s.PowerStatusAll(ctx, ops, 2)
 	if err != nil || len(all) != 2 || all[0].State != "on" || all[1].State != "on" {
 		t.Fatalf("status all %+v %v", all, err)
+	}
+	for _, k := range []string{"a01", "b02"} {
+		if v, err := s.GetBMC(ctx, k); err != nil || v.PowerState != "on" || v.PowerChecked.IsZero() {
+			t.Errorf("%s: recorded power state %+v %v", k, v, err)
+		}
 	}
 }
 
