@@ -33,6 +33,7 @@ var storeCases = []storeCase{
 	{"FetchFloodKeepsStateEvents", testFetchFloodKeepsStateEvents},
 	{"LoggedWritesCommitWithTheirEvent", testLoggedWrites},
 	{"PutHostsAllOrNone", testPutHostsAllOrNone},
+	{"WriteBatchAllOrNone", testWriteBatchAllOrNone},
 	{"Tokens", testTokens},
 	{"DiscoveredRecordMerge", testDiscoveredRecordMerge},
 	{"DiscoveredCapEvictsOldest", testDiscoveredCapEvictsOldest},
