@@ -30,7 +30,9 @@ func (s *Server) hostRoutes(api *echo.Group) {
 
 func (s *Server) listHosts(c echo.Context) error {
 	f := inventory.HostFilter{State: inventory.State(c.QueryParam("state")), Role: c.QueryParam("role"), Cluster: c.QueryParam("cluster")}
-	hosts, err := s.opts.Store.ListHosts(c.Request().Context(), f)
+	// The list the web page keeps (patched from the store's changes since
+	// its generation), not a read of every host per call.
+	hosts, err := s.prov.ListHosts(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func (s *Server) listHosts(c echo.Context) error {
 
 // summary counts hosts by state (the web page's counts).
 func (s *Server) summary(c echo.Context) error {
-	hosts, err := s.opts.Store.ListHosts(c.Request().Context(), inventory.HostFilter{})
+	hosts, err := s.prov.AllHosts(c.Request().Context())
 	if err != nil {
 		return err
 	}

@@ -361,7 +361,7 @@ func (s *Postgres) ListHosts(ctx context.Context, f HostFilter) ([]Host, error) 
 		q += ` WHERE state = $1`
 		args = append(args, string(f.State))
 	}
-	q += ` ORDER BY hostname`
+	q += ` ORDER BY hostname COLLATE "C"` // byte order, as SQLite and HostsChangedSince, whatever the database's collation
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list hosts: %w", err)

@@ -13,6 +13,8 @@ type HostFilter struct {
 // hostname. Every write is durable before it returns.
 type Hosts interface {
 	GetHost(ctx context.Context, key string) (*Host, error)
+	// ListHosts returns the hosts f selects, sorted by hostname in byte
+	// order (both stores, whatever PostgreSQL's collation).
 	ListHosts(ctx context.Context, f HostFilter) ([]Host, error)
 	// PutHost creates or replaces the host whose first MAC is h.MACs[0].
 	PutHost(ctx context.Context, h *Host) error

@@ -178,6 +178,7 @@ type Service struct {
 	urls    atomic.Pointer[urls.URLs]
 	ks      ksCache
 	fetches fetchLog
+	hosts   hostCache
 }
 
 // New checks the options and returns a Service.

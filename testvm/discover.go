@@ -64,17 +64,12 @@ func (r *rig) placeDiscovery(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discovery initramfs: %w", err)
 	}
-	counts := map[initramfs.Compression]int{}
-	for p, m := range t {
-		if c, ok := initramfs.ModuleCompression(m.Src); ok && m.Decompress {
-			if !strings.HasSuffix(p, ".ko") {
-				return fmt.Errorf("discovery initramfs: module %s goes in as %s, not a plain .ko", m.Src, p)
-			}
-			counts[c]++
-		}
+	counts, err := moduleSources(t, mods, r.kernel.Version)
+	if err != nil {
+		return fmt.Errorf("discovery initramfs: %w", err)
 	}
-	if counts[initramfs.XZ] == 0 || counts[initramfs.Zstd] == 0 || counts[initramfs.Gzip] == 0 {
-		return fmt.Errorf("discovery initramfs: modules decompressed into the image: %v; want some of each of xz, zstd and gzip", counts)
+	if counts[initramfs.XZ] == 0 || counts[initramfs.Zstd] == 0 || counts[initramfs.Gzip] == 0 || counts[initramfs.Uncompressed] != 0 {
+		return fmt.Errorf("discovery initramfs: the image's modules come from %v files; want some of each of xz, zstd and gzip, no plain one", counts)
 	}
 	r.printf("testvm: discovery image from compressed modules: %d xz, %d zstd, %d gzip, decompressed into plain .ko\n",
 		counts[initramfs.XZ], counts[initramfs.Zstd], counts[initramfs.Gzip])
@@ -92,6 +87,35 @@ func (r *rig) placeDiscovery(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// moduleSources counts the image's modules by how their file in the
+// modules tree dir is compressed; a compressed one must be in the image
+// decompressed (its content in the tree, as a plain .ko).
+func moduleSources(t initramfs.Tree, dir, version string) (map[initramfs.Compression]int, error) {
+	counts := map[initramfs.Compression]int{}
+	base := "/lib/modules/" + version + "/"
+	for p, m := range t {
+		rel, ok := strings.CutPrefix(p, base)
+		if !ok || m.Mode&initramfs.TypeMask != initramfs.TypeReg || !strings.HasSuffix(rel, ".ko") {
+			continue
+		}
+		found := false
+		for _, c := range []initramfs.Compression{initramfs.Uncompressed, initramfs.XZ, initramfs.Zstd, initramfs.Gzip} {
+			if fileExists(filepath.Join(dir, filepath.FromSlash(rel)+c.Suffix())) {
+				if c != initramfs.Uncompressed && m.Src != "" {
+					return nil, fmt.Errorf("module %s is in the image as the file %s, not decompressed", p, m.Src)
+				}
+				counts[c]++
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("image member %s: no such module under %s", p, dir)
+		}
+	}
+	return counts, nil
 }
 
 // moduleCompressor is how compressedModules compresses a module, by where

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/inventory/invtest"
 	"github.com/netkick/netkick/provision"
 	"github.com/netkick/netkick/web"
 )
@@ -32,13 +33,7 @@ func pageOf10000(tb testing.TB, events bool) (http.Handler, *http.Cookie, string
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	hosts := make([]inventory.Host, 10000)
-	for i := range hosts {
-		hosts[i] = inventory.Host{MACs: []string{fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16, (i>>8)&0xff, i&0xff)},
-			Hostname: fmt.Sprintf("node%05d", i), IP: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&0xff, i&0xff),
-			Roles: []string{[]string{"lvs-real-server", "web", "db"}[i%3]}, Labels: map[string]string{"rack": fmt.Sprintf("r%02d", i%40)},
-			State: []inventory.State{inventory.StateReady, inventory.StateBuild, inventory.StateInstalled}[i%3]}
-	}
+	hosts := invtest.Rack(10000)
 	if err := st.PutHosts(ctx, hosts); err != nil {
 		tb.Fatal(err)
 	}

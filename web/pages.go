@@ -162,7 +162,7 @@ type sortLink struct {
 func (w *Web) hostsPage(rw http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := hostQuery(v, w.o.PerPage)
-	all, err := w.hosts.all(r.Context(), w.o.Prov.Store())
+	all, err := w.o.Prov.AllHosts(r.Context())
 	if err != nil {
 		w.fail(rw, r, err)
 		return
@@ -494,7 +494,7 @@ func (w *Web) clustersPage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	hosts, err := w.hosts.all(r.Context(), w.o.Prov.Store())
+	hosts, err := w.o.Prov.AllHosts(r.Context())
 	if err != nil {
 		w.fail(rw, r, err)
 		return

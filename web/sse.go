@@ -135,7 +135,7 @@ func (w *Web) events(rw http.ResponseWriter, r *http.Request) {
 		}
 		if countsDirty && w.o.Now().Sub(countsAt) >= 2*time.Second {
 			countsDirty, countsAt = false, w.o.Now()
-			all, err := w.hosts.all(ctx, st)
+			all, err := w.o.Prov.AllHosts(ctx)
 			if err == nil {
 				counts := map[string]int{"all": len(all)}
 				for _, s := range inventory.States() {

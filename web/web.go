@@ -54,7 +54,6 @@ type Web struct {
 	tmpl     map[string]*template.Template
 	sessions *sessions
 	static   http.Handler
-	hosts    hostCache
 }
 
 // New parses the templates and returns the page.

@@ -20,10 +20,10 @@ type ModuleSet struct {
 // /lib/modules/VERSION, with the kernel's modules.builtin and modules.order
 // (so depmod -a in the image can write modules.dep). Compressed modules
 // (.ko.xz, .ko.zst, .ko.gz) go in decompressed, as plain .ko files at the
-// same place: BusyBox's insmod and modprobe load those whatever the kernel
-// was configured to decompress. It returns the
-// modules to load, in the order given (Want, then the Optional ones
-// found), and the Optional ones skipped.
+// same place (their content held in the tree): BusyBox's insmod and
+// modprobe load those whatever the kernel was configured to decompress. It
+// returns the modules to load, in the order given (Want, then the Optional
+// ones found), and the Optional ones skipped.
 func AddModules(t Tree, ms ModuleSet) (load, skipped []string, err error) {
 	fi, err := os.Stat(ms.Dir)
 	if err != nil || !fi.IsDir() {
@@ -45,7 +45,22 @@ func AddModules(t Tree, ms ModuleSet) (load, skipped []string, err error) {
 			skipped = append(skipped, m)
 		}
 	}
-	need, err := ModuleClosure(load, InfoFunc(idx))
+	// Compressed modules are decompressed once, for their .modinfo, and
+	// kept for the image; plain ones are read again when it is written.
+	decompressed := map[string][]byte{}
+	info := func(n string) (ModInfo, error) {
+		p, ok := idx[n]
+		if c, _ := ModuleCompression(p); !ok || c == Uncompressed {
+			return InfoFunc(idx)(n)
+		}
+		b, err := ReadModule(p)
+		if err != nil {
+			return ModInfo{}, err
+		}
+		decompressed[n] = b
+		return modInfoOf(p, b)
+	}
+	need, err := ModuleClosure(load, info)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil, fmt.Errorf("%w (modules of kernel %s under %s; is it built in? see %s)", err, ver, ms.Dir, filepath.Join(ms.Dir, "modules.builtin"))
@@ -59,7 +74,12 @@ func AddModules(t Tree, ms ModuleSet) (load, skipped []string, err error) {
 			return nil, nil, err
 		}
 		c, _ := ModuleCompression(rel)
-		t.Module(base+"/"+strings.TrimSuffix(filepath.ToSlash(rel), c.Suffix()), idx[n])
+		dst := base + "/" + strings.TrimSuffix(filepath.ToSlash(rel), c.Suffix())
+		if c == Uncompressed {
+			t.File(dst, 0o644, idx[n])
+		} else {
+			t.Bytes(dst, 0o644, decompressed[n])
+		}
 	}
 	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo", "modules.order"} {
 		if p := filepath.Join(ms.Dir, f); fileExists(p) {

@@ -27,10 +27,7 @@ type Member struct {
 	Mode uint32 // type bits + permissions (0100755, 040755, 0120777, 020600)
 	Data []byte // content (a symlink's target)
 	Src  string // host file read at archive time instead of Data
-	// Decompress: Src is a kernel module file read with ReadModule,
-	// decompressed as its name says (.ko.xz, .ko.zst, .ko.gz) and bounded.
-	Decompress bool
-	Dev        [2]uint32
+	Dev  [2]uint32
 }
 
 // Mode type bits.
@@ -54,14 +51,6 @@ func (t Tree) addDirs(p string) {
 func (t Tree) File(p string, perm uint32, src string) {
 	t.addDirs(p)
 	t[p] = Member{Mode: TypeReg | perm, Src: src}
-}
-
-// Module adds the kernel module file src at p, decompressed when its name
-// says it is compressed (read when the tree is written, as ReadModule does).
-func (t Tree) Module(p string, src string) {
-	t.addDirs(p)
-	c, _ := ModuleCompression(src)
-	t[p] = Member{Mode: TypeReg | 0o644, Src: src, Decompress: c != Uncompressed}
 }
 
 // Bytes adds a file with content b at p.
@@ -109,7 +98,7 @@ func (t Tree) Key() (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("initramfs member %s: %w", p, err)
 			}
-			fmt.Fprintf(h, " %s %d %d %t\n", m.Src, st.Size(), st.ModTime().UnixNano(), m.Decompress)
+			fmt.Fprintf(h, " %s %d %d\n", m.Src, st.Size(), st.ModTime().UnixNano())
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
@@ -126,12 +115,7 @@ func (t Tree) Write(w io.Writer) error {
 	for _, p := range t.Sorted() {
 		m := t[p]
 		data := m.Data
-		switch {
-		case m.Decompress:
-			if data, err = ReadModule(m.Src); err != nil {
-				return fmt.Errorf("initramfs member %s: %w", p, err)
-			}
-		case m.Src != "":
+		if m.Src != "" {
 			if data, err = os.ReadFile(m.Src); err != nil {
 				return fmt.Errorf("initramfs member %s: %w", p, err)
 			}

@@ -1,12 +1,13 @@
 // Package invtest holds Store fakes for the tests of packages that use the
 // inventory (httpd, provision): Empty and Fixed are real SQLite stores in a
 // test's temporary directory (empty, or loaded with a dump), Broken fails
-// every call. Fakes stop at the Store interface: the stores themselves are
+// every call, Rack makes a large inventory. Fakes stop at the Store interface: the stores themselves are
 // tested against real SQLite and PostgreSQL in package inventory.
 package invtest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -33,4 +34,18 @@ func Fixed(t testing.TB, d *inventory.Dump) inventory.Store {
 		t.Fatalf("load fixed inventory: %v", err)
 	}
 	return s
+}
+
+// Rack returns n hosts named node00000… in order, each with its own MAC and
+// address, one of three roles and states in turn, and a rack label (one of
+// 40): the large inventory the 10,000-host benchmarks and tests use.
+func Rack(n int) []inventory.Host {
+	hosts := make([]inventory.Host, n)
+	for i := range hosts {
+		hosts[i] = inventory.Host{MACs: []string{fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16, (i>>8)&0xff, i&0xff)},
+			Hostname: fmt.Sprintf("node%05d", i), IP: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&0xff, i&0xff),
+			Roles: []string{[]string{"lvs-real-server", "web", "db"}[i%3]}, Labels: map[string]string{"rack": fmt.Sprintf("r%02d", i%40)},
+			State: []inventory.State{inventory.StateReady, inventory.StateBuild, inventory.StateInstalled}[i%3]}
+	}
+	return hosts
 }

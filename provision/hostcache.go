@@ -1,4 +1,4 @@
-package web
+package provision
 
 import (
 	"context"
@@ -9,10 +9,47 @@ import (
 	"github.com/netkick/netkick/inventory"
 )
 
+// AllHosts returns every host, sorted by hostname (byte order), current at
+// the store's generation. The list is shared by every caller (the web page's
+// views and event streams, GET /api/v1/hosts): read it, never change it, nor
+// the slices and maps of its hosts.
+func (s *Service) AllHosts(ctx context.Context) ([]inventory.Host, error) {
+	return s.hosts.all(ctx, s.o.Store)
+}
+
+// ListHosts returns the hosts f selects, sorted by hostname, as the store's
+// ListHosts does, from the list AllHosts keeps. Read it, never change it.
+func (s *Service) ListHosts(ctx context.Context, f inventory.HostFilter) ([]inventory.Host, error) {
+	all, err := s.AllHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return FilterHosts(all, f), nil
+}
+
+// FilterHosts returns the hosts f selects (state, role, cluster), in the
+// order given: hosts itself when f selects every host, else a new slice.
+func FilterHosts(hosts []inventory.Host, f inventory.HostFilter) []inventory.Host {
+	if f == (inventory.HostFilter{}) {
+		return hosts
+	}
+	var out []inventory.Host
+	for i := range hosts {
+		h := &hosts[i]
+		if f.State != "" && h.State != f.State || f.Role != "" && !h.HasRole(f.Role) || f.Cluster != "" && h.Cluster != f.Cluster {
+			continue
+		}
+		out = append(out, *h)
+	}
+	return out
+}
+
 // hostCache holds the decoded host list for the store generation it was
-// read at: every page view and event stream shares it. The first read takes
-// every host; after that a new generation only reads the hosts written or
-// removed since (inventory.Store.HostsChangedSince) and patches the list.
+// read at: every page view, event stream and API list shares it. The first
+// read takes every host; after that a new generation only reads the hosts
+// written or removed since (inventory.Store.HostsChangedSince) and patches
+// the list, or replaces it when the store answers every host (Full: the
+// list was older than the tombstones of removed hosts the store keeps).
 type hostCache struct {
 	mu    sync.Mutex
 	gen   int64
