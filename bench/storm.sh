@@ -22,7 +22,10 @@
 # frames to those MACs in as the interface's own. So the server's neighbour
 # table holds each machine's address at its own MAC, as on a real network,
 # and netkick runs with every protection at its default (token binding
-# strict). dnsmasq gets tftp-max=1024 (netkick's default, dnsmasq's is 50),
+# strict). dnsmasq gets netkick's default TFTP bound as its tftp-max (the
+# descriptor bound of tftp.MaxTransfersFor, (hard RLIMIT_NOFILE - 256) / 4
+# within 64..16384; memory does not bind it on a machine with more than
+# 5 GiB; dnsmasq's own default is 50),
 # no-ping (the reserved addresses are up already and would answer)
 # and dhcp-broadcast (as netkick answers).
 # The kernel's neighbour table is one for all namespaces and its limits
@@ -48,6 +51,10 @@ for p in dnsmasq nginx ip nft go; do
   command -v "$p" >/dev/null || { echo "bench/storm.sh: $p missing (apt-get install dnsmasq-base nginx-light iproute2 nftables)" >&2; exit 1; }
 done
 [ "$N" -ge 2 ] && [ "$N" -le 60000 ] || { echo "bench/storm.sh: N must be 2..60000" >&2; exit 1; }
+
+TFTP_MAX=$(( ($(ulimit -Hn) - 256) / 4 ))
+[ "$TFTP_MAX" -ge 64 ] || TFTP_MAX=64
+[ "$TFTP_MAX" -le 16384 ] || TFTP_MAX=16384
 
 OUT=$(pwd)/bench/out/storm-$N
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -202,7 +209,7 @@ dhcp-broadcast
 no-ping
 enable-tftp
 tftp-root=$DMROOT
-tftp-max=1024
+tftp-max=$TFTP_MAX
 quiet-tftp
 quiet-dhcp
 CONF
@@ -291,7 +298,7 @@ storm() {
   echo "  $side run $run: $(grep -o '"failed":[0-9]*,"last":[0-9.]*' "$OUT/$side-$run.json"), cpu ${cpu}s, rss ${rss} KiB" >&2
 }
 
-echo "storm: N=$N, kernel ${KERNEL_KIB} KiB, initrd ${INITRD_KIB} KiB, $CLIENT_NS client namespaces, ramp $RAMP, $RUNS runs a side; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "storm: N=$N, kernel ${KERNEL_KIB} KiB, initrd ${INITRD_KIB} KiB, $CLIENT_NS client namespaces, ramp $RAMP, $RUNS runs a side, dnsmasq tftp-max $TFTP_MAX; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 perfpid=
 SIDES=${SIDES:-netkick dnsmasq+nginx}
 for r in $(seq 1 "$RUNS"); do

@@ -125,7 +125,13 @@ type rawResult struct {
 // It returns when the last block arrived or the server sent an ERROR.
 func rawFetch(t testing.TB, server *net.UDPAddr, req []byte) rawResult {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return rawFetchFrom(t, "127.0.0.1", server, req)
+}
+
+// rawFetchFrom is rawFetch from the loopback address src (any of 127/8).
+func rawFetchFrom(t testing.TB, src string, server *net.UDPAddr, req []byte) rawResult {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(src)})
 	if err != nil {
 		t.Fatal(err)
 	}

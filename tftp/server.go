@@ -6,7 +6,6 @@
 package tftp
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -30,8 +29,6 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultMaxTransfers bounds concurrent transfers.
-	DefaultMaxTransfers = 1024
 	// DefaultMaxPerClient bounds concurrent transfers from one source
 	// address: a PXE loader fetches one file at a time (UEFI's size probe
 	// may overlap the transfer that follows it).
@@ -43,6 +40,8 @@ const (
 	DefaultTimeout = 5 * time.Second
 	// DefaultRetries is how many times a block is sent before the transfer fails.
 	DefaultRetries = 5
+	// ListenReadBuffer is the receive buffer asked for the request socket.
+	ListenReadBuffer = 4 << 20
 	// EventKind is the kind of the events put on host timelines.
 	EventKind = "tftp"
 )
@@ -86,8 +85,9 @@ type Options struct {
 	// PublicURL, when set, is the HTTP base URL used instead (e.g.
 	// "http://boot.example.net:8080").
 	PublicURL string
-	// MaxTransfers bounds concurrent transfers (DefaultMaxTransfers when 0).
-	// Over the bound a client gets a TFTP error and retries later.
+	// MaxTransfers bounds concurrent transfers (SystemMaxTransfers when
+	// 0). Over the bound a client gets a TFTP error and retries later; the
+	// last quarter of the slots is kept for known hosts (admitTransfer).
 	MaxTransfers int
 	// MaxPerClient bounds concurrent transfers from one source address
 	// inside MaxTransfers (DefaultMaxPerClient when 0), so that one client
@@ -117,7 +117,8 @@ type Server struct {
 	httpPort string
 	public   string
 	log      *slog.Logger
-	sem      chan struct{}
+	slots    slots
+	cache    *fileCache
 	share    share
 	gate     *inventory.EventGate
 	srv      *ptftp.Server
@@ -132,7 +133,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("tftp: Options.Tree is nil")
 	}
 	if o.MaxTransfers <= 0 {
-		o.MaxTransfers = DefaultMaxTransfers
+		o.MaxTransfers, _, _ = SystemMaxTransfers()
 	}
 	if o.MaxPerClient <= 0 {
 		o.MaxPerClient = DefaultMaxPerClient
@@ -155,7 +156,7 @@ func New(o Options) (*Server, error) {
 	if o.StallQuiet <= 0 {
 		o.StallQuiet = boot.StallQuiet
 	}
-	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, sem: make(chan struct{}, o.MaxTransfers),
+	s := &Server{tree: o.Tree, events: o.Events, leases: o.Leases, log: o.Logger, slots: slots{max: o.MaxTransfers}, cache: newFileCache(CacheMaxFile, CacheMaxBytes),
 		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
 		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource),
 		metrics: newMetrics()}
@@ -223,6 +224,11 @@ func Listen(addr string) (*net.UDPConn, error) {
 	case err != nil:
 		return nil, fmt.Errorf("tftp: listening on UDP %s: %w", addr, err)
 	}
+	// A storm's RRQs arrive at once: with the default receive buffer
+	// (about 200 KiB, some 300 requests) the rest are dropped and wait for
+	// the client's retransmission. Best effort: the kernel caps it at
+	// net.core.rmem_max.
+	_ = c.SetReadBuffer(ListenReadBuffer)
 	// The library turns on IP_PKTINFO only once Serve runs: a request queued
 	// before that carries no control message and its blksize is capped at 512.
 	// Turning it on here, before any request can arrive, closes that window.
@@ -298,12 +304,11 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.access(slog.LevelWarn, nil, name, "over_share", remote.IP, time.Now(), 0, fmt.Errorf("client over its share of %d transfers", s.share.max))
 		return errShare
 	}
-	select {
-	case s.sem <- struct{}{}:
-	default:
+	if !s.slots.take(func() bool { return s.known(remote.IP.String()) }) {
 		s.share.give(client)
 		s.metrics.busy.Add(1)
-		s.access(slog.LevelWarn, nil, name, "busy", remote.IP, time.Now(), 0, fmt.Errorf("all %d transfers busy", cap(s.sem)))
+		s.access(slog.LevelWarn, nil, name, "busy", remote.IP, time.Now(), 0,
+			fmt.Errorf("transfers busy (bound %d, the last %d kept for known hosts)", s.slots.max, s.slots.max/4))
 		return errBusy
 	}
 	s.metrics.active.Add(1)
@@ -316,7 +321,7 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	release := func() {
 		once.Do(func() {
 			s.metrics.active.Add(-1)
-			<-s.sem
+			s.slots.give()
 			s.share.give(client)
 		})
 	}
@@ -359,8 +364,13 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 		s.hosts.remember(remote.IP.String(), hostID)
 	}
 
-	ot.SetSize(f.Size) // tsize: the reader below is buffered, not a Seeker
-	n, err := rf.ReadFrom(bufio.NewReaderSize(f, 16<<10))
+	ot.SetSize(f.Size) // tsize: stated, so the library never seeks the reader
+	r, done, inMemory := s.cache.reader(f)
+	if inMemory {
+		f.Close() // the descriptor is not needed for the transfer
+	}
+	n, err := rf.ReadFrom(r)
+	done()
 	dur := time.Since(start)
 	release()
 	if hostID == "" {
@@ -410,6 +420,57 @@ func (s *Server) hostOf(ctx context.Context, ip string) string {
 		}
 	}
 	return s.hosts.lookup(ip)
+}
+
+// known reports whether a client address belongs to a known host: one that
+// fetched its pxelinux config from there, or holds it by a DHCP lease. It
+// is asked only when the slots open to any client are taken.
+func (s *Server) known(ip string) bool {
+	if s.hosts.lookup(ip) != "" {
+		return true
+	}
+	if s.leases == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	id, err := s.leases.HostIDByLease(ctx, ip)
+	return err == nil && id != ""
+}
+
+// slots counts running transfers against the bound (admitTransfer).
+type slots struct {
+	mu      sync.Mutex
+	max     int
+	running int
+}
+
+// take claims a slot; known is asked only when a client that is not a
+// known host would be refused.
+func (s *slots) take(known func() bool) bool {
+	s.mu.Lock()
+	if admitTransfer(s.running, s.max, false) {
+		s.running++
+		s.mu.Unlock()
+		return true
+	}
+	s.mu.Unlock()
+	if !known() {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !admitTransfer(s.running, s.max, true) {
+		return false
+	}
+	s.running++
+	return true
+}
+
+func (s *slots) give() {
+	s.mu.Lock()
+	s.running--
+	s.mu.Unlock()
 }
 
 // isSizeProbe recognises the client's "option negotiation refused" (error 8)

@@ -52,7 +52,7 @@ func runHelper(root string) error {
 	}
 	// The storm's 500 machines all send from 127.0.0.1 here; on a real
 	// network each has its own address and its own share.
-	s, err := New(Options{Tree: tree, Events: st, MaxPerClient: DefaultMaxTransfers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := New(Options{Tree: tree, Events: st, MaxPerClient: FallbackMaxTransfers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"demo":                             {Desc: "load the demo inventory (two LVS directors, two real servers) and put its hosts in build mode"},
 		"token_ttl":                        {Desc: "how long a build token stays valid"},
 		"boot_root":                        {Desc: "directory served over TFTP and at `/boot/`; fill it with `netkick bootfiles`", Default: "`<data>/boot`"},
-		"tftp_max_transfers":               {Desc: "concurrent TFTP transfers; over it clients get an error and retry"},
+		"tftp_max_transfers":               {Desc: "concurrent TFTP transfers; over it clients get an error and retry, the last quarter kept for known hosts", Default: "derived: (hard file-descriptor limit − 256) / 4 and at most memory / 16 / 64 KiB, within 64–16,384 (4,936 at a limit of 20,000); 1,024 when neither can be read"},
 		"tftp_max_per_client":              {Desc: "concurrent TFTP transfers from one client address"},
 		"token_binding":                    {Desc: "how build tokens are tied to their machine: `strict` (address, and MAC in the neighbour table on attached segments), `address` or `off`", Choices: []string{bindingStrict, bindingAddress, bindingOff}, Default: "`strict` (`off` with `demo`)"},
 		"tls_cert":                         {Desc: "PEM certificate (chain) for HTTPS; with `tls_key`, the admin API and the web page are served over HTTPS on `https`, and plain HTTP keeps only what installers fetch. Re-read on reload (SIGHUP)", Default: "none: no HTTPS"},

@@ -64,7 +64,8 @@ type serveConfig struct {
 	TokenTTL time.Duration `yaml:"token_ttl"`
 	// BootRoot is the directory served over TFTP and at /boot/ (default <data>/boot).
 	BootRoot string `yaml:"boot_root"`
-	// TFTPMaxTransfers bounds concurrent TFTP transfers.
+	// TFTPMaxTransfers bounds concurrent TFTP transfers (0: derived from
+	// the hard file-descriptor limit and memory, tftp.MaxTransfersFor).
 	TFTPMaxTransfers int `yaml:"tftp_max_transfers"`
 	// TFTPMaxPerClient bounds concurrent TFTP transfers from one address.
 	TFTPMaxPerClient int `yaml:"tftp_max_per_client"`
@@ -162,7 +163,7 @@ func kickstartSubnets(c dhcp.Config) []kickstart.Subnet {
 // reference (docs/config.md) and the packaged config's comments show these.
 func defaultServeConfig() serveConfig {
 	return serveConfig{HTTP: ":8080", TFTP: ":69", Data: defaultData, LogLevel: "info", LogFormat: logText,
-		TokenTTL: httpd.DefaultTokenTTL, TFTPMaxTransfers: tftp.DefaultMaxTransfers, TFTPMaxPerClient: tftp.DefaultMaxPerClient,
+		TokenTTL: httpd.DefaultTokenTTL, TFTPMaxPerClient: tftp.DefaultMaxPerClient,
 		HTTPS: ":8443",
 		HTTPLimits: httpLimitsConfig{ReadHeaderTimeout: httpd.DefaultReadHeaderTimeout, ReadTimeout: httpd.DefaultReadTimeout,
 			IdleTimeout: httpd.DefaultIdleTimeout, MaxConnsPerClient: httpd.DefaultMaxConnsPerClient},
@@ -242,6 +243,11 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 	}
 	if err := cfg.DHCP.Normalize(); err != nil {
 		return usageError{err.Error()}
+	}
+	if cfg.TFTPMaxTransfers <= 0 && cfg.TFTP != "" && cfg.TFTP != "off" {
+		n, nofile, mem := tftp.SystemMaxTransfers()
+		cfg.TFTPMaxTransfers = n
+		log.Info("TFTP transfer bound derived", "tftp_max_transfers", n, "nofile_hard", nofile, "memory_mib", mem>>20)
 	}
 	where, err := parseStore(cfg.Store, cfg.Data)
 	if err != nil {
@@ -646,7 +652,7 @@ func httpLimits(cfg serveConfig) httpd.Limits {
 		if cfg.TFTP != "" && cfg.TFTP != "off" {
 			tftpSlots = cfg.TFTPMaxTransfers
 			if tftpSlots <= 0 {
-				tftpSlots = tftp.DefaultMaxTransfers
+				tftpSlots, _, _ = tftp.SystemMaxTransfers()
 			}
 		}
 		out.MaxConns, _ = httpd.MaxConnsFromRlimit(tftpSlots)
