@@ -309,6 +309,10 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		s.log.Warn("api: admin token missing or wrong", "remote", c.RealIP(), "uri", c.Request().URL.Path)
+		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions {
+			// A change refused before it reached the core: audited there too.
+			s.prov.AuditRefused(provision.Actor{Via: "unauthenticated", Name: c.RealIP()}, m+" "+c.Path(), hostParam(c), "admin token missing or wrong")
+		}
 		return s.refusal(c, &apiError{status: http.StatusUnauthorized, msg: "admin token missing or wrong",
 			hint: "send Authorization: Bearer <token>: <data>/admin.token on the server, or a token made with `netkick token add NAME`"})
 	}

@@ -686,7 +686,7 @@ func (s *Postgres) Events(ctx context.Context, hostID string, limit int) ([]Even
 	rows, err := s.pool.Query(ctx, `SELECT id, host_id, time, kind, detail FROM
 		((SELECT * FROM events WHERE host_id = $1 AND `+fetchKindSQL+` ORDER BY id DESC LIMIT $2)
 		UNION ALL (SELECT * FROM events WHERE host_id = $1 AND NOT `+fetchKindSQL+` ORDER BY id DESC LIMIT $2)) AS e
-		ORDER BY id`, hostID, limit)
+		ORDER BY time, id`, hostID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", trunc(hostID), err)
 	}

@@ -563,8 +563,18 @@ func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) erro
 // must not write to the store itself.
 func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host) (*Event, error)) (*Host, error) {
 	var out *Host
+	// An event without a time is stamped when the write was asked for, not
+	// when its group commits: the timeline is in the order things happened.
+	arrived := time.Now()
+	stamped := func(h *Host) (*Event, error) {
+		ev, err := fn(h)
+		if ev != nil && ev.Time.IsZero() {
+			ev.Time = arrived
+		}
+		return ev, err
+	}
 	err := s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
-		h, err := s.updateHostTx(ctx, tx, key, fn)
+		h, err := s.updateHostTx(ctx, tx, key, stamped)
 		out = h
 		return err
 	}})
@@ -616,6 +626,9 @@ func (s *SQLite) updateHostTx(ctx context.Context, sqlTx *sql.Tx, key string, fn
 func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	if err := NormalizeHost(h); err != nil {
 		return err
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
 	}
 	return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
 		if err := putHostTx(ctx, s.prepared(tx), h); err != nil {
@@ -991,11 +1004,13 @@ func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
 const eventsSQL = `SELECT id, host_id, time, kind, detail FROM
 		(SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND ` + fetchKindSQL + ` ORDER BY id DESC LIMIT ?)
 		UNION ALL SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND NOT ` + fetchKindSQL + ` ORDER BY id DESC LIMIT ?))
-		ORDER BY id`
+		ORDER BY time, id`
 
 // Events returns a host's timeline, oldest first: the last limit events of
-// each class (fetch events, see IsFetchEvent, and the others), merged in
-// order (limit 0: all kept).
+// each class (fetch events, see IsFetchEvent, and the others), merged in the
+// order they happened (by Time, then by when they were written: a queued
+// event stamped when it happened but written seconds later takes its place)
+// (limit 0: all kept).
 func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event, error) {
 	if limit <= 0 {
 		limit = s.eventCap

@@ -46,9 +46,7 @@ func (s *Service) RemoveDiscovered(ctx context.Context, a Actor, mac string) (er
 	if err != nil {
 		return err
 	}
-	err = ds.DeleteDiscovered(ctx, mac)
-	s.audit(a, "discovered rm", on("discovered "+inventory.CleanText(mac, 64)), err)
-	return err
+	return ds.DeleteDiscovered(ctx, mac)
 }
 
 // DiscoveryBoot is the discovery boot of a discovered machine (nil when

@@ -102,10 +102,13 @@ type Fetched struct {
 // host to installing (one transaction, the access checked again inside it),
 // record the fetch on the timeline, and render from that same host value.
 func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (f *Fetched, err error) {
+	asked := mac // as asked for, even when it is no MAC
 	defer func() {
+		var h *inventory.Host
 		if f != nil {
-			s.audit(Actor{Via: "host", Name: r.Addr}, "kickstart fetch", onHost(f.Host, mac), err)
+			h = f.Host
 		}
+		s.audit(Actor{Via: "host", Name: r.Addr}, "kickstart fetch", onHost(h, asked), err)
 	}()
 	mac, err = inventory.NormalizeMAC(mac)
 	if err != nil {

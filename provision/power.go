@@ -76,9 +76,13 @@ func (s *Service) bmcs() (BMCStore, error) {
 // of the password only that it was set.
 func (s *Service) SetBMC(ctx context.Context, a Actor, key string, c BMCChange) (v *BMCView, err error) {
 	defer func() {
+		var t auditTarget
 		if v != nil {
-			s.audit(a, "bmc set", onHostNamed(v.Hostname, v.Host, key), err)
+			t = onHostNamed(v.Hostname, v.Host, key)
+		} else {
+			t = onHost(nil, key)
 		}
+		s.audit(a, "bmc set", t, err)
 	}()
 	bs, err := s.bmcs()
 	if err != nil {
@@ -245,8 +249,8 @@ type PowerResult struct {
 // succeed or fail.
 func (s *Service) Power(ctx context.Context, a Actor, key, action string) (r *PowerResult, err error) {
 	defer func() {
-		if r != nil && action != "status" {
-			s.audit(a, "power "+action, onHostNamed(r.Hostname, r.Host, key), err)
+		if action != "status" {
+			s.audit(a, "power "+inventory.CleanText(action, 16), powerTarget(r, key), err)
 		}
 	}()
 	h, b, err := s.hostBMC(ctx, key)
@@ -297,11 +301,7 @@ func (s *Service) recordState(ctx context.Context, h *inventory.Host, st power.S
 // device is recorded and the reinstall goes on (a machine that boots the
 // network first still installs). Each step is on the host's timeline.
 func (s *Service) Reinstall(ctx context.Context, a Actor, key string, ttl time.Duration) (r *PowerResult, err error) {
-	defer func() {
-		if r != nil {
-			s.audit(a, "reinstall", onHostNamed(r.Hostname, r.Host, key), err)
-		}
-	}()
+	defer func() { s.audit(a, "reinstall", powerTarget(r, key), err) }()
 	h, b, err := s.hostBMC(ctx, key)
 	if err != nil {
 		return nil, err
@@ -430,4 +430,13 @@ func (s *Service) PowerStateCounts(ctx context.Context) (map[string]int, error) 
 		n[st]++
 	}
 	return n, nil
+}
+
+// powerTarget names the host of a power request for its audit line (r is
+// nil when the request failed before the host was read).
+func powerTarget(r *PowerResult, key string) auditTarget {
+	if r == nil {
+		return onHost(nil, key)
+	}
+	return onHostNamed(r.Hostname, r.Host, key)
 }

@@ -1,11 +1,14 @@
 package provision
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +174,8 @@ func TestReinstall(t *testing.T) {
 func TestReinstallWrongPassword(t *testing.T) {
 	sim := ipmisim.Start(t)
 	s, st := simService(t, sim)
+	var audit bytes.Buffer
+	s.o.Audit = slog.New(slog.NewTextHandler(&audit, nil))
 	ctx := context.Background()
 	if _, err := s.SetBMC(ctx, ops, "a01", BMCChange{Password: ptr("wrong")}); err != nil {
 		t.Fatal(err)
@@ -182,6 +187,11 @@ func TestReinstallWrongPassword(t *testing.T) {
 	ev := lastEvent(t, st, macA01)
 	if !strings.Contains(ev.Detail, "read power state failed") || strings.Contains(ev.Detail, "wrong") {
 		t.Errorf("timeline %q", ev.Detail)
+	}
+	// The refusal has its audit line, without the password.
+	want := regexp.MustCompile(`level=WARN msg=audit by="local CLI \(ops\)" op=reinstall host="a01 \(` + macA01 + `\)" outcome=refused reason="[^"]*rejected the user or password`)
+	if !want.MatchString(audit.String()) || strings.Contains(audit.String(), "wrong") {
+		t.Errorf("audit log, want a line matching %s without the password:\n%s", want, audit.String())
 	}
 	if got := sim.PowerState(t); got != "off" {
 		t.Errorf("chassis %s", got)

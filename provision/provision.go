@@ -64,7 +64,8 @@ func HintOf(err error) string {
 
 // Actor names who made a change, for the timeline and the logs.
 type Actor struct {
-	// Via is how the change came in: "cli" (local data dir), "api", "web", "host" (the machine itself), "server".
+	// Via is how the change came in: "cli" (local data dir), "api", "web", "host" (the machine itself), "server",
+	// or "unauthenticated" (a request refused for its missing or wrong token; Name is its address).
 	Via string
 	// Name is the API token's name, the web user, the local user or the machine's address.
 	Name string
@@ -84,6 +85,8 @@ func (a Actor) String() string {
 		return "web user " + quoteIfOdd(a.Name)
 	case "host":
 		return "the machine at " + a.Name
+	case "unauthenticated":
+		return "an unauthenticated client at " + a.Name
 	case "":
 		return "netkick"
 	default:

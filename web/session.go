@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/netkick/netkick/provision"
 )
 
 const (
@@ -98,6 +101,9 @@ func (w *Web) authed(h http.HandlerFunc) http.Handler {
 				http.Redirect(rw, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.o.Prov.AuditRefused(provision.Actor{Via: "unauthenticated", Name: remoteIP(r)}, r.Pattern, pathHost(r), "not logged in")
+			}
 			http.Error(rw, "not logged in: log in at /login", http.StatusForbidden)
 			return
 		}
@@ -105,6 +111,7 @@ func (w *Web) authed(h http.HandlerFunc) http.Handler {
 			got := r.PostFormValue("csrf")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(ss.csrf)) != 1 {
 				w.o.Log.Warn("web: form without a valid CSRF token refused", "uri", r.URL.Path, "remote", r.RemoteAddr)
+				w.o.Prov.AuditRefused(provision.Actor{Via: "web", Name: ss.user}, r.Pattern, pathHost(r), "CSRF token missing or wrong")
 				http.Error(rw, "CSRF token missing or wrong: reload the page and send the form again", http.StatusForbidden)
 				return
 			}
@@ -160,4 +167,20 @@ func safeNext(n string) string {
 		return "/"
 	}
 	return n
+}
+
+// remoteIP is the address of the request's client, without its port.
+func remoteIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// pathHost is the host (or discovered machine) a route's path names, if any.
+func pathHost(r *http.Request) string {
+	if k := r.PathValue("key"); k != "" {
+		return k
+	}
+	return r.PathValue("mac")
 }

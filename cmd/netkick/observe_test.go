@@ -96,6 +96,16 @@ func newWebClient(t *testing.T, base string) *webClient {
 // do sends a request and returns status and body; bearer "" sends none.
 func (c *webClient) do(method, path, bearer, ctype, body string) (int, string) {
 	c.t.Helper()
+	hdr := map[string]string{}
+	if ctype != "" {
+		hdr["Content-Type"] = ctype
+	}
+	return c.doWith(method, path, bearer, body, hdr)
+}
+
+// doWith is do with any request headers.
+func (c *webClient) doWith(method, path, bearer, body string, hdr map[string]string) (int, string) {
+	c.t.Helper()
 	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
@@ -103,8 +113,8 @@ func (c *webClient) do(method, path, bearer, ctype, body string) (int, string) {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -166,6 +176,28 @@ func provisioningRun(t *testing.T, bin string, s *loggedServer, admin string) ma
 	presetHash := "$6$" + randomSecret(t, "salt")[:16] + "$" + randomSecret(t, "hash") + randomSecret(t, "")
 	secrets["preset password hash"] = presetHash
 	c.must(200, "PATCH", "/api/v1/hosts/"+mac, api, `{"root_password_hash":"`+presetHash+`"}`)
+	// Refused changes, each with a secret that must stay out of their audit
+	// lines: an edit with a stale ETag (carrying another password hash), an
+	// edit without a token and one with a wrong token, a profile whose
+	// install URL holds a password and is refused.
+	staleHash := "$6$" + randomSecret(t, "salt")[:16] + "$" + randomSecret(t, "stale") + randomSecret(t, "")
+	secrets["refused password hash"] = staleHash
+	if code, body := c.doWith("PATCH", "/api/v1/hosts/"+mac, api, `{"root_password_hash":"`+staleHash+`"}`, map[string]string{"Content-Type": "application/json", "If-Match": `"0123456789abcdef01234567"`}); code != http.StatusPreconditionFailed {
+		t.Fatalf("an edit with a stale ETag: %d %s", code, body)
+	}
+	if code, body := c.do("PATCH", "/api/v1/hosts/"+mac, "", "application/json", `{"timezone":"UTC"}`); code != http.StatusUnauthorized {
+		t.Fatalf("an edit without a token: %d %s", code, body)
+	}
+	wrongAPI := randomSecret(t, "nk_")
+	secrets["wrong API token"] = wrongAPI
+	if code, body := c.do("DELETE", "/api/v1/hosts/"+mac, wrongAPI, "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("a removal with a wrong token: %d %s", code, body)
+	}
+	urlPW := randomSecret(t, "urlpw")
+	secrets["install URL password"] = urlPW
+	if code, body := c.do("PUT", "/api/v1/profiles/refused", api, "application/json", `{"name":"refused","os":"rocky","version":"9.4","install_url":"ftp://mirror:`+urlPW+`@mirror.example.com/rocky/"}`); code != http.StatusBadRequest {
+		t.Fatalf("a profile with an ftp:// install URL: %d %s", code, body)
+	}
 	// The BMC password, through the host's power settings (API and CLI).
 	bmcPW := randomSecret(t, "bmc")[:19] // IPMI: at most 20 bytes
 	secrets["BMC password"] = bmcPW
@@ -230,6 +262,10 @@ func provisioningRun(t *testing.T, bin string, s *loggedServer, admin string) ma
 	secrets["session CSRF token"] = m[1]
 	if code, body := c.do("POST", "/hosts/"+mac+"/roles", "", "application/x-www-form-urlencoded", url.Values{"csrf": {m[1]}, "role": {"web"}, "op": {"tag"}}.Encode()); code >= 400 {
 		t.Fatalf("web tag: %d %s", code, body)
+	}
+	// A form without the CSRF token: refused, and audited.
+	if code, body := c.do("POST", "/hosts/"+mac+"/roles", "", "application/x-www-form-urlencoded", url.Values{"role": {"db"}, "op": {"tag"}}.Encode()); code != http.StatusForbidden {
+		t.Fatalf("web tag without the CSRF token: %d %s", code, body)
 	}
 	return secrets
 }
@@ -314,6 +350,13 @@ func accessAndAudit(format string) []*regexp.Regexp {
 			regexp.MustCompile(`"msg":"audit","by":"API token admin","op":"profile put","target":"rocky-9.4"`),
 			regexp.MustCompile(`"msg":"audit","by":"the machine at 127.0.0.1","op":"report built","host":"ks01 \(52:54:00:6c:6f:01\)"`),
 			regexp.MustCompile(`"msg":"audit","by":"web user ci-deploy","op":"host roles","host":"ks01 \(52:54:00:6c:6f:01\)"`),
+			// Refused changes: their audit lines, at warn, with the reason.
+			regexp.MustCompile(`"level":"WARN","msg":"audit","by":"API token ci-deploy","op":"host set","host":"52:54:00:6c:6f:01","outcome":"refused","reason":"host ks01 changed since you read it`),
+			regexp.MustCompile(`"level":"WARN","msg":"audit","by":"an unauthenticated client at 127.0.0.1","op":"PATCH /api/v1/hosts/:mac","host":"52:54:00:6c:6f:01","outcome":"refused","reason":"admin token missing or wrong"`),
+			regexp.MustCompile(`"level":"WARN","msg":"audit","by":"an unauthenticated client at 127.0.0.1","op":"DELETE /api/v1/hosts/:mac","host":"52:54:00:6c:6f:01","outcome":"refused"`),
+			regexp.MustCompile(`"level":"WARN","msg":"audit","by":"API token ci-deploy","op":"profile put","target":"refused","outcome":"refused","reason":"[^"]*install_url \\"ftp://mirror:REDACTED@mirror.example.com/rocky/\\"`),
+			regexp.MustCompile(`"level":"WARN","msg":"audit","by":"the machine at 127.0.0.1","op":"kickstart fetch","host":"52:54:00:6c:6f:01","outcome":"refused","reason":"wrong token presented for host ks01"`),
+			regexp.MustCompile(`"level":"WARN","msg":"audit","by":"web user ci-deploy","op":"POST /hosts/\{key\}/roles","host":"52:54:00:6c:6f:01","outcome":"refused","reason":"CSRF token missing or wrong"`),
 		}
 	}
 	return []*regexp.Regexp{
@@ -327,6 +370,12 @@ func accessAndAudit(format string) []*regexp.Regexp {
 		regexp.MustCompile(`msg=audit by="API token admin" op="profile put" target=rocky-9.4`),
 		regexp.MustCompile(`msg=audit by="the machine at 127.0.0.1" op="report built" host="ks01 \(52:54:00:6c:6f:01\)"`),
 		regexp.MustCompile(`msg=audit by="web user ci-deploy" op="host roles" host="ks01 \(52:54:00:6c:6f:01\)"`),
+		regexp.MustCompile(`level=WARN msg=audit by="API token ci-deploy" op="host set" host=52:54:00:6c:6f:01 outcome=refused reason="host ks01 changed since you read it`),
+		regexp.MustCompile(`level=WARN msg=audit by="an unauthenticated client at 127.0.0.1" op="PATCH /api/v1/hosts/:mac" host=52:54:00:6c:6f:01 outcome=refused reason="admin token missing or wrong"`),
+		regexp.MustCompile(`level=WARN msg=audit by="an unauthenticated client at 127.0.0.1" op="DELETE /api/v1/hosts/:mac" host=52:54:00:6c:6f:01 outcome=refused`),
+		regexp.MustCompile(`level=WARN msg=audit by="API token ci-deploy" op="profile put" target=refused outcome=refused reason="[^"]*install_url \\"ftp://mirror:REDACTED@mirror.example.com/rocky/\\"`),
+		regexp.MustCompile(`level=WARN msg=audit by="the machine at 127.0.0.1" op="kickstart fetch" host=52:54:00:6c:6f:01 outcome=refused reason="wrong token presented for host ks01"`),
+		regexp.MustCompile(`level=WARN msg=audit by="web user ci-deploy" op="POST /hosts/\{key\}/roles" host=52:54:00:6c:6f:01 outcome=refused reason="CSRF token missing or wrong"`),
 	}
 }
 

@@ -111,6 +111,7 @@ func TestCompressedModules(t *testing.T) {
 		{"xz as the kernel installs modules (CRC32, 1 MiB dictionary)", func(int) []string { return xzKernel }},
 		{"xz defaults (CRC64, preset 6)", func(int) []string { return []string{"xz"} }},
 		{"xz SHA-256 in many blocks", func(int) []string { return []string{"xz", "--check=sha256", "--block-size=16KiB"} }},
+		{"xz multi-threaded (sizes in the block headers)", func(int) []string { return []string{"xz", "-T2", "--block-size=64KiB"} }},
 		{"xz without a check, preset 9", func(int) []string { return []string{"xz", "--check=none", "-9"} }},
 		{"zstd as the kernel installs modules", func(int) []string { return zstdKernel }},
 		{"zstd -19", func(int) []string { return []string{"zstd", "-q", "-19"} }},

@@ -76,3 +76,50 @@ func URL(s string) string {
 	}
 	return u.String()
 }
+
+// Text is free text (an error's message, for a log line) with the secrets
+// the functions above find replaced by Mark, word by word (words are split
+// at white space; quotes and brackets around a word are kept): a URL as URL
+// does, a path?query as Target does, and key=value pairs (&-separated) as
+// Query does. Everything else is left as it was.
+func Text(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexFunc(s, isSpace)
+		if i < 0 {
+			i = len(s)
+		}
+		b.WriteString(word(s[:i]))
+		s = s[i:]
+		j := strings.IndexFunc(s, func(r rune) bool { return !isSpace(r) })
+		if j < 0 {
+			j = len(s)
+		}
+		b.WriteString(s[:j])
+		s = s[j:]
+	}
+	return b.String()
+}
+
+func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
+
+// word redacts one word of Text, its surrounding punctuation kept.
+func word(w string) string {
+	const around = "\"'`()[]<>{},;:."
+	core := strings.TrimLeft(w, around)
+	lead := w[:len(w)-len(core)]
+	core = strings.TrimRight(core, around)
+	trail := w[len(lead)+len(core):]
+	path, q, hasQuery := strings.Cut(core, "?")
+	switch {
+	case strings.Contains(core, "://"):
+		if r := URL(core); strings.Contains(r, Mark) { // else as it was, not normalised
+			core = r
+		}
+	case hasQuery && !strings.Contains(path, "="):
+		core = Target(path, q)
+	case strings.Contains(core, "="):
+		core = Query(core)
+	}
+	return lead + core + trail
+}

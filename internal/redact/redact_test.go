@@ -56,3 +56,39 @@ func FuzzQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestText(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain words", "host a01 (52:54:00:00:00:01): version 7.9 is not a version", "host a01 (52:54:00:00:00:01): version 7.9 is not a version"},
+		{"quoted URL with a password", `profile p: install_url "ftp://u:s3cr3t@mirror/os": want http://`, `profile p: install_url "ftp://u:REDACTED@mirror/os": want http://`},
+		{"URL with a token", "Get http://192.0.2.1/ks/x?token=s3cr3t: refused", "Get http://192.0.2.1/ks/x?token=REDACTED: refused"},
+		{"path and query", "GET /ks/52:54:00:00:00:01?mac=1&token=s3cr3t failed", "GET /ks/52:54:00:00:00:01?mac=1&token=REDACTED failed"},
+		{"key=value", "refused: password=s3cr3t, user=admin", "refused: password=REDACTED, user=admin"},
+		{"key=value with a question mark", "password=s3cr3t?x", "password=REDACTED"},
+		{"white space kept", "a  b\tc\n", "a  b\tc\n"},
+		{"unparsable URL replaced whole", `"http://[::1%zz" s3cr3t`, `"` + Mark + `" s3cr3t`},
+		{"empty", "", ""},
+		{"URLs without secrets left as written", "want http://, https:// or nfs:", "want http://, https:// or nfs:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Text(tc.in); got != tc.want {
+				t.Fatalf("Text(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzText: whatever an error says, a token given as a URL's or a
+// key=value's value never survives.
+func FuzzText(f *testing.F) {
+	f.Add("refused ")
+	f.Add(`"x `)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tail := range []string{" token=SECRETVALUE", " http://h/x?token=SECRETVALUE", ` "http://u:SECRETVALUE@h/"`} {
+			if out := Text(s + tail); strings.Contains(out, "SECRETVALUE") {
+				t.Fatalf("Text(%q) = %q keeps the secret", s+tail, out)
+			}
+		}
+	})
+}
