@@ -689,8 +689,12 @@ func (s *Server) background(job func(context.Context) error) {
 	}
 }
 
-// event queues a timeline entry.
+// event queues a timeline entry, stamped now: the queue may be seconds
+// behind under load, and the timeline is in the order things happened.
 func (s *Server) event(e inventory.Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	s.background(func(ctx context.Context) error {
 		if err := s.store.AddEvent(ctx, e); err != nil {
 			return fmt.Errorf("record %s event of %s: %w", e.Kind, e.HostID, err)

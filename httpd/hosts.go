@@ -297,7 +297,8 @@ func (s *Server) queuedFetchEvent(c echo.Context, hostID, kind, subject, detail 
 			s.log.Warn("record event", "host", hostID, "kind", kind, "err", err)
 		}
 	}
-	warn(q.QueueEvent(c.Request().Context(), inventory.Event{HostID: hostID, Kind: kind, Detail: detail}, warn))
+	// Stamped now, not when the queue writes it: the timeline is in the order things happened.
+	warn(q.QueueEvent(c.Request().Context(), inventory.Event{HostID: hostID, Time: time.Now(), Kind: kind, Detail: detail}, warn))
 }
 
 func (s *Server) event(ctx context.Context, hostID, kind, detail string) {

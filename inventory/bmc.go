@@ -81,7 +81,13 @@ func (s *SQLite) GetBMC(ctx context.Context, hostID string) (*BMC, error) {
 
 // PutBMC stores (or replaces) a host's BMC settings.
 func (s *SQLite) PutBMC(ctx context.Context, b BMC) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, user, password, password_file) VALUES (?,?,?,?,?,?,?)
+	return putBMCTx(ctx, s.db, b)
+}
+
+func putBMCTx(ctx context.Context, tx interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}, b BMC) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, user, password, password_file) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT(mac) DO UPDATE SET driver=excluded.driver, address=excluded.address, port=excluded.port, user=excluded.user,
 		password=excluded.password, password_file=excluded.password_file`,
 		b.HostID, b.Driver, b.Address, b.Port, b.User, b.Password, b.PasswordFile)

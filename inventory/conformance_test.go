@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ var storeCases = []storeCase{
 	{"FetchFloodKeepsStateEvents", testFetchFloodKeepsStateEvents},
 	{"LoggedWritesCommitWithTheirEvent", testLoggedWrites},
 	{"PutHostsAllOrNone", testPutHostsAllOrNone},
+	{"WriteBatchAllOrNone", testWriteBatchAllOrNone},
 	{"Tokens", testTokens},
 	{"DiscoveredRecordMerge", testDiscoveredRecordMerge},
 	{"DiscoveredCapEvictsOldest", testDiscoveredCapEvictsOldest},
@@ -40,6 +42,42 @@ var storeCases = []storeCase{
 	{"HostKeepsFacts", testHostKeepsFacts},
 	{"HostsChangedSince", testHostsChangedSince},
 	{"TombstonesPruned", testTombstonesPruned},
+	{"EventsInTheOrderTheyHappened", testEventsTimeOrder},
+}
+
+// testEventsTimeOrder: an event written late (queued under load) but
+// stamped when it happened takes its place in the timeline; events with the
+// same time keep the order they were written in.
+func testEventsTimeOrder(t *testing.T, s Store, _ func() Store) {
+	ctx := context.Background()
+	h := &Host{MACs: []string{"52:54:00:00:00:31"}, Hostname: "t01"}
+	if err := s.PutHost(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(-time.Minute)
+	for _, e := range []Event{
+		{Kind: "dhcp-offer", Time: t0},
+		{Kind: "tftp", Detail: "sent pxelinux.0", Time: t0.Add(2 * time.Second)},
+		{Kind: "dhcp-ack", Time: t0.Add(time.Second)}, // written after the tftp event
+		{Kind: "kickstart", Detail: "a", Time: t0.Add(3 * time.Second)},
+		{Kind: "kickstart", Detail: "b", Time: t0.Add(3 * time.Second)},
+	} {
+		e.HostID = h.ID()
+		if err := s.AddEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, err := s.Events(ctx, h.ID(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ev {
+		got = append(got, e.Kind+e.Detail)
+	}
+	if want := "dhcp-offer dhcp-ack tftpsent pxelinux.0 kickstarta kickstartb"; fmt.Sprint(strings.Join(got, " ")) != want {
+		t.Errorf("timeline %q, want %q", strings.Join(got, " "), want)
+	}
 }
 
 // TestStoreConformance runs every case against the SQLite store and against

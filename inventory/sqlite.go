@@ -563,8 +563,18 @@ func (s *SQLite) UpdateHost(ctx context.Context, key string, fn func(*Host) erro
 // must not write to the store itself.
 func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host) (*Event, error)) (*Host, error) {
 	var out *Host
+	// An event without a time is stamped when the write was asked for, not
+	// when its group commits: the timeline is in the order things happened.
+	arrived := time.Now()
+	stamped := func(h *Host) (*Event, error) {
+		ev, err := fn(h)
+		if ev != nil && ev.Time.IsZero() {
+			ev.Time = arrived
+		}
+		return ev, err
+	}
 	err := s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
-		h, err := s.updateHostTx(ctx, tx, key, fn)
+		h, err := s.updateHostTx(ctx, tx, key, stamped)
 		out = h
 		return err
 	}})
@@ -617,6 +627,9 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	if err := NormalizeHost(h); err != nil {
 		return err
 	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
 		if err := putHostTx(ctx, s.prepared(tx), h); err != nil {
 			return err
@@ -633,6 +646,14 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.deleteHostTx(ctx, tx.Tx, key); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// deleteHostTx is DeleteHost's work inside a transaction.
+func (s *SQLite) deleteHostTx(ctx context.Context, tx *sql.Tx, key string) error {
 	id, err := resolve(ctx, tx, key)
 	if err != nil {
 		return err
@@ -642,7 +663,7 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	if err := bumpGeneration(ctx, tx.Tx); err != nil {
+	if err := bumpGeneration(ctx, tx); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -650,10 +671,10 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 		ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
 		return fmt.Errorf("record the removal of host %s: %w", id, err)
 	}
-	if err := s.pruneTombstonesTx(ctx, tx.Tx, now); err != nil {
+	if err := s.pruneTombstonesTx(ctx, tx, now); err != nil {
 		return fmt.Errorf("remove host %s: %w", id, err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // SetTombstoneRetention changes which tombstones of removed hosts are kept
@@ -732,15 +753,18 @@ func (s *SQLite) docPut(ctx context.Context, kind, name, doc string) error {
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
-		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc)
-	if err != nil {
-		return fmt.Errorf("save %s %q: %w", kind, name, err)
-	}
-	if err := bumpGeneration(ctx, tx.Tx); err != nil {
+	if err := docPutTx(ctx, tx.Tx, kind, name, doc); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+func docPutTx(ctx context.Context, tx *sql.Tx, kind, name, doc string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
+		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc); err != nil {
+		return fmt.Errorf("save %s %q: %w", kind, name, err)
+	}
+	return bumpGeneration(ctx, tx)
 }
 
 func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
@@ -749,6 +773,13 @@ func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := docDeleteTx(ctx, tx.Tx, kind, name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func docDeleteTx(ctx context.Context, tx *sql.Tx, kind, name string) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE kind = ? AND name = ?`, kind, name)
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", kind, name, err)
@@ -756,10 +787,7 @@ func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
 	}
-	if err := bumpGeneration(ctx, tx.Tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return bumpGeneration(ctx, tx)
 }
 
 // AddEvent appends an event and trims the host's timeline to the cap. It
@@ -991,11 +1019,13 @@ func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
 const eventsSQL = `SELECT id, host_id, time, kind, detail FROM
 		(SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND ` + fetchKindSQL + ` ORDER BY id DESC LIMIT ?)
 		UNION ALL SELECT * FROM (SELECT * FROM events WHERE host_id = ? AND NOT ` + fetchKindSQL + ` ORDER BY id DESC LIMIT ?))
-		ORDER BY id`
+		ORDER BY time, id`
 
 // Events returns a host's timeline, oldest first: the last limit events of
-// each class (fetch events, see IsFetchEvent, and the others), merged in
-// order (limit 0: all kept).
+// each class (fetch events, see IsFetchEvent, and the others), merged in the
+// order they happened (by Time, then by when they were written: a queued
+// event stamped when it happened but written seconds later takes its place)
+// (limit 0: all kept).
 func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event, error) {
 	if limit <= 0 {
 		limit = s.eventCap
