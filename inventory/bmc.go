@@ -82,7 +82,13 @@ func (s *SQLite) GetBMC(ctx context.Context, hostID string) (*BMC, error) {
 // PutBMC stores (or replaces) a host's BMC settings. The host must be
 // stored (ErrNotFound otherwise): no settings outlive their host.
 func (s *SQLite) PutBMC(ctx context.Context, b BMC) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, user, password, password_file)
+	return putBMCTx(ctx, s.db, b)
+}
+
+func putBMCTx(ctx context.Context, tx interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}, b BMC) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, user, password, password_file)
 		SELECT ?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM hosts WHERE id = ?)
 		ON CONFLICT(mac) DO UPDATE SET driver=excluded.driver, address=excluded.address, port=excluded.port, user=excluded.user,
 		password=excluded.password, password_file=excluded.password_file`,

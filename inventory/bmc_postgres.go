@@ -61,23 +61,25 @@ func (s *Postgres) GetBMC(ctx context.Context, hostID string) (*BMC, error) {
 // on another server either waits and removes them too or went first and
 // the write fails with ErrNotFound (no settings outlive their host).
 func (s *Postgres) PutBMC(ctx context.Context, b BMC) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM hosts WHERE id = $1 FOR SHARE`, b.HostID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("save BMC of host %s: %w (add the host first)", b.HostID, ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("save BMC of host %s: %w", b.HostID, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, "user", password, password_file) VALUES ($1,$2,$3,$4,$5,$6,$7)
-			ON CONFLICT(mac) DO UPDATE SET driver=excluded.driver, address=excluded.address, port=excluded.port, "user"=excluded."user",
-			password=excluded.password, password_file=excluded.password_file`,
-			b.HostID, b.Driver, b.Address, b.Port, b.User, b.Password, b.PasswordFile); err != nil {
-			return fmt.Errorf("save BMC of host %s: %w", b.HostID, err)
-		}
-		return nil
-	})
+	return s.tx(ctx, func(tx pgx.Tx) error { return pgPutBMCTx(ctx, tx, b) })
+}
+
+func pgPutBMCTx(ctx context.Context, tx pgx.Tx, b BMC) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM hosts WHERE id = $1 FOR SHARE`, b.HostID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("save BMC of host %s: %w (add the host first)", b.HostID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("save BMC of host %s: %w", b.HostID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO host_bmcs(mac, driver, address, port, "user", password, password_file) VALUES ($1,$2,$3,$4,$5,$6,$7)
+		ON CONFLICT(mac) DO UPDATE SET driver=excluded.driver, address=excluded.address, port=excluded.port, "user"=excluded."user",
+		password=excluded.password, password_file=excluded.password_file`,
+		b.HostID, b.Driver, b.Address, b.Port, b.User, b.Password, b.PasswordFile); err != nil {
+		return fmt.Errorf("save BMC of host %s: %w", b.HostID, err)
+	}
+	return nil
 }
 
 // DeleteBMC forgets a host's BMC settings; none stored is not an error.

@@ -163,3 +163,40 @@ func testBMCRemovedWithHost(t *testing.T, s Store, _ func() Store) {
 		t.Fatalf("BMC of a host added again: %v", err)
 	}
 }
+
+// testBMCInWriteBatch: an import's BMC settings commit with its hosts, or
+// nothing does; a batch that removes a host removes its settings.
+func testBMCInWriteBatch(t *testing.T, s Store, _ func() Store) {
+	ctx := context.Background()
+	bs := bmcsOf(t, s)
+	const macA, macB, macC = "52:54:00:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03"
+	bmc := func(mac string) BMC {
+		return BMC{HostID: mac, Driver: "ipmi", Address: "192.0.2.50", User: "admin", Password: "pw-" + mac[len(mac)-2:]}
+	}
+	// Settings for a host neither stored nor in the batch: refused, nothing written.
+	bad := &Batch{Hosts: []Host{{MACs: []string{macA}, Hostname: "a01"}}, BMCs: []BMC{bmc(macA), bmc(macC)}}
+	if err := s.WriteBatch(ctx, bad); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), macC) {
+		t.Fatalf("batch with settings for a missing host: %v", err)
+	}
+	if _, err := s.GetHost(ctx, "a01"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("host of the refused batch: %v", err)
+	}
+	if l, err := bs.ListBMCs(ctx); err != nil || len(l) != 0 {
+		t.Fatalf("settings of the refused batch: %+v %v", l, err)
+	}
+	ok := &Batch{Hosts: []Host{{MACs: []string{macA}, Hostname: "a01"}, {MACs: []string{macB}, Hostname: "b01"}},
+		BMCs: []BMC{bmc(macB), bmc(macA)}}
+	if err := s.WriteBatch(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	l, err := bs.ListBMCs(ctx)
+	if err != nil || len(l) != 2 || l[0] != bmc(macA) || l[1] != bmc(macB) {
+		t.Fatalf("settings of the batch: %+v %v", l, err)
+	}
+	if err := s.WriteBatch(ctx, &Batch{DeleteHosts: []string{"b01"}}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := bs.ListBMCs(ctx); err != nil || len(l) != 1 || l[0].HostID != macA {
+		t.Fatalf("settings after the batch removed b01: %+v %v", l, err)
+	}
+}

@@ -34,6 +34,7 @@ var storeCases = []storeCase{
 	{"FetchFloodKeepsStateEvents", testFetchFloodKeepsStateEvents},
 	{"LoggedWritesCommitWithTheirEvent", testLoggedWrites},
 	{"PutHostsAllOrNone", testPutHostsAllOrNone},
+	{"WriteBatchAllOrNone", testWriteBatchAllOrNone},
 	{"Tokens", testTokens},
 	{"DiscoveredRecordMerge", testDiscoveredRecordMerge},
 	{"DiscoveredCapEvictsOldest", testDiscoveredCapEvictsOldest},
@@ -45,6 +46,7 @@ var storeCases = []storeCase{
 	{"BMCCRUD", testBMCCRUD},
 	{"BMCPowerState", testBMCPowerState},
 	{"BMCRemovedWithHost", testBMCRemovedWithHost},
+	{"BMCInWriteBatch", testBMCInWriteBatch},
 }
 
 // testEventsTimeOrder: an event written late (queued under load) but

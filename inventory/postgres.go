@@ -532,30 +532,37 @@ func (s *Postgres) DeleteHost(ctx context.Context, key string) error {
 		if err := pgBump(ctx, tx); err != nil {
 			return err
 		}
-		id, err := pgResolve(ctx, tx, key)
-		if err != nil {
-			return err
-		}
-		removed = id
-		for _, q := range []string{`DELETE FROM host_macs WHERE host_id = $1`, `DELETE FROM hosts WHERE id = $1`, `DELETE FROM events WHERE host_id = $1`, `DELETE FROM host_bmcs WHERE mac = $1`} {
-			if _, err := tx.Exec(ctx, q, id); err != nil {
-				return err
-			}
-		}
-		now := time.Now()
-		if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen, removed) VALUES ($1, (SELECT generation FROM meta), $2)
-			ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
-			return fmt.Errorf("record the removal of host %s: %w", id, err)
-		}
-		if err := s.pruneTombstonesTx(ctx, tx, now); err != nil {
-			return fmt.Errorf("store %s: remove host %s: %w", s.name, id, err)
-		}
-		return nil
+		var err error
+		removed, err = s.deleteHostTx(ctx, tx, key)
+		return err
 	})
 	if err == nil {
 		s.cache.forgetHost(removed)
 	}
 	return err
+}
+
+// deleteHostTx is DeleteHost's work in a transaction that bumped the
+// generation; it returns the removed host's ID.
+func (s *Postgres) deleteHostTx(ctx context.Context, tx pgx.Tx, key string) (string, error) {
+	id, err := pgResolve(ctx, tx, key)
+	if err != nil {
+		return "", err
+	}
+	for _, q := range []string{`DELETE FROM host_macs WHERE host_id = $1`, `DELETE FROM hosts WHERE id = $1`, `DELETE FROM events WHERE host_id = $1`, `DELETE FROM host_bmcs WHERE mac = $1`} {
+		if _, err := tx.Exec(ctx, q, id); err != nil {
+			return "", err
+		}
+	}
+	now := time.Now()
+	if _, err := tx.Exec(ctx, `INSERT INTO host_deletions(id, gen, removed) VALUES ($1, (SELECT generation FROM meta), $2)
+		ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
+		return "", fmt.Errorf("record the removal of host %s: %w", id, err)
+	}
+	if err := s.pruneTombstonesTx(ctx, tx, now); err != nil {
+		return "", fmt.Errorf("store %s: remove host %s: %w", s.name, id, err)
+	}
+	return id, nil
 }
 
 // SetTombstoneRetention changes which tombstones of removed hosts are kept
@@ -625,12 +632,16 @@ func (s *Postgres) docPut(ctx context.Context, kind, name, doc string) error {
 		if err := pgBump(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO docs(kind, name, doc) VALUES ($1,$2,$3)
-			ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc); err != nil {
-			return fmt.Errorf("save %s %q: %w", kind, name, err)
-		}
-		return nil
+		return pgDocPutTx(ctx, tx, kind, name, doc)
 	})
+}
+
+func pgDocPutTx(ctx context.Context, tx pgx.Tx, kind, name, doc string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO docs(kind, name, doc) VALUES ($1,$2,$3)
+		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc); err != nil {
+		return fmt.Errorf("save %s %q: %w", kind, name, err)
+	}
+	return nil
 }
 
 func (s *Postgres) docDelete(ctx context.Context, kind, name string) error {
@@ -638,15 +649,19 @@ func (s *Postgres) docDelete(ctx context.Context, kind, name string) error {
 		if err := pgBump(ctx, tx); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM docs WHERE kind = $1 AND name = $2`, kind, name)
-		if err != nil {
-			return fmt.Errorf("delete %s %q: %w", kind, trunc(name), err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
-		}
-		return nil
+		return pgDocDeleteTx(ctx, tx, kind, name)
 	})
+}
+
+func pgDocDeleteTx(ctx context.Context, tx pgx.Tx, kind, name string) error {
+	tag, err := tx.Exec(ctx, `DELETE FROM docs WHERE kind = $1 AND name = $2`, kind, name)
+	if err != nil {
+		return fmt.Errorf("delete %s %q: %w", kind, trunc(name), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
+	}
+	return nil
 }
 
 // AddEvent appends an event and trims the host's timeline to the cap.

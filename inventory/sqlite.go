@@ -646,6 +646,14 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.deleteHostTx(ctx, tx.Tx, key); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// deleteHostTx is DeleteHost's work inside a transaction.
+func (s *SQLite) deleteHostTx(ctx context.Context, tx *sql.Tx, key string) error {
 	id, err := resolve(ctx, tx, key)
 	if err != nil {
 		return err
@@ -655,7 +663,7 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	if err := bumpGeneration(ctx, tx.Tx); err != nil {
+	if err := bumpGeneration(ctx, tx); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -663,10 +671,10 @@ func (s *SQLite) DeleteHost(ctx context.Context, key string) error {
 		ON CONFLICT(id) DO UPDATE SET gen=excluded.gen, removed=excluded.removed`, id, now.UnixNano()); err != nil {
 		return fmt.Errorf("record the removal of host %s: %w", id, err)
 	}
-	if err := s.pruneTombstonesTx(ctx, tx.Tx, now); err != nil {
+	if err := s.pruneTombstonesTx(ctx, tx, now); err != nil {
 		return fmt.Errorf("remove host %s: %w", id, err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // SetTombstoneRetention changes which tombstones of removed hosts are kept
@@ -745,15 +753,18 @@ func (s *SQLite) docPut(ctx context.Context, kind, name, doc string) error {
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
-		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc)
-	if err != nil {
-		return fmt.Errorf("save %s %q: %w", kind, name, err)
-	}
-	if err := bumpGeneration(ctx, tx.Tx); err != nil {
+	if err := docPutTx(ctx, tx.Tx, kind, name, doc); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+func docPutTx(ctx context.Context, tx *sql.Tx, kind, name, doc string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO docs(kind, name, doc) VALUES (?,?,?)
+		ON CONFLICT(kind, name) DO UPDATE SET doc = excluded.doc`, kind, name, doc); err != nil {
+		return fmt.Errorf("save %s %q: %w", kind, name, err)
+	}
+	return bumpGeneration(ctx, tx)
 }
 
 func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
@@ -762,6 +773,13 @@ func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := docDeleteTx(ctx, tx.Tx, kind, name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func docDeleteTx(ctx context.Context, tx *sql.Tx, kind, name string) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE kind = ? AND name = ?`, kind, name)
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", kind, name, err)
@@ -769,10 +787,7 @@ func (s *SQLite) docDelete(ctx context.Context, kind, name string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%s %q: %w", kind, trunc(name), ErrNotFound)
 	}
-	if err := bumpGeneration(ctx, tx.Tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return bumpGeneration(ctx, tx)
 }
 
 // AddEvent appends an event and trims the host's timeline to the cap. It

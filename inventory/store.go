@@ -88,6 +88,7 @@ type Store interface {
 	Events
 	Leases
 	Tokens
+	Batches
 
 	// Generation changes whenever hosts, profiles, layouts or clusters change,
 	// in this process or another; callers key caches on it.

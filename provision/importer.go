@@ -37,8 +37,9 @@ type ImportResult struct {
 
 // Import checks a whole document (every rule a single add or put applies,
 // against what the document and the store will hold together) before it
-// writes anything, then writes it with one timeline event per host it adds
-// or changes. Entries equal to what is stored are not written at all (no event,
+// writes anything, then writes it all in one transaction with one timeline
+// event per host it adds or changes: when it returns an error, nothing was
+// written. Entries equal to what is stored are not written at all (no event,
 // no new generation), so re-running an import changes nothing. A host the
 // inventory has in the middle of a build keeps that build's token (its
 // machine may hold it already); a host the document puts in build mode
@@ -170,67 +171,13 @@ func (s *Service) Import(ctx context.Context, a Actor, d *inventory.Dump, o Impo
 	if o.DryRun {
 		return res, nil
 	}
-	if err := s.writeImport(ctx, &w, bmcs); err != nil {
-		return nil, err
+	// One transaction: hosts that go first (they may hold names the
+	// document gives to others), then documents, then hosts, then the
+	// documents that go (nothing left names them), BMCs, and the events.
+	if err := s.o.Store.WriteBatch(ctx, &w); err != nil {
+		return nil, fmt.Errorf("import rolled back, nothing written: %w", err)
 	}
 	return res, nil
-}
-
-// writeImport writes what an import changes: hosts that go first (they may
-// hold names the document gives to others), then documents, then hosts in
-// one transaction, then the documents that go (nothing left names them),
-// BMCs, and the events.
-func (s *Service) writeImport(ctx context.Context, w *inventory.Batch, bmcs BMCStore) error {
-	st := s.o.Store
-	for _, id := range w.DeleteHosts {
-		if err := st.DeleteHost(ctx, id); err != nil {
-			return err
-		}
-	}
-	for i := range w.Profiles {
-		if err := st.PutProfile(ctx, &w.Profiles[i]); err != nil {
-			return err
-		}
-	}
-	for i := range w.Layouts {
-		if err := st.PutLayout(ctx, &w.Layouts[i]); err != nil {
-			return err
-		}
-	}
-	for i := range w.Clusters {
-		if err := st.PutCluster(ctx, &w.Clusters[i]); err != nil {
-			return err
-		}
-	}
-	if len(w.Hosts) > 0 {
-		if err := st.PutHosts(ctx, w.Hosts); err != nil {
-			return err
-		}
-	}
-	for _, n := range w.DeleteClusters {
-		if err := st.DeleteCluster(ctx, n); err != nil {
-			return err
-		}
-	}
-	for _, n := range w.DeleteLayouts {
-		if err := st.DeleteLayout(ctx, n); err != nil {
-			return err
-		}
-	}
-	for _, n := range w.DeleteProfiles {
-		if err := st.DeleteProfile(ctx, n); err != nil {
-			return err
-		}
-	}
-	for _, b := range w.BMCs {
-		if err := bmcs.PutBMC(ctx, b); err != nil {
-			return err
-		}
-	}
-	for _, e := range w.Events {
-		s.event(ctx, e.HostID, e.Kind, e.Detail)
-	}
-	return nil
 }
 
 // importBuild is what an import does with the build of a host it writes.

@@ -3,12 +3,16 @@ package provision
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/netkick/netkick/boot"
+	"github.com/netkick/netkick/internal/pgtest"
 	"github.com/netkick/netkick/inventory"
+	"github.com/netkick/netkick/inventory/invtest"
 )
 
 func TestImportRoundTripAndBuildingHosts(t *testing.T) {
@@ -182,4 +186,105 @@ func TestImportBuildOf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestImportAllOrNothing imports 200 hosts, a new profile they use and a
+// change to a stored host, in each store (SQLite, and a real PostgreSQL):
+// when the 101st host takes the name of a stored host, the store refuses
+// it half way through the write, and nothing of the import is left: not
+// the profile, not a host, not the change, not an event, and the
+// generation has not moved. Without that host the import is written whole,
+// each host with its event.
+func TestImportAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	stores := map[string]func(t *testing.T) inventory.Store{
+		"sqlite": func(t *testing.T) inventory.Store { return invtest.Empty(t) },
+		"postgres": func(t *testing.T) inventory.Store {
+			st, err := inventory.OpenPostgres(ctx, pgtest.Start(t).NewDatabase(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			s, err := New(Options{Store: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Add(ctx, ops, inventory.Host{MACs: []string{macA01}, Hostname: "a01"}, AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Add(ctx, ops, inventory.Host{MACs: []string{macB02}, Hostname: "b02"}, AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			doc := func(bad bool) *inventory.Dump {
+				d := &inventory.Dump{Profiles: []inventory.Profile{{Name: "rocky-9", OS: "rocky", Version: "9.4"}},
+					Hosts: []inventory.Host{{MACs: []string{macB02}, Hostname: "b02", Labels: map[string]string{"rack": "r2"}}}}
+				for i := range 200 {
+					h := inventory.Host{MACs: []string{fmt.Sprintf("52:54:00:00:20:%02x", i)}, Hostname: fmt.Sprintf("n%03d", i), Profile: "rocky-9"}
+					if bad && i == 100 {
+						h.Hostname = "a01" // a stored host's name, on another MAC
+					}
+					d.Hosts = append(d.Hosts, h)
+				}
+				return d
+			}
+			evB02 := len(events(t, st, macB02))
+			g0, _ := st.Generation(ctx)
+
+			_, err = s.Import(ctx, ops, doc(true), ImportOptions{})
+			if !errors.Is(err, inventory.ErrConflict) || !strings.Contains(err.Error(), "import rolled back") || !strings.Contains(err.Error(), "hostname a01") {
+				t.Errorf("import with a host taking a01's name: %v", err)
+			}
+			if _, err := st.GetProfile(ctx, "rocky-9"); !errors.Is(err, inventory.ErrNotFound) {
+				t.Errorf("the failed import left its profile: %v", err)
+			}
+			if hs, _ := st.ListHosts(ctx, inventory.HostFilter{}); len(hs) != 2 {
+				t.Errorf("the failed import left %d hosts, want the 2 stored", len(hs))
+			}
+			if b02, _ := st.GetHost(ctx, "b02"); len(b02.Labels) != 0 {
+				t.Errorf("the failed import changed b02: %v", b02.Labels)
+			}
+			if n := len(events(t, st, macB02)); n != evB02 {
+				t.Errorf("b02 has %d events after the failed import, want %d", n, evB02)
+			}
+			if ev := events(t, st, "52:54:00:00:20:00"); len(ev) != 0 {
+				t.Errorf("events of a host the failed import did not write: %+v", ev)
+			}
+			if g, _ := st.Generation(ctx); g != g0 {
+				t.Errorf("generation %d -> %d after the failed import", g0, g)
+			}
+
+			res, err := s.Import(ctx, ops, doc(false), ImportOptions{})
+			if err != nil || len(res.Added) != 201 || len(res.Updated) != 1 {
+				t.Fatalf("import: %v %+v", err, res)
+			}
+			hs, _ := st.ListHosts(ctx, inventory.HostFilter{})
+			for _, h := range hs {
+				ev := events(t, st, h.ID())
+				if h.Hostname == "a01" {
+					continue
+				}
+				if last := ev[len(ev)-1]; last.Kind != "imported" {
+					t.Fatalf("host %s: last event %+v, want the import's", h.Hostname, last)
+				}
+			}
+			if len(hs) != 202 {
+				t.Fatalf("%d hosts after the import, want 202", len(hs))
+			}
+		})
+	}
+}
+
+func events(t *testing.T, st inventory.Store, id string) []inventory.Event {
+	t.Helper()
+	ev, err := st.Events(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

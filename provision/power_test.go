@@ -251,7 +251,11 @@ func TestReinstallWrongPassword(t *testing.T) {
 }
 
 func TestImportBMCsNeedTheirHost(t *testing.T) {
-	s, st := newTestService(t)
+	onEveryStore(t, testImportBMCsNeedTheirHost)
+}
+
+func testImportBMCsNeedTheirHost(t *testing.T, st inventory.Store) {
+	s, st := newTestServiceOn(t, st)
 	ctx := context.Background()
 	d, err := inventory.Export(ctx, st)
 	if err != nil {

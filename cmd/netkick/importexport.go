@@ -28,7 +28,8 @@ func importCmd(a *app) *cobra.Command {
 			"same key; everything else stays. --replace: the inventory becomes the file, and\n" +
 			"entries it does not list are deleted. --dry-run prints what would change.\n" +
 			"A host being installed keeps its build token; other hosts listed in build mode get a\n" +
-			"fresh one. Entries equal to what is stored are left untouched.\n\n" +
+			"fresh one. Entries equal to what is stored are left untouched; the rest is written in\n" +
+			"one transaction, so a failed import writes nothing.\n\n" +
 			"--from FORMAT reads a site's existing configuration instead (" + strings.Join(adopt.Formats(), ", ") + "):\n" +
 			"its hosts become netkick's, every setting netkick cannot hold is listed as not\n" +
 			"imported, and a MAC whose address differs from the stored host's is reported as\n" +
@@ -97,7 +98,7 @@ func (a *app) importFile(ctx context.Context, pos []string, o provision.ImportOp
 	defer b.Close()
 	res, err := b.Import(ctx, d, o)
 	if err != nil {
-		return fmt.Errorf("%s: %w (nothing was written if the error came from validation)", pos[0], err)
+		return fmt.Errorf("%s: %w (an import is all or nothing)", pos[0], err)
 	}
 	printImport(a, res)
 	return nil
@@ -140,7 +141,7 @@ func (a *app) importFrom(ctx context.Context, format string, pos []string, o pro
 	}
 	res, err := b.Import(ctx, &r.Dump, o)
 	if err != nil {
-		return fmt.Errorf("%s: %w (nothing was written if the error came from validation)", pos[0], err)
+		return fmt.Errorf("%s: %w (an import is all or nothing)", pos[0], err)
 	}
 	printImport(a, res)
 	return nil

@@ -130,3 +130,6 @@ func (b Broken) Generation(_ context.Context) (int64, error) { return 0, b.Err }
 func (b Broken) HostsChangedSince(_ context.Context, _ int64) (inventory.HostChanges, error) {
 	return inventory.HostChanges{}, b.Err
 }
+
+// WriteBatch fails with Err.
+func (b Broken) WriteBatch(_ context.Context, _ *inventory.Batch) error { return b.Err }
