@@ -34,6 +34,12 @@ func newTestServerWith(t *testing.T, edit func(*Options)) (*Server, inventory.St
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newTestServerOn(t, st, edit)
+}
+
+// newTestServerOn is newTestServerWith on st, a fresh store.
+func newTestServerOn(t *testing.T, st inventory.Store, edit func(*Options)) (*Server, inventory.Store) {
+	t.Helper()
 	r, err := kickstart.New(kickstart.Options{})
 	if err != nil {
 		t.Fatal(err)

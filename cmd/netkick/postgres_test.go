@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/netkick/netkick/internal/ipmisim"
 	"github.com/netkick/netkick/internal/pgtest"
 )
 
@@ -45,8 +48,17 @@ func TestStoreMigrateSQLiteToPostgres(t *testing.T) {
 	run(t, bin, "profile", "add", "centos-7.9", "--os", "centos", "--version", "7.9", "--data", data)
 	run(t, bin, "host", "add", "52:54:00:aa:00:01", "--hostname", "web1", "--profile", "centos-7.9", "--data", data)
 	run(t, bin, "host", "tag", "web1", "lvs-real-server", "--data", data)
+	// web1's BMC is a simulated one; its password is stored, not in a file.
+	sim := ipmisim.Start(t)
+	set := exec.Command(bin, "host", "set", "web1", "--bmc-address", "127.0.0.1", "--bmc-port", fmt.Sprint(sim.Port),
+		"--bmc-user", ipmisim.User, "--bmc-password-stdin", "--data", data)
+	set.Stdin = strings.NewReader(ipmisim.Password + "\n")
+	if b, err := set.CombinedOutput(); err != nil {
+		t.Fatalf("host set --bmc-password-stdin: %v %s", err, b)
+	}
 	out := run(t, bin, "store", "migrate", "--from", "sqlite://"+data, "--to", url)
-	if !strings.Contains(out, "copied 1 hosts, 1 profiles, 0 layouts, 0 clusters, 0 leases, 2 events, 0 API tokens") || !strings.Contains(out, "counts verified") {
+	if !strings.Contains(out, "copied 1 hosts, 1 profiles, 0 layouts, 0 clusters, 0 leases, 3 events, 0 API tokens, 1 BMC settings") ||
+		!strings.Contains(out, "counts verified") || strings.Contains(out, ipmisim.Password) {
 		t.Fatalf("migrate: %s", out)
 	}
 	// Again into the now full database: refused.
@@ -59,5 +71,20 @@ func TestStoreMigrateSQLiteToPostgres(t *testing.T) {
 	show := run(t, bin, "host", "show", "web1", "--server", base, "--token-file", filepath.Join(other, "admin.token"))
 	if !strings.Contains(show, "lvs-real-server") {
 		t.Fatalf("server on PostgreSQL after migrate:\n%s", show)
+	}
+	// The BMC settings came along: the server on PostgreSQL drives the BMC
+	// with the migrated password, and shows only that one is set.
+	if !strings.Contains(show, "bmc:") || !strings.Contains(show, "password set") || strings.Contains(show, ipmisim.Password) {
+		t.Fatalf("BMC settings after migrate:\n%s", show)
+	}
+	tok := filepath.Join(other, "admin.token")
+	out = run(t, bin, "host", "power", "web1", "on", "--server", base, "--token-file", tok)
+	if !strings.Contains(out, "1 of 1 succeeded") {
+		t.Fatalf("power on through the server on PostgreSQL:\n%s", out)
+	}
+	sim.WaitBoots(t, 1)
+	out = run(t, bin, "host", "power", "web1", "status", "--server", base, "--token-file", tok)
+	if !regexp.MustCompile(`web1\s+on\s`).MatchString(out) {
+		t.Fatalf("status through the server on PostgreSQL (ipmitool reads %s):\n%s", sim.PowerState(t), out)
 	}
 }

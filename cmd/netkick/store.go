@@ -67,7 +67,7 @@ func storeCmd(a *app) *cobra.Command {
 	var from, to string
 	migrate := &cobra.Command{
 		Use:   "migrate --from sqlite://DIR --to postgres://HOST/DB",
-		Short: "copy an inventory (hosts, profiles, layouts, clusters, timelines, leases, API tokens) into a new, empty store and verify the counts",
+		Short: "copy an inventory (hosts, profiles, layouts, clusters, timelines, leases, API tokens, BMC settings) into a new, empty store and verify the counts",
 		Long: `Copies everything from one store into another that is still empty, for
 example from a server's SQLite data directory into the PostgreSQL database
 that several servers will share, then counts both and fails if they differ.
