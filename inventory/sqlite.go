@@ -127,7 +127,9 @@ type SQLite struct {
 	// handler, whose growing sleeps gave p99s of seconds in a boot storm.
 	wsem chan struct{}
 
-	writes     chan writeReq // to groupWriter
+	writes chan writeReq // to groupWriter
+	// due counts each host's events since its timeline was last trimmed.
+	due        trimDue
 	closed     chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
@@ -940,7 +942,9 @@ func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 			if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 				errs[i] = err
 			}
-			trim[e.HostID] = true
+			if s.due.add(e.HostID, trimSlack(s.eventCap)) {
+				trim[e.HostID] = true
+			}
 			continue
 		}
 		var fatal error
@@ -994,7 +998,9 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 		if _, err := tx.StmtContext(ctx, s.insertEvent).ExecContext(ctx, e.HostID, e.Time.UnixNano(), e.Kind, e.Detail); err != nil {
 			return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
 		}
-		hosts[e.HostID] = true
+		if s.due.add(e.HostID, trimSlack(s.eventCap)) {
+			hosts[e.HostID] = true
+		}
 	}
 	for h := range hosts {
 		if err := s.trimEventsTx(ctx, tx, h); err != nil {
@@ -1005,7 +1011,9 @@ func (s *SQLite) insertEventsTx(ctx context.Context, tx *sql.Tx, events []Event)
 }
 
 // trimEventsTx trims a host's timeline to the cap, each class (fetches;
-// everything else) on its own.
+// everything else) on its own. Writers call it once a host is due
+// (trimDue): trimming after every event was three quarters of the cost of
+// a group of events.
 func (s *SQLite) trimEventsTx(ctx context.Context, tx *sql.Tx, h string) error {
 	for _, st := range s.trimEvents {
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, h, h, s.eventCap); err != nil {

@@ -151,3 +151,37 @@ func (g *EventGate) Admit(source, hostID, kind, subject string, now time.Time) b
 	g.seen[key] = struct{}{}
 	return true
 }
+
+// trimSlack is how many events a host's timeline may gain past its cap
+// before it is trimmed again: a tenth of the cap (at least 1, so a small
+// cap is kept exactly). Reads return at most the cap of each class either
+// way; what the slack allows is rows on disk, at most cap + 2×slack per
+// class (the count starts again when a server restarts).
+func trimSlack(eventCap int) int {
+	return max(1, eventCap/10)
+}
+
+// maxDueHosts bounds trimDue's map; past it the counts start again.
+const maxDueHosts = 100000
+
+// trimDue counts each host's events since its last trim.
+type trimDue struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// add counts one event of host and reports whether the host is due for a
+// trim (its count then starts again).
+func (d *trimDue) add(host string, slack int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n == nil || len(d.n) >= maxDueHosts {
+		d.n = map[string]int{}
+	}
+	d.n[host]++
+	if d.n[host] < slack {
+		return false
+	}
+	delete(d.n, host)
+	return true
+}

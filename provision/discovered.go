@@ -174,14 +174,14 @@ func (s *Service) Adopt(ctx context.Context, a Actor, mac string, o AdoptOptions
 	}
 	h := inventory.Host{MACs: []string{d.MAC}, Hostname: name, Profile: o.Profile, Roles: o.Roles, Layout: o.Layout,
 		Arch: d.Arch, Facts: d.Facts.Clone(), FirstSeen: d.FirstSeen, LastSeen: d.LastSeen}
-	out, err := s.Add(ctx, a, h, AddOptions{})
+	// The host and its "adopted" event commit together.
+	out, err := s.addLogged(ctx, a, h, AddOptions{}, "adopted", "adopted from the discovered machines by "+a.String()+factsSummary(h.Facts))
 	if err != nil {
 		return nil, err
 	}
 	if err := ds.DeleteDiscovered(ctx, d.MAC); err != nil && !errors.Is(err, inventory.ErrNotFound) {
 		return nil, fmt.Errorf("host %s added, but its discovered entry stays: %w (remove it with `netkick discovered rm %s`)", out.Hostname, err, d.MAC)
 	}
-	s.event(ctx, out.ID(), "adopted", "adopted from the discovered machines by "+a.String()+factsSummary(out.Facts))
 	s.audit(a, "host adopt", onHost(out, mac), nil)
 	return out, nil
 }

@@ -51,7 +51,13 @@ type AddOptions struct {
 
 // Add registers a new host. A MAC or hostname another host holds is refused
 // with a hint (`host set` edits, --replace replaces). New hosts are ready.
-func (s *Service) Add(ctx context.Context, a Actor, h inventory.Host, o AddOptions) (out *inventory.Host, err error) {
+func (s *Service) Add(ctx context.Context, a Actor, h inventory.Host, o AddOptions) (*inventory.Host, error) {
+	return s.addLogged(ctx, a, h, o, "added", "added by "+a.String())
+}
+
+// addLogged is Add whose new host's timeline starts with the event kind,
+// detail (committed with the host).
+func (s *Service) addLogged(ctx context.Context, a Actor, h inventory.Host, o AddOptions, kind, detail string) (out *inventory.Host, err error) {
 	defer func() { s.audit(a, "host add", onHost(out, h.Hostname), err) }()
 	h = *cloneHost(&h)
 	if h.State != "" && h.State != inventory.StateReady {
@@ -92,7 +98,6 @@ func (s *Service) Add(ctx context.Context, a Actor, h inventory.Host, o AddOptio
 		}
 		h.FirstSeen, h.LastSeen, h.Arch = old.FirstSeen, old.LastSeen, old.Arch
 	}
-	kind, detail := "added", "added by "+a.String()
 	if old != nil {
 		kind, detail = "replaced", "replaced whole by "+a.String()+": "+joinOr(Diff(old, &h), "no field changed")
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/netkick/netkick/boot"
 	"github.com/netkick/netkick/internal/pgtest"
 	"github.com/netkick/netkick/inventory"
@@ -287,4 +289,95 @@ func events(t *testing.T, st inventory.Store, id string) []inventory.Event {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// TestImportPostgresConnectionLost cuts the import's connection to
+// PostgreSQL (pg_terminate_backend, from another session) while it is
+// writing its 2,000 hosts: the import fails saying it was rolled back, the
+// database holds nothing of it (no profile, no host, no event, the same
+// generation), and the same import run again writes everything.
+func TestImportPostgresConnectionLost(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Start(t).NewDatabase(t)
+	st, err := inventory.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s, err := New(Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	doc := func() *inventory.Dump {
+		d := &inventory.Dump{Profiles: []inventory.Profile{{Name: "rocky-9", OS: "rocky", Version: "9.4"}}}
+		for i := range n {
+			d.Hosts = append(d.Hosts, inventory.Host{MACs: []string{fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)}, Hostname: fmt.Sprintf("n%04d", i), Profile: "rocky-9"})
+		}
+		return d
+	}
+	g0, err := st.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(ctx) })
+	// The import's backend: in a transaction that has written (an xid),
+	// saving hosts. It is cut 100 ms after it is first seen.
+	killed := make(chan error, 1)
+	go func() {
+		var seen time.Time
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			var pid int
+			err := admin.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+				AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL AND query LIKE '%INTO host%' LIMIT 1`).Scan(&pid)
+			if err != nil {
+				continue
+			}
+			if seen.IsZero() {
+				seen = time.Now()
+			}
+			if time.Since(seen) < 100*time.Millisecond {
+				continue
+			}
+			var ok bool
+			killed <- admin.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok)
+			return
+		}
+		killed <- errors.New("the import's transaction was never seen writing hosts")
+	}()
+	_, err = s.Import(ctx, ops, doc(), ImportOptions{})
+	if kerr := <-killed; kerr != nil {
+		t.Fatal(kerr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "import rolled back") {
+		t.Fatalf("import whose connection was cut: %v, want it rolled back", err)
+	}
+	t.Logf("import with its connection cut: %v", err)
+	var hosts, events int
+	if err := admin.QueryRow(ctx, `SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM events)`).Scan(&hosts, &events); err != nil {
+		t.Fatal(err)
+	}
+	if hosts != 0 || events != 0 {
+		t.Errorf("the cut import left %d hosts and %d events", hosts, events)
+	}
+	if _, err := st.GetProfile(ctx, "rocky-9"); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("the cut import left its profile: %v", err)
+	}
+	if g, _ := st.Generation(ctx); g != g0 {
+		t.Errorf("generation %d -> %d after the cut import", g0, g)
+	}
+	res, err := s.Import(ctx, ops, doc(), ImportOptions{})
+	if err != nil || len(res.Added) != n+1 {
+		t.Fatalf("import again: %v", err)
+	}
+	if err := admin.QueryRow(ctx, `SELECT (SELECT count(*) FROM hosts), (SELECT count(DISTINCT host_id) FROM events WHERE kind = 'imported')`).Scan(&hosts, &events); err != nil {
+		t.Fatal(err)
+	}
+	if hosts != n || events != n {
+		t.Fatalf("after the import: %d hosts, %d with their event; want %d", hosts, events, n)
+	}
 }

@@ -83,6 +83,16 @@ func TestDiscoveredAdoptAndPlan(t *testing.T) {
 	if l := cli("discovered", "list", "-o", "json"); strings.TrimSpace(l) != "[]" {
 		t.Fatalf("adopted machine still listed as discovered: %s", l)
 	}
+	// The host's timeline starts with its adoption, committed with the host.
+	st1, err := inventory.OpenSQLite(filepath.Join(data, "inventory.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := st1.Events(ctx, mac, 0)
+	st1.Close()
+	if err != nil || len(ev) != 1 || ev[0].Kind != "adopted" || !strings.Contains(ev[0].Detail, "2 CPUs, 8 GiB RAM, 2 disks, 1 NICs") {
+		t.Fatalf("timeline of the adopted host: %+v %v; want one adopted event with the facts", ev, err)
+	}
 	hs := cli("host", "show", "disc01")
 	if !strings.Contains(hs, "disk sdb:") || !strings.Contains(hs, "memory:") {
 		t.Fatalf("host show without facts:\n%s", hs)
