@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -33,17 +34,33 @@ func TestGroupCommit(t *testing.T) {
 	}
 	boom := errors.New("boom")
 
-	// Hold the write turn: the writer takes the first write and waits for
-	// the turn, and the rest queue behind it, to be taken as one group.
-	s.wsem <- struct{}{}
 	type result struct {
 		name string
 		err  error
 	}
 	results := make(chan result, 5)
 	write := func(name string, f func() error) { go func() { results <- result{name, f()} }() }
-	write("first", func() error { _, err := s.UpdateHostLogged(ctx, "g01", label("first")); return err })
-	waitFor(t, func() bool { return len(s.writes) == 0 })
+	// The first write holds the writer inside its group until released, so
+	// the writes after it queue, in order, and are taken as one group. It
+	// is released on any failure too: a test that stops here must not
+	// leave the writer (and the store's Close) waiting.
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	write("first", func() error {
+		return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-release
+			_, err := s.updateHostTx(ctx, tx, "g01", label("first"))
+			return err
+		}})
+	})
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first write was not taken by the writer in 10 s")
+	}
 	write("a", func() error { _, err := s.UpdateHostLogged(ctx, "g02", label("a")); return err })
 	waitFor(t, func() bool { return len(s.writes) == 1 })
 	write("failing", func() error {
@@ -63,7 +80,7 @@ func TestGroupCommit(t *testing.T) {
 	waitFor(t, func() bool { return len(s.writes) == 3 })
 	write("b", func() error { _, err := s.UpdateHostLogged(ctx, "g02", label("b")); return err })
 	waitFor(t, func() bool { return len(s.writes) == 4 })
-	<-s.wsem
+	free()
 
 	for range 5 {
 		r := <-results
