@@ -69,12 +69,7 @@ func BenchmarkHostsAPI10000(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if tc.change {
 					b.StopTimer()
-					if _, err := other.UpdateHost(context.Background(), fmt.Sprintf("node%05d", i*7919%10000), func(h *inventory.Host) error {
-						h.Labels["seq"] = fmt.Sprint(i)
-						return nil
-					}); err != nil {
-						b.Fatal(err)
-					}
+					invtest.TouchRack(b, other, 10000, i)
 					b.StartTimer()
 				}
 				req := httptest.NewRequest("GET", tc.url, nil)

@@ -49,3 +49,17 @@ func Rack(n int) []inventory.Host {
 	}
 	return hosts
 }
+
+// TouchRack changes one host of a Rack of n through st (the i-th change
+// picks a host spread over the rack, by a step prime to n), as another
+// server's write would: what the "after a change" benchmarks do before each
+// view.
+func TouchRack(tb testing.TB, st inventory.Store, n, i int) {
+	tb.Helper()
+	if _, err := st.UpdateHost(context.Background(), fmt.Sprintf("node%05d", i*7919%n), func(h *inventory.Host) error {
+		h.Labels["seq"] = fmt.Sprint(i)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+}
