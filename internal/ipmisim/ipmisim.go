@@ -4,8 +4,8 @@
 package ipmisim
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -44,11 +44,43 @@ func FreeUDPPort(t testing.TB) int {
 
 // Start starts ipmi_sim and waits until ipmitool gets an answer. ipmi_sim
 // and what it started are killed as one process group when the test ends.
+// Its two ports (LAN over UDP, the serial interface over TCP) are picked
+// free just before it starts; when another process takes one in between,
+// ipmi_sim exits with "Address already in use" and Start tries new ports.
 func Start(t testing.TB) *Sim {
 	t.Helper()
 	bin := testenv.RequireProgram(t, "ipmi_sim")
 	testenv.RequireProgram(t, "ipmitool")
-	s := &Sim{Port: FreeUDPPort(t), Dir: t.TempDir()}
+	dir := t.TempDir()
+	for attempt := 1; ; attempt++ {
+		s := &Sim{Port: FreeUDPPort(t), Dir: dir}
+		err := s.start(t, bin, freeTCPPort(t))
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			t.Fatal(err)
+		}
+		t.Logf("ipmi_sim: %v; trying other ports", err)
+	}
+}
+
+// errPortTaken: ipmi_sim could not bind a port picked for it.
+var errPortTaken = errors.New("a port picked for ipmi_sim was taken before it started")
+
+// freeTCPPort returns a loopback TCP port nothing listens on.
+func freeTCPPort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// start writes the simulator's configuration for its ports and starts it.
+func (s *Sim) start(t testing.TB, bin string, serialPort int) error {
 	conf := fmt.Sprintf(`name "netkick"
 set_working_mc 0x20
   startlan 1
@@ -66,7 +98,7 @@ set_working_mc 0x20
   poweroff_wait 1
   kill_wait 1
   user 2 true %q %q admin 10 none md2 md5 straight
-`, s.Port, FreeUDPPort(t), filepath.Join(s.Dir, "machine"), User, Password)
+`, s.Port, serialPort, filepath.Join(s.Dir, "machine"), User, Password)
 	emu := "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n"
 	// The machine: a script (ipmi_sim runs startcmd without a shell) that
 	// counts its starts, then sleeps until the chassis is turned off.
@@ -77,37 +109,54 @@ set_working_mc 0x20
 			mode = 0o700
 		}
 		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(body), mode); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 	state := filepath.Join(s.Dir, "state")
-	if err := os.Mkdir(state, 0o700); err != nil {
-		t.Fatal(err)
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return err
 	}
-	var logb bytes.Buffer
+	logPath := filepath.Join(s.Dir, fmt.Sprintf("ipmi_sim-%d.log", s.Port))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	readLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
 	cmd := exec.Command(bin, "-c", filepath.Join(s.Dir, "lan.conf"), "-f", filepath.Join(s.Dir, "cmds.emu"), "-n", "-d", "-s", state)
-	cmd.Stdout, cmd.Stderr = &logb, &logb
+	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ipmi_sim: %v", err)
+		return fmt.Errorf("start ipmi_sim: %v", err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-exited
 		if t.Failed() {
-			t.Logf("ipmi_sim output:\n%s", logb.String())
+			t.Logf("ipmi_sim output:\n%s", readLog())
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-exited:
+			out := readLog()
+			if strings.Contains(out, "already in use") {
+				return fmt.Errorf("%w (ports %d/udp, %d/tcp): %s", errPortTaken, s.Port, serialPort, strings.TrimSpace(out))
+			}
+			return fmt.Errorf("ipmi_sim exited before it answered:\n%s", out)
+		default:
+		}
 		_, err := s.ipmitool("chassis", "power", "status")
 		if err == nil {
-			return s
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("ipmi_sim on port %d never answered: %v", s.Port, err)
+			return fmt.Errorf("ipmi_sim on port %d never answered: %v", s.Port, err)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
