@@ -296,17 +296,7 @@ func serveConfigOnly(t *testing.T, bin, conf string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	stopAtCleanup(t, cmd)
 	up := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

@@ -57,17 +57,7 @@ func startServeFull(t *testing.T, bin, data string, extra ...string) served {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	stopAtCleanup(t, cmd)
 	re := regexp.MustCompile(`serving HTTP on (\S+)`)
 	httpsRE := regexp.MustCompile(`over HTTPS on (\S+)`)
 	demoRE := regexp.MustCompile(`demo host \S+ \([^)]*\)\)? is in build mode: curl '(\S+)'`)
@@ -364,4 +354,21 @@ func TestLintRunsValidator(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "and ksvalidator -v RHEL6") {
 		t.Fatalf("lint of a good file: %v\n%s", err, out)
 	}
+}
+
+// stopAtCleanup stops a started `netkick serve` when the test ends: an
+// interrupt, then a kill if it has not exited within 10 s. Cleanups
+// registered before it run after the process is gone.
+func stopAtCleanup(t *testing.T, cmd *exec.Cmd) {
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
 }

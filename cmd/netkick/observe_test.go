@@ -36,39 +36,9 @@ type loggedServer struct {
 func startLoggedServe(t *testing.T, bin, data string, extra ...string) *loggedServer {
 	t.Helper()
 	ls := &loggedServer{tftp: freeUDPPort(t), data: data, logPath: filepath.Join(t.TempDir(), "serve.log")}
-	logf, err := os.Create(ls.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--tftp", "127.0.0.1:" + strconv.Itoa(ls.tftp)}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-	})
-	re := regexp.MustCompile(`serving HTTP on (\S+)`)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		b, _ := os.ReadFile(ls.logPath)
-		if m := re.FindSubmatch(b); m != nil {
-			ls.base = "http://" + string(m[1])
-			return ls
-		}
-	}
-	b, _ := os.ReadFile(ls.logPath)
-	t.Fatalf("serve did not start:\n%s", b)
-	return nil
+	ls.base = startServeLogged(t, bin, ls.logPath, args...)
+	return ls
 }
 
 // randomSecret is a value that appears nowhere unless something leaks it.

@@ -199,23 +199,13 @@ func startServeLogged(t *testing.T, bin, logPath string, args ...string) string 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stderr = f
+	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		f.Close()
-	})
+	t.Cleanup(func() { f.Close() })
+	stopAtCleanup(t, cmd)
 	re := regexp.MustCompile(`serving HTTP on (\S+)`)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		b, _ := os.ReadFile(logPath)

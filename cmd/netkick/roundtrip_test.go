@@ -131,21 +131,13 @@ func startLogged(t *testing.T, cmd *exec.Cmd, logPath string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
 		f.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("%s:\n%s", filepath.Base(logPath), b)
 		}
 	})
+	stopAtCleanup(t, cmd)
 	return logPath
 }
 
