@@ -10,7 +10,7 @@
 # machine finished, p50/p99 per stage, retries, failures, server CPU seconds,
 # peak RSS, and the ratios.
 #
-# Usage (root): [RUNS=2] [SIDES="netkick dnsmasq+nginx"] [PERF=1] [NK_CONF=...] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
+# Usage (root): [RUNS=2] [SIDES="netkick dnsmasq+nginx"] [PERF=1] [NK_CONF=...] [NK_ENV=...] [KERNEL_KIB=256] [INITRD_KIB=1024] [CLIENT_NS=2] [RAMP=0s] bench/storm.sh [N]
 #
 # The machines share CLIENT_NS network namespaces, each a veth into a bridge
 # in the server namespace (a bridge takes at most 1,023 ports); each machine
@@ -35,7 +35,8 @@
 # PERF=1 records the netkick server with perf (netkick-RUN/perf.data);
 # SIDES picks the sides to run; NK_CONF adds lines to netkick's
 # configuration (an experiment off the defaults, e.g.
-# NK_CONF='tftp_max_transfers: 4096').
+# NK_CONF='tftp_max_transfers: 4096'); NK_ENV sets environment variables
+# of the netkick server only (e.g. NK_ENV='GOMAXPROCS=1').
 # Needs: dnsmasq-base, nginx (nginx-light), iproute2, nftables, go, and the PXELINUX,
 # syslinux-common and ipxe boot files (random bytes of the same size otherwise).
 set -euo pipefail
@@ -263,7 +264,7 @@ storm() {
   mkdir -p "$d"
   if [ "$side" = netkick ]; then
     cp -a "$OUT/nk-template" "$d/data"
-    ip netns exec "$SRV" "$OUT/netkick" serve --config "$OUT/netkick.yaml" --data "$d/data" >"$d/server.log" 2>&1 &
+    ip netns exec "$SRV" env ${NK_ENV:-} "$OUT/netkick" serve --config "$OUT/netkick.yaml" --data "$d/data" >"$d/server.log" 2>&1 &
     spids+=($!); PIDS+=($!)
     wait_listen t 8080; wait_listen u 69
     if [ -n "${PERF:-}" ]; then

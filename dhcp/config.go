@@ -57,6 +57,14 @@ type Config struct {
 	// hold a lease or an offer, are not counted.
 	OfferRate  float64 `yaml:"offer_rate,omitempty" json:"offer_rate,omitempty"`
 	OfferBurst int     `yaml:"offer_burst,omitempty" json:"offer_burst,omitempty"`
+	// HoldLoad is the boot chain's load (TFTP transfers in flight) at
+	// which a PXE ROM's DISCOVER waits, in full mode, until the load falls
+	// below it: "" derives HoldPerCPU × GOMAXPROCS, "off" or "0" never
+	// holds. iPXE's and installers' DHCP, and REQUESTs, never wait.
+	HoldLoad string `yaml:"hold_load,omitempty" json:"hold_load,omitempty"`
+	// HoldMax is the longest a DISCOVER waits (default 20s): one first
+	// seen longer ago is answered whatever the load.
+	HoldMax time.Duration `yaml:"hold_max,omitempty" json:"hold_max,omitempty"`
 }
 
 // DiscoverConfig is the `dhcp.discover:` block: unknown machines are
@@ -164,6 +172,15 @@ func (c *Config) Normalize() error {
 	}
 	if c.OfferBurst == 0 {
 		c.OfferBurst = DefaultOfferBurst
+	}
+	if _, ok := holdBound(c.HoldLoad, 1); !ok {
+		return fmt.Errorf("dhcp.hold_load %q: want a number of TFTP transfers in flight, off, or nothing for the default (%d × the CPUs)", c.HoldLoad, HoldPerCPU)
+	}
+	if c.HoldMax == 0 {
+		c.HoldMax = DefaultHoldMax
+	}
+	if c.HoldMax < 0 || c.HoldMax > maxHoldMax {
+		return fmt.Errorf("dhcp.hold_max %s: want a duration up to %s (default %s): PXE firmware gives up after about a minute", c.HoldMax, maxHoldMax, DefaultHoldMax)
 	}
 	if _, err := parseRelays(c.Relays); err != nil {
 		return err

@@ -99,12 +99,28 @@ type Metrics struct {
 	// sightings, under policy discover, says how many sightings of unknown
 	// machines were recorded and dropped (Server.Sightings).
 	sightings func() (recorded, dropped uint64)
+	// admWaiting, when admission is on, says how many DISCOVERs wait;
+	// admHeld counts those held, admReleased and admExpired those answered
+	// because the load let them go or because they waited hold_max.
+	admWaiting                       func() int
+	admHeld, admReleased, admExpired atomic.Uint64
 
 	// shared is true for a server allocating through a shared store;
 	// storeDown while that store's last batch of claims failed.
 	shared, storeDown atomic.Bool
 
 	packetsDesc, probesDesc, poolDesc, leasesDesc, storeUpDesc, sightingsDesc *prometheus.Desc
+	waitingDesc, heldDesc, releasedDesc                                       *prometheus.Desc
+}
+
+// Admission returns how many first-stage DISCOVERs wait now, and how many
+// were held, answered once the load let them, and answered because they
+// had waited hold_max.
+func (m *Metrics) Admission() (waiting int, held, released, expired uint64) {
+	if m.admWaiting != nil {
+		waiting = m.admWaiting()
+	}
+	return waiting, m.admHeld.Load(), m.admReleased.Load(), m.admExpired.Load()
 }
 
 func (m *Metrics) probed(result int) { m.probes[result].Add(1) }
@@ -134,6 +150,12 @@ func newMetrics() *Metrics {
 			"1 while the shared lease store takes this server's claims, 0 while it fails (renewals up to the stored expiry only, no new leases).", nil, nil),
 		sightingsDesc: prometheus.NewDesc("netkick_dhcp_discovery_sightings_total",
 			"Sightings of unknown machines under dhcp.unknown: discover, by result (recorded in the discovered table, or dropped because the queue was full).", []string{"result"}, nil),
+		waitingDesc: prometheus.NewDesc("netkick_dhcp_admission_waiting",
+			"PXE firmware DISCOVERs held now because the boot chain is at dhcp.hold_load.", nil, nil),
+		heldDesc: prometheus.NewDesc("netkick_dhcp_admission_held_total",
+			"PXE firmware DISCOVERs held because the boot chain was at dhcp.hold_load (one per machine, retransmits not counted).", nil, nil),
+		releasedDesc: prometheus.NewDesc("netkick_dhcp_admission_released_total",
+			"Held DISCOVERs answered, by reason: load (the boot chain fell below dhcp.hold_load) or expired (waited dhcp.hold_max).", []string{"reason"}, nil),
 	}
 }
 
@@ -165,6 +187,9 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.leasesDesc
 	ch <- m.storeUpDesc
 	ch <- m.sightingsDesc
+	ch <- m.waitingDesc
+	ch <- m.heldDesc
+	ch <- m.releasedDesc
 	m.reply.Describe(ch)
 	m.decision.Describe(ch)
 }
@@ -194,6 +219,12 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		rec, drop := m.sightings()
 		ch <- prometheus.MustNewConstMetric(m.sightingsDesc, prometheus.CounterValue, float64(rec), "recorded")
 		ch <- prometheus.MustNewConstMetric(m.sightingsDesc, prometheus.CounterValue, float64(drop), "dropped")
+	}
+	if m.admWaiting != nil {
+		ch <- prometheus.MustNewConstMetric(m.waitingDesc, prometheus.GaugeValue, float64(m.admWaiting()))
+		ch <- prometheus.MustNewConstMetric(m.heldDesc, prometheus.CounterValue, float64(m.admHeld.Load()))
+		ch <- prometheus.MustNewConstMetric(m.releasedDesc, prometheus.CounterValue, float64(m.admReleased.Load()), "load")
+		ch <- prometheus.MustNewConstMetric(m.releasedDesc, prometheus.CounterValue, float64(m.admExpired.Load()), "expired")
 	}
 	if m.pool != nil {
 		for _, s := range m.pool() {

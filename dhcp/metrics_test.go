@@ -27,7 +27,14 @@ func TestMetricsExposition(t *testing.T) {
 	if strings.Contains(gatherOne(t, m), "netkick_dhcp_discovery_sightings_total") {
 		t.Error("sightings are exposed by a server that does not discover")
 	}
+	if strings.Contains(gatherOne(t, m), "netkick_dhcp_admission") {
+		t.Error("admission is exposed by a server that does not hold")
+	}
 	m.sightings = func() (uint64, uint64) { return 7, 2 }
+	m.admWaiting = func() int { return 4 }
+	m.admHeld.Add(9)
+	m.admReleased.Add(3)
+	m.admExpired.Add(2)
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
@@ -48,6 +55,10 @@ func TestMetricsExposition(t *testing.T) {
 		"netkick_dhcp_decision_seconds_count 1",
 		`netkick_dhcp_discovery_sightings_total{result="recorded"} 7`,
 		`netkick_dhcp_discovery_sightings_total{result="dropped"} 2`,
+		"netkick_dhcp_admission_waiting 4",
+		"netkick_dhcp_admission_held_total 9",
+		`netkick_dhcp_admission_released_total{reason="load"} 3`,
+		`netkick_dhcp_admission_released_total{reason="expired"} 2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("exposition lacks %q:\n%s", want, body)

@@ -100,8 +100,24 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // startServer runs a server in ns until the test ends.
 func startServer(t *testing.T, ns string, cfg Config, st Store) *Server {
 	t.Helper()
+	return startServerWith(t, ns, Options{Config: cfg, Store: st})
+}
+
+// startServerWith runs a server made from o (port 8080, a quiet logger and
+// a 200 ms refresh unless o sets them) in ns until the test ends.
+func startServerWith(t *testing.T, ns string, o Options) *Server {
+	t.Helper()
+	if o.HTTPPort == 0 {
+		o.HTTPPort = 8080
+	}
+	if o.Logger == nil {
+		o.Logger = quietLogger()
+	}
+	if o.RefreshEvery == 0 {
+		o.RefreshEvery = 200 * time.Millisecond
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, Options{Config: cfg, Store: st, HTTPPort: 8080, Logger: quietLogger(), RefreshEvery: 200 * time.Millisecond})
+	s, err := New(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

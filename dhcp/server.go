@@ -69,6 +69,10 @@ type Options struct {
 	// allocates through it (offers included) so that any number of servers
 	// can serve one pool. Without it the server owns its pools alone.
 	Shared SharedLeases
+	// Load, when set, is the boot chain's load (the TFTP server's transfers
+	// in flight): in full mode a PXE ROM's DISCOVER waits while it is at
+	// Config.HoldBound (see admission.go). Nil: never held.
+	Load Load
 }
 
 // Server is a DHCPv4 server. Create it with New, open its sockets with
@@ -118,6 +122,10 @@ type Server struct {
 	// sendBuf and sendMsgs are the sender goroutine's batch buffers.
 	sendBuf  []pendingReply
 	sendMsgs []ipv4.Message
+
+	// adm holds first-stage PXE DISCOVERs while the boot chain is busy
+	// (nil: off, proxy mode, or no load given).
+	adm *admission
 
 	Metrics *Metrics
 	discovery
@@ -197,6 +205,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.alloc.scatter()
 	}
 	s.Metrics.pool = s.poolStats
+	if b := cfg.HoldBound(); b > 0 && o.Load != nil && cfg.Mode == ModeFull {
+		// Proxy mode never holds: the client's window for collecting
+		// offers is short, and it has its address from another server.
+		s.adm = newAdmission(o.Load, b, cfg.HoldMax)
+		s.Metrics.admWaiting = s.adm.waiting
+	}
 	if cfg.Unknown == UnknownDiscover {
 		s.Metrics.sightings = s.Sightings
 	}
@@ -320,6 +334,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.probeLoop(ctx) }()
 	}
+	if s.adm != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.admitLoop(ctx) }()
+	}
 	for i := 0; i < s.cfg.Workers; i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.worker(ctx) }()
@@ -418,20 +436,28 @@ func (s *Server) worker(ctx context.Context) {
 				return
 			}
 		}
-		r := s.decide(ctx, p.req, origin{peer: p.peer, port: p.port, broadcast: p.broadcast})
-		if r.commit != nil {
-			// Never wait for the disk here: the sender sends the reply
-			// once the lease is durable, and this worker moves on.
-			select {
-			case s.pending <- pendingReply{p: p, r: r}:
-			case <-ctx.Done():
-				return
-			}
-			continue
+		if s.hold(p) {
+			continue // admitLoop answers it when the boot chain has room
 		}
-		s.Metrics.count(typeOf(p.req), r.out)
-		s.send(p, r)
+		s.handle(ctx, p)
 	}
+}
+
+// handle decides a packet and sends its reply, or queues it for the
+// sender when it waits for a lease commit.
+func (s *Server) handle(ctx context.Context, p packet) {
+	r := s.decide(ctx, p.req, origin{peer: p.peer, port: p.port, broadcast: p.broadcast})
+	if r.commit != nil {
+		// Never wait for the disk here: the sender sends the reply
+		// once the lease is durable, and this worker moves on.
+		select {
+		case s.pending <- pendingReply{p: p, r: r}:
+		case <-ctx.Done():
+		}
+		return
+	}
+	s.Metrics.count(typeOf(p.req), r.out)
+	s.send(p, r)
 }
 
 type pendingReply struct {

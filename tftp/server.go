@@ -447,6 +447,10 @@ func (s *Server) known(ip string) bool {
 	return err == nil && id != ""
 }
 
+// InFlight is how many transfers are running now: the load of the boot
+// chain that DHCP paces first-stage PXE machines by (dhcp.Load).
+func (s *Server) InFlight() int { return int(s.metrics.active.Load()) }
+
 // slots counts running transfers against the bound (admitTransfer).
 type slots struct {
 	mu      sync.Mutex

@@ -99,6 +99,9 @@ func TestSummarise(t *testing.T) {
 	if s.Machines != 3 || s.Failed != 1 || s.Last != 9 {
 		t.Fatalf("machines %d failed %d last %v, want 3 1 9", s.Machines, s.Failed, s.Last)
 	}
+	if s.EndP50 != 5 || s.EndP99 != 9 {
+		t.Errorf("machine finish p50 %v p99 %v, want 5 and 9", s.EndP50, s.EndP99)
+	}
 	want := []stageSummary{{Name: "dhcp", Count: 3, P50: 2, P99: 3, Retries: 1}, {Name: "kernel", Count: 2, P50: 1, P99: 2, Retries: 2, Failures: 1}}
 	for i, w := range want {
 		if s.Stages[i] != w {

@@ -40,10 +40,14 @@ type stageSummary struct {
 
 // runSummary is one side's run: what storm.sh compares.
 type runSummary struct {
-	Side      string         `json:"side"`
-	Machines  int            `json:"machines"`
-	Failed    int            `json:"failed"`
-	Last      float64        `json:"last"` // release to the last machine's end, seconds
+	Side     string  `json:"side"`
+	Machines int     `json:"machines"`
+	Failed   int     `json:"failed"`
+	Last     float64 `json:"last"` // release to the last machine's end, seconds
+	// EndP50 and EndP99 are the machines' ends (release to done or
+	// failed, seconds): how progressively the storm finishes.
+	EndP50    float64        `json:"end_p50"`
+	EndP99    float64        `json:"end_p99"`
 	Stages    []stageSummary `json:"stages"`
 	CPU       float64        `json:"cpu_s"`   // server user+system seconds
 	RSSKiB    int64          `json:"rss_kib"` // server peak resident set
@@ -65,11 +69,13 @@ func summarise(side string, ms []machineResult) runSummary {
 	s := runSummary{Side: side, Machines: len(ms)}
 	times := map[string][]float64{}
 	idx := map[string]int{}
+	var ends []float64
 	for _, m := range ms {
 		if !m.OK {
 			s.Failed++
 		}
 		s.Last = max(s.Last, m.End)
+		ends = append(ends, m.End)
 		for _, st := range m.Stages {
 			i, ok := idx[st.Name]
 			if !ok {
@@ -88,6 +94,8 @@ func summarise(side string, ms []machineResult) runSummary {
 			times[st.Name] = append(times[st.Name], st.Seconds)
 		}
 	}
+	sort.Float64s(ends)
+	s.EndP50, s.EndP99 = percentile(ends, 50), percentile(ends, 99)
 	for i := range s.Stages {
 		t := times[s.Stages[i].Name]
 		sort.Float64s(t)
@@ -143,6 +151,8 @@ func compare(w io.Writer, runs []runSummary, a, b string) {
 		f    func(runSummary) float64
 	}{
 		{"time to last machine (s)", func(r runSummary) float64 { return r.Last }},
+		{"machine finish p50 (s)", func(r runSummary) float64 { return r.EndP50 }},
+		{"machine finish p99 (s)", func(r runSummary) float64 { return r.EndP99 }},
 		{"failed machines", func(r runSummary) float64 { return float64(r.Failed) }},
 		{"server CPU (s)", func(r runSummary) float64 { return r.CPU }},
 		{"server peak RSS (MiB)", func(r runSummary) float64 { return float64(r.RSSKiB) / 1024 }},

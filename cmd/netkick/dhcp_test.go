@@ -25,6 +25,12 @@ func TestServeDHCPConfigErrors(t *testing.T) {
 		{"unknown mode", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--dhcp-mode", "on", "--dhcp-interface", "lo"}
 		}, `config key dhcp.mode, from flag --dhcp-mode: "on" is not accepted: want one of full, proxy, off`},
+		{"hold bound not a number", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--dhcp-mode", "full", "--dhcp-interface", "lo", "--dhcp-hold-load", "lots"}
+		}, `dhcp.hold_load "lots": want a number of TFTP transfers in flight, off, or nothing`},
+		{"hold longer than firmware waits", func(dir string) []string {
+			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--dhcp-mode", "full", "--dhcp-interface", "lo", "--dhcp-hold-max", "1m"}
+		}, "dhcp.hold_max 1m0s: want a duration up to 45s"},
 		{"full mode without subnets", func(dir string) []string {
 			return []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--dhcp-mode", "full", "--dhcp-interface", "lo"}
 		}, "at least one entry in dhcp.subnets"},

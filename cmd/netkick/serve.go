@@ -168,7 +168,7 @@ func defaultServeConfig() serveConfig {
 		HTTPLimits: httpLimitsConfig{ReadHeaderTimeout: httpd.DefaultReadHeaderTimeout, ReadTimeout: httpd.DefaultReadTimeout,
 			IdleTimeout: httpd.DefaultIdleTimeout, MaxConnsPerClient: httpd.DefaultMaxConnsPerClient},
 		DHCP: dhcp.Config{Mode: dhcp.ModeOff, Unknown: dhcp.UnknownIgnore, Workers: 64,
-			OfferRate: dhcp.DefaultOfferRate, OfferBurst: dhcp.DefaultOfferBurst,
+			OfferRate: dhcp.DefaultOfferRate, OfferBurst: dhcp.DefaultOfferBurst, HoldMax: dhcp.DefaultHoldMax,
 			Discover: dhcp.DiscoverConfig{Max: inventory.DefaultDiscoveredCap}},
 	}
 }
@@ -377,6 +377,13 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 			dopts.Changed = pg.Watch(ctx, log)
 			// Any number of servers allocate from one pool: through claims.
 			dopts.Shared = pg
+		}
+		if ts != nil {
+			// First-stage PXE machines wait while TFTP is this busy.
+			dopts.Load = ts
+			if b := cfg.DHCP.HoldBound(); b > 0 && cfg.DHCP.Mode == dhcp.ModeFull {
+				log.Info("DHCP admission: PXE DISCOVERs wait while TFTP runs this many transfers", "hold_load", b, "hold_max", cfg.DHCP.HoldMax)
+			}
 		}
 		dsrv, err = dhcp.New(ctx, dopts)
 		if err != nil {
