@@ -715,11 +715,30 @@ func (s *Server) background(job func(context.Context) error) {
 	}
 }
 
+// eventQueuer queues a timeline event for the store's next commit without
+// waiting for it (inventory.SQLite has it); done gets the outcome.
+type eventQueuer interface {
+	QueueEvent(ctx context.Context, e inventory.Event, done func(error)) error
+}
+
 // event queues a timeline entry, stamped now: the queue may be seconds
-// behind under load, and the timeline is in the order things happened.
+// behind under load, and the timeline is in the order things happened. A
+// store that queues events takes it from the background job without the
+// job waiting for its commit (the events of many exchanges then share
+// one); otherwise the job waits for each event's commit.
 func (s *Server) event(e inventory.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
+	}
+	if q, ok := s.store.(eventQueuer); ok {
+		s.background(func(ctx context.Context) error {
+			return q.QueueEvent(ctx, e, func(err error) {
+				if err != nil {
+					s.log.Warn("dhcp: record "+e.Kind+" event of "+e.HostID, "err", err)
+				}
+			})
+		})
+		return
 	}
 	s.background(func(ctx context.Context) error {
 		if err := s.store.AddEvent(ctx, e); err != nil {

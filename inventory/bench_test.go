@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func BenchmarkGetHostCached(b *testing.B) {
@@ -50,4 +51,24 @@ func BenchmarkAddEvent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLeaseIP: the token binding's lease lookup, made for every MAC of
+// a host on every kickstart fetch and report.
+func BenchmarkLeaseIP(b *testing.B) {
+	s, err := OpenSQLite(filepath.Join(b.TempDir(), "inventory.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.SaveLeases(ctx, []Lease{{IP: "192.0.2.10", MAC: "52:54:00:00:00:01", State: LeaseBound, Expires: time.Now().Add(time.Hour)}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if ip, err := s.LeaseIP(ctx, "52:54:00:00:00:01"); err != nil || ip != "192.0.2.10" {
+			b.Fatal(ip, err)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -190,5 +191,161 @@ func TestQueueEvent(t *testing.T) {
 	evs, err := s.Events(ctx, "52:54:00:00:02:01", 0)
 	if err != nil || len(evs) != 1 || evs[0].Kind != KindIPXE {
 		t.Fatalf("events after the commit: %v %v", evs, err)
+	}
+}
+
+func TestHoldGroup(t *testing.T) {
+	now := time.Unix(1000, 0)
+	queued := func(age time.Duration) writeReq {
+		return writeReq{ev: &Event{}, after: func(error) {}, at: now.Add(-age)}
+	}
+	waited := writeReq{ev: &Event{}, done: make(chan error, 1)}
+	update := writeReq{apply: func(context.Context, *sql.Tx) error { return nil }, done: make(chan error, 1)}
+	many := make([]writeReq, eventHoldCount)
+	for i := range many {
+		many[i] = queued(time.Millisecond)
+	}
+	for _, c := range []struct {
+		name    string
+		batch   []writeReq
+		closing bool
+		want    bool
+	}{
+		{"nothing to hold", nil, false, false},
+		{"a queued event, just queued: held", []writeReq{queued(0)}, false, true},
+		{"queued events younger than the hold: held", []writeReq{queued(9 * time.Millisecond), queued(time.Millisecond)}, false, true},
+		{"the oldest queued event has waited the hold: committed", []writeReq{queued(eventHold), queued(0)}, false, false},
+		{"a waited event goes now, and the held ones with it", []writeReq{queued(0), waited}, false, false},
+		{"a host write goes now, and the held ones with it", []writeReq{queued(0), update}, false, false},
+		{"enough queued events for a group: committed", many, false, false},
+		{"closing: committed", []writeReq{queued(0)}, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := holdGroup(c.batch, now, c.closing); got != c.want {
+				t.Errorf("holdGroup = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// Queued events do not take a commit each: they go with the next write
+// somebody waits for, in the order they were queued; a read of the
+// timeline sees them at once; closing the store commits those still held.
+func TestQueuedEventsShareCommits(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	const host = "52:54:00:00:03:01"
+	var mu sync.Mutex
+	var outcomes []error
+	done := func(err error) { mu.Lock(); outcomes = append(outcomes, err); mu.Unlock() }
+	before := s.groups.Load()
+	for i := range 50 {
+		if err := s.QueueEvent(ctx, Event{HostID: host, Kind: KindTFTP, Detail: fmt.Sprintf("queued %02d", i)}, done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddEvent(ctx, Event{HostID: host, Kind: "test", Detail: "waited"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := len(outcomes)
+	for _, err := range outcomes {
+		if err != nil {
+			t.Errorf("queued event: %v", err)
+		}
+	}
+	mu.Unlock()
+	if n != 50 {
+		t.Fatalf("%d of 50 queued events committed when the write queued after them returned", n)
+	}
+	// The 50 events were queued within microseconds: without the hold they
+	// took 51 commits; with it one, or a few when the hold ran out between.
+	if g := s.groups.Load() - before; g > 10 {
+		t.Errorf("51 writes took %d group commits, want at most 10", g)
+	}
+	if err := s.QueueEvent(ctx, Event{HostID: host, Kind: KindTFTP, Detail: "read at once"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Events(ctx, host, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 52 || evs[50].Detail != "waited" || evs[51].Detail != "read at once" {
+		t.Fatalf("timeline has %d events (want 52, the waited one 51st, the one queued just before the read last): %v", len(evs), evs[max(0, len(evs)-3):])
+	}
+	for i := range 50 {
+		if want := fmt.Sprintf("queued %02d", i); evs[i].Detail != want {
+			t.Fatalf("event %d = %q, want %q (queue order)", i, evs[i].Detail, want)
+		}
+	}
+	if err := s.QueueEvent(ctx, Event{HostID: host, Kind: KindTFTP, Detail: "held at close"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	again, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	evs, err = again.Events(ctx, host, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 53 || evs[52].Detail != "held at close" {
+		t.Fatalf("after reopening, %d events (want 53, the last queued before Close last)", len(evs))
+	}
+}
+
+func TestSplitGroup(t *testing.T) {
+	now := time.Unix(1000, 0)
+	queued := func(name, host string, age time.Duration) writeReq {
+		return writeReq{ev: &Event{HostID: host, Detail: name}, host: host, after: func(error) {}, at: now.Add(-age)}
+	}
+	waited := func(name, host string) writeReq {
+		return writeReq{ev: &Event{HostID: host, Detail: name}, host: host, done: make(chan error, 1)}
+	}
+	update := func(name, host string) writeReq {
+		return writeReq{ev: &Event{Detail: name}, host: host, apply: func(context.Context, *sql.Tx) error { return nil }, done: make(chan error, 1)}
+	}
+	const x, y = "52:54:00:00:00:0a", "52:54:00:00:00:0b"
+	names := func(rs []writeReq) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ev.Detail)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name         string
+		batch        []writeReq
+		commit, held []string
+	}{
+		{"queued events only: all held (holdGroup decides)",
+			[]writeReq{queued("ex1", x, 0), queued("ey1", y, 0)}, nil, []string{"ex1", "ey1"}},
+		{"a host write goes first with its own host's events, in order; others stay held",
+			[]writeReq{queued("ey1", y, time.Millisecond), queued("ex1", x, time.Millisecond), update("kx", x), queued("ex2", x, 0), queued("ey2", y, 0)},
+			[]string{"ex1", "kx", "ex2"}, []string{"ey1", "ey2"}},
+		{"a waited event is a write somebody waits for",
+			[]writeReq{queued("ey1", y, 0), waited("wx", x)}, []string{"wx"}, []string{"ey1"}},
+		{"two hosts' writes take both hosts' events",
+			[]writeReq{queued("ex1", x, 0), queued("ey1", y, 0), update("ky", y), update("kx", x)},
+			[]string{"ex1", "ey1", "ky", "kx"}, nil},
+		{"the oldest held event is due: everything goes",
+			[]writeReq{queued("ey1", y, eventHold), queued("ex1", x, 0), update("kx", x), queued("ey2", y, 0)},
+			[]string{"ey1", "ex1", "kx", "ey2"}, nil},
+		{"a write whose host is not known (by hostname, a flush): everything goes",
+			[]writeReq{queued("ey1", y, 0), update("k?", ""), queued("ex1", x, 0)},
+			[]string{"ey1", "k?", "ex1"}, nil},
+		{"host writes only", []writeReq{update("kx", x), update("ky", y)}, []string{"kx", "ky"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			commit, held := splitGroup(c.batch, now)
+			if got := names(commit); !slices.Equal(got, c.commit) {
+				t.Errorf("commit = %q, want %q", got, c.commit)
+			}
+			if got := names(held); !slices.Equal(got, c.held) {
+				t.Errorf("held = %q, want %q", got, c.held)
+			}
+		})
 	}
 }

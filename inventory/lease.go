@@ -125,6 +125,9 @@ func (s *SQLite) SaveLeases(ctx context.Context, ls []Lease) error {
 	return nil
 }
 
+// leaseIPSQL is LeaseIP's query.
+const leaseIPSQL = `SELECT ip FROM leases WHERE mac = ? AND state = ? AND expires > ? ORDER BY expires DESC LIMIT 1`
+
 // LeaseIP returns the address a MAC holds by an active lease, or ErrNotFound.
 func (s *SQLite) LeaseIP(ctx context.Context, mac string) (string, error) {
 	m, err := NormalizeMAC(mac)
@@ -132,8 +135,7 @@ func (s *SQLite) LeaseIP(ctx context.Context, mac string) (string, error) {
 		return "", err
 	}
 	var ip string
-	err = s.db.QueryRowContext(ctx, `SELECT ip FROM leases WHERE mac = ? AND state = ? AND expires > ? ORDER BY expires DESC LIMIT 1`,
-		m, string(LeaseBound), time.Now().UnixNano()).Scan(&ip)
+	err = s.leaseIP.QueryRowContext(ctx, m, string(LeaseBound), time.Now().UnixNano()).Scan(&ip)
 	if err != nil {
 		return "", fmt.Errorf("lease of %s: %w", m, ErrNotFound)
 	}

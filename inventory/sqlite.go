@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -118,6 +119,7 @@ type SQLite struct {
 	stmts       stmtCache // the host writes' statements, prepared on first use
 	// eventsStmt is eventsSQL, prepared.
 	eventsStmt *sql.Stmt
+	leaseIP    *sql.Stmt // LeaseIP's query
 	gen        genMemo
 	cache      readCache
 	documents
@@ -128,6 +130,10 @@ type SQLite struct {
 	wsem chan struct{}
 
 	writes chan writeReq // to groupWriter
+	// queued counts the events queued (QueueEvent) and not yet committed.
+	queued atomic.Int64
+	// groups counts the group commits begun.
+	groups atomic.Int64
 	// due counts each host's events since its timeline was last trimmed.
 	due        trimDue
 	closed     chan struct{}
@@ -195,6 +201,13 @@ func OpenSQLite(path string) (*SQLite, error) {
 	// Prepared once: parsing this query cost more than running it (a hosts
 	// page reads the newest event of each of its rows).
 	if s.eventsStmt, err = db.Prepare(eventsSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inventory database %s: %w", path, err)
+	}
+	// Prepared once: the token binding asks it for every MAC of a host on
+	// every kickstart fetch and report, twice (before the write and inside
+	// it), and parsing it cost more than running it.
+	if s.leaseIP, err = db.Prepare(leaseIPSQL); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("inventory database %s: %w", path, err)
 	}
@@ -575,7 +588,8 @@ func (s *SQLite) UpdateHostLogged(ctx context.Context, key string, fn func(*Host
 		}
 		return ev, err
 	}
-	err := s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
+	host, _ := NormalizeMAC(key) // a hostname: "" (not known before it runs)
+	err := s.groupWrite(ctx, writeReq{host: host, apply: func(ctx context.Context, tx *sql.Tx) error {
 		h, err := s.updateHostTx(ctx, tx, key, stamped)
 		out = h
 		return err
@@ -632,7 +646,7 @@ func (s *SQLite) PutHostLogged(ctx context.Context, h *Host, ev Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	return s.groupWrite(ctx, writeReq{apply: func(ctx context.Context, tx *sql.Tx) error {
+	return s.groupWrite(ctx, writeReq{host: h.ID(), apply: func(ctx context.Context, tx *sql.Tx) error {
 		if err := putHostTx(ctx, s.prepared(tx), h); err != nil {
 			return err
 		}
@@ -798,7 +812,7 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if err := s.groupWrite(ctx, writeReq{ev: &e}); err != nil {
+	if err := s.groupWrite(ctx, writeReq{ev: &e, host: e.HostID}); err != nil {
 		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, err)
 	}
 	return nil
@@ -806,8 +820,10 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 
 // QueueEvent queues an event for the next group commit and returns without
 // waiting for it, for an event nothing depends on being on disk before the
-// caller answers (a machine's fetch of its boot script): it commits in
-// arrival order with the writes around it, milliseconds later. done, when
+// caller answers (a machine's fetch of its boot script, a finished TFTP
+// transfer, a DHCP exchange): it commits in arrival order with the writes
+// around it, at most eventHold (10 ms) later; a read of the timeline
+// (Events) commits the queued events first, so it sees them. done, when
 // not nil, is called with the outcome on the store's writer and must not
 // block.
 func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) error {
@@ -817,12 +833,15 @@ func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) erro
 	if done == nil {
 		done = func(error) {}
 	}
+	s.queued.Add(1)
 	select {
-	case s.writes <- writeReq{ev: &e, ctx: context.WithoutCancel(ctx), after: done}:
+	case s.writes <- writeReq{ev: &e, host: e.HostID, ctx: context.WithoutCancel(ctx), after: done, at: time.Now()}:
 		return nil
 	case <-s.closed:
+		s.queued.Add(-1)
 		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, errClosed)
 	case <-ctx.Done():
+		s.queued.Add(-1)
 		return ctx.Err()
 	}
 }
@@ -837,6 +856,10 @@ type writeReq struct {
 	ctx   context.Context
 	done  chan error
 	after func(error)
+	at    time.Time // when a queued event was queued
+	// host is the first MAC of the host the write is to, "" when not known
+	// before it runs (a write by hostname; a write to everything).
+	host string
 }
 
 func (r writeReq) reply(err error) {
@@ -847,8 +870,83 @@ func (r writeReq) reply(err error) {
 	r.done <- err
 }
 
+// queuedEvent reports whether r is an event nobody waits for (QueueEvent).
+func (r writeReq) queuedEvent() bool { return r.ev != nil && r.after != nil }
+
 // maxGroup bounds the writes one group commit takes.
 const maxGroup = 512
+
+// Queued events (QueueEvent: nobody waits for them) do not get a commit of
+// their own at once. In a boot storm most writes are such events (every
+// DHCP exchange and TFTP transfer leaves one); committed as they came, they
+// made the writer do a commit per event, and the kickstart and report
+// writes, which an installer waits for, queued behind those commits. Now
+// the writer holds them back, up to eventHold after the oldest was queued
+// or until eventHoldCount are held, and then commits them together; a
+// write somebody waits for goes first, with the held events of its own host
+// (so each host's writes still commit in the order they came), and the
+// others stay held; once the oldest held event is due, it goes with the
+// next group whatever that holds, so events are never starved.
+const (
+	eventHold      = 10 * time.Millisecond
+	eventHoldCount = 128
+)
+
+// holdGroup decides whether the writer holds a gathered group of writes
+// back instead of committing it: only when all of it is queued events,
+// fewer than eventHoldCount, the oldest queued less than eventHold before
+// now, and the store is not closing.
+func holdGroup(batch []writeReq, now time.Time, closing bool) bool {
+	if closing || len(batch) == 0 || len(batch) >= eventHoldCount {
+		return false
+	}
+	for _, r := range batch {
+		if !r.queuedEvent() {
+			return false
+		}
+	}
+	return now.Sub(batch[0].at) < eventHold
+}
+
+// splitGroup decides what of a gathered group (in arrival order) commits
+// now and what stays held. With no write that somebody waits for, nothing
+// commits now (holdGroup decides on the rest). Otherwise those writes go
+// now with every queued event of their hosts, in arrival order, and the
+// other hosts' queued events stay held, unless the oldest of the queued
+// events is due (eventHold) or a waited write's host is not known: then
+// everything goes.
+func splitGroup(batch []writeReq, now time.Time) (commit, held []writeReq) {
+	hosts := map[string]bool{}
+	due := false
+	oldest := true
+	for _, r := range batch {
+		if r.queuedEvent() {
+			if oldest && now.Sub(r.at) >= eventHold {
+				due = true
+			}
+			oldest = false
+			continue
+		}
+		if r.host == "" {
+			due = true
+		}
+		hosts[r.host] = true
+	}
+	if len(hosts) == 0 {
+		return nil, batch
+	}
+	if due {
+		return batch, nil
+	}
+	for _, r := range batch {
+		if !r.queuedEvent() || hosts[r.host] {
+			commit = append(commit, r)
+		} else {
+			held = append(held, r)
+		}
+	}
+	return commit, held
+}
 
 // errClosed is the answer to a write queued as the store closes.
 var errClosed = errors.New("inventory is closed")
@@ -882,24 +980,39 @@ func (s *SQLite) groupWrite(ctx context.Context, r writeReq) error {
 // groupWriter commits queued writes in groups: one transaction (one fsync)
 // for everything that arrived while the previous group was being written,
 // in arrival order. Group commit is what keeps a boot storm's kickstart
-// fetches and reports from queueing behind one fsync each.
+// fetches and reports from queueing behind one fsync each. Queued events
+// are held back a little so that they share a commit with the
+// writes around them (holdGroup, splitGroup). Once the store closes, what
+// was queued before is committed, then the writer stops.
 func (s *SQLite) groupWriter() {
 	defer close(s.writerDone)
+	var held []writeReq // queued events waiting for company, oldest first
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
+	closing := false // the store is closing: commit what was queued, then stop
 	for {
-		var first writeReq
-		select {
-		case first = <-s.writes:
-		case <-s.closed:
-			for {
-				select {
-				case r := <-s.writes:
-					r.reply(errClosed)
-				default:
-					return
-				}
+		batch := held
+		held = nil
+		switch {
+		case closing:
+		case len(batch) == 0:
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			case <-s.closed:
+				closing = true
 			}
+		case holdGroup(batch, time.Now(), false):
+			hold.Reset(time.Until(batch[0].at.Add(eventHold)))
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			case <-hold.C:
+			case <-s.closed:
+				closing = true
+			}
+			hold.Stop()
 		}
-		batch := []writeReq{first}
 	drain:
 		for len(batch) < maxGroup {
 			select {
@@ -909,15 +1022,43 @@ func (s *SQLite) groupWriter() {
 				break drain
 			}
 		}
-		errs := make([]error, len(batch))
-		err := s.commitGroup(batch, errs)
-		for i, r := range batch {
+		if len(batch) == 0 {
+			return // closing, and nothing is left
+		}
+		group, rest := splitGroup(batch, time.Now())
+		if len(group) == 0 {
+			if holdGroup(rest, time.Now(), closing) {
+				held = rest
+				continue
+			}
+			// Held events alone: a bounded group, so that a write
+			// somebody waits for never waits behind a long one.
+			n := min(len(rest), eventHoldCount)
+			group, rest = rest[:n], rest[n:]
+		}
+		held = rest
+		s.groups.Add(1)
+		errs := make([]error, len(group))
+		err := s.commitGroup(group, errs)
+		for i, r := range group {
 			if errs[i] == nil {
 				errs[i] = err
+			}
+			if r.queuedEvent() {
+				s.queued.Add(-1)
 			}
 			r.reply(errs[i])
 		}
 	}
+}
+
+// flushQueued commits the queued events not yet committed, so that a read
+// of the timeline sees every event queued before it.
+func (s *SQLite) flushQueued(ctx context.Context) error {
+	if s.queued.Load() == 0 {
+		return nil
+	}
+	return s.groupWrite(ctx, writeReq{apply: func(context.Context, *sql.Tx) error { return nil }})
 }
 
 // commitGroup runs a group in one transaction. A write whose apply fails is
@@ -1037,6 +1178,9 @@ const eventsSQL = `SELECT id, host_id, time, kind, detail FROM
 func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event, error) {
 	if limit <= 0 {
 		limit = s.eventCap
+	}
+	if err := s.flushQueued(ctx); err != nil {
+		return nil, fmt.Errorf("read events of %s: %w", hostID, err)
 	}
 	rows, err := s.eventsStmt.QueryContext(ctx, hostID, limit, hostID, limit)
 	if err != nil {

@@ -51,6 +51,15 @@ type EventAdder interface {
 	AddEvent(ctx context.Context, e inventory.Event) error
 }
 
+// EventQueuer queues a timeline event for the store's next commit and
+// returns without waiting for it (inventory.SQLite has it); done gets the
+// outcome. A store that has it gets the transfers' events this way: a
+// transfer's event waits for nothing the client is told (its last block
+// is already acknowledged), and queued events share commits.
+type EventQueuer interface {
+	QueueEvent(ctx context.Context, e inventory.Event, done func(error)) error
+}
+
 // LeaseHosts finds the inventory host that holds an address by a DHCP lease
 // (inventory.SQLite has it), so that the first-stage loader a machine fetches
 // before its config lands on its timeline too.
@@ -511,11 +520,19 @@ func (s *Server) event(client netip.Addr, hostID, kind, subject, detail string) 
 	if s.events == nil || hostID == "" || !s.gate.Admit(client.String(), hostID, kind, subject, time.Now()) {
 		return false
 	}
+	e := inventory.Event{HostID: hostID, Time: time.Now(), Kind: kind, Detail: detail}
+	warn := func(err error) {
+		if err != nil {
+			s.log.Warn("tftp event not recorded", "host", hostID, "err", err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.events.AddEvent(ctx, inventory.Event{HostID: hostID, Time: time.Now(), Kind: kind, Detail: detail}); err != nil {
-		s.log.Warn("tftp event not recorded", "host", hostID, "err", err)
+	if q, ok := s.events.(EventQueuer); ok {
+		warn(q.QueueEvent(ctx, e, warn))
+		return true
 	}
+	warn(s.events.AddEvent(ctx, e))
 	return true
 }
 
