@@ -132,3 +132,25 @@ func TestFirstStage(t *testing.T) {
 		})
 	}
 }
+
+func TestPendingStart(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	for _, tc := range []struct {
+		name      string
+		at, acked time.Time
+		want      bool
+	}{
+		{"just let through", ago(time.Millisecond), time.Time{}, true},
+		{"no ACK yet, a second on (the commit is slow)", ago(time.Second), time.Time{}, true},
+		{"ACKed just now: its request is on its way", ago(300 * time.Millisecond), ago(10 * time.Millisecond), true},
+		{"ACKed ackLinger ago: in the load by now if it ever will be", ago(300 * time.Millisecond), ago(ackLinger), false},
+		{"never REQUESTed: counted creditMax at most", ago(creditMax), time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pendingStart(tc.at, tc.acked, now); got != tc.want {
+				t.Errorf("pendingStart = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
