@@ -27,13 +27,17 @@ type Load interface {
 
 // Admission defaults and bounds.
 const (
-	// HoldPerCPU times GOMAXPROCS is the default bound of dhcp.hold_load.
-	// A lock-step TFTP transfer keeps a CPU busy only while its block is
-	// being sent: on a real network the rest of each block's round trip is
-	// wire and firmware time (a few hundred µs to a ms against ~14 µs of
-	// server CPU per block), so a CPU needs tens of transfers at once to
-	// stay busy.
-	HoldPerCPU = 64
+	// HoldPerCPU times GOMAXPROCS, and at least HoldMin, is the default
+	// bound of dhcp.hold_load. A lock-step TFTP transfer keeps a CPU busy
+	// only while its block is being sent (~14 µs of server CPU a block);
+	// the rest of each block's round trip is wire and firmware time, so a
+	// CPU needs some tens of transfers at once to stay busy, and 64
+	// transfers at a millisecond a block already carry most of a gigabit
+	// link. Measured in the boot storm on 2 CPUs (docs/dhcp.md): 32 a CPU
+	// finished as soon as 64 a CPU, with under half its TFTP p99; 16 a CPU
+	// once left the CPUs idle and its machines waiting up to hold_max.
+	HoldPerCPU = 32
+	HoldMin    = 64
 	// DefaultHoldMax is dhcp.hold_max's default: below the 4 + 8 s of a
 	// PXE ROM's first retransmits and well below the ~60 s after which
 	// firmware gives up (retransmits at 4, 8, 16, 32 s).
@@ -61,7 +65,7 @@ const (
 func holdBound(v string, cpus int) (int, bool) {
 	switch v = strings.ToLower(strings.TrimSpace(v)); v {
 	case "":
-		return HoldPerCPU * max(cpus, 1), true
+		return max(HoldPerCPU*cpus, HoldMin), true
 	case "off", "0":
 		return 0, true
 	}

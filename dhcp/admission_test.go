@@ -79,8 +79,9 @@ func TestHoldBound(t *testing.T) {
 		want int
 		ok   bool
 	}{
-		{"", 2, 128, true},
-		{"", 8, 512, true},
+		{"", 1, 64, true},
+		{"", 2, 64, true},
+		{"", 8, 256, true},
 		{" OFF ", 2, 0, true},
 		{"0", 2, 0, true},
 		{"300", 2, 300, true},
