@@ -27,17 +27,18 @@ type Load interface {
 
 // Admission defaults and bounds.
 const (
-	// HoldPerCPU times GOMAXPROCS, and at least HoldMin, is the default
-	// bound of dhcp.hold_load. A lock-step TFTP transfer keeps a CPU busy
-	// only while its block is being sent (~14 µs of server CPU a block);
+	// HoldPerCPU times GOMAXPROCS is the default bound of dhcp.hold_load.
+	// A lock-step TFTP transfer keeps a CPU busy only while its block is
+	// being sent (~14 µs of server CPU a block);
 	// the rest of each block's round trip is wire and firmware time, so a
-	// CPU needs some tens of transfers at once to stay busy, and 64
-	// transfers at a millisecond a block already carry most of a gigabit
-	// link. Measured in the boot storm on 2 CPUs (docs/dhcp.md): 32 a CPU
-	// finished as soon as 64 a CPU, with under half its TFTP p99; 16 a CPU
-	// once left the CPUs idle and its machines waiting up to hold_max.
-	HoldPerCPU = 32
-	HoldMin    = 64
+	// CPU needs some tens of transfers at once to stay busy: 64 keep it
+	// busy up to about a millisecond a block. Fewer give each machine a
+	// faster chain while the round trip stays short, but as soon as it
+	// grows (a slow firmware, a shared CPU) the CPUs idle and the machines
+	// wait: measured in the boot storm on 2 CPUs (docs/dhcp.md), 32 a CPU
+	// had under half the TFTP p99 of 64 a CPU on a quiet machine, and on a
+	// busy one let its machines wait up to hold_max.
+	HoldPerCPU = 64
 	// DefaultHoldMax is dhcp.hold_max's default: below the 4 + 8 s of a
 	// PXE ROM's first retransmits and well below the ~60 s after which
 	// firmware gives up (retransmits at 4, 8, 16, 32 s).
@@ -65,7 +66,7 @@ const (
 func holdBound(v string, cpus int) (int, bool) {
 	switch v = strings.ToLower(strings.TrimSpace(v)); v {
 	case "":
-		return max(HoldPerCPU*cpus, HoldMin), true
+		return HoldPerCPU * max(cpus, 1), true
 	case "off", "0":
 		return 0, true
 	}

@@ -80,8 +80,8 @@ func TestHoldBound(t *testing.T) {
 		ok   bool
 	}{
 		{"", 1, 64, true},
-		{"", 2, 64, true},
-		{"", 8, 256, true},
+		{"", 2, 128, true},
+		{"", 8, 512, true},
 		{" OFF ", 2, 0, true},
 		{"0", 2, 0, true},
 		{"300", 2, 300, true},

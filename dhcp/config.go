@@ -59,7 +59,7 @@ type Config struct {
 	OfferBurst int     `yaml:"offer_burst,omitempty" json:"offer_burst,omitempty"`
 	// HoldLoad is the boot chain's load (TFTP transfers in flight) at
 	// which a PXE ROM's DISCOVER waits, in full mode, until the load falls
-	// below it: "" derives HoldPerCPU × GOMAXPROCS (at least HoldMin), "off" or "0" never
+	// below it: "" derives HoldPerCPU × GOMAXPROCS, "off" or "0" never
 	// holds. iPXE's and installers' DHCP, and REQUESTs, never wait.
 	HoldLoad string `yaml:"hold_load,omitempty" json:"hold_load,omitempty"`
 	// HoldMax is the longest a DISCOVER waits (default 20s): one first
@@ -174,7 +174,7 @@ func (c *Config) Normalize() error {
 		c.OfferBurst = DefaultOfferBurst
 	}
 	if _, ok := holdBound(c.HoldLoad, 1); !ok {
-		return fmt.Errorf("dhcp.hold_load %q: want a number of TFTP transfers in flight, off, or nothing for the default (%d × the CPUs, at least %d)", c.HoldLoad, HoldPerCPU, HoldMin)
+		return fmt.Errorf("dhcp.hold_load %q: want a number of TFTP transfers in flight, off, or nothing for the default (%d × the CPUs)", c.HoldLoad, HoldPerCPU)
 	}
 	if c.HoldMax == 0 {
 		c.HoldMax = DefaultHoldMax
