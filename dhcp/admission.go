@@ -268,6 +268,9 @@ func (a *admission) due(now time.Time, m *Metrics) (ps []packet, waiting int) {
 		w := a.queue[r.Index]
 		gone[r.Index] = true
 		delete(a.byMAC, w.mac)
+		// netkick_dhcp_reply_seconds measures the server's own work from
+		// here; the wait is the admission metrics'.
+		w.p.at = now
 		ps = append(ps, w.p)
 		a.credits = append(a.credits, now)
 		if r.Expired {

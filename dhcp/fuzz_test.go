@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -91,8 +92,16 @@ func FuzzHandleBytes(f *testing.F) {
 	if err := proxy.reloadHosts(ctx); err != nil {
 		f.Fatal(err)
 	}
+	// Admission's classification and hold path see every packet too (the
+	// load stays at the bound: what is held stays held, up to its bound).
+	busy := &gauge{}
+	busy.n.Store(1 << 20)
+	full.adm = newAdmission(busy, 128, DefaultHoldMax)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, decodeErr := decode(b)
+		req0, decodeErr := decode(b)
+		if decodeErr == nil {
+			full.hold(packet{req: req0, raw: b, at: time.Now()})
+		}
 		for _, c := range []struct {
 			s    *Server
 			port int

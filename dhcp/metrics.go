@@ -139,7 +139,7 @@ func (m *Metrics) Probes(result string) uint64 {
 func newMetrics() *Metrics {
 	return &Metrics{
 		reply: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "netkick_dhcp_reply_seconds",
-			Help: "Time from request to OFFER/ACK sent, lease commit included.", Buckets: replyBuckets()}),
+			Help: "Time from request to OFFER/ACK sent, lease commit included (a DISCOVER held for admission: from its release).", Buckets: replyBuckets()}),
 		decision: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "netkick_dhcp_decision_seconds",
 			Help: "Time to decide the reply to one DHCP packet (host lookup, boot decision, address), without sending or committing.", Buckets: decisionBuckets()}),
 		packetsDesc: prometheus.NewDesc("netkick_dhcp_packets_total", "DHCP packets received, by message type and outcome.", []string{"type", "outcome"}, nil),
