@@ -1089,7 +1089,7 @@ func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 			continue
 		}
 		var fatal error
-		errs[i], fatal = savepoint(ctx, tx.Tx, r.apply)
+		errs[i], fatal = savepoint(ctx, s.prepared(tx.Tx), tx.Tx, r.apply)
 		if fatal != nil {
 			return fatal
 		}
@@ -1109,21 +1109,22 @@ func (s *SQLite) commitGroup(batch []writeReq, errs []error) error {
 // did and is returned as err; fatal is set when the savepoint itself failed
 // and the transaction can no longer be committed. fn runs with a context
 // that is never cancelled: SQLite rolls back the whole transaction when a
-// write statement in it is interrupted.
-func savepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err, fatal error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+// write statement in it is interrupted. The savepoint statements run
+// prepared (p, on tx): a group of kickstart writes runs two per write.
+func savepoint(ctx context.Context, p preparedTx, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err, fatal error) {
+	if _, err := p.ExecContext(ctx, `SAVEPOINT w`); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
 	if err := fn(ctx, tx); err != nil {
-		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO w`); rerr != nil {
+		if _, rerr := p.ExecContext(ctx, `ROLLBACK TO w`); rerr != nil {
 			return err, fmt.Errorf("roll back a failed write (%v): %w", err, rerr)
 		}
-		if _, rerr := tx.ExecContext(ctx, `RELEASE w`); rerr != nil {
+		if _, rerr := p.ExecContext(ctx, `RELEASE w`); rerr != nil {
 			return err, fmt.Errorf("release a savepoint: %w", rerr)
 		}
 		return err, nil
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
+	if _, err := p.ExecContext(ctx, `RELEASE w`); err != nil {
 		return nil, fmt.Errorf("release a savepoint: %w", err)
 	}
 	return nil, nil

@@ -645,7 +645,10 @@ func newBinder(mode string, st bind.Leases, log *slog.Logger) (*bind.Binder, fun
 	if err != nil {
 		return nil, nil, fmt.Errorf("token binding strict: %w (use --token-binding address where the neighbour table cannot be read)", err)
 	}
-	return &bind.Binder{Leases: st, Neigh: tab}, func() { tab.Close() }, nil
+	// A kickstart fetch or report is checked twice (before its write and
+	// inside it, on the store's one writer): the second check takes the
+	// table's answer of a moment ago when it binds.
+	return &bind.Binder{Leases: st, Neigh: neigh.NewCache(tab, neigh.DefaultCacheTTL, nil)}, func() { tab.Close() }, nil
 }
 
 // httpLimits turns the config into httpd.Limits, deriving the global
