@@ -349,3 +349,58 @@ func TestSplitGroup(t *testing.T) {
 		})
 	}
 }
+
+// An update that keeps a host's MACs and hostname (a kickstart fetch, a
+// report) writes only its document; one that changes them is checked and
+// writes their rows as before.
+func TestUpdateHostKeys(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	for _, h := range []*Host{
+		{MACs: []string{"52:54:00:00:04:01"}, Hostname: "k01", State: StateBuild},
+		{MACs: []string{"52:54:00:00:04:02"}, Hostname: "k02"},
+	} {
+		if err := s.PutHost(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpdateHostLogged(ctx, "52:54:00:00:04:01", func(h *Host) (*Event, error) {
+		h.State = StateInstalling
+		return &Event{Kind: "kickstart", Detail: "fetched"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		fn   func(*Host) error
+		want error
+	}{
+		{"another host's MAC", func(h *Host) error { h.MACs = append(h.MACs, "52:54:00:00:04:02"); return nil }, ErrConflict},
+		{"another host's name, other case", func(h *Host) error { h.Hostname = "K02"; return nil }, ErrConflict},
+		{"a free second MAC", func(h *Host) error { h.MACs = append(h.MACs, "52:54:00:00:04:03"); return nil }, nil},
+		{"a free name", func(h *Host) error { h.Hostname = "k01b"; return nil }, nil},
+	} {
+		if _, err := s.UpdateHost(ctx, "52:54:00:00:04:01", c.fn); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	s.Close()
+	again, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	for _, key := range []string{"52:54:00:00:04:01", "52:54:00:00:04:03", "k01b"} {
+		h, err := again.GetHost(ctx, key)
+		if err != nil || h.Hostname != "k01b" || h.State != StateInstalling || len(h.MACs) != 2 {
+			t.Errorf("host by %s after reopening: %+v, %v; want k01b, installing, two MACs", key, h, err)
+		}
+	}
+	if _, err := again.GetHost(ctx, "k01"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old name still resolves: %v", err)
+	}
+	hs, err := again.ListHosts(ctx, HostFilter{State: StateInstalling})
+	if err != nil || len(hs) != 1 || hs[0].Hostname != "k01b" {
+		t.Errorf("hosts installing: %v, %v; want k01b (the state column follows the document)", hs, err)
+	}
+}

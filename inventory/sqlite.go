@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -530,7 +531,29 @@ func (s *SQLite) PutHost(ctx context.Context, h *Host) error {
 }
 
 func putHostTx(ctx context.Context, tx execQuerier, h *Host) error {
+	return saveHostTx(ctx, tx, h, false)
+}
+
+// saveHostTx is putHostTx; keys says the host's MACs and hostname are the
+// ones already stored for it (a change of state, token or labels, as every
+// kickstart fetch and report makes), so their checks and rows are left as
+// they are.
+func saveHostTx(ctx context.Context, tx execQuerier, h *Host, keys bool) error {
 	id := h.ID()
+	if keys {
+		doc, err := encodeHost(h)
+		if err != nil {
+			return err
+		}
+		if err := bumpGeneration(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = ?, doc = ?, changed_gen = (SELECT generation FROM meta) WHERE id = ?`,
+			string(h.State), doc, id); err != nil {
+			return fmt.Errorf("save host %s: %w", h.Hostname, err)
+		}
+		return nil
+	}
 	for _, m := range h.MACs {
 		var other string
 		err := tx.QueryRowContext(ctx, `SELECT host_id FROM host_macs WHERE mac = ?`, m).Scan(&other)
@@ -615,6 +638,7 @@ func (s *SQLite) updateHostTx(ctx context.Context, sqlTx *sql.Tx, key string, fn
 	if err != nil {
 		return nil, err
 	}
+	macs, name := slices.Clone(h.MACs), h.Hostname
 	ev, err := fn(h)
 	if err != nil {
 		return nil, err
@@ -625,7 +649,7 @@ func (s *SQLite) updateHostTx(ctx context.Context, sqlTx *sql.Tx, key string, fn
 	if h.ID() != id {
 		return nil, fmt.Errorf("%w: host %s: the first MAC is the host's identity and cannot change; remove and re-add the host", ErrInvalid, id)
 	}
-	if err := putHostTx(ctx, tx, h); err != nil {
+	if err := saveHostTx(ctx, tx, h, slices.Equal(macs, h.MACs) && name == h.Hostname); err != nil {
 		return nil, err
 	}
 	if ev != nil {
