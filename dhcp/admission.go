@@ -281,8 +281,8 @@ func (a *admission) offer(p packet, f holdFacts, known bool, m *Metrics) bool {
 	now := time.Now()
 	w := a.byMAC[mac]
 	f.Waiting, f.Queued, f.Capacity, f.Bound = w != nil, len(a.byMAC), maxWaiting, a.bound
-	if f.Bound > 0 && f.FirstStage && !f.Offered && !f.Ignored && !f.Waiting {
-		f.Load = a.loadLocked(now)
+	if f.Bound > 0 && f.FirstStage && !f.Offered && !f.Ignored && !f.Waiting && f.Queued == 0 {
+		f.Load = a.loadLocked(now) // arrive weighs the load only when nobody waits
 	}
 	switch arrive(f) {
 	case answerAdmitted:
