@@ -20,9 +20,13 @@ import (
 // first stage back lets the machines already booting run at full speed and
 // finish one after the other; the work done is the same.
 
-// Load is the boot chain's load: transfers in flight (tftp.Server.InFlight).
+// Load is the boot chain's load: transfers in flight (tftp.Server.InFlight),
+// and the time per block of recent transfers (tftp.Server.BlockTimes): the
+// lowest of the last seconds (base) and the typical one now (recent); ok
+// false while there are too few to say.
 type Load interface {
 	InFlight() int
+	BlockTimes() (base, recent time.Duration, ok bool)
 }
 
 // Admission defaults and bounds.
@@ -59,7 +63,50 @@ const (
 	creditMax = 2 * time.Second
 	// admitTick is how often the waiting DISCOVERs are looked at.
 	admitTick = 10 * time.Millisecond
+
+	// The bound adapts to the TFTP per-block time (nextBound), at most
+	// every adjustEvery: above shrinkRatio times the baseline it shrinks
+	// to shrinkNum/shrinkDen of itself, below growRatio (with DISCOVERs
+	// waiting) it grows by GrowPerCPU a CPU, within MinPerCPU a CPU and
+	// the configured bound.
+	adjustEvery          = 200 * time.Millisecond
+	shrinkRatio          = 2.0
+	growRatio            = 1.3
+	shrinkNum, shrinkDen = 3, 4
+	// GrowPerCPU times GOMAXPROCS is the step the bound grows by.
+	GrowPerCPU = 4
+	// MinPerCPU times GOMAXPROCS is the least the bound shrinks to (at
+	// most the configured bound).
+	MinPerCPU = 16
 )
+
+// boundLimits are the bound's floor and step for cpus CPUs under the
+// configured bound hi.
+func boundLimits(hi, cpus int) (lo, step int) {
+	cpus = max(cpus, 1)
+	return min(MinPerCPU*cpus, hi), GrowPerCPU * cpus
+}
+
+// nextBound is the bound after cur, given the TFTP per-block times (ok
+// false: none lately) and whether DISCOVERs wait. Lock-step transfers
+// whose blocks take more than shrinkRatio times the path's own round trip
+// are queueing for the CPUs: fewer of them go as fast together and each
+// finishes sooner, so the bound shrinks. Near the baseline the CPUs keep
+// up, and with machines waiting it grows. Without figures it is the
+// configured bound.
+func nextBound(cur int, base, recent time.Duration, ok, waiting bool, lo, step, hi int) int {
+	if !ok || base <= 0 || hi <= 0 {
+		return hi
+	}
+	r := float64(recent) / float64(base)
+	switch {
+	case r > shrinkRatio:
+		cur = cur * shrinkNum / shrinkDen
+	case r < growRatio && waiting:
+		cur += step
+	}
+	return min(max(cur, lo), hi)
+}
 
 // holdBound parses dhcp.hold_load: "" derives the bound from the CPUs,
 // "off" or "0" turns holding off (0), else a positive number of transfers.
@@ -210,12 +257,18 @@ type waiter struct {
 // admission holds first-stage DISCOVERs while the load is at its bound.
 type admission struct {
 	load    Load
-	bound   int
 	holdMax time.Duration
+	// hi is the configured bound, lo and step the floor and the step of
+	// the adapted one (boundLimits).
+	hi, lo, step int
 
-	mu    sync.Mutex
-	byMAC map[string]*waiter
-	queue []*waiter // in first-seen order
+	mu sync.Mutex
+	// bound is the bound now, adjusted (nextBound) at most every
+	// adjustEvery.
+	bound    int
+	adjusted time.Time
+	byMAC    map[string]*waiter
+	queue    []*waiter // in first-seen order
 	// credits are the machines let through in the last creditMax,
 	// oldest first (at most maxWaiting), creditOf the newest by MAC.
 	credits  []*credit
@@ -224,7 +277,27 @@ type admission struct {
 }
 
 func newAdmission(load Load, bound int, holdMax time.Duration) *admission {
-	return &admission{load: load, bound: bound, holdMax: holdMax, byMAC: map[string]*waiter{}, creditOf: map[string]*credit{}, wake: make(chan struct{}, 1)}
+	lo, step := boundLimits(bound, runtime.GOMAXPROCS(0))
+	return &admission{load: load, hi: bound, lo: lo, step: step, bound: bound, holdMax: holdMax,
+		byMAC: map[string]*waiter{}, creditOf: map[string]*credit{}, wake: make(chan struct{}, 1)}
+}
+
+// adjustLocked moves the bound by the TFTP per-block times, at most every
+// adjustEvery. Call it under a.mu.
+func (a *admission) adjustLocked(now time.Time) {
+	if now.Sub(a.adjusted) < adjustEvery {
+		return
+	}
+	a.adjusted = now
+	base, recent, ok := a.load.BlockTimes()
+	a.bound = nextBound(a.bound, base, recent, ok, len(a.queue) > 0, a.lo, a.step, a.hi)
+}
+
+// currentBound is the bound now.
+func (a *admission) currentBound() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.bound
 }
 
 // loadLocked is the transfers in flight plus the machines let through
@@ -279,6 +352,7 @@ func (a *admission) offer(p packet, f holdFacts, known bool, m *Metrics) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := time.Now()
+	a.adjustLocked(now)
 	w := a.byMAC[mac]
 	f.Waiting, f.Queued, f.Capacity, f.Bound = w != nil, len(a.byMAC), maxWaiting, a.bound
 	if f.Bound > 0 && f.FirstStage && !f.Offered && !f.Ignored && !f.Waiting && f.Queued == 0 {
@@ -313,6 +387,7 @@ func (a *admission) due(now time.Time, m *Metrics) (ps []packet, waiting int) {
 	if len(a.queue) == 0 {
 		return nil, 0
 	}
+	a.adjustLocked(now)
 	load := a.loadLocked(now)
 	if load >= a.bound && now.Sub(a.queue[0].first) < a.holdMax {
 		return nil, len(a.queue) // nothing can go: skip building the views

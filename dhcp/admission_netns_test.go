@@ -19,6 +19,9 @@ type gauge struct{ n atomic.Int64 }
 
 func (g *gauge) InFlight() int { return int(g.n.Load()) }
 
+// BlockTimes: none, so the bound stays the configured one.
+func (g *gauge) BlockTimes() (base, recent time.Duration, ok bool) { return 0, 0, false }
+
 // seen is a reply the test's client socket received.
 type seen struct {
 	typ dhcpv4.MessageType

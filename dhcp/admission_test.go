@@ -155,3 +155,77 @@ func TestPendingStart(t *testing.T) {
 		})
 	}
 }
+
+func TestNextBound(t *testing.T) {
+	const ms = time.Millisecond
+	// 2 CPUs under the default: floor 32, step 8, ceiling 128.
+	lo, step := boundLimits(128, 2)
+	if lo != 32 || step != 8 {
+		t.Fatalf("boundLimits(128, 2) = %d, %d; want 32, 8", lo, step)
+	}
+	for _, tc := range []struct {
+		name         string
+		cur          int
+		base, recent time.Duration
+		ok, waiting  bool
+		lo, hi       int
+		want         int
+	}{
+		{"no figures: the configured bound", 40, 0, 0, false, true, 32, 128, 128},
+		{"no baseline: the configured bound", 40, 0, 2 * ms, true, true, 32, 128, 128},
+		{"saturated (blocks 3x the baseline): shrinks by a quarter", 128, ms, 3 * ms, true, true, 32, 128, 96},
+		{"saturated with nobody waiting: shrinks too", 96, ms, 3 * ms, true, false, 32, 128, 72},
+		{"saturated at the floor: stays", 36, ms, 10 * ms, true, true, 32, 128, 32},
+		{"near the baseline with machines waiting: grows", 64, ms, 1200 * time.Microsecond, true, true, 32, 128, 72},
+		{"near the baseline, grows up to the configured bound only", 124, ms, ms, true, true, 32, 128, 128},
+		{"near the baseline, nobody waiting: holds", 64, ms, ms, true, false, 32, 128, 64},
+		{"between the thresholds: holds", 64, ms, 1600 * time.Microsecond, true, true, 32, 128, 64},
+		{"a configured bound under the floor is the ceiling", 20, ms, ms, true, true, 20, 20, 20},
+		{"holding off stays off", 0, ms, 5 * ms, true, true, 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextBound(tc.cur, tc.base, tc.recent, tc.ok, tc.waiting, tc.lo, step, tc.hi); got != tc.want {
+				t.Errorf("nextBound(%d, %s, %s, %v, %v) = %d, want %d", tc.cur, tc.base, tc.recent, tc.ok, tc.waiting, got, tc.want)
+			}
+		})
+	}
+	if lo, _ := boundLimits(20, 2); lo != 20 {
+		t.Errorf("boundLimits(20, 2) floor %d, want 20 (never above the configured bound)", lo)
+	}
+}
+
+// blockLoad is a boot-chain load with set per-block times.
+type blockLoad struct {
+	inFlight     int
+	base, recent time.Duration
+}
+
+func (l *blockLoad) InFlight() int { return l.inFlight }
+func (l *blockLoad) BlockTimes() (time.Duration, time.Duration, bool) {
+	return l.base, l.recent, l.base > 0
+}
+
+func TestAdmissionAdapts(t *testing.T) {
+	l := &blockLoad{inFlight: 1000, base: time.Millisecond, recent: 5 * time.Millisecond}
+	a := newAdmission(l, 128, time.Minute)
+	now := time.Now()
+	a.mu.Lock()
+	a.adjustLocked(now)
+	first := a.bound
+	a.adjustLocked(now.Add(adjustEvery / 2)) // too soon: unchanged
+	second := a.bound
+	for i := 1; i <= 20; i++ {
+		a.adjustLocked(now.Add(time.Duration(i) * adjustEvery))
+	}
+	floor := a.bound
+	a.mu.Unlock()
+	if first != 96 || second != 96 {
+		t.Errorf("saturated: bound %d then %d, want 96 twice (one step per %s)", first, second, adjustEvery)
+	}
+	if floor != a.lo {
+		t.Errorf("saturated for 4 s: bound %d, want the floor %d", floor, a.lo)
+	}
+	if got := a.currentBound(); got != floor {
+		t.Errorf("currentBound = %d, want %d", got, floor)
+	}
+}

@@ -102,7 +102,9 @@ type Metrics struct {
 	// admWaiting, when admission is on, says how many DISCOVERs wait;
 	// admHeld counts those held, admReleased and admExpired those answered
 	// because the load let them go or because they waited hold_max.
-	admWaiting                       func() int
+	admWaiting func() int
+	// admBound, when admission is on, is the hold bound now.
+	admBound                         func() int
 	admHeld, admReleased, admExpired atomic.Uint64
 
 	// shared is true for a server allocating through a shared store;
@@ -110,7 +112,7 @@ type Metrics struct {
 	shared, storeDown atomic.Bool
 
 	packetsDesc, probesDesc, poolDesc, leasesDesc, storeUpDesc, sightingsDesc *prometheus.Desc
-	waitingDesc, heldDesc, releasedDesc                                       *prometheus.Desc
+	waitingDesc, heldDesc, releasedDesc, boundDesc                            *prometheus.Desc
 }
 
 // Admission returns how many first-stage DISCOVERs wait now, and how many
@@ -152,6 +154,8 @@ func newMetrics() *Metrics {
 			"Sightings of unknown machines under dhcp.unknown: discover, by result (recorded in the discovered table, or dropped because the queue was full).", []string{"result"}, nil),
 		waitingDesc: prometheus.NewDesc("netkick_dhcp_admission_waiting",
 			"PXE firmware DISCOVERs held now because the boot chain is at dhcp.hold_load.", nil, nil),
+		boundDesc: prometheus.NewDesc("netkick_dhcp_admission_bound",
+			"The TFTP transfers in flight at and above which PXE firmware DISCOVERs wait now: dhcp.hold_load, lowered while the TFTP per-block time shows the CPUs saturated.", nil, nil),
 		heldDesc: prometheus.NewDesc("netkick_dhcp_admission_held_total",
 			"PXE firmware DISCOVERs held because the boot chain was at dhcp.hold_load (one per machine, retransmits not counted).", nil, nil),
 		releasedDesc: prometheus.NewDesc("netkick_dhcp_admission_released_total",
@@ -188,6 +192,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.storeUpDesc
 	ch <- m.sightingsDesc
 	ch <- m.waitingDesc
+	ch <- m.boundDesc
 	ch <- m.heldDesc
 	ch <- m.releasedDesc
 	m.reply.Describe(ch)
@@ -222,6 +227,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if m.admWaiting != nil {
 		ch <- prometheus.MustNewConstMetric(m.waitingDesc, prometheus.GaugeValue, float64(m.admWaiting()))
+		ch <- prometheus.MustNewConstMetric(m.boundDesc, prometheus.GaugeValue, float64(m.admBound()))
 		ch <- prometheus.MustNewConstMetric(m.heldDesc, prometheus.CounterValue, float64(m.admHeld.Load()))
 		ch <- prometheus.MustNewConstMetric(m.releasedDesc, prometheus.CounterValue, float64(m.admReleased.Load()), "load")
 		ch <- prometheus.MustNewConstMetric(m.releasedDesc, prometheus.CounterValue, float64(m.admExpired.Load()), "expired")

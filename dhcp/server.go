@@ -210,6 +210,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		// offers is short, and it has its address from another server.
 		s.adm = newAdmission(o.Load, b, cfg.HoldMax)
 		s.Metrics.admWaiting = s.adm.waiting
+		s.Metrics.admBound = s.adm.currentBound
 	}
 	if cfg.Unknown == UnknownDiscover {
 		s.Metrics.sightings = s.Sightings

@@ -23,8 +23,10 @@ type Metrics struct {
 	// duration is the time of served transfers by kind (config: generated
 	// boot configs; file: files from the boot root).
 	duration *prometheus.HistogramVec
+	// blockTimes, when set, is the server's per-block times (BlockTimes).
+	blockTimes func() (base, recent time.Duration, ok bool)
 
-	transfersDesc, withheldDesc, bytesDesc, secondsDesc, activeDesc *prometheus.Desc
+	transfersDesc, withheldDesc, bytesDesc, secondsDesc, activeDesc, blockDesc *prometheus.Desc
 }
 
 func newMetrics() *Metrics {
@@ -37,6 +39,8 @@ func newMetrics() *Metrics {
 		bytesDesc:     prometheus.NewDesc("netkick_tftp_bytes_total", "Bytes of file data sent over TFTP.", nil, nil),
 		secondsDesc:   prometheus.NewDesc("netkick_tftp_transfer_seconds_total", "Time spent in served TFTP transfers.", nil, nil),
 		activeDesc:    prometheus.NewDesc("netkick_tftp_active_transfers", "TFTP transfers in progress.", nil, nil),
+		blockDesc: prometheus.NewDesc("netkick_tftp_block_seconds",
+			"Time per block of recent transfers: stat base is the lowest of the last 20 s, recent the mean of the last quarter to half second (absent while too few blocks were sent).", []string{"stat"}, nil),
 	}
 }
 
@@ -72,7 +76,7 @@ func (m *Metrics) servedOne(kind string, n int64, d time.Duration) {
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.transfersDesc, m.withheldDesc, m.bytesDesc, m.secondsDesc, m.activeDesc} {
+	for _, d := range []*prometheus.Desc{m.transfersDesc, m.withheldDesc, m.bytesDesc, m.secondsDesc, m.activeDesc, m.blockDesc} {
 		ch <- d
 	}
 	m.duration.Describe(ch)
@@ -92,5 +96,11 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.bytesDesc, prometheus.CounterValue, float64(s.Bytes))
 	ch <- prometheus.MustNewConstMetric(m.secondsDesc, prometheus.CounterValue, s.Duration.Seconds())
 	ch <- prometheus.MustNewConstMetric(m.activeDesc, prometheus.GaugeValue, float64(s.Active))
+	if m.blockTimes != nil {
+		if base, recent, ok := m.blockTimes(); ok {
+			ch <- prometheus.MustNewConstMetric(m.blockDesc, prometheus.GaugeValue, base.Seconds(), "base")
+			ch <- prometheus.MustNewConstMetric(m.blockDesc, prometheus.GaugeValue, recent.Seconds(), "recent")
+		}
+	}
 	m.duration.Collect(ch)
 }

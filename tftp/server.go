@@ -132,8 +132,10 @@ type Server struct {
 	gate     *inventory.EventGate
 	srv      *ptftp.Server
 	metrics  *Metrics
-	hosts    ipHosts
-	stalls   stallWatch
+	// blocks keeps the per-block times of recent transfers (BlockTimes).
+	blocks blockClock
+	hosts  ipHosts
+	stalls stallWatch
 }
 
 // New builds a Server; call Serve or ListenAndServe to run it.
@@ -169,6 +171,7 @@ func New(o Options) (*Server, error) {
 		hosts: ipHosts{m: map[string]string{}}, stalls: stallWatch{timeline: o.Timeline, quiet: o.StallQuiet, timers: map[string]*time.Timer{}},
 		share: share{max: o.MaxPerClient, n: map[netip.Addr]int{}}, gate: inventory.NewEventGate(o.FetchEventsPerSource),
 		metrics: newMetrics()}
+	s.metrics.blockTimes = s.BlockTimes
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(s.metrics); err != nil {
 			return nil, fmt.Errorf("tftp: register metrics: %w (one TFTP server per registry)", err)
@@ -378,7 +381,11 @@ func (s *Server) read(name string, rf io.ReaderFrom) error {
 	if inMemory {
 		f.Close() // the descriptor is not needed for the transfer
 	}
-	n, err := rf.ReadFrom(r)
+	tr := &timedReader{r: r, clock: &s.blocks}
+	n, err := rf.ReadFrom(tr)
+	if err == nil {
+		tr.finish(time.Now())
+	}
 	done()
 	dur := time.Since(start)
 	release()
