@@ -92,11 +92,16 @@ func boundLimits(hi, cpus int) (lo, step int) {
 // whose blocks take more than shrinkRatio times the path's own round trip
 // are queueing for the CPUs: fewer of them go as fast together and each
 // finishes sooner, so the bound shrinks. Near the baseline the CPUs keep
-// up, and with machines waiting it grows. Without figures it is the
-// configured bound.
+// up, and with machines waiting it grows. Without figures (no transfers
+// lately: a storm beginning) it is the floor, so that a storm's first
+// machines do not all start at once before a block was timed; it grows
+// from there as the figures allow.
 func nextBound(cur int, base, recent time.Duration, ok, waiting bool, lo, step, hi int) int {
-	if !ok || base <= 0 || hi <= 0 {
-		return hi
+	if hi <= 0 {
+		return 0
+	}
+	if !ok || base <= 0 {
+		return lo
 	}
 	r := float64(recent) / float64(base)
 	switch {
@@ -278,7 +283,7 @@ type admission struct {
 
 func newAdmission(load Load, bound int, holdMax time.Duration) *admission {
 	lo, step := boundLimits(bound, runtime.GOMAXPROCS(0))
-	return &admission{load: load, hi: bound, lo: lo, step: step, bound: bound, holdMax: holdMax,
+	return &admission{load: load, hi: bound, lo: lo, step: step, bound: lo, holdMax: holdMax,
 		byMAC: map[string]*waiter{}, creditOf: map[string]*credit{}, wake: make(chan struct{}, 1)}
 }
 

@@ -171,8 +171,8 @@ func TestNextBound(t *testing.T) {
 		lo, hi       int
 		want         int
 	}{
-		{"no figures: the configured bound", 40, 0, 0, false, true, 32, 128, 128},
-		{"no baseline: the configured bound", 40, 0, 2 * ms, true, true, 32, 128, 128},
+		{"no figures (a storm beginning): the floor", 80, 0, 0, false, true, 32, 128, 32},
+		{"no baseline: the floor", 80, 0, 2 * ms, true, true, 32, 128, 32},
 		{"saturated (blocks 3x the baseline): shrinks by a quarter", 128, ms, 3 * ms, true, true, 32, 128, 96},
 		{"saturated with nobody waiting: shrinks too", 96, ms, 3 * ms, true, false, 32, 128, 72},
 		{"saturated at the floor: stays", 36, ms, 10 * ms, true, true, 32, 128, 32},
@@ -206,26 +206,37 @@ func (l *blockLoad) BlockTimes() (time.Duration, time.Duration, bool) {
 }
 
 func TestAdmissionAdapts(t *testing.T) {
-	l := &blockLoad{inFlight: 1000, base: time.Millisecond, recent: 5 * time.Millisecond}
+	l := &blockLoad{inFlight: 1000}
 	a := newAdmission(l, 128, time.Minute)
+	if got := a.currentBound(); got != a.lo {
+		t.Fatalf("before any figures: bound %d, want the floor %d", got, a.lo)
+	}
 	now := time.Now()
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.queue = []*waiter{{mac: "52:54:00:00:00:01"}} // one machine waits
+	l.base, l.recent = time.Millisecond, time.Millisecond
 	a.adjustLocked(now)
-	first := a.bound
+	grown := a.bound
 	a.adjustLocked(now.Add(adjustEvery / 2)) // too soon: unchanged
-	second := a.bound
-	for i := 1; i <= 20; i++ {
+	if grown != a.lo+a.step || a.bound != grown {
+		t.Errorf("near the baseline with one waiting: bound %d then %d, want %d twice (one step per %s)", grown, a.bound, a.lo+a.step, adjustEvery)
+	}
+	for i := 1; i <= 30; i++ {
 		a.adjustLocked(now.Add(time.Duration(i) * adjustEvery))
 	}
-	floor := a.bound
-	a.mu.Unlock()
-	if first != 96 || second != 96 {
-		t.Errorf("saturated: bound %d then %d, want 96 twice (one step per %s)", first, second, adjustEvery)
+	if a.bound != a.hi {
+		t.Errorf("near the baseline for 6 s: bound %d, want the configured %d", a.bound, a.hi)
 	}
-	if floor != a.lo {
-		t.Errorf("saturated for 4 s: bound %d, want the floor %d", floor, a.lo)
+	l.recent = 5 * time.Millisecond
+	a.adjustLocked(now.Add(31 * adjustEvery))
+	if a.bound != a.hi*3/4 {
+		t.Errorf("saturated: bound %d, want %d", a.bound, a.hi*3/4)
 	}
-	if got := a.currentBound(); got != floor {
-		t.Errorf("currentBound = %d, want %d", got, floor)
+	for i := 32; i <= 50; i++ {
+		a.adjustLocked(now.Add(time.Duration(i) * adjustEvery))
+	}
+	if a.bound != a.lo {
+		t.Errorf("saturated for 4 s: bound %d, want the floor %d", a.bound, a.lo)
 	}
 }
