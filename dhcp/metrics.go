@@ -227,7 +227,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if m.admWaiting != nil {
 		ch <- prometheus.MustNewConstMetric(m.waitingDesc, prometheus.GaugeValue, float64(m.admWaiting()))
-		ch <- prometheus.MustNewConstMetric(m.boundDesc, prometheus.GaugeValue, float64(m.admBound()))
+		if m.admBound != nil {
+			ch <- prometheus.MustNewConstMetric(m.boundDesc, prometheus.GaugeValue, float64(m.admBound()))
+		}
 		ch <- prometheus.MustNewConstMetric(m.heldDesc, prometheus.CounterValue, float64(m.admHeld.Load()))
 		ch <- prometheus.MustNewConstMetric(m.releasedDesc, prometheus.CounterValue, float64(m.admReleased.Load()), "load")
 		ch <- prometheus.MustNewConstMetric(m.releasedDesc, prometheus.CounterValue, float64(m.admExpired.Load()), "expired")

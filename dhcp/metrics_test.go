@@ -32,6 +32,7 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	m.sightings = func() (uint64, uint64) { return 7, 2 }
 	m.admWaiting = func() int { return 4 }
+	m.admBound = func() int { return 40 }
 	m.admHeld.Add(9)
 	m.admReleased.Add(3)
 	m.admExpired.Add(2)
@@ -56,6 +57,7 @@ func TestMetricsExposition(t *testing.T) {
 		`netkick_dhcp_discovery_sightings_total{result="recorded"} 7`,
 		`netkick_dhcp_discovery_sightings_total{result="dropped"} 2`,
 		"netkick_dhcp_admission_waiting 4",
+		"netkick_dhcp_admission_bound 40",
 		"netkick_dhcp_admission_held_total 9",
 		`netkick_dhcp_admission_released_total{reason="load"} 3`,
 		`netkick_dhcp_admission_released_total{reason="expired"} 2`,

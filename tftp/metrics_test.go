@@ -21,6 +21,9 @@ func TestMetricsExposition(t *testing.T) {
 	m.servedOne("file", 40000, 300*time.Millisecond)
 	m.notFound.Add(1)
 	m.active.Add(2)
+	m.blockTimes = func() (time.Duration, time.Duration, bool) {
+		return 20 * time.Microsecond, 500 * time.Microsecond, true
+	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
@@ -35,6 +38,8 @@ func TestMetricsExposition(t *testing.T) {
 		"netkick_tftp_bytes_total 40300",
 		"netkick_tftp_transfer_seconds_total 0.302",
 		"netkick_tftp_active_transfers 2",
+		`netkick_tftp_block_seconds{stat="base"} 2e-05`,
+		`netkick_tftp_block_seconds{stat="recent"} 0.0005`,
 		`netkick_tftp_transfer_duration_seconds_bucket{kind="config",le="0.005"} 1`,
 		`netkick_tftp_transfer_duration_seconds_bucket{kind="file",le="0.25"} 0`,
 		`netkick_tftp_transfer_duration_seconds_count{kind="file"} 1`,

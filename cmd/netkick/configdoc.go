@@ -74,7 +74,7 @@ func serveConfigDocs() map[string]configKeyDoc {
 		"dhcp.relays":                      {Desc: "relay agents (addresses or CIDRs) whose relayed packets are served; others with giaddr set are dropped"},
 		"dhcp.offer_rate":                  {Desc: "new offers per second to MACs the inventory does not know, per ingress"},
 		"dhcp.offer_burst":                 {Desc: "how many of those offers may come at once"},
-		"dhcp.hold_load":                   {Desc: "full mode: while TFTP runs this many transfers, a PXE ROM's DISCOVER waits (known hosts first, then in arrival order) until it runs fewer; iPXE's and installers' DHCP and REQUESTs never wait, nor does proxy mode. `off` (or `0`) never holds", Default: "derived: 64 × GOMAXPROCS (128 on 2 CPUs)"},
+		"dhcp.hold_load":                   {Desc: "full mode: the most TFTP transfers in flight before a PXE ROM's DISCOVER waits (known hosts first, then in arrival order) until fewer run; the bound in force adapts below it to the TFTP per-block time, down to 16 × GOMAXPROCS (docs/dhcp.md). iPXE's and installers' DHCP and REQUESTs never wait, nor does proxy mode. `off` (or `0`) never holds", Default: "derived: 64 × GOMAXPROCS (128 on 2 CPUs)"},
 		"dhcp.hold_max":                    {Desc: "longest a held DISCOVER waits: one first seen longer ago is answered whatever the load (at most `45s`: firmware gives up after about a minute)"},
 	}
 }

@@ -382,7 +382,7 @@ func (a *app) serve(ctx context.Context, fs *pflag.FlagSet, configPath string) e
 			// First-stage PXE machines wait while TFTP is this busy.
 			dopts.Load = ts
 			if b := cfg.DHCP.HoldBound(); b > 0 && cfg.DHCP.Mode == dhcp.ModeFull {
-				log.Info("DHCP admission: PXE DISCOVERs wait while TFTP runs this many transfers", "hold_load", b, "hold_max", cfg.DHCP.HoldMax)
+				log.Info("DHCP admission: PXE DISCOVERs wait while TFTP runs this many transfers at most (adapted to its per-block time)", "hold_load", b, "hold_max", cfg.DHCP.HoldMax)
 			}
 		}
 		dsrv, err = dhcp.New(ctx, dopts)
