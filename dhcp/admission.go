@@ -29,10 +29,15 @@ type Load interface {
 const (
 	// HoldPerCPU times GOMAXPROCS is the default bound of dhcp.hold_load.
 	// A lock-step TFTP transfer keeps a CPU busy only while its block is
-	// being sent: on a real network the rest of each block's round trip is
-	// wire and firmware time (a few hundred µs to a ms against ~14 µs of
-	// server CPU per block), so a CPU needs tens of transfers at once to
-	// stay busy.
+	// being sent (~14 µs of server CPU a block);
+	// the rest of each block's round trip is wire and firmware time, so a
+	// CPU needs some tens of transfers at once to stay busy: 64 keep it
+	// busy up to about a millisecond a block. Fewer give each machine a
+	// faster chain while the round trip stays short, but as soon as it
+	// grows (a slow firmware, a shared CPU) the CPUs idle and the machines
+	// wait: measured in the boot storm on 2 CPUs (docs/dhcp.md), 32 a CPU
+	// had under half the TFTP p99 of 64 a CPU on a quiet machine, and on a
+	// busy one let its machines wait up to hold_max.
 	HoldPerCPU = 64
 	// DefaultHoldMax is dhcp.hold_max's default: below the 4 + 8 s of a
 	// PXE ROM's first retransmits and well below the ~60 s after which
@@ -44,10 +49,14 @@ const (
 	// at once (unknown MACs still meet offer_rate), so a spray of MACs
 	// costs memory once, never without bound.
 	maxWaiting = 8192
-	// admitCredit is how long a machine just answered counts as a
-	// transfer: between its OFFER and its first TFTP request it is not
-	// in the load yet, and a storm would otherwise all pass at once.
-	admitCredit = 500 * time.Millisecond
+	// A machine let through counts as a transfer until it can have
+	// started one (pendingStart): between its OFFER and its first TFTP
+	// request it is not in the load yet, and a storm would otherwise all
+	// pass at once. It counts until ackLinger after its ACK went out (the
+	// firmware ARPs for the server and sends its request within that), and
+	// at most creditMax (a client that never REQUESTs).
+	ackLinger = 100 * time.Millisecond
+	creditMax = 2 * time.Second
 	// admitTick is how often the waiting DISCOVERs are looked at.
 	admitTick = 10 * time.Millisecond
 )
@@ -174,6 +183,22 @@ func releases(ws []waitView, load, bound int, holdMax time.Duration, now time.Ti
 	return out
 }
 
+// pendingStart reports whether a machine let through at at, its ACK sent
+// at acked (zero: not yet), still counts into the load at now: it may not
+// have begun its first transfer.
+func pendingStart(at, acked, now time.Time) bool {
+	if now.Sub(at) >= creditMax {
+		return false
+	}
+	return acked.IsZero() || now.Sub(acked) < ackLinger
+}
+
+// credit is a machine let through, counted until it can have started.
+type credit struct {
+	mac       string
+	at, acked time.Time
+}
+
 // waiter is one MAC's waiting DISCOVER.
 type waiter struct {
 	p     packet // the newest DISCOVER from the MAC
@@ -188,26 +213,63 @@ type admission struct {
 	bound   int
 	holdMax time.Duration
 
-	mu      sync.Mutex
-	byMAC   map[string]*waiter
-	queue   []*waiter   // in first-seen order
-	credits []time.Time // when machines were let through, oldest first
-	wake    chan struct{}
+	mu    sync.Mutex
+	byMAC map[string]*waiter
+	queue []*waiter // in first-seen order
+	// credits are the machines let through in the last creditMax,
+	// oldest first (at most maxWaiting), creditOf the newest by MAC.
+	credits  []*credit
+	creditOf map[string]*credit
+	wake     chan struct{}
 }
 
 func newAdmission(load Load, bound int, holdMax time.Duration) *admission {
-	return &admission{load: load, bound: bound, holdMax: holdMax, byMAC: map[string]*waiter{}, wake: make(chan struct{}, 1)}
+	return &admission{load: load, bound: bound, holdMax: holdMax, byMAC: map[string]*waiter{}, creditOf: map[string]*credit{}, wake: make(chan struct{}, 1)}
 }
 
-// loadLocked is the transfers in flight plus the machines let through in
-// the last admitCredit. Call it under a.mu.
+// loadLocked is the transfers in flight plus the machines let through
+// that may not have started one yet, counted up to the bound (beyond it
+// the exact figure changes nothing). Call it under a.mu.
 func (a *admission) loadLocked(now time.Time) int {
 	i := 0
-	for i < len(a.credits) && now.Sub(a.credits[i]) >= admitCredit {
+	for i < len(a.credits) && now.Sub(a.credits[i].at) >= creditMax {
+		if c := a.credits[i]; a.creditOf[c.mac] == c {
+			delete(a.creditOf, c.mac)
+		}
+		a.credits[i] = nil
 		i++
 	}
 	a.credits = a.credits[i:]
-	return a.load.InFlight() + len(a.credits)
+	n := a.load.InFlight()
+	for _, c := range a.credits {
+		if n >= a.bound {
+			break
+		}
+		if pendingStart(c.at, c.acked, now) {
+			n++
+		}
+	}
+	return n
+}
+
+// letThrough counts mac into the load until it can have started. Call
+// it under a.mu.
+func (a *admission) letThrough(mac string, now time.Time) {
+	if len(a.credits) >= maxWaiting {
+		return // the load is at its bound anyway
+	}
+	c := &credit{mac: mac, at: now}
+	a.credits = append(a.credits, c)
+	a.creditOf[mac] = c
+}
+
+// acked notes that mac's ACK went out: it starts its transfer now.
+func (a *admission) acked(mac string, now time.Time) {
+	a.mu.Lock()
+	if c := a.creditOf[mac]; c != nil && c.acked.IsZero() {
+		c.acked = now
+	}
+	a.mu.Unlock()
 }
 
 // offer decides on an arriving DISCOVER (facts f lacking only the
@@ -219,12 +281,12 @@ func (a *admission) offer(p packet, f holdFacts, known bool, m *Metrics) bool {
 	now := time.Now()
 	w := a.byMAC[mac]
 	f.Waiting, f.Queued, f.Capacity, f.Bound = w != nil, len(a.byMAC), maxWaiting, a.bound
-	if f.Bound > 0 && f.FirstStage && !f.Offered && !f.Ignored && !f.Waiting {
-		f.Load = a.loadLocked(now)
+	if f.Bound > 0 && f.FirstStage && !f.Offered && !f.Ignored && !f.Waiting && f.Queued == 0 {
+		f.Load = a.loadLocked(now) // arrive weighs the load only when nobody waits
 	}
 	switch arrive(f) {
 	case answerAdmitted:
-		a.credits = append(a.credits, now)
+		a.letThrough(mac, now)
 		return false
 	case holdUpdate:
 		w.p = p
@@ -272,7 +334,7 @@ func (a *admission) due(now time.Time, m *Metrics) (ps []packet, waiting int) {
 		// here; the wait is the admission metrics'.
 		w.p.at = now
 		ps = append(ps, w.p)
-		a.credits = append(a.credits, now)
+		a.letThrough(w.mac, now)
 		if r.Expired {
 			m.admExpired.Add(1)
 		} else {

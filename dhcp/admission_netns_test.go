@@ -3,6 +3,7 @@ package dhcp
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,16 +138,29 @@ func TestAdmissionHoldsPXEFirmwareWhileTheBootChainIsBusy(t *testing.T) {
 		t.Fatalf("after a retransmit: waiting %d, held %d; want 2 and 2", w, h)
 	}
 
-	// Room for one: the known host goes first, then (once the machine
-	// just answered shows in the load) the unknown one.
+	// Room for one: the known host goes first; the unknown one waits
+	// while the known host counts into the load, until its ACK has gone
+	// out (its transfer would begin then).
 	load.n.Store(3)
 	k, ok := rs.first(known, dhcpv4.MessageTypeOffer, 2*time.Second)
 	if !ok || k.ip != "192.0.2.41" || k.xid != (dhcpv4.TransactionID{0, 0, 0x5a, 2}) {
 		t.Fatalf("known host after the load fell: %+v, want an OFFER of its reservation 192.0.2.41 to xid 2", rs.of(known))
 	}
+	time.Sleep(300 * time.Millisecond)
+	if got := rs.of(unknown); len(got) != 0 {
+		t.Fatalf("unknown machine answered while the known host just let through filled the bound: %+v", got)
+	}
+	a.send(toBroadcast, mac(known), dhcpv4.MessageTypeRequest, pxe, xid(2), serverID, dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(192, 0, 2, 41))))
+	ka, ok := rs.first(known, dhcpv4.MessageTypeAck, time.Second)
+	if !ok {
+		t.Fatalf("known host's REQUEST not ACKed: %+v", rs.of(known))
+	}
 	u, ok := rs.first(unknown, dhcpv4.MessageTypeOffer, 3*time.Second)
 	if !ok {
 		t.Fatalf("unknown machine never answered after the load fell: %+v", rs.of(unknown))
+	}
+	if d := u.at.Sub(ka.at); d > time.Second {
+		t.Errorf("unknown machine answered %s after the known host's ACK, want within ackLinger (%s) and a tick", d, ackLinger)
 	}
 	if u.xid != (dhcpv4.TransactionID{0, 0, 0x5a, 11}) {
 		t.Errorf("held OFFER went to xid %v, want the newest DISCOVER's 0x00005a0b", u.xid)
@@ -177,7 +191,7 @@ func TestAdmissionHoldsPXEFirmwareWhileTheBootChainIsBusy(t *testing.T) {
 		t.Errorf("held %d, released %d, expired %d; want 3, 2, 1", held, rel, exp)
 	}
 
-	// The timeline has the offer once, as without holding.
+	// The timeline has the offer and the ack once each, as without holding.
 	var kinds []string
 	waitFor(2*time.Second, func() bool {
 		evs, err := st.Events(ctx, known, 100)
@@ -188,10 +202,10 @@ func TestAdmissionHoldsPXEFirmwareWhileTheBootChainIsBusy(t *testing.T) {
 		for _, e := range evs {
 			kinds = append(kinds, e.Kind)
 		}
-		return len(kinds) > 0
+		return len(kinds) >= 2
 	})
-	if len(kinds) != 1 || kinds[0] != "dhcp-offer" {
-		t.Errorf("known host's timeline %q, want one dhcp-offer", kinds)
+	if !slices.Equal(kinds, []string{"dhcp-offer", "dhcp-ack"}) {
+		t.Errorf("known host's timeline %q, want one dhcp-offer then one dhcp-ack", kinds)
 	}
 }
 

@@ -79,6 +79,7 @@ func TestHoldBound(t *testing.T) {
 		want int
 		ok   bool
 	}{
+		{"", 1, 64, true},
 		{"", 2, 128, true},
 		{"", 8, 512, true},
 		{" OFF ", 2, 0, true},
@@ -128,6 +129,28 @@ func TestFirstStage(t *testing.T) {
 			}
 			if got := firstStage(req); got != tc.want {
 				t.Errorf("firstStage = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPendingStart(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	for _, tc := range []struct {
+		name      string
+		at, acked time.Time
+		want      bool
+	}{
+		{"just let through", ago(time.Millisecond), time.Time{}, true},
+		{"no ACK yet, a second on (the commit is slow)", ago(time.Second), time.Time{}, true},
+		{"ACKed just now: its request is on its way", ago(300 * time.Millisecond), ago(10 * time.Millisecond), true},
+		{"ACKed ackLinger ago: in the load by now if it ever will be", ago(300 * time.Millisecond), ago(ackLinger), false},
+		{"never REQUESTed: counted creditMax at most", ago(creditMax), time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pendingStart(tc.at, tc.acked, now); got != tc.want {
+				t.Errorf("pendingStart = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -545,6 +545,10 @@ func (s *Server) sendBatch(rs []pendingReply) {
 			}
 			if k < sent {
 				s.Metrics.count(typeOf(pr.p.req), pr.r.out)
+				if s.adm != nil && pr.r.out == outAck {
+					// The machine's transfers begin now (admission).
+					s.adm.acked(pr.p.req.ClientHWAddr.String(), time.Now())
+				}
 				s.Metrics.observe(time.Since(pr.p.at))
 			} else {
 				s.Metrics.count(typeOf(pr.p.req), outError)

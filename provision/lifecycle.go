@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netkick/netkick/boot"
+	"github.com/netkick/netkick/boot/neigh"
 	"github.com/netkick/netkick/inventory"
 	"github.com/netkick/netkick/kickstart"
 )
@@ -102,6 +103,9 @@ type Fetched struct {
 // host to installing (one transaction, the access checked again inside it),
 // record the fetch on the timeline, and render from that same host value.
 func (s *Service) Kickstart(ctx context.Context, mac string, r Requester) (f *Fetched, err error) {
+	// Its machine check runs twice (before the write and inside it): one
+	// answer of the neighbour table serves both, and no other request.
+	ctx = neigh.WithMemo(ctx)
 	asked := mac // as asked for, even when it is no MAC
 	defer func() {
 		var h *inventory.Host
@@ -199,6 +203,7 @@ func (p pinned) GetHost(ctx context.Context, key string) (*inventory.Host, error
 // checked, the state moved and the token burnt in one transaction, then
 // recorded. detail is what the installer sent (already trimmed).
 func (s *Service) Report(ctx context.Context, mac string, r Requester, t boot.Transition, detail string) (out *inventory.Host, err error) {
+	ctx = neigh.WithMemo(ctx) // one answer of the neighbour table for both machine checks
 	defer func() { s.audit(Actor{Via: "host", Name: r.Addr}, "report "+string(t), onHost(out, mac), err) }()
 	mac, err = inventory.NormalizeMAC(mac)
 	if err != nil {

@@ -28,13 +28,6 @@ type Neighbours interface {
 	Lookup(ctx context.Context, addr netip.Addr) (neigh.Entry, error)
 }
 
-// RecentNeighbours is Neighbours that can also answer from what the table
-// said a moment ago (neigh.Cache); cached reports such an answer.
-type RecentNeighbours interface {
-	Neighbours
-	Recent(ctx context.Context, addr netip.Addr) (e neigh.Entry, cached bool, err error)
-}
-
 // Binder checks that a request comes from the machine a host's token belongs
 // to. The zero Binder checks only the reservation; set Leases for leased
 // addresses and Neigh for the link-layer check on attached segments.
@@ -45,36 +38,19 @@ type Binder struct {
 
 // Check returns nil when remote is bound to h, else a *boot.Refusal (or a
 // lookup error, which callers treat as a refusal: the token is withheld).
-// When Neigh is RecentNeighbours, a recent answer of the table may bind;
-// a refusal made on one is made again on what the table says now.
 func (b *Binder) Check(ctx context.Context, h *inventory.Host, remote netip.Addr) error {
-	in, cached, err := b.gather(ctx, h, remote, true)
+	in, err := b.Gather(ctx, h, remote)
 	if err != nil {
-		return err
-	}
-	refusal := boot.TokenBinding(in)
-	if refusal == nil || !cached {
-		return refusal
-	}
-	if in, _, err = b.gather(ctx, h, remote, false); err != nil {
 		return err
 	}
 	return boot.TokenBinding(in)
 }
 
-// Gather collects the facts for boot.TokenBinding, asking the neighbour
-// table what it says now.
+// Gather collects the facts for boot.TokenBinding.
 func (b *Binder) Gather(ctx context.Context, h *inventory.Host, remote netip.Addr) (boot.Binding, error) {
-	in, _, err := b.gather(ctx, h, remote, false)
-	return in, err
-}
-
-// gather is Gather; with recent, a RecentNeighbours may answer from what
-// the table said a moment ago, and cached reports that it did.
-func (b *Binder) gather(ctx context.Context, h *inventory.Host, remote netip.Addr, recent bool) (in boot.Binding, cached bool, err error) {
-	in = boot.Binding{Host: h, Remote: remote.Unmap()}
+	in := boot.Binding{Host: h, Remote: remote.Unmap()}
 	if h == nil {
-		return in, false, nil
+		return in, nil
 	}
 	add := func(s string) {
 		if a, err := netip.ParseAddr(s); err == nil && !containsAddr(in.Known, a.Unmap()) {
@@ -92,25 +68,20 @@ func (b *Binder) gather(ctx context.Context, h *inventory.Host, remote netip.Add
 				add(ip)
 			case errors.Is(err, inventory.ErrNotFound):
 			default:
-				return in, false, err
+				return in, err
 			}
 		}
 	}
 	// The neighbour table matters only for an address the host holds.
 	if b.Neigh == nil || !remote.IsValid() || !containsAddr(in.Known, in.Remote) {
-		return in, false, nil
+		return in, nil
 	}
-	var e neigh.Entry
-	if r, ok := b.Neigh.(RecentNeighbours); ok && recent {
-		e, cached, err = r.Recent(ctx, in.Remote)
-	} else {
-		e, err = b.Neigh.Lookup(ctx, in.Remote)
-	}
+	e, err := b.Neigh.Lookup(ctx, in.Remote)
 	if err != nil {
-		return in, false, err
+		return in, err
 	}
 	in.Attached, in.NeighMAC = e.Attached, e.MAC
-	return in, cached, nil
+	return in, nil
 }
 
 func containsAddr(as []netip.Addr, a netip.Addr) bool {

@@ -99,47 +99,44 @@ func (c *counted) Lookup(ctx context.Context, a netip.Addr) (neigh.Entry, error)
 	return c.table.Lookup(ctx, a)
 }
 
-// TestBinderRecentAnswers: over a neigh.Cache, a request checked again a
-// moment later binds on the table's recent answer without asking it; a
-// refusal made on a recent answer is made again on what the table says
-// now, so a table that changed to the host's MAC binds, and one that
-// changed away refuses once the answer is old.
-func TestBinderRecentAnswers(t *testing.T) {
-	ctx := context.Background()
+// TestBinderMemo: over a neigh.Memo, the checks made in one request's
+// context (neigh.WithMemo) ask the table once and bind on that answer; a
+// check in another request asks the table again, so an attacker that took
+// the address over with its own MAC a moment after the machine's request is
+// refused on what the table says now.
+func TestBinderMemo(t *testing.T) {
 	ip := netip.MustParseAddr
 	const own, attacker = "52:54:00:00:d0:01", "02:00:00:00:66:66"
 	h := &inventory.Host{MACs: []string{own}, Hostname: "d01", IP: "192.0.2.50"}
 	tab := &counted{table: table{ip("192.0.2.50"): {Attached: true, MAC: own}}}
-	now := time.Unix(1000, 0)
-	b := &Binder{Neigh: neigh.NewCache(tab, time.Second, func() time.Time { return now })}
+	b := &Binder{Neigh: neigh.NewMemo(tab)}
 
-	if err := b.Check(ctx, h, ip("192.0.2.50")); err != nil || tab.asked != 1 {
+	req := neigh.WithMemo(context.Background())
+	if err := b.Check(req, h, ip("192.0.2.50")); err != nil || tab.asked != 1 {
 		t.Fatalf("first check: %v after %d lookups; want bound, asked once", err, tab.asked)
 	}
-	if err := b.Check(ctx, h, ip("192.0.2.50")); err != nil || tab.asked != 1 {
-		t.Fatalf("second check at once: %v after %d lookups; want bound on the recent answer", err, tab.asked)
+	if err := b.Check(neigh.WithMemo(req), h, ip("::ffff:192.0.2.50")); err != nil || tab.asked != 1 {
+		t.Fatalf("the same request checked again: %v after %d lookups; want bound on its answer", err, tab.asked)
 	}
 
-	// The table now says the attacker's MAC: within the second the recent
-	// answer binds; after it, the table is asked and refuses.
+	// The attacker takes the address: its request has its own memo, and
+	// a check without a memo asks as well.
 	tab.table[ip("192.0.2.50")] = neigh.Entry{Attached: true, MAC: attacker}
-	now = now.Add(time.Second)
 	var r *boot.Refusal
-	if err := b.Check(ctx, h, ip("192.0.2.50")); !errors.As(err, &r) || tab.asked != 2 {
-		t.Fatalf("after the answer's second: %v after %d lookups; want refused on a fresh lookup", err, tab.asked)
+	if err := b.Check(neigh.WithMemo(context.Background()), h, ip("192.0.2.50")); !errors.As(err, &r) || tab.asked != 2 {
+		t.Fatalf("another request after the takeover: %v after %d lookups; want refused on a fresh lookup", err, tab.asked)
 	}
-	// The refusal is not remembered as a pass, and a recent refusing answer
-	// is asked again: the table has the host's MAC again.
-	tab.table[ip("192.0.2.50")] = neigh.Entry{Attached: true, MAC: own}
-	if err := b.Check(ctx, h, ip("192.0.2.50")); err != nil {
-		t.Fatalf("table back at the host's MAC: %v", err)
+	if err := b.Check(context.Background(), h, ip("192.0.2.50")); !errors.As(err, &r) || tab.asked != 3 {
+		t.Fatalf("a check without a memo: %v after %d lookups; want refused on a fresh lookup", err, tab.asked)
 	}
-	// A recent answer that refuses (remembered from a lookup made for
-	// another host at the same address) is looked up again before refusing.
-	other := &inventory.Host{MACs: []string{"52:54:00:00:d0:02"}, Hostname: "d02", IP: "192.0.2.50"}
-	tab.table[ip("192.0.2.50")] = neigh.Entry{Attached: true, MAC: "52:54:00:00:d0:02"}
-	before := tab.asked
-	if err := b.Check(ctx, other, ip("192.0.2.50")); err != nil || tab.asked != before+1 {
-		t.Fatalf("a recent answer naming another MAC: %v after %d more lookups; want bound after one fresh lookup", err, tab.asked-before)
+
+	// A failed lookup is not remembered: the request asks again.
+	failing := &counted{table: table{}}
+	b = &Binder{Neigh: neigh.NewMemo(failing)}
+	req = neigh.WithMemo(context.Background())
+	for i := 1; i <= 2; i++ {
+		if err := b.Check(req, h, ip("192.0.2.50")); err == nil || failing.asked != i {
+			t.Fatalf("check %d with the table failing: %v after %d lookups; want an error, asked each time", i, err, failing.asked)
+		}
 	}
 }

@@ -646,9 +646,9 @@ func newBinder(mode string, st bind.Leases, log *slog.Logger) (*bind.Binder, fun
 		return nil, nil, fmt.Errorf("token binding strict: %w (use --token-binding address where the neighbour table cannot be read)", err)
 	}
 	// A kickstart fetch or report is checked twice (before its write and
-	// inside it, on the store's one writer): the second check takes the
-	// table's answer of a moment ago when it binds.
-	return &bind.Binder{Leases: st, Neigh: neigh.NewCache(tab, neigh.DefaultCacheTTL, nil)}, func() { tab.Close() }, nil
+	// inside it, on the store's one writer): provision gives each request a
+	// memo (neigh.WithMemo) so that both checks share one answer of the table.
+	return &bind.Binder{Leases: st, Neigh: neigh.NewMemo(tab)}, func() { tab.Close() }, nil
 }
 
 // httpLimits turns the config into httpd.Limits, deriving the global
