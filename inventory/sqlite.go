@@ -910,8 +910,9 @@ const maxGroup = 512
 // or until eventHoldCount are held, and then commits them together; a
 // write somebody waits for goes first, with the held events of its own host
 // (so each host's writes still commit in the order they came), and the
-// others stay held; once the oldest held event is due, it goes with the
-// next group whatever that holds, so events are never starved.
+// others stay held; once the oldest held event is due, the oldest held
+// events, up to eventHoldCount, go with the next group, so events are never
+// starved and no group carries more than that many of them.
 const (
 	eventHold      = 10 * time.Millisecond
 	eventHoldCount = 128
@@ -937,12 +938,16 @@ func holdGroup(batch []writeReq, now time.Time, closing bool) bool {
 // now and what stays held. With no write that somebody waits for, nothing
 // commits now (holdGroup decides on the rest). Otherwise those writes go
 // now with every queued event of their hosts, in arrival order, and the
-// other hosts' queued events stay held, unless the oldest of the queued
-// events is due (eventHold) or a waited write's host is not known: then
-// everything goes.
+// other hosts' queued events stay held; once the oldest of them is due
+// (eventHold), the oldest of them, up to eventHoldCount, go too, so events
+// are never starved and a group never carries more than that many events
+// of hosts nobody waits for. (Taking the oldest keeps each host's events in
+// order: what stays held of a host came after what went.) A waited write
+// whose host is not known (a write by hostname, a flush of everything)
+// takes everything with it.
 func splitGroup(batch []writeReq, now time.Time) (commit, held []writeReq) {
 	hosts := map[string]bool{}
-	due := false
+	due, all := false, false
 	oldest := true
 	for _, r := range batch {
 		if r.queuedEvent() {
@@ -953,20 +958,28 @@ func splitGroup(batch []writeReq, now time.Time) (commit, held []writeReq) {
 			continue
 		}
 		if r.host == "" {
-			due = true
+			all = true
 		}
 		hosts[r.host] = true
 	}
 	if len(hosts) == 0 {
 		return nil, batch
 	}
-	if due {
+	if all {
 		return batch, nil
 	}
+	budget := 0
+	if due {
+		budget = eventHoldCount
+	}
 	for _, r := range batch {
-		if !r.queuedEvent() || hosts[r.host] {
+		switch {
+		case !r.queuedEvent() || hosts[r.host]:
 			commit = append(commit, r)
-		} else {
+		case budget > 0 && len(held) == 0:
+			commit = append(commit, r)
+			budget--
+		default:
 			held = append(held, r)
 		}
 	}
