@@ -315,7 +315,7 @@ func TestSplitGroup(t *testing.T) {
 		}
 		return out
 	}
-	for _, c := range []struct {
+	cases := []struct {
 		name         string
 		batch        []writeReq
 		commit, held []string
@@ -330,14 +330,33 @@ func TestSplitGroup(t *testing.T) {
 		{"two hosts' writes take both hosts' events",
 			[]writeReq{queued("ex1", x, 0), queued("ey1", y, 0), update("ky", y), update("kx", x)},
 			[]string{"ex1", "ey1", "ky", "kx"}, nil},
-		{"the oldest held event is due: everything goes",
+		{"the oldest held event is due: the held events go too",
 			[]writeReq{queued("ey1", y, eventHold), queued("ex1", x, 0), update("kx", x), queued("ey2", y, 0)},
 			[]string{"ey1", "ex1", "kx", "ey2"}, nil},
 		{"a write whose host is not known (by hostname, a flush): everything goes",
 			[]writeReq{queued("ey1", y, 0), update("k?", ""), queued("ex1", x, 0)},
 			[]string{"ey1", "k?", "ex1"}, nil},
 		{"host writes only", []writeReq{update("kx", x), update("ky", y)}, []string{"kx", "ky"}, nil},
-	} {
+	}
+	// Due, but more other hosts' events held than one group takes: the
+	// oldest eventHoldCount go, the rest stay held in order.
+	many := []writeReq{update("kx", x)}
+	var wantCommit, wantHeld []string
+	wantCommit = append(wantCommit, "kx")
+	for i := range eventHoldCount + 3 {
+		name := fmt.Sprintf("ey%03d", i)
+		many = append(many, queued(name, y, eventHold))
+		if i < eventHoldCount {
+			wantCommit = append(wantCommit, name)
+		} else {
+			wantHeld = append(wantHeld, name)
+		}
+	}
+	for _, c := range append(cases, struct {
+		name         string
+		batch        []writeReq
+		commit, held []string
+	}{"due, more held than a group takes: the oldest go", many, wantCommit, wantHeld}) {
 		t.Run(c.name, func(t *testing.T) {
 			commit, held := splitGroup(c.batch, now)
 			if got := names(commit); !slices.Equal(got, c.commit) {

@@ -131,8 +131,9 @@ type SQLite struct {
 	wsem chan struct{}
 
 	writes chan writeReq // to groupWriter
-	// queued counts the events queued (QueueEvent) and not yet committed.
-	queued atomic.Int64
+	// queued counts each host's events queued (QueueEvent) and not yet
+	// committed.
+	queued pendingEvents
 	// groups counts the group commits begun.
 	groups atomic.Int64
 	// due counts each host's events since its timeline was last trimmed.
@@ -846,8 +847,8 @@ func (s *SQLite) AddEvent(ctx context.Context, e Event) error {
 // waiting for it, for an event nothing depends on being on disk before the
 // caller answers (a machine's fetch of its boot script, a finished TFTP
 // transfer, a DHCP exchange): it commits in arrival order with the writes
-// around it, at most eventHold (10 ms) later; a read of the timeline
-// (Events) commits the queued events first, so it sees them. done, when
+// around it, at most eventHold (10 ms) later; a read of a host's timeline
+// (Events) commits that host's queued events first, so it sees them. done, when
 // not nil, is called with the outcome on the store's writer and must not
 // block.
 func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) error {
@@ -857,15 +858,15 @@ func (s *SQLite) QueueEvent(ctx context.Context, e Event, done func(error)) erro
 	if done == nil {
 		done = func(error) {}
 	}
-	s.queued.Add(1)
+	s.queued.add(e.HostID, 1)
 	select {
 	case s.writes <- writeReq{ev: &e, host: e.HostID, ctx: context.WithoutCancel(ctx), after: done, at: time.Now()}:
 		return nil
 	case <-s.closed:
-		s.queued.Add(-1)
+		s.queued.add(e.HostID, -1)
 		return fmt.Errorf("record %s event for %s: %w", e.Kind, e.HostID, errClosed)
 	case <-ctx.Done():
-		s.queued.Add(-1)
+		s.queued.add(e.HostID, -1)
 		return ctx.Err()
 	}
 }
@@ -909,8 +910,9 @@ const maxGroup = 512
 // or until eventHoldCount are held, and then commits them together; a
 // write somebody waits for goes first, with the held events of its own host
 // (so each host's writes still commit in the order they came), and the
-// others stay held; once the oldest held event is due, it goes with the
-// next group whatever that holds, so events are never starved.
+// others stay held; once the oldest held event is due, the oldest held
+// events, up to eventHoldCount, go with the next group, so events are never
+// starved and no group carries more than that many of them.
 const (
 	eventHold      = 10 * time.Millisecond
 	eventHoldCount = 128
@@ -936,12 +938,16 @@ func holdGroup(batch []writeReq, now time.Time, closing bool) bool {
 // now and what stays held. With no write that somebody waits for, nothing
 // commits now (holdGroup decides on the rest). Otherwise those writes go
 // now with every queued event of their hosts, in arrival order, and the
-// other hosts' queued events stay held, unless the oldest of the queued
-// events is due (eventHold) or a waited write's host is not known: then
-// everything goes.
+// other hosts' queued events stay held; once the oldest of them is due
+// (eventHold), the oldest of them, up to eventHoldCount, go too, so events
+// are never starved and a group never carries more than that many events
+// of hosts nobody waits for. (Taking the oldest keeps each host's events in
+// order: what stays held of a host came after what went.) A waited write
+// whose host is not known (a write by hostname, a flush of everything)
+// takes everything with it.
 func splitGroup(batch []writeReq, now time.Time) (commit, held []writeReq) {
 	hosts := map[string]bool{}
-	due := false
+	due, all := false, false
 	oldest := true
 	for _, r := range batch {
 		if r.queuedEvent() {
@@ -952,20 +958,28 @@ func splitGroup(batch []writeReq, now time.Time) (commit, held []writeReq) {
 			continue
 		}
 		if r.host == "" {
-			due = true
+			all = true
 		}
 		hosts[r.host] = true
 	}
 	if len(hosts) == 0 {
 		return nil, batch
 	}
-	if due {
+	if all {
 		return batch, nil
 	}
+	budget := 0
+	if due {
+		budget = eventHoldCount
+	}
 	for _, r := range batch {
-		if !r.queuedEvent() || hosts[r.host] {
+		switch {
+		case !r.queuedEvent() || hosts[r.host]:
 			commit = append(commit, r)
-		} else {
+		case budget > 0 && len(held) == 0:
+			commit = append(commit, r)
+			budget--
+		default:
 			held = append(held, r)
 		}
 	}
@@ -1069,20 +1083,44 @@ func (s *SQLite) groupWriter() {
 				errs[i] = err
 			}
 			if r.queuedEvent() {
-				s.queued.Add(-1)
+				s.queued.add(r.host, -1)
 			}
 			r.reply(errs[i])
 		}
 	}
 }
 
-// flushQueued commits the queued events not yet committed, so that a read
-// of the timeline sees every event queued before it.
-func (s *SQLite) flushQueued(ctx context.Context) error {
-	if s.queued.Load() == 0 {
+// flushQueued commits the queued events of host not yet committed, so
+// that a read of its timeline sees every event queued before it (the
+// other hosts' events stay held).
+func (s *SQLite) flushQueued(ctx context.Context, host string) error {
+	if !s.queued.has(host) {
 		return nil
 	}
-	return s.groupWrite(ctx, writeReq{apply: func(context.Context, *sql.Tx) error { return nil }})
+	return s.groupWrite(ctx, writeReq{host: host, apply: func(context.Context, *sql.Tx) error { return nil }})
+}
+
+// pendingEvents counts queued events by host.
+type pendingEvents struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (p *pendingEvents) add(host string, d int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == nil {
+		p.n = map[string]int{}
+	}
+	if p.n[host] += d; p.n[host] <= 0 {
+		delete(p.n, host)
+	}
+}
+
+func (p *pendingEvents) has(host string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n[host] > 0
 }
 
 // commitGroup runs a group in one transaction. A write whose apply fails is
@@ -1204,7 +1242,7 @@ func (s *SQLite) Events(ctx context.Context, hostID string, limit int) ([]Event,
 	if limit <= 0 {
 		limit = s.eventCap
 	}
-	if err := s.flushQueued(ctx); err != nil {
+	if err := s.flushQueued(ctx, hostID); err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", hostID, err)
 	}
 	rows, err := s.eventsStmt.QueryContext(ctx, hostID, limit, hostID, limit)
